@@ -1,0 +1,19 @@
+"""The store both ingest and analytics meet in (DESIGN §4).
+
+Readings travel as columns of registry meter codes, epoch-ms timestamps and canonical
+values (:class:`ReadingColumns`); tags (``park``, ``enterprise``, ``meter``,
+``quantity``) and the measurement (the quantity's kind) are derived from the registry,
+never from a payload. Implementations: InfluxDB (v1 ``/write`` + ``/query``, v2
+``/api/v2/write``) and the embedded SQLite store; :func:`open_store` picks one from a
+store URL.
+"""
+
+from smartpark.store.base import (
+    KpiRow,
+    ReadingColumns,
+    Store,
+    StoreError,
+    StoreRejectedError,
+)
+
+__all__ = ["KpiRow", "ReadingColumns", "Store", "StoreError", "StoreRejectedError"]
