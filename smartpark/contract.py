@@ -274,7 +274,8 @@ def _to_columns(
         )
 
     # Values: finite floats only (msgspec already refused bools and strings).
-    value = np.fromiter((r.value for r in readings), dtype=np.float64, count=n) * factors
+    with np.errstate(over="ignore"):  # an overflow becomes inf, rejected just below
+        value = np.fromiter((r.value for r in readings), dtype=np.float64, count=n) * factors
     _reject(
         ok,
         ~np.isfinite(value),
