@@ -1,0 +1,174 @@
+"""A self-contained HTML report: tables and inline SVG charts, nothing fetched.
+
+The report must open from a file on a laptop with no network, so charts are drawn here
+as SVG (line or bar), and every string that reaches the page is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from html import escape
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+_PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
+_W, _H, _PAD_L, _PAD_R, _PAD_T, _PAD_B = 720, 260, 64, 16, 16, 40
+
+
+@dataclass(frozen=True)
+class Series:
+    name: str
+    x_ms: npt.NDArray[np.int64]  # epoch ms
+    y: npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Chart:
+    title: str
+    unit: str
+    series: Sequence[Series]
+    kind: Literal["line", "bar"] = "line"
+    limit: float | None = None  # a horizontal line, e.g. an emission limit
+    limit_label: str = "limit"
+    tz: dt.tzinfo = dt.UTC
+
+
+@dataclass(frozen=True)
+class Table:
+    columns: Sequence[str]
+    rows: Sequence[Sequence[str]]
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class Section:
+    heading: str
+    text: str = ""
+    tables: Sequence[Table] = field(default_factory=tuple)
+    charts: Sequence[Chart] = field(default_factory=tuple)
+
+
+def render(title: str, sections: Sequence[Section], subtitle: str = "") -> str:
+    """The whole report as one HTML document."""
+    body = "\n".join(_section(s) for s in sections)
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>{escape(title)}</title>
+<style>
+body{{font-family:system-ui,sans-serif;margin:2em auto;max-width:980px;color:#222}}
+table{{border-collapse:collapse;margin:1em 0;font-size:14px}}
+th,td{{border:1px solid #ccc;padding:4px 8px;text-align:right}}
+th:first-child,td:first-child{{text-align:left}}
+caption{{text-align:left;font-weight:bold;padding:4px 0}}
+figure{{margin:1em 0}} figcaption{{font-weight:bold}}
+.muted{{color:#666}}
+</style></head><body>
+<h1>{escape(title)}</h1>
+<p class="muted">{escape(subtitle)}</p>
+{body}
+</body></html>
+"""
+
+
+def _section(s: Section) -> str:
+    parts = [f"<h2>{escape(s.heading)}</h2>"]
+    if s.text:
+        parts.append(f"<p>{escape(s.text)}</p>")
+    parts.extend(_table(t) for t in s.tables)
+    parts.extend(_chart(c) for c in s.charts)
+    return "\n".join(parts)
+
+
+def _table(t: Table) -> str:
+    head = "".join(f"<th>{escape(c)}</th>" for c in t.columns)
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{escape(v)}</td>" for v in row) + "</tr>" for row in t.rows
+    )
+    caption = f"<caption>{escape(t.caption)}</caption>" if t.caption else ""
+    return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+
+def _chart(c: Chart) -> str:
+    xs = [s.x_ms for s in c.series if s.x_ms.size]
+    ys = [s.y[np.isfinite(s.y)] for s in c.series if s.y.size]
+    if not xs or not any(y.size for y in ys):
+        return f"<figure><figcaption>{escape(c.title)}</figcaption><p>no data</p></figure>"
+    x0 = min(int(x.min()) for x in xs)
+    x1 = max(int(x.max()) for x in xs)
+    y_values = [float(v) for y in ys for v in (y.min(), y.max()) if y.size]
+    if c.limit is not None:
+        y_values.append(c.limit)
+    y0 = min(0.0, *y_values)
+    y1 = max(y_values) or 1.0
+    y1 = y0 + (y1 - y0) * 1.08 if y1 > y0 else y0 + 1.0
+    if x1 == x0:
+        x1 = x0 + 1
+
+    def sx(x: npt.NDArray[np.int64] | int) -> npt.NDArray[np.float64]:
+        return _PAD_L + (np.asarray(x, np.float64) - x0) / (x1 - x0) * (_W - _PAD_L - _PAD_R)
+
+    def sy(y: npt.NDArray[np.float64] | float) -> npt.NDArray[np.float64]:
+        frac = (np.asarray(y, np.float64) - y0) / (y1 - y0)
+        return _H - _PAD_B - frac * (_H - _PAD_T - _PAD_B)
+
+    svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{_W}" height="{_H}" '
+           f'viewBox="0 0 {_W} {_H}" role="img" aria-label="{escape(c.title)}">']  # fmt: skip
+    for tick in _ticks(y0, y1):
+        y = float(sy(tick))
+        svg.append(f'<line x1="{_PAD_L}" x2="{_W - _PAD_R}" y1="{y:.1f}" y2="{y:.1f}" '
+                   f'stroke="#eee"/><text x="{_PAD_L - 4}" y="{y + 4:.1f}" font-size="11" '
+                   f'text-anchor="end">{_fmt(tick)}</text>')  # fmt: skip
+    for label_ms in np.linspace(x0, x1, 5).astype(np.int64):
+        x = float(sx(int(label_ms)))
+        when = dt.datetime.fromtimestamp(int(label_ms) / 1000, tz=c.tz).strftime("%m-%d %H:%M")
+        svg.append(f'<text x="{x:.1f}" y="{_H - _PAD_B + 16}" font-size="11" '
+                   f'text-anchor="middle">{when}</text>')  # fmt: skip
+    n_series = max(len(c.series), 1)
+    for i, s in enumerate(c.series):
+        colour = _PALETTE[i % len(_PALETTE)]
+        finite = np.isfinite(s.y)
+        px, py = sx(s.x_ms[finite]), sy(s.y[finite])
+        if c.kind == "bar":
+            step = (_W - _PAD_L - _PAD_R) / max(len(np.unique(s.x_ms)), 1) / (n_series + 1)
+            base = float(sy(0.0))
+            for x, y in zip(px, py, strict=True):
+                top, height = min(y, base), abs(base - y)
+                svg.append(f'<rect x="{x + i * step:.1f}" y="{top:.1f}" width="{step:.1f}" '
+                           f'height="{height:.1f}" fill="{colour}"/>')  # fmt: skip
+        else:
+            points = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(px, py, strict=True))
+            svg.append(f'<polyline fill="none" stroke="{colour}" stroke-width="1.5" '
+                       f'points="{points}"/>')  # fmt: skip
+        svg.append(f'<text x="{_PAD_L + 8 + 150 * i}" y="{_PAD_T + 10}" font-size="12" '
+                   f'fill="{colour}">{escape(s.name)}</text>')  # fmt: skip
+    if c.limit is not None:
+        y = float(sy(c.limit))
+        svg.append(f'<line x1="{_PAD_L}" x2="{_W - _PAD_R}" y1="{y:.1f}" y2="{y:.1f}" '
+                   f'stroke="#d62728" stroke-dasharray="6 4"/><text x="{_W - _PAD_R}" '
+                   f'y="{y - 4:.1f}" font-size="11" text-anchor="end" fill="#d62728">'
+                   f'{escape(c.limit_label)} {_fmt(c.limit)}</text>')  # fmt: skip
+    svg.append("</svg>")
+    return (f"<figure><figcaption>{escape(c.title)} ({escape(c.unit)})</figcaption>"
+            f"{''.join(svg)}</figure>")  # fmt: skip
+
+
+def _ticks(lo: float, hi: float, count: int = 5) -> list[float]:
+    span = hi - lo
+    step = 10 ** math.floor(math.log10(span / count)) if span > 0 else 1.0
+    for mult in (1, 2, 5, 10):
+        if span / (step * mult) <= count:
+            step *= mult
+            break
+    start = math.ceil(lo / step) * step
+    return [start + k * step for k in range(int((hi - start) / step) + 1)]
+
+
+def _fmt(v: float) -> str:
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
+    return f"{v:.3g}"
