@@ -108,7 +108,7 @@ def test_counters_increase_and_integrate_their_rate(
     for m in meters:
         if not m.is_counter or m.register_max is not None:
             continue
-        ts, v = cols[m.id]
+        _ts, v = cols[m.id]
         assert np.all(np.diff(v) >= 0), m.id
     # Oracle: the closed-form day integral equals a fine numeric integral of the rate.
     main = next(m for m in meters if m.id == "chem-a-main")
@@ -125,8 +125,8 @@ def test_active_power_agrees_with_the_electricity_counter(
     week: tuple[list[SimMeter], dict[str, tuple[np.ndarray, np.ndarray]]],
 ) -> None:
     _, cols = week
-    ts_e, kwh = cols["chem-a-main"]
-    ts_p, kw = cols["chem-a-power"]
+    _ts_e, kwh = cols["chem-a-main"]
+    _ts_p, kw = cols["chem-a-power"]
     hourly_kwh = kwh[60::60] - kwh[:-60:60]
     mean_kw = kw[: len(hourly_kwh) * 240].reshape(-1, 240).mean(axis=1)
     assert np.allclose(mean_kw, hourly_kwh, rtol=0.03)
