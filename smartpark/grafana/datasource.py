@@ -1,0 +1,71 @@
+"""The one Grafana datasource every smartpark dashboard queries: InfluxDB over InfluxQL.
+
+Two variants with the same uid, so the dashboards work with either:
+
+- InfluxDB 1.x: ``/query`` with an optional user and password;
+- InfluxDB 2.x / 3.x through the v1 compatibility API: InfluxQL on a database name that a
+  DBRP mapping ties to the bucket, authenticated by an ``Authorization: Token ...`` header.
+
+The provisioning files in ``deploy/grafana/`` carry the same settings with the secret
+taken from a file (Grafana's ``$__file{...}``); :func:`datasource_payload` builds the body
+that ``smartpark grafana push`` sends, with the secret read by
+:func:`smartpark.settings.read_secret`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from smartpark.urls import StoreUrl
+
+DATASOURCE_UID: Final = "smartpark-influxdb"
+DATASOURCE_NAME: Final = "smartpark InfluxDB"
+MIN_INTERVAL: Final = "10s"  # the finest meter interval worth a point on a chart
+
+
+def datasource_payload(
+    store: StoreUrl,
+    *,
+    url: str | None = None,
+    database: str | None = None,
+    token: str | None = None,
+    user: str | None = None,
+    password: str | None = None,
+) -> dict[str, Any]:
+    """The Grafana API body for the smartpark datasource of ``store``.
+
+    ``url`` is the InfluxDB address as Grafana sees it (default: the store's own);
+    ``database`` the InfluxQL database (default: the store's database or bucket; on 2.x
+    a DBRP mapping must map it to the bucket). A 2.x/3.x store needs ``token``.
+    """
+    if store.kind not in ("influxdb", "influxdb2"):
+        raise ValueError(f"Grafana needs an InfluxDB store, got {store.kind}://")
+    json_data: dict[str, Any] = {
+        "dbName": database or store.database,
+        "httpMode": "POST",
+        "timeInterval": MIN_INTERVAL,
+    }
+    secure: dict[str, str] = {}
+    payload: dict[str, Any] = {
+        "uid": DATASOURCE_UID,
+        "name": DATASOURCE_NAME,
+        "type": "influxdb",
+        "access": "proxy",
+        "url": url or store.http_base,
+        "isDefault": True,
+        "jsonData": json_data,
+    }
+    if store.kind == "influxdb2":
+        if not token:
+            raise ValueError(
+                "an InfluxDB 2.x/3.x datasource needs a token (SMARTPARK_INFLUX_TOKEN)"
+            )
+        json_data["httpHeaderName1"] = "Authorization"
+        secure["httpHeaderValue1"] = f"Token {token}"
+    elif user:
+        payload["user"] = user
+        if password:
+            secure["password"] = password
+    if secure:
+        payload["secureJsonData"] = secure
+    return payload
