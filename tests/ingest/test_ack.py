@@ -36,7 +36,7 @@ def _publish(broker: Mosquitto, topic: str, payloads: list[bytes]) -> None:
 
 def _client(broker: Mosquitto, client_id: str, protocol: str) -> aiomqtt.Client:
     if protocol == "v5":
-        props = Properties(PacketTypes.CONNECT)
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         props.SessionExpiryInterval = 600
         return aiomqtt.Client(
             broker.host,

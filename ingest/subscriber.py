@@ -1,0 +1,213 @@
+"""The MQTT side of ingest: persistent QoS 1 session in, validated messages to the pipeline.
+
+- One stable client id and a persistent session (MQTT 5: ``clean_start=False`` and a
+  session expiry; MQTT 3.1.1: ``clean_session=False``), so the broker keeps messages
+  while ingest is down and redelivers every message not acknowledged.
+- Telemetry on ``smartpark/v1/+/+/telemetry``, or the MQTT 5 shared subscription
+  ``$share/<group>/smartpark/v1/+/+/telemetry`` so several ingest processes split the
+  load; status on ``smartpark/v1/+/+/status`` (never shared: every process tracks
+  presence).
+- Manual acknowledgement (:mod:`ingest.ack`): the pipeline acks after the durable write.
+- Back-pressure: :meth:`Pipeline.put` waits while the queue is full, and this loop then
+  stops taking messages from aiomqtt. aiomqtt itself reads the socket into an unbounded
+  buffer, but that buffer is bounded by the broker's in-flight window, because nothing
+  un-acknowledged is ever more than that window: MQTT 5 *Receive Maximum* (set here,
+  ``receive_maximum``), or for MQTT 3.1.1 the broker's ``max_inflight_messages``.
+  aiomqtt's own ``max_queued_incoming_messages`` is *not* used: it drops messages with
+  only a warning.
+- Connection lost: reconnect with exponential backoff and jitter; acks of the old
+  connection are dropped (the broker redelivers those messages).
+- Stop: stop taking messages, let the pipeline flush and ack *while still connected*,
+  then disconnect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import aiomqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from ingest.accounting import Accounting
+from ingest.ack import ManualAck
+from ingest.metrics import IngestMetrics
+from ingest.pipeline import Pipeline, Received
+from ingest.status import GatewayStatus
+from ingest.validation import Validator
+from smartpark.errors import ContractError
+from smartpark.logs import get_logger
+from smartpark.store.base import ReadingColumns
+from smartpark.timestamps import now_ms
+from smartpark.topics import STATUS_SUBSCRIPTION, TELEMETRY_SUBSCRIPTION, parse_topic
+from smartpark.topics import shared_subscription as shared_filter
+
+log = get_logger("ingest.subscriber")
+
+Protocol = Literal["5", "3.1.1"]
+
+
+@dataclass(frozen=True, slots=True)
+class MqttOptions:
+    host: str
+    port: int = 1883
+    client_id: str = "smartpark-ingest"
+    protocol: Protocol = "5"
+    tls: bool = False
+    username: str | None = None
+    password: str | None = None  # from read_secret; never logged
+    shared_group: str | None = None  # MQTT 5 only
+    receive_maximum: int = 1_000  # MQTT 5: un-acked messages the broker may send us
+    session_expiry_s: int = 7 * 24 * 3600  # MQTT 5: how long the broker keeps our session
+    keepalive_s: int = 30
+    reconnect_max_s: float = 30.0
+
+    @property
+    def telemetry_filter(self) -> str:
+        return shared_filter(self.shared_group) if self.shared_group else TELEMETRY_SUBSCRIPTION
+
+
+class Subscriber:
+    def __init__(
+        self,
+        options: MqttOptions,
+        validator: Validator,
+        pipeline: Pipeline,
+        metrics: IngestMetrics,
+        status: GatewayStatus,
+        accounting: Accounting | None = None,
+        acker: ManualAck | None = None,
+    ) -> None:
+        if options.shared_group and options.protocol != "5":
+            raise ValueError("a shared subscription needs MQTT 5 (protocol = '5')")
+        self.options = options
+        self.validator = validator
+        self.pipeline = pipeline
+        self.metrics = metrics
+        self.status = status
+        self.accounting = accounting or Accounting(metrics)
+        self.acker = acker or ManualAck()
+        self.connected = False
+        self._rng = random.Random()
+
+    def _client(self) -> aiomqtt.Client:
+        o = self.options
+        common = {
+            "hostname": o.host,
+            "port": o.port,
+            "identifier": o.client_id,
+            "username": o.username,
+            "password": o.password,
+            "keepalive": o.keepalive_s,
+            "tls_params": aiomqtt.TLSParameters() if o.tls else None,
+        }
+        if o.protocol == "5":
+            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            props.SessionExpiryInterval = o.session_expiry_s
+            props.ReceiveMaximum = o.receive_maximum
+            return aiomqtt.Client(
+                **common,  # type: ignore[arg-type]
+                protocol=aiomqtt.ProtocolVersion.V5,
+                clean_start=False,
+                properties=props,
+            )
+        return aiomqtt.Client(
+            **common,  # type: ignore[arg-type]
+            protocol=aiomqtt.ProtocolVersion.V311,
+            clean_session=False,
+        )
+
+    async def run(self, stop: asyncio.Event, flush: Callable[[], Awaitable[None]]) -> None:
+        """Receive until ``stop`` is set; then call ``flush`` (once), connected if we can."""
+        attempt = 0
+        flushed = False
+        try:
+            while not stop.is_set():
+                client = self._client()
+                self.acker.attach(client)
+                try:
+                    async with client:
+                        attempt = 0
+                        self._set_connected(True)
+                        await client.subscribe(self.options.telemetry_filter, qos=1)
+                        await client.subscribe(STATUS_SUBSCRIPTION, qos=1)
+                        log.info(
+                            "subscribed",
+                            broker=f"{self.options.host}:{self.options.port}",
+                            client_id=self.options.client_id,
+                            telemetry=self.options.telemetry_filter,
+                            protocol=self.options.protocol,
+                        )
+                        if await self._consume_until(client, stop):
+                            # Flush while connected so the acks of the last batch go out.
+                            flushed = True
+                            await flush()
+                            return
+                except aiomqtt.MqttError as exc:
+                    if self.connected:
+                        self.metrics.reconnects.inc()
+                    log.warning("broker_connection_lost", error=str(exc)[:300], attempt=attempt)
+                finally:
+                    self._set_connected(False)
+                    self.acker.detach()
+                attempt += 1
+                delay = self._rng.uniform(0, min(self.options.reconnect_max_s, 0.5 * 2**attempt))
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(delay):
+                        await stop.wait()
+        finally:
+            if not flushed:
+                await flush()  # not connected: written, but acks are dropped (redelivered)
+
+    def _set_connected(self, connected: bool) -> None:
+        self.connected = connected
+        self.metrics.connected.set(1 if connected else 0)
+
+    async def _consume_until(self, client: aiomqtt.Client, stop: asyncio.Event) -> bool:
+        """Consume until ``stop`` (True) or the connection fails (raises MqttError)."""
+        consume = asyncio.ensure_future(self._consume(client))
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({consume, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (consume, stopping):
+                task.cancel()
+            await asyncio.gather(consume, stopping, return_exceptions=True)
+        if stop.is_set():
+            return True
+        consume.result()  # re-raises MqttError
+        return False
+
+    async def _consume(self, client: aiomqtt.Client) -> None:
+        acker, pipeline, metrics = self.acker, self.pipeline, self.metrics
+        async for message in client.messages:
+            token = acker.token(message)
+            topic = message.topic.value
+            payload = message.payload if isinstance(message.payload, bytes) else b""
+            if topic.endswith("/status"):
+                metrics.messages.labels("status").inc()
+                self._status(topic, payload, message.retain)
+                await pipeline.put(Received(token, ReadingColumns.empty()))
+                continue
+            metrics.messages.labels("telemetry").inc()
+            admitted = self.validator.admit(topic, payload)
+            self.accounting.record(topic, admitted)
+            if admitted.payload_error is None:
+                with contextlib.suppress(ContractError):
+                    self.status.seen(parse_topic(topic), now_ms())
+            await pipeline.put(Received(token, admitted.readings))
+
+    def _status(self, topic: str, payload: bytes, retained: bool) -> None:
+        try:
+            parsed = parse_topic(topic)
+        except ContractError:
+            return
+        if self.status.status(parsed, payload, now_ms(), retained=retained):
+            log.info(
+                "gateway_status", gateway=parsed.gateway, status=payload[:20].decode("latin-1")
+            )
