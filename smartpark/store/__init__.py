@@ -15,5 +15,13 @@ from smartpark.store.base import (
     StoreError,
     StoreRejectedError,
 )
+from smartpark.store.open import open_store
 
-__all__ = ["KpiRow", "ReadingColumns", "Store", "StoreError", "StoreRejectedError"]
+__all__ = [
+    "KpiRow",
+    "ReadingColumns",
+    "Store",
+    "StoreError",
+    "StoreRejectedError",
+    "open_store",
+]
