@@ -112,14 +112,15 @@ class Outbox:
 
     # -- writing -----------------------------------------------------------------------
 
-    def add(self, batch: ReadingBatch) -> int:
+    def add(self, batch: ReadingBatch, **meta: Any) -> int:
         """Commit ``batch`` durably in one transaction; return the number of readings dropped.
 
         When the outbox goes over its bound, the oldest readings are dropped in the same
-        transaction (counted and logged).
+        transaction (counted and logged). ``meta`` values (e.g. a CSV replay's progress)
+        are saved in the same transaction.
         """
         n = len(batch)
-        if n == 0:
+        if n == 0 and not meta:
             return 0
         sids = self._series_ids(batch)
         rows = zip(sids.tolist(), batch.ts.tolist(), batch.value.tolist(), strict=True)
@@ -129,6 +130,8 @@ class Outbox:
             db.executemany("INSERT INTO readings (series, ts, value) VALUES (?, ?, ?)", rows)
             self._count += n
             dropped = self._enforce_bound()
+            for key, value in meta.items():
+                self._set_meta(key, value)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")

@@ -17,6 +17,7 @@ IMPOSSIBLE = "impossible"  # a value the quantity cannot take (negative counter,
 BAD_ROW = "bad_row"  # CSV replay: a row that cannot be read
 BAD_UNIT = "bad_unit"
 UNKNOWN_METER = "unknown_meter"
+SKIPPED = "skipped"  # a meter that keeps failing is left out of some polls
 
 
 @dataclass(frozen=True, slots=True)
