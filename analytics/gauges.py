@@ -46,8 +46,10 @@ class Held:
         jc = np.clip(j, 0, n - 1)
         into = np.clip(points[None, :] - self.index.cols.ts[jc], 0, None).astype(np.float64)
         part = np.minimum(into, self.hold_ms[jc])
-        g = np.where(none, 0.0, self.integral[jc] + self.value[jc] * part)
-        h = np.where(none, 0.0, self.covered[jc] + part)
+        # Before a meter's first sample: its base (cumulative sums carry a per-series offset).
+        base = np.minimum(self.index.first[rows], n - 1)
+        g = np.where(none, self.integral[base], self.integral[jc] + self.value[jc] * part)
+        h = np.where(none, self.covered[base], self.covered[jc] + part)
         return g, h
 
 

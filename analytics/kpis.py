@@ -26,11 +26,13 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from analytics import counters, emissions, gauges, periods
+from analytics import meters, periods
 from analytics.catalogue import KPI_NAMES
 from analytics.errors import AnalyticsError
+from analytics.layout import Layout, group_sum
+from analytics.meters import MeterGrid
 from analytics.periods import WINDOW_MS, Grid, PeriodName
-from analytics.series import FloatArray, IntArray, SeriesIndex, sort_readings
+from analytics.series import FloatArray, IntArray, sort_readings
 from analytics.table import KpiBlock, KpiTable
 from smartpark import quantities
 from smartpark.registry import POLLUTANTS, Registry
@@ -44,132 +46,7 @@ _COUNTERS: Final = tuple(q.name for q in quantities.QUANTITIES if q.nature == "c
 _Q: Final = {name: k for k, name in enumerate(_COUNTERS)}  # counter quantity -> channel slot
 
 
-@dataclass(frozen=True)
-class _Layout:
-    """Registry facts as arrays, indexed by meter code or scope row."""
-
-    n_meters: int
-    n_ent: int
-    n_park: int
-    n_zone: int
-    quantity: tuple[str, ...]  # per meter
-    is_counter: npt.NDArray[np.bool_]
-    boundary: npt.NDArray[np.bool_]
-    interval_ms: IntArray
-    multiplier: FloatArray
-    register_max: FloatArray
-    enterprise: npt.NDArray[np.intp]
-    ent_park: npt.NDArray[np.intp]
-    park_zone: npt.NDArray[np.intp]
-    o2_ref: FloatArray
-    partner_o2: npt.NDArray[np.int64]
-    partner_flow: npt.NDArray[np.int64]
-    limit: FloatArray  # per meter: the park's limit for a pollutant meter, else NaN
-    row_ids: tuple[tuple[Scope, str], ...]
-    row_tz: tuple[str, ...]
-    row_factors_version: tuple[str, ...]
-
-    @property
-    def n_rows(self) -> int:
-        return self.n_ent + self.n_park + self.n_zone
-
-    @classmethod
-    def of(cls, reg: Registry) -> _Layout:
-        mids = reg.meter_ids
-        meters = [reg.meters[m] for m in mids]
-        park_code = {p: i for i, p in enumerate(reg.park_ids)}
-        zone_code = {z: i for i, z in enumerate(reg.zone_ids)}
-        ent_park = np.array(
-            [park_code[reg.enterprises[e].park] for e in reg.enterprise_ids], np.intp
-        )
-        park_zone = np.array([zone_code[reg.parks[p].zone] for p in reg.park_ids], np.intp)
-        nature = {q.name: q.nature for q in quantities.QUANTITIES}
-        partner_o2 = np.full(len(mids), -1, np.int64)
-        partner_flow = np.full(len(mids), -1, np.int64)
-        stacks: dict[tuple[str, str], dict[str, int]] = {}
-        for code, m in enumerate(meters):
-            if m.stack is not None and m.quantity in ("o2", "flue_gas_flow"):
-                stacks.setdefault((m.enterprise, m.stack), {}).setdefault(m.quantity, code)
-        for code, m in enumerate(meters):
-            if m.stack is not None and m.quantity in POLLUTANTS:
-                partners = stacks.get((m.enterprise, m.stack), {})
-                partner_o2[code] = partners.get("o2", -1)
-                partner_flow[code] = partners.get("flue_gas_flow", -1)
-        limit = np.array(
-            [
-                reg.parks[reg.enterprises[m.enterprise].park].limits.get(m.quantity, np.nan)
-                if m.quantity in POLLUTANTS
-                else np.nan
-                for m in meters
-            ]
-        )
-        parks = [reg.parks[p] for p in reg.park_ids]
-        zone_versions = [
-            ",".join(sorted({p.factors_version for p in parks if p.zone == z}))
-            for z in reg.zone_ids
-        ]
-        ent_parks = [reg.parks[reg.enterprises[e].park] for e in reg.enterprise_ids]
-        return cls(
-            n_meters=len(mids),
-            n_ent=len(reg.enterprise_ids),
-            n_park=len(parks),
-            n_zone=len(reg.zone_ids),
-            quantity=tuple(m.quantity for m in meters),
-            is_counter=np.array([nature[m.quantity] == "counter" for m in meters], np.bool_),
-            boundary=reg.meter_boundary,
-            interval_ms=reg.meter_interval_s * 1000,
-            multiplier=reg.meter_multiplier,
-            register_max=np.array([m.register_max or np.nan for m in meters], np.float64),
-            enterprise=reg.meter_enterprise.astype(np.intp),
-            ent_park=ent_park,
-            park_zone=park_zone,
-            o2_ref=np.array([np.nan if m.o2_ref is None else m.o2_ref for m in meters]),
-            partner_o2=partner_o2,
-            partner_flow=partner_flow,
-            limit=limit,
-            row_ids=(
-                *(("enterprise", e) for e in reg.enterprise_ids),
-                *(("park", p) for p in reg.park_ids),
-                *(("zone", z) for z in reg.zone_ids),
-            ),
-            row_tz=(
-                *(p.timezone for p in ent_parks),
-                *(p.timezone for p in parks),
-                *(reg.zones[z].timezone for z in reg.zone_ids),
-            ),
-            row_factors_version=(
-                *(p.factors_version for p in ent_parks),
-                *(p.factors_version for p in parks),
-                *zone_versions,
-            ),
-        )
-
-    def meters_where(self, mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.int32]:
-        return np.flatnonzero(mask).astype(np.int32)
-
-    def of_quantity(self, *names: str) -> npt.NDArray[np.bool_]:
-        return np.array([q in names for q in self.quantity], np.bool_)
-
-    def lift(self, per_ent: FloatArray) -> FloatArray:
-        """Enterprise rows (first axis) -> all scope rows: enterprises, parks, zones."""
-        per_park = group_sum(per_ent, self.ent_park, self.n_park)
-        per_zone = group_sum(per_park, self.park_zone, self.n_zone)
-        return np.concatenate([per_ent, per_park, per_zone], axis=0)
-
-
-def group_sum(x: FloatArray, groups: npt.NDArray[np.intp], n_groups: int) -> FloatArray:
-    """Sum the rows of ``x`` by ``groups`` into ``n_groups`` rows (absent groups are 0)."""
-    out = np.zeros((n_groups, *x.shape[1:]))
-    if x.shape[0] == 0:
-        return out
-    order = np.argsort(groups, kind="stable")
-    g = groups[order]
-    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
-    out[g[starts]] = np.add.reduceat(x[order], starts, axis=0)
-    return out
-
-
-def _ent_events(lay: _Layout, meter: npt.NDArray[np.int32], ts: IntArray, grid: Grid) -> FloatArray:
+def _ent_events(lay: Layout, meter: npt.NDArray[np.int32], ts: IntArray, grid: Grid) -> FloatArray:
     out = np.zeros((lay.n_ent, grid.n_windows))
     w = (ts - grid.start_ms) // WINDOW_MS
     ok = (w >= 0) & (w < grid.n_windows)
@@ -179,27 +56,18 @@ def _ent_events(lay: _Layout, meter: npt.NDArray[np.int32], ts: IntArray, grid: 
 
 @dataclass(frozen=True)
 class _Windows:
-    """Scope rows x windows: additive channels, demand, and per-meter sample counts."""
+    """Scope rows x windows: additive channels and demand; per-meter counts and staleness."""
 
     channels: dict[str, FloatArray]  # name -> (rows, W)
     demand_kw: FloatArray  # (rows, W)
-    received: npt.NDArray[np.intp]  # (meters, W)
-    counter_index: SeriesIndex
-    gauge_index: SeriesIndex
+    meters: MeterGrid
 
 
-def _windows(reg: Registry, lay: _Layout, cols: ReadingColumns, grid: Grid) -> _Windows:
-    points = grid.points
+def _windows(reg: Registry, lay: Layout, mg: MeterGrid, grid: Grid) -> _Windows:
     n_w = grid.n_windows
-    counter_mask = lay.is_counter[cols.meter]
-    clean = counters.clean(cols.take(counter_mask), lay.n_meters, lay.multiplier, lay.register_max)
-    gauge_cols = cols.take(~counter_mask)
-    gauge_index = SeriesIndex.build(gauge_cols, lay.n_meters)
-    held = gauges.hold(gauge_index, gauge_cols.value, lay.interval_ms)
-
     # Counter consumption per boundary meter and window, summed per enterprise x quantity.
     cmeters = lay.meters_where(lay.is_counter & lay.boundary)
-    cons = counters.window_consumption(clean, cmeters, points)
+    cons = np.diff(mg.register[cmeters], axis=1)
     slot = np.array([_Q[lay.quantity[m]] for m in cmeters], np.intp)
     per_eq = group_sum(
         cons, lay.enterprise[cmeters] * len(_COUNTERS) + slot, lay.n_ent * len(_COUNTERS)
@@ -238,46 +106,31 @@ def _windows(reg: Registry, lay: _Layout, cols: ReadingColumns, grid: Grid) -> _
 
     # Demand: 15-minute mean of the enterprise's active power meters, else 4 x import.
     pmeters = lay.meters_where(lay.of_quantity("active_power") & lay.boundary)
-    integral, covered = gauges.window_integrals(held, pmeters, points)
+    integral = np.diff(mg.gauge_g[pmeters], axis=1)
+    covered = np.diff(mg.gauge_h[pmeters], axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_kw = np.where(covered > 0, integral / covered, 0.0)
     power_e = group_sum(mean_kw, lay.enterprise[pmeters], lay.n_ent)
     has_power = np.bincount(lay.enterprise[pmeters], minlength=lay.n_ent) > 0
     demand_e = np.where(has_power[:, None], power_e, 4.0 * ch["electricity_import"])
 
-    # Emissions: O2-corrected concentration and mass per pollutant meter.
-    pol_meters = lay.meters_where(lay.of_quantity(*POLLUTANTS) & lay.boundary)
-    is_pol = np.zeros(lay.n_meters, np.bool_)
-    is_pol[pol_meters] = True
-    pol_cols = gauge_cols.take(is_pol[gauge_cols.meter])
-    samples = emissions.stack_samples(
-        held,
-        pol_cols.meter,
-        pol_cols.ts,
-        pol_cols.value,
-        lay.partner_o2,
-        lay.partner_flow,
-        lay.o2_ref,
-    )
-    pol_index = SeriesIndex.build(pol_cols, lay.n_meters)
-    conc_i, conc_h = gauges.window_integrals(
-        gauges.hold(pol_index, samples.concentration, lay.interval_ms), pol_meters, points
-    )
-    rate_i, _ = gauges.window_integrals(
-        gauges.hold(pol_index, samples.rate_kg_h, lay.interval_ms), pol_meters, points
-    )
-    exceed = _exceed_windows(reg, lay, pol_meters, conc_i, conc_h, grid)
+    # Emissions: mass and exceedance hours per pollutant.
+    pol_meters = lay.meters_where(lay.pollutant & lay.boundary)
+    conc_i = np.diff(mg.conc_g[pol_meters], axis=1)
+    conc_h = np.diff(mg.conc_h[pol_meters], axis=1)
+    mass_kg = np.diff(mg.rate_g[pol_meters], axis=1) / MS_PER_H
+    exceed = _exceed_windows(lay, pol_meters, conc_i, conc_h, grid)
     for name in POLLUTANTS:
         of_q = np.array([lay.quantity[m] == name for m in pol_meters], np.bool_)
         ents = lay.enterprise[pol_meters[of_q]]
-        ch[f"{name}_kg"] = group_sum(rate_i[of_q] / MS_PER_H, ents, lay.n_ent)
+        ch[f"{name}_kg"] = group_sum(mass_kg[of_q], ents, lay.n_ent)
         ch[f"{name}_exceed_h"] = group_sum(exceed[of_q], ents, lay.n_ent)
 
     # Data quality events.
-    ev = clean.events.by_reason
+    ev = mg.events.by_reason
+    zeros = np.zeros((lay.n_ent, n_w))
     ch["resets"] = sum(
-        (_ent_events(lay, *ev[r], grid) for r in ("reset", "rollover") if r in ev),
-        start=np.zeros((lay.n_ent, n_w)),
+        (_ent_events(lay, *ev[r], grid) for r in ("reset", "rollover") if r in ev), start=zeros
     )
     ch["spikes_dropped"] = sum(
         (
@@ -285,24 +138,13 @@ def _windows(reg: Registry, lay: _Layout, cols: ReadingColumns, grid: Grid) -> _
             for r in ("non_finite", "negative_reading", "isolated_spike")
             if r in ev
         ),
-        start=np.zeros((lay.n_ent, n_w)),
+        start=zeros,
     )
-    all_meters = np.arange(lay.n_meters, dtype=np.int32)
-    received = counters.window_counts(clean.index, all_meters, points) + counters.window_counts(
-        gauge_index, all_meters, points
-    )
-    return _Windows(
-        {k: lay.lift(v) for k, v in ch.items()},
-        lay.lift(demand_e),
-        received,
-        clean.index,
-        gauge_index,
-    )
+    return _Windows({k: lay.lift(v) for k, v in ch.items()}, lay.lift(demand_e), mg)
 
 
 def _exceed_windows(
-    reg: Registry,
-    lay: _Layout,
+    lay: Layout,
     pol_meters: npt.NDArray[np.int32],
     conc_i: FloatArray,
     conc_h: FloatArray,
@@ -335,7 +177,7 @@ def _ratio(num: FloatArray, den: FloatArray, scale: float = 1.0) -> FloatArray:
 
 
 def _period_kpis(
-    reg: Registry, lay: _Layout, win: _Windows, gi: npt.NDArray[np.intp], pb: IntArray
+    reg: Registry, lay: Layout, win: _Windows, gi: npt.NDArray[np.intp], pb: IntArray
 ) -> dict[str, FloatArray]:
     """All KPIs for all scope rows over the periods ``pb[k]..pb[k+1]`` (grid indices ``gi``)."""
 
@@ -392,7 +234,7 @@ def _period_kpis(
         out[f"{name}_exceed_h"] = s[f"{name}_exceed_h"]
 
     # Completeness: per meter, received samples (capped at expected) over expected.
-    received = np.add.reduceat(win.received[:, : gi[-1]], gi[:-1], axis=1).astype(np.float64)
+    received = np.add.reduceat(win.meters.received[:, : gi[-1]], gi[:-1], axis=1).astype(np.float64)
     expected = np.diff(pb).astype(np.float64)[None, :] / lay.interval_ms[:, None]
     capped = np.minimum(received, expected)
     ents = lay.enterprise
@@ -401,21 +243,13 @@ def _period_kpis(
     out["completeness"] = _ratio(got, want, 100.0)
     out["resets"] = s["resets"]
     out["spikes_dropped"] = s["spikes_dropped"]
-    out["stale_meters"] = lay.lift(group_sum(_stale(lay, win, pb[1:]), ents, lay.n_ent))
+    out["stale_meters"] = lay.lift(group_sum(_stale(lay, win, gi, pb[1:]), ents, lay.n_ent))
     return out
 
 
-def _stale(lay: _Layout, win: _Windows, ends: IntArray) -> FloatArray:
+def _stale(lay: Layout, win: _Windows, gi: npt.NDArray[np.intp], ends: IntArray) -> FloatArray:
     """1.0 where a meter's last reading before a period's end is older than 5 intervals."""
-    meters = np.arange(lay.n_meters, dtype=np.intp)[:, None]
-    last_ts = np.full((lay.n_meters, ends.size), np.iinfo(np.int64).min // 2, np.int64)
-    for index in (win.counter_index, win.gauge_index):
-        if len(index) == 0:
-            continue
-        j = index.count_before(meters, ends[None, :]) - 1
-        has = j >= index.first[meters]
-        ts = index.cols.ts[np.clip(j, 0, len(index) - 1)]
-        last_ts = np.where(has, np.maximum(last_ts, ts), last_ts)
+    last_ts = win.meters.last_ts[:, gi[1:]]
     limit = STALE_INTERVALS * lay.interval_ms[:, None]
     return (ends[None, :] - last_ts > limit).astype(np.float64)
 
@@ -428,6 +262,8 @@ def compute_kpis(
     periods_: Iterable[PeriodName] = ("hour", "day", "month"),
     scopes: Iterable[Scope] = SCOPES,
     ids: Mapping[Scope, Iterable[str]] | None = None,
+    *,
+    use_dense: bool = True,
 ) -> KpiTable:
     """KPIs of every full period inside ``[start_ms, end_ms)`` for the requested scopes.
 
@@ -435,7 +271,8 @@ def compute_kpis(
     may (and, for exact edges, should) include each counter's last reading before
     ``start_ms`` and first after ``end_ms`` (see :mod:`analytics.readers`). Periods are
     calendar periods in each scope's time zone (enterprise and park: the park's; zone:
-    the zone's). ``ids`` optionally restricts a scope level to some ids.
+    the zone's). ``ids`` optionally restricts a scope level to some ids. ``use_dense``
+    False forces the general per-reading path (the tests compare both).
     """
     if end_ms <= start_ms:
         raise AnalyticsError(f"range: end {end_ms} must be after start {start_ms}")
@@ -444,10 +281,10 @@ def compute_kpis(
     for sc in wanted_scopes:
         if sc not in SCOPES:
             raise AnalyticsError(f"scope: unknown scope {sc!r} (expected one of {SCOPES})")
-    lay = _Layout.of(registry)
+    lay = Layout.of(registry)
     grid = Grid.covering(start_ms, end_ms)
-    cols = sort_readings(readings)
-    win = _windows(registry, lay, cols, grid)
+    mg = meters.evaluate(lay, sort_readings(readings), grid, use_dense=use_dense)
+    win = _windows(registry, lay, mg, grid)
     blocks: list[KpiBlock] = []
     for tz in sorted(set(lay.row_tz)):
         for period in wanted_periods:
@@ -480,4 +317,4 @@ def compute_kpis(
     return KpiTable(tuple(blocks))
 
 
-__all__ = ["SCOPES", "compute_kpis", "group_sum"]
+__all__ = ["SCOPES", "compute_kpis"]

@@ -9,6 +9,7 @@ int64 key turns all of them into a single :func:`numpy.searchsorted` call.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Final
 
 import numpy as np
@@ -45,11 +46,11 @@ class SeriesIndex:
     first: IndexArray
     stop: IndexArray
     origin: int
-    keys: IntArray
 
     @classmethod
-    def build(cls, cols: ReadingColumns, n_meters: int) -> SeriesIndex:
-        cols = sort_readings(cols)
+    def build(cls, cols: ReadingColumns, n_meters: int, presorted: bool = False) -> SeriesIndex:
+        if not presorted:
+            cols = sort_readings(cols)
         if len(cols) and (int(cols.meter.min()) < 0 or int(cols.meter.max()) >= n_meters):
             raise AnalyticsError(f"meter: code out of range [0, {n_meters}) in readings")
         counts = np.bincount(cols.meter, minlength=n_meters).astype(np.intp)
@@ -57,8 +58,12 @@ class SeriesIndex:
         origin = int(cols.ts.min()) - 1 if len(cols) else 0
         if len(cols) and int(cols.ts.max()) - origin >= _TS_SPAN:
             raise AnalyticsError("ts: readings span more than 139 years")
-        keys = (cols.meter.astype(np.int64) << _TS_BITS) | (cols.ts - origin)
-        return cls(cols, n_meters, stop - counts, stop, origin, keys)
+        return cls(cols, n_meters, stop - counts, stop, origin)
+
+    @cached_property
+    def keys(self) -> IntArray:
+        """``meter << 42 | (ts - origin)``: one sorted int64 key per reading."""
+        return (self.cols.meter.astype(np.int64) << _TS_BITS) | (self.cols.ts - self.origin)
 
     def __len__(self) -> int:
         return len(self.cols)
@@ -94,20 +99,17 @@ class SeriesIndex:
 
 
 def segmented_cumsum(x: FloatArray, starts: IndexArray) -> FloatArray:
-    """Inclusive cumulative sum restarting at each series start.
+    """Inclusive cumulative sum restarting at each series start, up to a per-series constant.
 
     ``starts`` are the sorted start indices of the non-empty series (``starts[0] == 0``).
-    Subtracting the running total at each start
-    before summing keeps the running sum at the series' own magnitude, so differences
-    inside a series keep full precision however many series precede it.
+    Subtracting the running total at each start before summing keeps the running sum at
+    the series' own magnitude, so differences inside a series keep full precision however
+    many series precede it. Rounding leaves a tiny constant offset per series: use only
+    differences of values of the same series.
     """
     if x.size == 0:
         return x.copy()
     seg = np.add.reduceat(x, starts)
     shifted = x.copy()
     shifted[starts[1:]] -= np.cumsum(seg)[:-1]
-    out = np.cumsum(shifted)
-    # The residue left at each start is a constant per series; remove it exactly.
-    base = out[starts] - x[starts]
-    out -= np.repeat(base, np.diff(np.append(starts, x.size)))
-    return out
+    return np.cumsum(shifted)
