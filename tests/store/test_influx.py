@@ -1,0 +1,218 @@
+"""InfluxStore against a real influxd: schema, errors, chunked reads, setup."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from smartpark import registry
+from smartpark.errors import ConfigError
+from smartpark.store import KpiRow, StoreError, StoreRejectedError
+from smartpark.store.influx import InfluxStore
+from smartpark.urls import parse_store_url
+from tests.servers import Influxd
+from tests.store.stores import REGISTRY, T0, columns, expected, registry_doc, triples
+
+pytestmark = [pytest.mark.servers, pytest.mark.timeout(120)]
+
+ALL = (T0 - 10**9, T0 + 10**9)
+
+
+@pytest.fixture
+def store(influxd: Influxd, influx_db: str) -> Iterator[InfluxStore]:
+    with InfluxStore(parse_store_url(influxd.store_url(influx_db)), REGISTRY) as s:
+        yield s
+
+
+def test_points_follow_the_design_schema(
+    store: InfluxStore, influxd: Influxd, influx_db: str
+) -> None:
+    store.write(
+        columns([("a-elec", T0, 12.5), ("b-nox", T0 + 1, 150.0), ("a-water", T0 + 2, 3.25)])
+    )
+    measurements = influxd.query(influx_db, "SHOW MEASUREMENTS")
+    assert [r["name"] for r in measurements] == ["emissions", "energy", "water"]
+    assert influxd.query(influx_db, "SELECT * FROM energy") == [
+        {
+            "time": T0,
+            "enterprise": "ent-a",
+            "meter": "a-elec",
+            "park": "park-1",
+            "quantity": "electricity_import",
+            "value": 12.5,
+        }
+    ]
+    assert influxd.query(influx_db, "SELECT * FROM emissions") == [
+        {
+            "time": T0 + 1,
+            "enterprise": "ent-b",
+            "meter": "b-nox",
+            "park": "park-2",
+            "quantity": "nox",
+            "value": 150,
+        }
+    ]
+    # Exactly these tags (no gateway) and one float field.
+    tag_keys = influxd.query(influx_db, "SHOW TAG KEYS FROM water")
+    assert [r["tagKey"] for r in tag_keys] == ["enterprise", "meter", "park", "quantity"]
+    fields = influxd.query(influx_db, "SHOW FIELD KEYS FROM water")
+    assert [(r["fieldKey"], r["fieldType"]) for r in fields] == [("value", "float")]
+    # Millisecond precision: the point sits at exactly T0 + 2 ms.
+    ns = influxd.query(influx_db, "SELECT value FROM water", epoch="ns")
+    assert [r["time"] for r in ns] == [(T0 + 2) * 1_000_000]
+
+
+def test_kpis_are_points_of_measurement_kpi(
+    store: InfluxStore, influxd: Influxd, influx_db: str
+) -> None:
+    store.write_kpis([KpiRow("park", "park-1", "day", "energy_tce", T0, 2.5)])
+    store.write_kpis([KpiRow("park", "park-1", "day", "energy_tce", T0, 3.5)])  # recompute
+    assert influxd.query(influx_db, "SELECT * FROM kpi") == [
+        {
+            "time": T0,
+            "id": "park-1",
+            "kpi": "energy_tce",
+            "period": "day",
+            "scope": "park",
+            "value": 3.5,
+        }
+    ]
+
+
+def test_unparsable_body_is_rejected_with_the_servers_message(store: InfluxStore) -> None:
+    with pytest.raises(StoreRejectedError, match="HTTP 400: unable to parse"):
+        store.write_lines(b"this is not line protocol\n")
+
+
+def test_field_type_conflict_is_rejected(
+    store: InfluxStore, influxd: Influxd, influx_db: str
+) -> None:
+    # someone wrote an integer into the same shard
+    influxd.write(influx_db, f"energy,meter=other value=1i {T0 + 5}")
+    with pytest.raises(StoreRejectedError, match=r"HTTP 400: .*field type conflict"):
+        store.write(columns([("a-elec", T0, 1.5)]))
+
+
+def test_missing_database_is_retryable_not_rejected(influxd: Influxd) -> None:
+    url = parse_store_url(influxd.store_url(f"missing_{uuid.uuid4().hex[:8]}"))
+    with InfluxStore(url, REGISTRY) as store:
+        with pytest.raises(StoreError, match="HTTP 404: database not found") as info:
+            store.write(columns([("a-elec", T0, 1.0)]))
+        assert not isinstance(info.value, StoreRejectedError)
+        with pytest.raises(StoreError, match="database not found") as info:
+            store.read(*ALL)
+        assert not isinstance(info.value, StoreRejectedError)
+
+
+def test_ensure_database_creates_it_on_1x(influxd: Influxd) -> None:
+    name = f"ensure_{uuid.uuid4().hex[:8]}"
+    with InfluxStore(parse_store_url(influxd.store_url(name)), REGISTRY) as store:
+        version = store.ensure_database()
+        assert version.startswith("1.")
+        assert name in influxd.databases()
+        assert store.ensure_database() == version  # idempotent
+        store.write(columns([("a-gas", T0, 7.0)]))
+        assert triples(store.read(*ALL)) == [("a-gas", T0, 7.0)]
+    influxd.drop_database(name)
+
+
+def test_chunked_response_spanning_many_chunks(influxd: Influxd, influx_db: str) -> None:
+    url = parse_store_url(influxd.store_url(influx_db))
+    points = [(m, T0 + i * 1000, i / 3) for m in ("a-elec", "a-gas", "b-output") for i in range(50)]
+    with InfluxStore(url, REGISTRY, chunk_size=7) as store:
+        store.write(columns(points))
+        assert triples(store.read(*ALL)) == expected(points)
+
+
+def test_points_of_meters_unknown_to_the_registry_are_dropped_and_counted(
+    influxd: Influxd, influx_db: str
+) -> None:
+    url = parse_store_url(influxd.store_url(influx_db))
+    with InfluxStore(url, REGISTRY) as writer:
+        writer.write(columns([("a-elec", T0, 1.0), ("a-gas", T0, 2.0), ("a-gas", T0 + 1, 3.0)]))
+    doc = registry_doc()
+    del doc["meter"]["a-gas"]
+    smaller = registry.from_dict(doc)
+    with InfluxStore(url, smaller) as reader:
+        assert triples(reader.read(*ALL), smaller) == [("a-elec", T0, 1.0)]
+        assert reader.dropped_unknown == 2
+
+
+def test_gzip_body_is_accepted(influxd: Influxd, influx_db: str) -> None:
+    url = parse_store_url(influxd.store_url(influx_db))
+    points = [("b-waste", T0 + i, i * 0.5) for i in range(1000)]
+    with InfluxStore(url, REGISTRY, gzip_min_bytes=0) as store:
+        store.write(columns(points))
+        assert triples(store.read(*ALL)) == expected(points)
+
+
+def test_stopped_influxd_raises_store_error_then_recovers(tmp_path: Path) -> None:
+    with Influxd(tmp_path / "own") as server:
+        server.create_database("db")
+        with InfluxStore(parse_store_url(server.store_url("db")), REGISTRY) as store:
+            store.write(columns([("a-elec", T0, 1.0)]))
+            server.stop()
+            with pytest.raises(StoreError, match="write failed: ConnectError") as info:
+                store.write(columns([("a-elec", T0 + 1, 2.0)]))
+            assert not isinstance(info.value, StoreRejectedError)
+            with pytest.raises(StoreError, match="failed: ConnectError"):
+                store.read(*ALL)
+            server.start()
+            store.write(columns([("a-elec", T0 + 1, 2.0)]))
+            assert triples(store.read(*ALL)) == [("a-elec", T0, 1.0), ("a-elec", T0 + 1, 2.0)]
+
+
+def test_a_server_that_never_answers_times_out_as_store_error() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+        accepted: list[socket.socket] = []
+        stop = threading.Event()
+
+        def accept() -> None:
+            listener.settimeout(0.1)
+            while not stop.is_set():
+                try:
+                    accepted.append(listener.accept()[0])  # ...and never answer
+                except TimeoutError:
+                    continue
+
+        thread = threading.Thread(target=accept, daemon=True)
+        thread.start()
+        try:
+            url = parse_store_url(f"influxdb://127.0.0.1:{port}/db")
+            with InfluxStore(url, REGISTRY, timeout_s=0.3) as store:
+                with pytest.raises(StoreError, match="write failed: ReadTimeout") as info:
+                    store.write(columns([("a-elec", T0, 1.0)]))
+                assert not isinstance(info.value, StoreRejectedError)
+        finally:
+            stop.set()
+            thread.join(5)
+            for conn in accepted:
+                conn.close()
+
+
+def test_influxdb2_store_needs_a_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SMARTPARK_INFLUX_TOKEN", raising=False)
+    monkeypatch.delenv("SMARTPARK_INFLUX_TOKEN_FILE", raising=False)
+    url = parse_store_url("influxdb2://127.0.0.1:8086/bucket?org=park")
+    with pytest.raises(ConfigError, match="SMARTPARK_INFLUX_TOKEN"):
+        InfluxStore(url, REGISTRY)
+
+
+def test_influxdb2_store_uses_the_v2_write_endpoint(
+    influxd: Influxd, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # influxd 1.6 has no /api/v2/write: the 404 proves which endpoint was called, and a
+    # missing endpoint is a configuration problem (retryable), not bad data.
+    monkeypatch.setenv("SMARTPARK_INFLUX_TOKEN", "secret-token")
+    url = parse_store_url(f"influxdb2://127.0.0.1:{influxd.port}/bucket?org=park")
+    with InfluxStore(url, REGISTRY) as store:
+        with pytest.raises(StoreError, match="HTTP 404") as info:
+            store.write(columns([("a-elec", T0, 1.0)]))
+        assert not isinstance(info.value, StoreRejectedError)
+        assert "secret-token" not in str(info.value)

@@ -1,0 +1,96 @@
+"""SqliteStore specifics: durability settings, schema, locking, crash safety."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from smartpark.store import StoreError
+from smartpark.store.sqlite import SqliteStore
+from tests.store.stores import REGISTRY, T0, columns, triples
+
+ALL = (T0 - 10**9, T0 + 10**9)
+
+
+def test_wal_and_full_sync_and_readable_schema(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "store.db"  # parent directories are created
+    with SqliteStore(path, REGISTRY) as store:
+        store.write(columns([("a-elec", T0, 1.5), ("b-nox", T0 + 1, 2.5)]))
+        assert store._conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert store._conn.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL
+    # Meter ids (not registry codes) are in the file, readable with plain sqlite3.
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute("SELECT meter, ts, value FROM reading_rows ORDER BY meter").fetchall()
+    assert rows == [("a-elec", T0, 1.5), ("b-nox", T0 + 1, 2.5)]
+
+
+def test_locked_database_is_a_retryable_store_error(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    with SqliteStore(path, REGISTRY, busy_timeout_s=0.2) as store:
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN EXCLUSIVE")
+        try:
+            with pytest.raises(StoreError, match="database is locked"):
+                store.write(columns([("a-elec", T0, 1.0)]))
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        store.write(columns([("a-elec", T0, 1.0)]))
+        assert triples(store.read(*ALL)) == [("a-elec", T0, 1.0)]
+
+
+def test_use_after_close_is_a_store_error(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "store.db", REGISTRY)
+    store.close()
+    store.close()  # idempotent
+    with pytest.raises(StoreError, match="after close"):
+        store.write(columns([("a-elec", T0, 1.0)]))
+
+
+def test_unopenable_path_is_a_store_error(tmp_path: Path) -> None:
+    (tmp_path / "dir.db").mkdir()
+    with pytest.raises(StoreError, match="cannot open"):
+        SqliteStore(tmp_path / "dir.db", REGISTRY)
+
+
+def test_readings_survive_sigkill_right_after_write_returns(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    script = textwrap.dedent(
+        f"""
+        import sys, time
+        from tests.store.stores import REGISTRY, T0, columns
+        from smartpark.store.sqlite import SqliteStore
+        store = SqliteStore({str(path)!r}, REGISTRY)
+        for batch in range(5):
+            store.write(columns([("a-water", T0 + batch * 100 + i, float(i)) for i in range(100)]))
+        print("written", flush=True)
+        time.sleep(60)
+        """
+    )
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == b"written"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    with SqliteStore(path, REGISTRY) as store:
+        got = store.read(*ALL)
+    assert len(got) == 500
+    assert float(got.value.sum()) == 5 * sum(range(100))
