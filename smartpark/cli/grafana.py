@@ -76,7 +76,12 @@ def push(
     token = read_secret("grafana_token")
     if not token:
         raise ConfigError("grafana push", ["SMARTPARK_GRAFANA_TOKEN(_FILE): no API token set"])
-    if not url.startswith(("http://", "https://")) or "@" in url:
+    if "@" in url:
+        raise ConfigError(
+            "grafana push",
+            ["--url: must not carry credentials; set SMARTPARK_GRAFANA_TOKEN(_FILE)"],
+        )
+    if not url.startswith(("http://", "https://")):
         raise ConfigError("grafana push", [f"--url: must be http(s)://host[:port], got {url!r}"])
     try:
         payload = datasource_payload(
