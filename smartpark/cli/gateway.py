@@ -1,0 +1,168 @@
+"""``smartpark gateway``: run an edge gateway; ``status`` and ``check`` inspect one.
+
+::
+
+    smartpark gateway --config gateway.toml [--registry registry.toml] [--broker mqtt://...]
+    smartpark gateway status --config gateway.toml
+    smartpark gateway check --config gateway.toml
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from smartpark.cli.common import BrokerOption, RegistryOption, report_errors
+
+GatewayConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", help="Gateway TOML file (DESIGN §11).", show_default=False),
+]
+
+
+def register(app: typer.Typer) -> None:
+    group = typer.Typer(
+        help="Poll meters, keep readings in a durable outbox, publish them over MQTT.",
+        invoke_without_command=True,
+    )
+    group.callback(invoke_without_command=True)(run)
+    group.command("status")(status)
+    group.command("check")(check)
+    app.add_typer(group, name="gateway")
+
+
+def _load(config: Path | None, registry: Path | None, broker: str | None) -> Any:
+    from gateway.config import load
+
+    if config is None:
+        raise typer.BadParameter("--config FILE is required", param_hint="--config")
+    return load(config, registry_path=registry, broker=broker)
+
+
+@report_errors
+def run(
+    ctx: typer.Context,
+    config: GatewayConfigOption = None,
+    registry: RegistryOption = None,
+    broker: BrokerOption = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(help="Serve Prometheus /metrics on this port.", show_default=False),
+    ] = None,
+    log_level: Annotated[
+        str | None, typer.Option(help="debug, info, warning or error.", show_default=False)
+    ] = None,
+) -> None:
+    """Run the gateway until SIGTERM (then flush, say offline, exit 0)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    import dataclasses
+
+    from gateway.service import Gateway
+    from smartpark import logs
+
+    cfg = _load(config, registry, broker)
+    changes: dict[str, Any] = {}
+    if metrics_port is not None:
+        changes["metrics_port"] = metrics_port
+    if log_level is not None:
+        changes["log_level"] = log_level
+    cfg = dataclasses.replace(cfg, **changes) if changes else cfg
+    logs.configure(cfg.log_level)
+
+    async def main() -> None:
+        await Gateway(cfg).run()
+
+    asyncio.run(main())
+
+
+@report_errors
+def check(
+    config: GatewayConfigOption = None,
+    registry: RegistryOption = None,
+    broker: BrokerOption = None,
+) -> None:
+    """Validate the configuration against the registry and show how each meter is read."""
+    cfg = _load(config, registry, broker)
+    table = Table(title=f"{config}: gateway {cfg.gateway} (park {cfg.park}) OK")
+    for column in ("meter", "quantity", "interval", "read by"):
+        table.add_column(column)
+    how: dict[str, str] = {}
+    for ep in cfg.endpoints:
+        for r in ep.reads:
+            how[r.meter] = (
+                f"modbus.{ep.name} unit {r.device_id} {r.function} {r.address} {r.type} "
+                f"× {r.scale:g} {r.unit}"
+            )
+    for m in cfg.simulated_meters:
+        how[m] = "simulator"
+    for meter in cfg.meters:
+        table.add_row(
+            meter,
+            cfg.meter_quantity[meter],
+            f"{cfg.registry.meters[meter].interval_s} s",
+            how.get(meter, "[yellow]not read[/]"),
+        )
+    console = Console(width=max(Console().width, 120))
+    console.print(table)
+    console.print(f"broker {cfg.broker}, outbox {cfg.outbox}")
+
+
+@report_errors
+def status(
+    config: GatewayConfigOption = None,
+    registry: RegistryOption = None,
+) -> None:
+    """Print the outbox queue and the last saved counters of the gateway."""
+    from gateway.outbox import read_status
+    from smartpark.timestamps import format_rfc3339, now_ms
+
+    cfg = _load(config, registry, None)
+    st = read_status(cfg.outbox)
+    s = st.status
+    now = now_ms()
+    table = Table(title=f"gateway {cfg.gateway}: {cfg.outbox}")
+    table.add_column("")
+    table.add_column("value", justify="right")
+    updated = s.get("updated_at")
+    alive = updated is not None and now - int(updated) < 10_000
+    rows: list[tuple[str, str]] = [
+        ("state", "running" if alive else "not running (last saved status)"),
+        ("status saved", format_rfc3339(int(updated)) if updated else "never"),
+        ("broker connected", "yes" if s.get("connected") else "no"),
+        ("readings queued", f"{st.queued:,}"),
+        ("oldest queued", _age(now, st.oldest_ts)),
+        ("outbox size", f"{st.used_bytes / 1024 / 1024:.1f} MiB"),
+        ("dropped (outbox full)", f"{st.dropped:,}"),
+        ("polled (this run)", f"{s.get('polled', 0):,}"),
+        ("published (this run)", f"{s.get('published', 0):,}"),
+        ("messages", f"{s.get('messages', 0):,}"),
+        ("reconnects", f"{s.get('reconnects', 0):,}"),
+        ("meter errors", _errors(s.get("meter_errors", {}))),
+    ]
+    jitter = s.get("jitter_ms")
+    if jitter:
+        rows.append(
+            ("poll jitter p50/p99/max", "/".join(f"{jitter[k]:.0f}" for k in jitter) + " ms")
+        )
+    for name, value in rows:
+        table.add_row(name, value)
+    Console().print(table)
+
+
+def _age(now: int, ts: int | None) -> str:
+    if ts is None:
+        return "-"
+    return f"{dt.timedelta(seconds=max(0, (now - ts) // 1000))} ago"
+
+
+def _errors(counts: dict[str, int]) -> str:
+    if not counts:
+        return "0"
+    return ", ".join(f"{reason} {n:,}" for reason, n in sorted(counts.items()))
