@@ -60,8 +60,8 @@ class ReadingBatch:
         meter: Sequence[str],
         quantity: Sequence[str],
         unit: Sequence[str],
-        ts: Sequence[int] | npt.NDArray[np.int64],
-        value: Sequence[float] | npt.NDArray[np.float64],
+        ts: npt.ArrayLike,
+        value: npt.ArrayLike,
     ) -> ReadingBatch:
         return cls(
             str_array(meter),

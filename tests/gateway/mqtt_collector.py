@@ -29,7 +29,7 @@ class Collector:
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self.client.on_subscribe = lambda *_: self._ready.set()
-        self.client.reconnect_delay_set(0.1, 0.5)
+        self.client.reconnect_delay_set(1, 1)
 
     def _on_connect(self, client: mqtt.Client, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
         if not rc.is_failure:
@@ -37,7 +37,7 @@ class Collector:
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
         with self.lock:
-            self.messages.append((msg.topic, msg.payload, msg.retain))
+            self.messages.append((msg.topic, bytes(msg.payload), msg.retain))
 
     def start(self) -> Collector:
         self.client.connect(self.host, self.port, keepalive=10)
