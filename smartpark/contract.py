@@ -17,8 +17,10 @@ the readings one by one to find which ones are bad and why.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
+from operator import attrgetter
 from typing import Any, Final
 
 import msgspec
@@ -225,33 +227,42 @@ def _to_columns(
     ts_min: int,
     ts_max: int,
 ) -> Columns:
+    # Every per-reading step below iterates in C (map over attrgetter / dict methods into
+    # np.fromiter); Python-level loops run only over distinct meter ids or rejects.
     n = len(readings)
     ok = np.ones(n, dtype=bool)
 
-    # Identifiers: validate each distinct meter id once.
-    meter_pos: dict[str, int] = {}
-    meter_idx = np.fromiter(
-        (meter_pos.setdefault(r.meter, len(meter_pos)) for r in readings), dtype=np.int32, count=n
-    )
-    meters = list(meter_pos)
-    bad_meter = np.array([not is_valid_id(m) for m in meters], dtype=bool)
-    if bad_meter.any():
-        _reject(
-            ok,
-            bad_meter[meter_idx],
-            index,
-            rejects,
-            BAD_ID,
-            "meter",
-            lambda i: f"invalid meter id {readings[i].meter[:80]!r}",
-        )
+    # Identifiers: index each reading's meter among the distinct ids, validate each new
+    # distinct id once (ids seen valid before are remembered).
+    meter_col = list(map(_METER, readings))
+    meters = list(dict.fromkeys(meter_col))
+    meter_pos = {m: i for i, m in enumerate(meters)}
+    meter_idx = np.fromiter(map(meter_pos.__getitem__, meter_col), dtype=np.int32, count=n)
+    unseen = [m for m in meters if m not in _VALID_IDS]
+    if unseen:
+        bad_ids = {m for m in unseen if not is_valid_id(m)}
+        _remember_valid_ids(m for m in unseen if m not in bad_ids)
+        if bad_ids:
+            bad_meter = np.fromiter((m in bad_ids for m in meters), dtype=bool, count=len(meters))
+            _reject(
+                ok,
+                bad_meter[meter_idx],
+                index,
+                rejects,
+                BAD_ID,
+                "meter",
+                lambda i: f"invalid meter id {readings[i].meter[:80]!r}",
+            )
 
-    # Quantity and unit: one dict lookup per reading gives code and factor.
-    table = quantities.UNIT_TABLE
-    looked = [table.get((r.quantity, r.unit)) for r in readings]
-    missing = np.fromiter((x is None for x in looked), dtype=bool, count=n)
-    codes = np.fromiter((-1 if x is None else x[0] for x in looked), dtype=np.int32, count=n)
-    factors = np.fromiter((1.0 if x is None else x[1] for x in looked), dtype=np.float64, count=n)
+    # Quantity and unit: one dict lookup per reading gives a row of the unit table.
+    unit_row = np.fromiter(
+        map(_UNIT_ROW.get, map(_QUANTITY_UNIT, readings), repeat(_NO_UNIT_ROW)),
+        dtype=np.intp,
+        count=n,
+    )
+    codes = _UNIT_CODE[unit_row]
+    factors = _UNIT_FACTOR[unit_row]
+    missing = unit_row == _NO_UNIT_ROW
     if missing.any():
         known_q = np.fromiter((r.quantity in quantities.BY_NAME for r in readings), bool, count=n)
         _reject(
@@ -274,8 +285,8 @@ def _to_columns(
         )
 
     # Values: finite floats only (msgspec already refused bools and strings).
-    with np.errstate(over="ignore"):  # an overflow becomes inf, rejected just below
-        value = np.fromiter((r.value for r in readings), dtype=np.float64, count=n) * factors
+    with np.errstate(over="ignore"):  # an overflow to inf is rejected just below
+        value = np.fromiter(map(_VALUE, readings), dtype=np.float64, count=n) * factors
     _reject(
         ok,
         ~np.isfinite(value),
@@ -287,13 +298,12 @@ def _to_columns(
     )
 
     # Timestamps: ints are epoch ms; strings are RFC 3339 (parsed one by one, rare path).
-    raw_ts = [r.ts for r in readings]
-    try:
-        if not all(type(t) is int for t in raw_ts):
-            raise TypeError
-        ts = np.array(raw_ts, dtype=np.int64).reshape(n)
+    raw_ts = list(map(_TS, readings))
+    ts_fast = np.array(raw_ts) if n else np.zeros(0, dtype=np.int64)
+    if ts_fast.dtype == np.int64 and ts_fast.shape == (n,):
+        ts = ts_fast
         ts_outside = (ts < ts_min) | (ts > ts_max)
-    except (TypeError, OverflowError):  # RFC 3339 strings or ints beyond int64
+    else:  # RFC 3339 strings, or ints beyond int64
         ts, ts_outside = _parse_mixed_ts(raw_ts, ts_min, ts_max, index, ok, rejects)
     if ts_outside.any():
         _reject(
@@ -322,6 +332,30 @@ def _to_columns(
         received=received,
         rejects=rejects,
     )
+
+
+# Column getters and the unit table as arrays, for _to_columns.
+_METER: Final = attrgetter("meter")
+_QUANTITY_UNIT: Final = attrgetter("quantity", "unit")
+_VALUE: Final = attrgetter("value")
+_TS: Final = attrgetter("ts")
+_UNIT_ROW: Final[dict[tuple[str, str], int]] = {
+    key: row for row, key in enumerate(quantities.UNIT_TABLE)
+}
+_NO_UNIT_ROW: Final = len(_UNIT_ROW)  # the extra last row: unknown quantity or unit
+_UNIT_CODE: Final = np.array([c for c, _ in quantities.UNIT_TABLE.values()] + [-1], np.int32)
+_UNIT_FACTOR: Final = np.array([f for _, f in quantities.UNIT_TABLE.values()] + [1.0])
+
+# Meter ids already found valid (ids repeat in every payload of a gateway). Bounded: a
+# client sending endless new ids only makes the set restart.
+_VALID_IDS: set[str] = set()
+_VALID_IDS_MAX: Final = 100_000
+
+
+def _remember_valid_ids(ids: Iterable[str]) -> None:
+    if len(_VALID_IDS) > _VALID_IDS_MAX:
+        _VALID_IDS.clear()
+    _VALID_IDS.update(ids)
 
 
 def _parse_mixed_ts(
