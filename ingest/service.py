@@ -25,7 +25,7 @@ from smartpark import registry as registry_mod
 from smartpark.logs import get_logger
 from smartpark.registry import Registry
 from smartpark.settings import read_secret
-from smartpark.store.base import Store
+from smartpark.store.base import Store, StoreError
 
 log = get_logger("ingest.service")
 
@@ -61,6 +61,12 @@ def open_configured_store(settings: IngestSettings, registry: Registry) -> Store
     from smartpark.store import open_store  # type: ignore[attr-defined,unused-ignore]
 
     store: Store = open_store(settings.store_url, registry)
+    ensure = getattr(store, "ensure_database", None)
+    if callable(ensure):  # InfluxDB: check the server, create the database on 1.x
+        try:
+            ensure()
+        except StoreError as exc:  # not fatal: writes retry until the store is back
+            log.warning("store_not_ready", store=str(settings.store_url), error=str(exc)[:300])
     return store
 
 

@@ -116,11 +116,8 @@ class Validator:
             )
 
         # One lookup per distinct meter id, then everything per reading is numpy.
-        distinct = np.fromiter(
-            (self._meter_code.get(m, -1) for m in columns.meters),
-            dtype=np.int32,
-            count=len(columns.meters),
-        )
+        code_of = self._meter_code.get
+        distinct = np.array([code_of(m, -1) for m in columns.meters], dtype=np.int32)
         meter = distinct[columns.meter_idx]
         known = meter >= 0
         safe = np.where(known, meter, 0)
