@@ -20,7 +20,7 @@ app = typer.Typer(
 )
 
 # Each module defines ``register(app)``; add a new command group by adding its module here.
-_COMMAND_MODULES = ("registry", "grafana", "deploy", "ingest", "gateway")
+_COMMAND_MODULES = ("registry", "grafana", "deploy", "ingest", "gateway", "alerts")
 
 for _name in _COMMAND_MODULES:
     importlib.import_module(f"smartpark.cli.{_name}").register(app)

@@ -1,0 +1,125 @@
+"""The alerts process: ``once`` (catch up, deliver, exit), ``follow`` (loop) or ``dry_run``.
+
+``follow`` evaluates every ``interval_s`` (and sooner when a retry falls due), and stops
+cleanly on SIGTERM or SIGINT: the step in progress commits or rolls back whole, the
+loop exits, the state file is closed.
+"""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+from typing import Literal, TextIO
+
+from analytics.alerts import rules as rules_mod
+from analytics.alerts.conditions import RegistryArrays
+from analytics.alerts.delivery import Deliverer, DeliveryReport
+from analytics.alerts.evaluate import Evaluator, RunReport
+from analytics.alerts.state import AlertState
+from smartpark.logs import get_logger
+from smartpark.registry import Registry
+from smartpark.store.base import Store
+
+Mode = Literal["once", "follow", "dry_run"]
+log = get_logger("analytics.alerts.service")
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def copy_state(path: Path, into: Path) -> Path:
+    """A consistent copy of the state file (SQLite backup), for a dry run to scribble on."""
+    target = into / "alerts-dry-run.db"
+    if path.exists():
+        src = sqlite3.connect(path)
+        dst = sqlite3.connect(target)
+        try:
+            src.backup(dst)
+        finally:
+            src.close()
+            dst.close()
+    return target
+
+
+def cycle(
+    evaluator: Evaluator, deliverer: Deliverer, clock: Callable[[], int] = now_ms
+) -> tuple[RunReport, DeliveryReport]:
+    """Evaluate every rule up to now, then deliver what is due."""
+    run = evaluator.run_once(clock())
+    delivered = deliverer.deliver_due(clock())
+    return run, delivered
+
+
+def serve(
+    registry: Registry,
+    ruleset: rules_mod.RuleSet,
+    store: Store,
+    state_path: Path,
+    mode: Mode,
+    *,
+    interval_s: float = 60.0,
+    out: TextIO,
+    stop: threading.Event | None = None,
+    max_cycles: int | None = None,
+) -> None:
+    """Run the alerts process in ``mode`` until done (once, dry run) or stopped (follow)."""
+    arrays = RegistryArrays(registry)
+    tmp: tempfile.TemporaryDirectory[str] | None = None
+    path = state_path
+    if mode == "dry_run":
+        tmp = tempfile.TemporaryDirectory(prefix="smartpark-alerts-")
+        path = copy_state(state_path, Path(tmp.name))
+    stop = stop or threading.Event()
+    previous = _install_signal_handlers(stop) if mode == "follow" else {}
+    try:
+        with AlertState(path) as state:
+            evaluator = Evaluator(arrays, ruleset, store, state)
+            deliverer = Deliverer(state, ruleset.channels, dry_run=mode == "dry_run", out=out)
+            try:
+                cycles = 0
+                while True:
+                    run, sent = cycle(evaluator, deliverer)
+                    cycles += 1
+                    log.info("alerts_cycle", evaluation=str(run), delivery=str(sent))
+                    if mode != "follow":
+                        print(f"alerts: {run}; delivery: {sent}", file=out)
+                        return
+                    if max_cycles is not None and cycles >= max_cycles:
+                        return
+                    wait_s = interval_s
+                    due = deliverer.next_due_ms()
+                    if due is not None:
+                        wait_s = min(wait_s, max(1.0, (due - now_ms()) / 1000))
+                    if stop.wait(wait_s):
+                        log.info("alerts_stopping", reason="signal")
+                        return
+            finally:
+                deliverer.close()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if tmp is not None:
+            tmp.cleanup()
+
+
+_Handler = Callable[[int, FrameType | None], object] | int | None
+
+
+def _install_signal_handlers(stop: threading.Event) -> dict[int, _Handler]:
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    previous: dict[int, _Handler] = {}
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        previous[sig] = signal.getsignal(sig)
+        signal.signal(sig, lambda *_: stop.set())
+    return previous
+
+
+__all__ = ["Mode", "copy_state", "cycle", "serve"]

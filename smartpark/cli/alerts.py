@@ -1,0 +1,148 @@
+"""``smartpark alerts``: evaluate alert rules and deliver webhooks; ``alerts verify``.
+
+::
+
+    smartpark alerts --rules rules.toml --registry registry.toml --store sqlite:///park.db --once
+    smartpark alerts --rules rules.toml --follow
+    smartpark alerts --rules rules.toml --dry-run
+    smartpark alerts verify --secret-file audit.secret --timestamp 1764000000 \\
+        --signature sha256=... --body body.json        # or the body on stdin
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from smartpark.cli.common import ConfigOption, RegistryOption, StoreOption, report_errors
+
+
+def register(app: typer.Typer) -> None:
+    group = typer.Typer(
+        help="Evaluate alert rules on readings and KPIs; deliver signed webhooks.",
+        invoke_without_command=True,
+    )
+    group.callback(invoke_without_command=True)(run)
+    group.command("verify")(verify)
+    app.add_typer(group, name="alerts")
+
+
+@report_errors
+def run(
+    ctx: typer.Context,
+    rules: Annotated[
+        Path | None, typer.Option("--rules", help="Rules TOML file (channels and rules).")
+    ] = None,
+    once: Annotated[
+        bool, typer.Option("--once", help="Catch up since the last evaluation, deliver, exit.")
+    ] = False,
+    follow: Annotated[
+        bool, typer.Option("--follow", help="Keep evaluating until SIGTERM.")
+    ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Print what --once would send; change no state."),
+    ] = False,
+    state: Annotated[
+        Path | None,
+        typer.Option(
+            "--state",
+            help="Alert state file (SQLite). Default: beside a sqlite store "
+            "(park.db -> park.alerts.db), else ./smartpark-alerts.db.",
+            show_default=False,
+        ),
+    ] = None,
+    interval_s: Annotated[
+        float, typer.Option("--interval", help="Seconds between evaluations with --follow.", min=1)
+    ] = 60.0,
+    config: ConfigOption = None,
+    registry: RegistryOption = None,
+    store: StoreOption = None,
+    log_level: Annotated[
+        str | None, typer.Option(help="debug, info, warning or error.", show_default=False)
+    ] = None,
+) -> None:
+    """Evaluate the rules of --rules against the store and deliver alerts."""
+    if ctx.invoked_subcommand is not None:
+        return
+    modes = [name for name, on in (("once", once), ("follow", follow), ("dry_run", dry_run)) if on]
+    if rules is None or len(modes) != 1:
+        raise typer.BadParameter("give --rules FILE and exactly one of --once, --follow, --dry-run")
+    from analytics.alerts import rules as rules_mod
+    from analytics.alerts.service import serve
+    from analytics.alerts.state import default_path
+    from smartpark import logs
+    from smartpark import registry as registry_mod
+    from smartpark.settings import CommonSettings, load_settings
+    from smartpark.store.open import open_store
+
+    settings = load_settings(
+        CommonSettings, config, registry=registry, store=store, log_level=log_level
+    )
+    logs.configure(settings.log_level)
+    reg = registry_mod.load(settings.registry)
+    ruleset = rules_mod.load(rules, reg, resolve_secrets=modes[0] != "dry_run")
+    state_path = state or default_path(str(settings.store_url))
+    the_store = open_store(settings.store_url, reg)
+    try:
+        serve(
+            reg,
+            ruleset,
+            the_store,
+            state_path,
+            modes[0],  # type: ignore[arg-type]
+            interval_s=interval_s,
+            out=sys.stdout,
+        )
+    finally:
+        the_store.close()
+
+
+@report_errors
+def verify(
+    secret_file: Annotated[
+        Path, typer.Option("--secret-file", help="File holding the shared secret.")
+    ],
+    timestamp: Annotated[
+        str, typer.Option("--timestamp", help="The X-Smartpark-Timestamp header value.")
+    ],
+    signature: Annotated[
+        str, typer.Option("--signature", help="The X-Smartpark-Signature header value.")
+    ],
+    body: Annotated[
+        Path | None,
+        typer.Option("--body", help="File with the exact request body; default: stdin."),
+    ] = None,
+    max_age_s: Annotated[
+        float,
+        typer.Option(
+            "--max-age", help="Refuse timestamps further than this from now (s); 0 = no check."
+        ),
+    ] = 300.0,
+) -> None:
+    """Check a received webhook's signature. Exit 0 if valid, 1 if not."""
+    from analytics.alerts import signing
+    from smartpark.errors import ConfigError
+
+    try:
+        secret = secret_file.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(secret_file), [f"cannot read secret file: {exc}"]) from None
+    if not secret:
+        raise ConfigError(str(secret_file), ["secret file is empty"])
+    try:
+        data = body.read_bytes() if body is not None else sys.stdin.buffer.read()
+    except OSError as exc:
+        raise ConfigError(str(body), [f"cannot read body: {exc}"]) from None
+    verdict = signing.verify(
+        secret, timestamp, signature, data, now_s=time.time(), max_age_s=max_age_s
+    )
+    if verdict.ok:
+        typer.echo("signature ok")
+        return
+    typer.echo(f"signature INVALID: {verdict.reason}", err=True)
+    raise typer.Exit(1)
