@@ -3,7 +3,7 @@
 Schema::
 
     series(id INTEGER PRIMARY KEY, meter TEXT UNIQUE)          -- one row per meter id
-    readings(series, ts, value, PRIMARY KEY (series, ts)) WITHOUT ROWID
+    readings(series, ts, value, PRIMARY KEY (ts, series)) WITHOUT ROWID
     kpi(scope, id, period, kpi, start_ms, value,
         PRIMARY KEY (scope, id, period, kpi, start_ms)) WITHOUT ROWID
     VIEW reading_rows(meter, ts, value)                         -- for people and sqlite3
@@ -13,6 +13,13 @@ file survives registry edits; kind, quantity, park and enterprise are derived fr
 registry on read, as InfluxDB tags would be on write. The small ``series`` table keeps
 ``readings`` rows short (an integer instead of the id string in every row and in the
 primary key).
+
+The primary key is (ts, series), not (series, ts): readings arrive time-major (every
+meter's latest minute), so this order makes inserts near-appends that dirty a handful
+of pages per commit, where (series, ts) dirties one page per meter per commit. Measured
+with 1,000 meters, 10,000-row commits, synchronous=FULL: 195,000 rows/s against 32,000
+(``bench/bench_store.py``). Reads scan the time range and put rows in (meter, ts) order
+with one stable sort in numpy.
 
 Idempotence: ``INSERT OR REPLACE`` on (series, ts) and (scope, id, period, kpi,
 start_ms): a replayed reading overwrites itself and a recomputed KPI overwrites the old
@@ -57,6 +64,7 @@ from smartpark.store.base import (
 )
 from smartpark.store.checks import check_kpi_rows, check_readings
 
+_CACHE_KIB: Final = 65_536  # page cache per connection (default 2 MiB)
 _FETCH_ROWS: Final = 65_536  # rows converted to numpy at a time: memory stays proportional
 _ROW = np.dtype([("series", np.int64), ("ts", np.int64), ("value", np.float64)])
 
@@ -69,7 +77,7 @@ CREATE TABLE IF NOT EXISTS readings (
     series INTEGER NOT NULL,
     ts INTEGER NOT NULL,
     value REAL NOT NULL,
-    PRIMARY KEY (series, ts)
+    PRIMARY KEY (ts, series)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS kpi (
     scope TEXT NOT NULL,
@@ -86,10 +94,11 @@ CREATE VIEW IF NOT EXISTS reading_rows (meter, ts, value) AS
     FROM readings JOIN series ON series.id = readings.series;
 """
 
-_READ = (
+_READ_ALL = "SELECT series, ts, value FROM readings WHERE ts >= ? AND ts < ? ORDER BY ts, series"
+_READ_SOME = (
     "SELECT series, ts, value FROM readings "
-    "WHERE series IN (SELECT value FROM json_each(?)) AND ts >= ? AND ts < ? "
-    "ORDER BY series, ts"
+    "WHERE ts >= ? AND ts < ? AND series IN (SELECT value FROM json_each(?)) "
+    "ORDER BY ts, series"
 )
 
 
@@ -111,6 +120,7 @@ class SqliteStore:
             )
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=FULL")
+            self._conn.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
             self._conn.executescript(_SCHEMA)
             self._series_of_code = self._register_meters()
         except sqlite3.Error as exc:
@@ -129,10 +139,10 @@ class SqliteStore:
             ids = dict(self._conn.execute("SELECT meter, id FROM series").fetchall())
         return np.array([ids[m] for m in self.registry.meter_ids], dtype=np.int64)
 
-    def _code_of_series(self) -> npt.NDArray[np.int32]:
+    def _code_of_series(self, conn: sqlite3.Connection) -> npt.NDArray[np.int32]:
         """Registry code by series id (-1 for series of meters not in the registry)."""
-        top = int(self._series_of_code.max()) if len(self._series_of_code) else 0
-        code = np.full(top + 1, -1, dtype=np.int32)
+        top = conn.execute("SELECT coalesce(max(id), 0) FROM series").fetchone()[0]
+        code = np.full(int(top) + 1, -1, dtype=np.int32)
         code[self._series_of_code] = np.arange(len(self._series_of_code), dtype=np.int32)
         return code
 
@@ -184,31 +194,38 @@ class SqliteStore:
     ) -> ReadingColumns:
         """Readings with ``start_ms <= ts < end_ms``, sorted by (meter code, ts)."""
         n_meters = len(self.registry.meter_ids)
+        params: tuple[int | str, ...]
         if meters is None:
-            wanted = self._series_of_code
+            sql, params = _READ_ALL, (int(start_ms), int(end_ms))
         else:
             codes = np.asarray(meters, dtype=np.int64)
             if len(codes) and (codes.min() < 0 or codes.max() >= n_meters):
                 raise ValueError(f"meters: codes must be in 0..{n_meters - 1}")
+            if len(codes) == 0:
+                return ReadingColumns.empty()
             wanted = self._series_of_code[np.unique(codes)]
-        if len(wanted) == 0 or end_ms <= start_ms:
+            series_json = msgspec.json.encode(wanted.tolist()).decode()
+            sql, params = _READ_SOME, (int(start_ms), int(end_ms), series_json)
+        if n_meters == 0 or end_ms <= start_ms:
             return ReadingColumns.empty()
-        series_json = msgspec.json.encode(wanted.tolist()).decode()
         chunks: list[npt.NDArray[np.void]] = []
         with self._using("read") as conn:
-            cursor = conn.execute(_READ, (series_json, int(start_ms), int(end_ms)))
+            cursor = conn.execute(sql, params)
             while rows := cursor.fetchmany(_FETCH_ROWS):
                 chunks.append(np.array(rows, dtype=_ROW))
-            code_of_series = self._code_of_series()
+            code_of_series = self._code_of_series(conn)
         if not chunks:
             return ReadingColumns.empty()
         table = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
         del chunks
         meter = code_of_series[table["series"]]
-        # Rows come sorted by series id; registry codes order meters differently. Each
-        # meter is one contiguous, time-sorted run, so a stable sort on the code alone
-        # gives (meter, ts) order.
-        order = np.argsort(meter, kind="stable")
+        known = meter >= 0  # series of meters no longer in the registry are skipped
+        if not known.all():
+            meter, table = meter[known], table[known]
+        # Rows come sorted by time, so a stable sort on the meter code alone gives
+        # (meter, ts) order (a radix sort when codes fit 16 bits).
+        key = meter.astype(np.uint16) if len(self._series_of_code) <= 1 << 16 else meter
+        order = np.argsort(key, kind="stable")
         return ReadingColumns(meter[order], table["ts"][order], table["value"][order])
 
     # -- KPIs

@@ -10,11 +10,13 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from smartpark import registry
 from smartpark.store import StoreError
 from smartpark.store.sqlite import SqliteStore
-from tests.store.stores import REGISTRY, T0, columns, triples
+from tests.store.stores import REGISTRY, T0, code, columns, registry_doc, triples
 
 ALL = (T0 - 10**9, T0 + 10**9)
 
@@ -94,3 +96,14 @@ def test_readings_survive_sigkill_right_after_write_returns(tmp_path: Path) -> N
         got = store.read(*ALL)
     assert len(got) == 500
     assert float(got.value.sum()) == 5 * sum(range(100))
+
+
+def test_series_of_meters_removed_from_the_registry_are_skipped(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    doc = registry_doc({"zz-last": {"enterprise": "ent-b", "gateway": "gw-b", "quantity": "o2"}})
+    bigger = registry.from_dict(doc)
+    with SqliteStore(path, bigger) as store:  # zz-last gets the highest series id
+        store.write(columns([("zz-last", T0, 1.0), ("a-elec", T0, 2.0)], bigger))
+    with SqliteStore(path, REGISTRY) as store:
+        assert triples(store.read(*ALL)) == [("a-elec", T0, 2.0)]
+        assert len(store.read(*ALL, meters=np.array([code("a-elec")], dtype=np.int32))) == 1
