@@ -8,8 +8,8 @@ arrays until someone asks for rows (:meth:`KpiTable.rows` for the store,
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 import numpy as np
@@ -67,6 +67,25 @@ class KpiTable:
             if b.scope == scope and b.period == period and ident in b.ids:
                 return float(b.values[kpi][b.row_of(ident), b.column_of(start_ms)])
         raise KeyError(f"no {scope} {ident!r} in the {period} KPIs")
+
+    def select(self, scope: Scope, ids: Sequence[str] | None = None) -> KpiTable:
+        """The blocks of ``scope``, keeping only ``ids`` (all when None), in their order."""
+        out = []
+        for b in self.blocks:
+            if b.scope != scope:
+                continue
+            rows = [i for i, ident in enumerate(b.ids) if ids is None or ident in ids]
+            if not rows:
+                continue
+            out.append(
+                replace(
+                    b,
+                    ids=tuple(b.ids[i] for i in rows),
+                    values={k: v[rows] for k, v in b.values.items()},
+                    factors_versions=tuple(b.factors_versions[i] for i in rows),
+                )
+            )
+        return KpiTable(tuple(out))
 
     def __len__(self) -> int:
         return sum(len(b.ids) * b.starts.size * len(b.values) for b in self.blocks)

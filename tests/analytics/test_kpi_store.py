@@ -1,0 +1,172 @@
+"""KPIs from a real store: range reads with edges, ``smartpark kpi``, write-back."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from analytics import compute_kpis, read_range, write_back
+from analytics.schedule import Follow, latest_closed
+from smartpark import logs
+from smartpark import registry as registry_mod
+from smartpark.cli import app
+from smartpark.localservers import Influxd
+from smartpark.registry import Registry
+from smartpark.store import open_store
+from smartpark.store.base import ReadingColumns
+from smartpark.urls import parse_store_url
+
+from .parks import DAY_MS, HOUR_MS, day_ms
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "registry.toml"
+START = day_ms(2026, 11, 1)
+END = day_ms(2026, 11, 3)
+
+
+def example_readings(reg: Registry, start_ms: int, end_ms: int) -> ReadingColumns:
+    """Every example meter at its interval, counters rising, with one edge reading each side."""
+    rng = np.random.default_rng(11)
+    parts = []
+    for code, mid in enumerate(reg.meter_ids):
+        meter = reg.meters[mid]
+        step = meter.interval_s * 1000
+        ts = np.arange(start_ms - step, end_ms + step, step, dtype=np.int64)
+        if meter.quantity in (
+            "active_power",
+            "so2",
+            "nox",
+            "particulate",
+            "flue_gas_flow",
+            "water_flow",
+        ):
+            value = rng.uniform(10, 200, ts.size)
+        elif meter.quantity == "o2":
+            value = rng.uniform(4, 9, ts.size)
+        else:
+            value = 1000 + np.cumsum(rng.uniform(0, 5, ts.size))
+        parts.append((np.full(ts.size, code, np.int32), ts, value))
+    return ReadingColumns(*(np.concatenate(c) for c in zip(*parts, strict=True)))
+
+
+@pytest.fixture(scope="module")
+def reg() -> Registry:
+    return registry_mod.load(EXAMPLE)
+
+
+def test_read_range_fetches_edges_so_a_day_alone_equals_the_day_in_the_range(
+    reg: Registry, tmp_path: Path
+) -> None:
+    store = open_store(parse_store_url(f"sqlite:///{tmp_path / 's.db'}"), reg)
+    try:
+        store.write(example_readings(reg, START - DAY_MS, END + DAY_MS))
+        day = START + DAY_MS
+        alone_cols = read_range(store, reg, day, day + DAY_MS)
+        inside_cols = read_range(store, reg, START, END)
+        assert int(alone_cols.ts.min()) < day  # edge before
+        assert int(alone_cols.ts.max()) >= day + DAY_MS  # edge after
+        alone = compute_kpis(reg, alone_cols, day, day + DAY_MS, ["day"])
+        inside = compute_kpis(reg, inside_cols, START, END, ["day"])
+        for kpi in ("electricity_kwh", "energy_tce", "fresh_water_m3", "nox_kg", "peak_demand_kw"):
+            a = alone.value("park", "petrochem", "day", day, kpi)
+            b = inside.value("park", "petrochem", "day", day, kpi)
+            assert a == pytest.approx(b, rel=1e-12), kpi
+            assert a > 0
+    finally:
+        store.close()
+
+
+def test_write_back_is_idempotent(reg: Registry, tmp_path: Path) -> None:
+    store = open_store(parse_store_url(f"sqlite:///{tmp_path / 's.db'}"), reg)
+    try:
+        store.write(example_readings(reg, START, START + DAY_MS))
+        table = compute_kpis(
+            reg, read_range(store, reg, START, START + DAY_MS), START, START + DAY_MS
+        )
+        n = write_back(store, table)
+        assert n == write_back(store, table)
+        rows = store.read_kpis(START, START + DAY_MS)
+        assert len(rows) == n
+    finally:
+        store.close()
+
+
+@pytest.mark.servers
+def test_smartpark_kpi_computes_from_influxd_and_writes_back(
+    reg: Registry, influxd: Influxd, influx_db: str
+) -> None:
+    url = influxd.store_url(influx_db)
+    store = open_store(parse_store_url(url), reg)
+    try:
+        store.write(example_readings(reg, START, END))
+    finally:
+        store.close()
+    args = [
+        "kpi", "--from", "2026-11-01", "--to", "2026-11-03", "--period", "day",
+        "--scope", "park", "--format", "json", "--write",
+        "--registry", str(EXAMPLE), "--store", url,
+    ]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    logs.configure()  # the command logged to CliRunner's stderr, closed now
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.stdout[result.stdout.index("{") :])
+    assert printed["units"]["energy_tce"] == "tce"
+    assert {r["id"] for r in printed["rows"]} == set(reg.park_ids)
+    assert len(printed["rows"]) == 2 * len(reg.park_ids)
+
+    # What was written equals what the engine computes from the same store, value by value.
+    store = open_store(parse_store_url(url), reg)
+    try:
+        stored = {
+            (r.scope, r.id, r.kpi, r.start_ms): r.value
+            for r in store.read_kpis(START, END, period="day")
+        }
+        expected = compute_kpis(reg, read_range(store, reg, START, END), START, END, ["day"])
+    finally:
+        store.close()
+    rows = expected.rows()
+    assert len(stored) == len(rows) > 0
+    for r in rows:
+        assert stored[(r.scope, r.id, r.kpi, r.start_ms)] == pytest.approx(r.value, rel=1e-12)
+    first = next(rec for rec in printed["rows"] if rec["id"] == "petrochem")
+    assert first["start"] == "2026-11-01T00:00:00+08:00"
+    assert first["energy_tce"] == pytest.approx(stored[("park", "petrochem", "energy_tce", START)])
+    petro = [r for r in rows if r.id == "petrochem" and r.kpi == "co2_total_t"]
+    assert all(r.value > 0 for r in petro)
+
+
+def test_kpi_cli_rejects_unknown_park_and_kpi(tmp_path: Path) -> None:
+    base = ["kpi", "--from", "2026-11-01", "--to", "2026-11-02", "--registry", str(EXAMPLE)]
+    store = ["--store", f"sqlite:///{tmp_path / 's.db'}"]
+    result = CliRunner().invoke(app, [*base, *store, "--park", "nowhere"])
+    assert result.exit_code == 1
+    assert "--park: unknown park 'nowhere'" in result.output
+    result = CliRunner().invoke(app, [*base, *store, "--kpi", "co2"])
+    logs.configure()
+    assert result.exit_code == 1
+    assert "--kpi: unknown KPI 'co2'" in result.output
+
+
+def test_follow_recomputes_the_latest_closed_periods_and_stops(
+    reg: Registry, tmp_path: Path
+) -> None:
+    now = START + 5 * HOUR_MS + 10 * 60_000
+    assert latest_closed("Asia/Shanghai", "hour", now, 3) == (
+        START + 2 * HOUR_MS,
+        START + 5 * HOUR_MS,
+    )
+    calls: list[tuple[int, int]] = []
+
+    def cycle(start_ms: int, end_ms: int) -> int:
+        calls.append((start_ms, end_ms))
+        return 0
+
+    runner = Follow("Asia/Shanghai", "hour", 0.01, max_cycles=3, clock=lambda: now)
+    assert runner.run(cycle) == 3
+    assert calls == [(START + 2 * HOUR_MS, START + 5 * HOUR_MS)] * 3
+    stopped = Follow("Asia/Shanghai", "hour", 0.01, max_cycles=100, clock=lambda: now)
+    stopped.stop.set()
+    assert stopped.run(cycle) == 0
