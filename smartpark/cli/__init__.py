@@ -20,7 +20,17 @@ app = typer.Typer(
 )
 
 # Each module defines ``register(app)``; add a new command group by adding its module here.
-_COMMAND_MODULES = ("registry", "grafana", "deploy", "ingest", "gateway", "alerts")
+_COMMAND_MODULES = (
+    "registry",
+    "grafana",
+    "deploy",
+    "ingest",
+    "gateway",
+    "alerts",
+    "kpi",
+    "landuse",
+    "demo",
+)
 
 for _name in _COMMAND_MODULES:
     importlib.import_module(f"smartpark.cli.{_name}").register(app)

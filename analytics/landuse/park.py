@@ -1,0 +1,170 @@
+"""Park and zone land-use indicators (LAND_USE.md §4–5) as :class:`KpiRow` rows.
+
+Yearly, per park and for the zone (scope ``park``/``zone``, period ``year``):
+
+- ``land_output_rate`` = Σ revenue / land area, in 100 M CNY/km2. The land area is the
+  park's ``land_km2`` from the registry when set, else the sum of its enterprises'
+  ``land_m2``; the zone's is the sum of its parks'.
+- ``energy_output_rate`` = Σ value_added / Σ energy_tce (10k CNY/tce) and
+  ``water_output_rate`` = Σ value_added × 10 000 / Σ fresh_water_m3 (CNY/m3), each
+  summed over the enterprises that have both numbers (a missing meter does not
+  inflate the rate).
+- ``graded_enterprises`` and ``grade_share_A``..``grade_share_D`` (% of the graded).
+- ``flagged_land_mu_<rule>`` and ``flagged_enterprises_<rule>`` for each idle rule.
+
+Monthly (period ``month``, over the idle test window): ``idle_enterprises_stopped``,
+``idle_enterprises_suspected_idle``, ``idle_enterprises_stopped_1y`` and the land
+(mu) of the last two. Sums over groups are one matrix product with a membership matrix.
+GB/T 36132-2018 divides these by reference values; smartpark writes the raw rates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from typing import Final
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import numpy.typing as npt
+
+from analytics.landuse.dataset import Dataset
+from analytics.landuse.evaluation import Evaluation
+from analytics.landuse.grades import GRADES
+from analytics.landuse.idle import RULES, Detection, IdleConfig
+from smartpark.store.base import KpiRow, Scope
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+M2_PER_KM2: Final = 1e6
+YUAN_PER_10K: Final = 10_000.0
+TEN_K_PER_100M: Final = 10_000.0  # 10k CNY per 100 M CNY
+
+
+@lru_cache(maxsize=64)
+def _zone(tz: str) -> ZoneInfo:
+    return ZoneInfo(tz)
+
+
+def start_ms(year: int, month: int, timezone: str) -> int:
+    """Epoch ms of local midnight on the first of ``month`` in ``timezone``."""
+    moment = dt.datetime(year, month, 1, tzinfo=_zone(timezone))
+    return int(moment.timestamp() * 1000)
+
+
+def _groups(data: Dataset) -> tuple[list[tuple[Scope, str]], FloatArray]:
+    """The parks (sorted) then the zone, and the (enterprises, groups) membership."""
+    parks = sorted(set(data.static.park))
+    park_of = np.array([parks.index(p) for p in data.static.park], np.intp)
+    member = np.zeros((len(data.static.ids), len(parks) + 1))
+    member[np.arange(len(park_of)), park_of] = 1.0
+    member[:, -1] = 1.0
+    groups: list[tuple[Scope, str]] = [("park", p) for p in parks]
+    groups.append(("zone", data.zone))
+    return groups, member
+
+
+def _sum(member: FloatArray, values: FloatArray, use: BoolArray) -> FloatArray:
+    """Per group, Σ values over rows where ``use`` (a column or a matrix of columns)."""
+    return member.T @ np.where(use, values, 0.0)
+
+
+def _tz(data: Dataset, ident: str) -> str:
+    return data.timezones.get(ident, data.timezones.get(data.zone, "Asia/Shanghai"))
+
+
+def year_rows(
+    data: Dataset, evaluation: Evaluation, detection: Detection | None = None
+) -> list[KpiRow]:
+    """The yearly land-use KPIs of every park and the zone."""
+    year = evaluation.year
+    j = data.year_index(year)
+    groups, member = _groups(data)
+    static = data.static
+    revenue = data.facts["revenue"][:, j]
+    va = data.facts["value_added"][:, j]
+    energy = data.energy_tce[:, j]
+    water = data.fresh_water_m3[:, j]
+
+    has_land = static.land_m2 > 0
+    enterprise_land = _sum(member, static.land_m2, has_land)
+    land_m2 = enterprise_land.copy()
+    parks = [ident for scope, ident in groups if scope == "park"]
+    for g, ident in enumerate(parks):
+        if ident in data.park_land_m2:
+            land_m2[g] = data.park_land_m2[ident]
+    land_m2[-1] = land_m2[:-1].sum()
+
+    has_revenue = ~np.isnan(revenue)
+    revenue_sum = _sum(member, revenue, has_revenue)
+    revenue_n = _sum(member, np.ones_like(revenue), has_revenue)
+    va_energy = ~np.isnan(va) & (energy > 0)
+    va_water = ~np.isnan(va) & (water > 0)
+    graded = evaluation.graded
+    per_grade = np.stack([evaluation.grade == g for g in range(len(GRADES))], axis=1)
+    grade_n = member.T @ per_grade.astype(np.float64)  # (groups, grades)
+    graded_n = member.T @ graded.astype(np.float64)
+
+    columns: dict[str, FloatArray] = {
+        "land_output_rate": _rate(revenue_sum / TEN_K_PER_100M, land_m2 / M2_PER_KM2, revenue_n),
+        "energy_output_rate": _rate(
+            _sum(member, va, va_energy), _sum(member, energy, va_energy), None
+        ),
+        "water_output_rate": _rate(
+            _sum(member, va, va_water) * YUAN_PER_10K, _sum(member, water, va_water), None
+        ),
+        "graded_enterprises": graded_n,
+    }
+    for g, letter in enumerate(GRADES):
+        columns[f"grade_share_{letter}"] = _rate(100.0 * grade_n[:, g], graded_n, graded_n)
+    if detection is not None:
+        land_mu = static.land_mu
+        for rule in RULES:
+            raised = detection.raised[rule]
+            columns[f"flagged_land_mu_{rule}"] = _sum(member, land_mu, raised & (land_mu > 0))
+            columns[f"flagged_enterprises_{rule}"] = member.T @ raised.astype(np.float64)
+    rows: list[KpiRow] = []
+    for g, (scope, ident) in enumerate(groups):
+        start = start_ms(year, 1, _tz(data, ident))
+        for kpi, values in columns.items():
+            value = float(values[g])
+            if np.isfinite(value):
+                rows.append(KpiRow(scope, ident, "year", kpi, start, value))
+    return rows
+
+
+def _rate(num: FloatArray, den: FloatArray, count: FloatArray | None) -> FloatArray:
+    ok = den > 0
+    if count is not None:
+        ok &= count > 0
+    out = np.full(num.shape, np.nan)
+    np.divide(num, den, out=out, where=ok)
+    return out
+
+
+def month_rows(
+    data: Dataset, detection: Detection, config: IdleConfig | None = None
+) -> list[KpiRow]:
+    """Idle counts and flagged land per month of the test window, per park and zone."""
+    config = config or IdleConfig()
+    groups, member = _groups(data)
+    runs = detection.runs
+    land_mu = np.where(data.static.land_mu > 0, data.static.land_mu, 0.0)
+    suspected = runs.run_length >= config.suspected_months
+    stopped_1y = runs.run_length >= config.stopped_1y_months
+    columns = {
+        "idle_enterprises_stopped": member.T @ runs.stopped.astype(np.float64),
+        "idle_enterprises_suspected_idle": member.T @ suspected.astype(np.float64),
+        "idle_enterprises_stopped_1y": member.T @ stopped_1y.astype(np.float64),
+        "flagged_land_mu_suspected_idle": member.T @ (suspected * land_mu[:, None]),
+        "flagged_land_mu_stopped_1y": member.T @ (stopped_1y * land_mu[:, None]),
+    }
+    rows: list[KpiRow] = []
+    for k in range(runs.ratio.shape[1]):
+        code = runs.first + k
+        for g, (scope, ident) in enumerate(groups):
+            start = start_ms(code // 12, code % 12 + 1, _tz(data, ident))
+            for kpi, values in columns.items():
+                rows.append(KpiRow(scope, ident, "month", kpi, start, float(values[g, k])))
+    return rows

@@ -1,0 +1,109 @@
+"""``smartpark landuse`` on the example zone: table, JSON, CSV, --explain, --write, errors."""
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from smartpark.cli import app
+from smartpark.store.sqlite import SqliteStore
+
+ROOT = Path(__file__).resolve().parents[3]
+REGISTRY = ROOT / "examples" / "registry.toml"
+MONTHLY = ROOT / "examples" / "monthly-energy.csv"
+BASE = ["landuse", "--registry", str(REGISTRY), "--monthly", str(MONTHLY), "--year", "2025"]
+
+
+def run(*args, env=None):
+    result = CliRunner().invoke(app, [*BASE, *args], env={"COLUMNS": "200", **(env or {})})
+    return result
+
+
+def test_table_shows_grades_flags_park_kpis_and_the_disclaimer():
+    result = run()
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "per-mu grades (zj6, shares 20/40/35/5)" in out
+    assert "not graded: utility" in out
+    assert "zombie_candidate" in out
+    assert "stopped_since 2024-11" in out
+    assert "land_output_rate" in out
+    assert "not an official result" in out
+
+
+def test_json_has_every_grade_rule_and_the_park_kpis():
+    result = run("--format", "json", "--profile", "js3", "--shares", "ah")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    assert payload["profile"] == "js3"
+    assert payload["shares"] == [20, 45, 30, 5]
+    grades = {e["enterprise"]: e["grade"] for e in payload["enterprises"]}
+    assert set(grades.values()) == {"A", "B", "C", "D", "T", "-"}
+    assert {f["rule"] for f in payload["flags"]} == {
+        "suspected_idle",
+        "stopped_1y",
+        "no_tax_2y",
+        "low_output",
+        "idle_land",
+        "zombie_candidate",
+    }
+    chem_a = next(e for e in payload["enterprises"] if e["enterprise"] == "chem-a")
+    assert set(chem_a["items"]) == {"tax_per_mu", "revenue_per_mu", "tax_per_energy"}
+    assert sum(chem_a["items"].values()) == pytest.approx(chem_a["score"], abs=1e-3)
+    zone = {k["kpi"]: k["value"] for k in payload["kpis"] if k["scope"] == "zone"}
+    assert zone["graded_enterprises"] == 7
+    assert "disclaimer" in payload
+
+
+def test_csv_has_one_row_per_enterprise():
+    result = run("--format", "csv")
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.output)))
+    assert len(rows) == 10
+    battery = next(r for r in rows if r["enterprise"] == "battery-a")
+    assert battery["flags"] == "suspected_idle;stopped_1y;low_output;zombie_candidate"
+    assert battery["profile"] == "below"
+    assert battery["item_tax_per_kwh"] != ""
+
+
+def test_explain_shows_each_item():
+    result = run("--explain", "pv-glass", "--format", "json")
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.output)
+    items = {i["indicator"]: i for i in record["items"]}
+    assert items["va_per_pollutant"]["note"] == "no pollutant data: the cohort's mean item score"
+    tax = items["tax_per_mu"]
+    assert tax["value"] == pytest.approx(1800 / 135)
+    assert tax["item_score"] == pytest.approx(30 * min(tax["ratio"], 1.5), abs=1e-4)
+    assert run("--explain", "nobody").exit_code == 2
+
+
+def test_write_puts_the_kpis_in_the_store(tmp_path):
+    db = tmp_path / "kpi.db"
+    result = run("--write", "--store", f"sqlite:///{db}", "--format", "json")
+    assert result.exit_code == 0, result.output
+    from smartpark import registry
+
+    with SqliteStore(db, registry.load(REGISTRY)) as store:
+        year = store.read_kpis(0, 2**62, scope="park", period="year")
+        month = store.read_kpis(0, 2**62, scope="zone", period="month")
+    assert {r.id for r in year} == {"petrochem", "new-materials", "coop-enclave"}
+    assert len(month) == 24 * 5
+
+
+def test_bad_facts_exit_1_with_every_error(tmp_path):
+    bad = tmp_path / "facts.csv"
+    bad.write_text(
+        "year,enterprise,tax,revenue,value_added,employees,rd_spend,pollutant_t,profit\n"
+        "2025,chem-a,-1,1,1,1,1,1,1\n"
+        "2025,ghost,1,1,1,1,1,1,1\n"
+    )
+    result = run("--facts", str(bad))
+    assert result.exit_code == 1
+    assert "line 2, column tax: must be >= 0" in result.output
+    assert "line 3, column enterprise: unknown enterprise 'ghost'" in result.output
+    assert run("--format", "xml").exit_code == 2
+    assert run("--year", "2031").exit_code == 1
