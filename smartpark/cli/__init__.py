@@ -29,7 +29,6 @@ _COMMAND_MODULES = (
     "alerts",
     "kpi",
     "landuse",
-    "demo",
 )
 
 for _name in _COMMAND_MODULES:
