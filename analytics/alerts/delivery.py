@@ -13,6 +13,7 @@ A channel also gets at most ``rate_per_minute`` attempts per minute; the rest wa
 
 from __future__ import annotations
 
+import logging
 import random
 import sys
 import urllib.parse
@@ -81,6 +82,9 @@ class Deliverer:
     ) -> None:
         self.state = state
         self.channels = channels
+        # httpx logs every request URL at INFO; robot keys live in those URLs.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+        logging.getLogger("httpcore").setLevel(logging.WARNING)
         self.client = client or httpx.Client(follow_redirects=False)
         self.dry_run = dry_run
         self.out = out or sys.stdout

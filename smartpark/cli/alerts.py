@@ -83,9 +83,9 @@ def run(
     settings = load_settings(
         CommonSettings, config, registry=registry, store=store, log_level=log_level
     )
-    logs.configure(settings.log_level)
     reg = registry_mod.load(settings.registry)
     ruleset = rules_mod.load(rules, reg, resolve_secrets=modes[0] != "dry_run")
+    logs.configure(settings.log_level)
     state_path = state or default_path(str(settings.store_url))
     the_store = open_store(settings.store_url, reg)
     try:
