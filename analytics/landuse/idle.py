@@ -324,7 +324,7 @@ class _Context:
             "stopped_months": length,
             "near_zero_months": int(r.near_zero[i, -length:].sum()),
             "run_ratio": {
-                m: round(float(v), 4) for m, v in zip(months, r.ratio[i, -length:], strict=True)
+                m: round(v, 4) for m, v in zip(months, r.ratio[i, -length:].tolist(), strict=True)
             },
         }
 

@@ -14,13 +14,14 @@ Yearly, per park and for the zone (scope ``park``/``zone``, period ``year``):
 
 Monthly (period ``month``, over the idle test window): ``idle_enterprises_stopped``,
 ``idle_enterprises_suspected_idle``, ``idle_enterprises_stopped_1y`` and the land
-(mu) of the last two. Sums over groups are one matrix product with a membership matrix.
+(mu) of the last two. Group sums are one ``bincount`` or ``add.reduceat`` per column set.
 GB/T 36132-2018 divides these by reference values; smartpark writes the raw rates.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final
 from zoneinfo import ZoneInfo
@@ -53,21 +54,35 @@ def start_ms(year: int, month: int, timezone: str) -> int:
     return int(moment.timestamp() * 1000)
 
 
-def _groups(data: Dataset) -> tuple[list[tuple[Scope, str]], FloatArray]:
-    """The parks (sorted) then the zone, and the (enterprises, groups) membership."""
-    parks = sorted(set(data.static.park))
-    park_of = np.array([parks.index(p) for p in data.static.park], np.intp)
-    member = np.zeros((len(data.static.ids), len(parks) + 1))
-    member[np.arange(len(park_of)), park_of] = 1.0
-    member[:, -1] = 1.0
-    groups: list[tuple[Scope, str]] = [("park", p) for p in parks]
-    groups.append(("zone", data.zone))
-    return groups, member
+@dataclass(frozen=True)
+class _Groups:
+    """The parks (sorted) then the zone; sums over enterprises per group."""
 
+    keys: list[tuple[Scope, str]]
+    park_of: npt.NDArray[np.intp]
 
-def _sum(member: FloatArray, values: FloatArray, use: BoolArray) -> FloatArray:
-    """Per group, Σ values over rows where ``use`` (a column or a matrix of columns)."""
-    return member.T @ np.where(use, values, 0.0)
+    @classmethod
+    def of(cls, data: Dataset) -> _Groups:
+        parks = sorted(set(data.static.park))
+        code = {p: k for k, p in enumerate(parks)}
+        park_of = np.array([code[p] for p in data.static.park], np.intp)
+        keys: list[tuple[Scope, str]] = [("park", p) for p in parks]
+        keys.append(("zone", data.zone))
+        return cls(keys, park_of)
+
+    def sum(self, values: FloatArray, use: BoolArray | None = None) -> FloatArray:
+        """Per group (axis 0), Σ ``values`` over enterprises (where ``use``)."""
+        values = np.asarray(values, np.float64)
+        if use is not None:
+            values = np.where(use, values, 0.0)
+        n_parks = len(self.keys) - 1
+        if values.ndim == 1:
+            parks = np.bincount(self.park_of, weights=values, minlength=n_parks)
+        else:
+            order = np.argsort(self.park_of, kind="stable")
+            starts = np.searchsorted(self.park_of[order], np.arange(n_parks))
+            parks = np.add.reduceat(values[order], starts, axis=0)
+        return np.concatenate([parks, values.sum(axis=0, keepdims=True)])
 
 
 def _tz(data: Dataset, ident: str) -> str:
@@ -80,7 +95,7 @@ def year_rows(
     """The yearly land-use KPIs of every park and the zone."""
     year = evaluation.year
     j = data.year_index(year)
-    groups, member = _groups(data)
+    groups = _Groups.of(data)
     static = data.static
     revenue = data.facts["revenue"][:, j]
     va = data.facts["value_added"][:, j]
@@ -88,31 +103,29 @@ def year_rows(
     water = data.fresh_water_m3[:, j]
 
     has_land = static.land_m2 > 0
-    enterprise_land = _sum(member, static.land_m2, has_land)
+    enterprise_land = groups.sum(static.land_m2, has_land)
     land_m2 = enterprise_land.copy()
-    parks = [ident for scope, ident in groups if scope == "park"]
+    parks = [ident for scope, ident in groups.keys if scope == "park"]
     for g, ident in enumerate(parks):
         if ident in data.park_land_m2:
             land_m2[g] = data.park_land_m2[ident]
     land_m2[-1] = land_m2[:-1].sum()
 
     has_revenue = ~np.isnan(revenue)
-    revenue_sum = _sum(member, revenue, has_revenue)
-    revenue_n = _sum(member, np.ones_like(revenue), has_revenue)
+    revenue_sum = groups.sum(revenue, has_revenue)
+    revenue_n = groups.sum(np.ones_like(revenue), has_revenue)
     va_energy = ~np.isnan(va) & (energy > 0)
     va_water = ~np.isnan(va) & (water > 0)
     graded = evaluation.graded
     per_grade = np.stack([evaluation.grade == g for g in range(len(GRADES))], axis=1)
-    grade_n = member.T @ per_grade.astype(np.float64)  # (groups, grades)
-    graded_n = member.T @ graded.astype(np.float64)
+    grade_n = groups.sum(per_grade.astype(np.float64))  # (groups, grades)
+    graded_n = groups.sum(graded.astype(np.float64))
 
     columns: dict[str, FloatArray] = {
         "land_output_rate": _rate(revenue_sum / TEN_K_PER_100M, land_m2 / M2_PER_KM2, revenue_n),
-        "energy_output_rate": _rate(
-            _sum(member, va, va_energy), _sum(member, energy, va_energy), None
-        ),
+        "energy_output_rate": _rate(groups.sum(va, va_energy), groups.sum(energy, va_energy), None),
         "water_output_rate": _rate(
-            _sum(member, va, va_water) * YUAN_PER_10K, _sum(member, water, va_water), None
+            groups.sum(va, va_water) * YUAN_PER_10K, groups.sum(water, va_water), None
         ),
         "graded_enterprises": graded_n,
     }
@@ -122,10 +135,10 @@ def year_rows(
         land_mu = static.land_mu
         for rule in RULES:
             raised = detection.raised[rule]
-            columns[f"flagged_land_mu_{rule}"] = _sum(member, land_mu, raised & (land_mu > 0))
-            columns[f"flagged_enterprises_{rule}"] = member.T @ raised.astype(np.float64)
+            columns[f"flagged_land_mu_{rule}"] = groups.sum(land_mu, raised & (land_mu > 0))
+            columns[f"flagged_enterprises_{rule}"] = groups.sum(raised.astype(np.float64))
     rows: list[KpiRow] = []
-    for g, (scope, ident) in enumerate(groups):
+    for g, (scope, ident) in enumerate(groups.keys):
         start = start_ms(year, 1, _tz(data, ident))
         for kpi, values in columns.items():
             value = float(values[g])
@@ -148,22 +161,22 @@ def month_rows(
 ) -> list[KpiRow]:
     """Idle counts and flagged land per month of the test window, per park and zone."""
     config = config or IdleConfig()
-    groups, member = _groups(data)
+    groups = _Groups.of(data)
     runs = detection.runs
     land_mu = np.where(data.static.land_mu > 0, data.static.land_mu, 0.0)
     suspected = runs.run_length >= config.suspected_months
     stopped_1y = runs.run_length >= config.stopped_1y_months
     columns = {
-        "idle_enterprises_stopped": member.T @ runs.stopped.astype(np.float64),
-        "idle_enterprises_suspected_idle": member.T @ suspected.astype(np.float64),
-        "idle_enterprises_stopped_1y": member.T @ stopped_1y.astype(np.float64),
-        "flagged_land_mu_suspected_idle": member.T @ (suspected * land_mu[:, None]),
-        "flagged_land_mu_stopped_1y": member.T @ (stopped_1y * land_mu[:, None]),
+        "idle_enterprises_stopped": groups.sum(runs.stopped.astype(np.float64)),
+        "idle_enterprises_suspected_idle": groups.sum(suspected.astype(np.float64)),
+        "idle_enterprises_stopped_1y": groups.sum(stopped_1y.astype(np.float64)),
+        "flagged_land_mu_suspected_idle": groups.sum(np.where(suspected, land_mu[:, None], 0.0)),
+        "flagged_land_mu_stopped_1y": groups.sum(np.where(stopped_1y, land_mu[:, None], 0.0)),
     }
     rows: list[KpiRow] = []
     for k in range(runs.ratio.shape[1]):
         code = runs.first + k
-        for g, (scope, ident) in enumerate(groups):
+        for g, (scope, ident) in enumerate(groups.keys):
             start = start_ms(code // 12, code % 12 + 1, _tz(data, ident))
             for kpi, values in columns.items():
                 rows.append(KpiRow(scope, ident, "month", kpi, start, float(values[g, k])))
