@@ -112,6 +112,8 @@ def counters(
     prev_v, new_v = v[:, :-1], v[:, 1:]
     raw = new_v - prev_v
     falling = raw < 0
+    rolled: npt.NDArray[np.bool_] | None = None
+    reset: npt.NDArray[np.bool_] | None = None
     if falling.any():
         falling &= raw < -JITTER_REL * np.abs(prev_v)
         raw[(raw < 0) & ~falling] = 0.0
@@ -120,8 +122,6 @@ def counters(
         reset = falling & ~rolled
         raw = np.where(rolled, new_v + top - prev_v, raw)
         raw = np.where(reset, new_v, raw)
-    else:
-        rolled = reset = falling
     delta = raw * multiplier[:, None]
     register = np.zeros(v.shape)
     np.cumsum(delta, axis=1, out=register[:, 1:])
@@ -131,8 +131,9 @@ def counters(
     out = register[:, jc] + delta[:, jc] * frac
     out[:, j < 0] = register[:, :1]
     out[:, j >= n - 1] = register[:, -1:]
-    r_row, r_col = np.nonzero(reset)
-    o_row, o_col = np.nonzero(rolled)
+    none = np.zeros(0, np.intp)
+    r_row, r_col = np.nonzero(reset) if reset is not None else (none, none)
+    o_row, o_col = np.nonzero(rolled) if rolled is not None else (none, none)
     return DenseCounters(out, (r_row, r_col + 1), (o_row, o_col + 1))
 
 

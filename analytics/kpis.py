@@ -58,8 +58,8 @@ def _ent_events(lay: Layout, meter: npt.NDArray[np.int32], ts: IntArray, grid: G
 class _Windows:
     """Scope rows x windows: additive channels and demand; per-meter counts and staleness."""
 
-    channels: dict[str, FloatArray]  # name -> (rows, W)
-    demand_kw: FloatArray  # (rows, W)
+    names: tuple[str, ...]  # channel names
+    channels: FloatArray  # (rows, channels, W)
     meters: MeterGrid
 
 
@@ -140,7 +140,9 @@ def _windows(reg: Registry, lay: Layout, mg: MeterGrid, grid: Grid) -> _Windows:
         ),
         start=zeros,
     )
-    return _Windows({k: lay.lift(v) for k, v in ch.items()}, lay.lift(demand_e), mg)
+    names = (*ch, "demand_kw")
+    stacked = np.stack([*ch.values(), demand_e], axis=1)
+    return _Windows(names, lay.lift(stacked), mg)
 
 
 def _exceed_windows(
@@ -181,10 +183,8 @@ def _period_kpis(
 ) -> dict[str, FloatArray]:
     """All KPIs for all scope rows over the periods ``pb[k]..pb[k+1]`` (grid indices ``gi``)."""
 
-    def total(x: FloatArray) -> FloatArray:
-        return np.add.reduceat(x[:, : gi[-1]], gi[:-1], axis=1)
-
-    s = {name: total(x) for name, x in win.channels.items()}
+    sums = np.add.reduceat(win.channels[:, :, : gi[-1]], gi[:-1], axis=2)
+    s = {name: sums[:, k] for k, name in enumerate(win.names)}
     out: dict[str, FloatArray] = {}
     imp, exp_ = s["electricity_import"], s["electricity_export"]
     out["electricity_kwh"] = imp + s["green_electricity_import"] - exp_
@@ -195,9 +195,9 @@ def _period_kpis(
     out["renewable_share"] = _ratio(s["renewable_tce"], energy, 100.0)
     out["clean_energy_share"] = _ratio(s["clean_tce"], energy, 100.0)
 
-    demand = win.demand_kw[:, : gi[-1]]
+    demand = win.channels[:, win.names.index("demand_kw"), : gi[-1]]
     peak = np.maximum.reduceat(demand, gi[:-1], axis=1)
-    mean = np.add.reduceat(demand, gi[:-1], axis=1) / np.diff(gi)[None, :]
+    mean = s["demand_kw"] / np.diff(gi)[None, :]
     out["peak_demand_kw"] = peak
     out["load_factor"] = _ratio(mean, peak, 100.0)
 
