@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import gzip
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, Final
 
@@ -112,6 +113,7 @@ class InfluxStore:
         timeout_s: float = 30.0,
         gzip_min_bytes: int | None = None,
         chunk_size: int = CHUNK_SIZE,
+        read_concurrency: int = 2,
     ) -> None:
         if url.kind not in ("influxdb", "influxdb2"):
             raise ValueError(f"not an InfluxDB store URL: {url}")
@@ -119,6 +121,7 @@ class InfluxStore:
         self.registry = registry
         self.gzip_min_bytes = gzip_min_bytes
         self.chunk_size = chunk_size
+        self.read_concurrency = read_concurrency
         self.dropped_unknown = 0  # points of meters not in the registry, over all reads
         self._lines = LineBuilder(registry)
         headers: dict[str, str] = {}
@@ -250,24 +253,25 @@ class InfluxStore:
             ids = [registry.meter_ids[c] for c in codes.tolist()]
             meter_filter = " AND (" + " OR ".join(f'"meter" = {quote_string(m)}' for m in ids)
             meter_filter += ")"
-        parts_meter: list[npt.NDArray[np.int32]] = []
-        parts_ts: list[npt.NDArray[np.int64]] = []
-        parts_value: list[npt.NDArray[np.float64]] = []
-        dropped = 0
-        for kind in kinds:
-            query = (
+        queries = [
+            (
                 f"SELECT {quote_ident(FIELD)} FROM {quote_ident(kind)} "  # noqa: S608 (quoted)
                 f"WHERE time >= {int(start_ms)}ms AND time < {int(end_ms)}ms{meter_filter} "
-                f'GROUP BY "meter"'
+                f'GROUP BY "meter"',
+                f"read {kind}",
             )
-            for tags, ts, value in self._query_series(query, f"read {kind}"):
-                code = registry.meter_code.get(tags.get("meter", ""), -1)
-                if code < 0 or not wanted[code]:
-                    dropped += len(ts) if code < 0 else 0
-                    continue
-                parts_meter.append(np.full(len(ts), code, dtype=np.int32))
-                parts_ts.append(ts)
-                parts_value.append(value)
+            for kind in kinds
+        ]
+        # influxd spends its time emitting points, so measurements are queried in
+        # parallel (read_concurrency at a time); each stays chunked and bounded.
+        workers = max(1, min(self.read_concurrency, len(queries)))
+        with ThreadPoolExecutor(workers, thread_name_prefix="influx-read") as pool:
+            pieces = list(pool.map(lambda q: self._read_measurement(q[0], q[1], wanted), queries))
+        parts_meter = [m for piece in pieces for m in piece[0]]
+        parts_ts = [t for piece in pieces for t in piece[1]]
+        parts_value = [v for piece in pieces for v in piece[2]]
+        dropped = sum(piece[3] for piece in pieces)
+        del pieces
         if dropped:
             self.dropped_unknown += dropped
             _log.warning("influx_read_unknown_meters", points=dropped, start_ms=start_ms)
@@ -280,6 +284,27 @@ class InfluxStore:
         # Each series arrives time-sorted; series of one measurement in meter order.
         order = np.argsort(meter, kind="stable")
         return ReadingColumns(meter[order], ts[order], value[order])
+
+    def _read_measurement(
+        self, query: str, what: str, wanted: npt.NDArray[np.bool_]
+    ) -> tuple[
+        list[npt.NDArray[np.int32]], list[npt.NDArray[np.int64]], list[npt.NDArray[np.float64]], int
+    ]:
+        """Columns per series of one ``GROUP BY meter`` query, and the unknown points."""
+        meter_code = self.registry.meter_code
+        parts_meter: list[npt.NDArray[np.int32]] = []
+        parts_ts: list[npt.NDArray[np.int64]] = []
+        parts_value: list[npt.NDArray[np.float64]] = []
+        dropped = 0
+        for tags, ts, value in self._query_series(query, what):
+            code = meter_code.get(tags.get("meter", ""), -1)
+            if code < 0:
+                dropped += len(ts)
+            elif wanted[code]:
+                parts_meter.append(np.full(len(ts), code, dtype=np.int32))
+                parts_ts.append(ts)
+                parts_value.append(value)
+        return parts_meter, parts_ts, parts_value, dropped
 
     def _query_series(
         self, query: str, what: str
