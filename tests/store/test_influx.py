@@ -216,3 +216,39 @@ def test_influxdb2_store_uses_the_v2_write_endpoint(
             store.write(columns([("a-elec", T0, 1.0)]))
         assert not isinstance(info.value, StoreRejectedError)
         assert "secret-token" not in str(info.value)
+
+
+class _AuthInfluxd(Influxd):
+    """The harness's influxd with HTTP authentication switched on."""
+
+    def _write_config(self) -> None:
+        super()._write_config()
+        text = self.config_path.read_text(encoding="utf-8")
+        assert "auth-enabled = false" in text
+        self.config_path.write_text(text.replace("auth-enabled = false", "auth-enabled = true"))
+
+
+def test_v1_basic_auth_from_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with _AuthInfluxd(tmp_path / "auth") as server:
+        # With no user yet, influxd allows creating the first admin.
+        server.query_raw("CREATE USER admin WITH PASSWORD 'pw-Secret-1' WITH ALL PRIVILEGES")
+        url = parse_store_url(server.store_url("park"))
+        monkeypatch.delenv("SMARTPARK_INFLUX_USER", raising=False)
+        monkeypatch.delenv("SMARTPARK_INFLUX_PASSWORD", raising=False)
+        with InfluxStore(url, REGISTRY) as anonymous:
+            with pytest.raises(StoreError, match="HTTP 401") as info:
+                anonymous.write(columns([("a-elec", T0, 1.0)]))
+            assert not isinstance(info.value, StoreRejectedError)  # fix config, then retry
+        monkeypatch.setenv("SMARTPARK_INFLUX_USER", "admin")
+        password_file = tmp_path / "influx_password"
+        password_file.write_text("pw-Secret-1\n")
+        monkeypatch.setenv("SMARTPARK_INFLUX_PASSWORD_FILE", str(password_file))
+        with InfluxStore(url, REGISTRY) as store:
+            store.ensure_database()
+            store.write(columns([("a-elec", T0, 1.0)]))
+            assert triples(store.read(*ALL)) == [("a-elec", T0, 1.0)]
+        monkeypatch.setenv("SMARTPARK_INFLUX_PASSWORD", "wrong-password")
+        with InfluxStore(url, REGISTRY) as wrong:
+            with pytest.raises(StoreError, match="HTTP 401") as info:
+                wrong.write(columns([("a-elec", T0, 1.0)]))
+            assert "wrong-password" not in str(info.value)

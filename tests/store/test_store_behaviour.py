@@ -217,3 +217,10 @@ def test_bad_kpi_rows_are_rejected(store: Store, row: KpiRow, message: str) -> N
     with pytest.raises(StoreRejectedError, match=message):
         store.write_kpis([good, row])
     assert store.read_kpis(T0 - 1, T0 + 1) == []
+
+
+def test_hostile_kpi_ids_round_trip(store: Store) -> None:
+    ids = ["a b", "a,b", "a=b", 'q"uote', "'; DROP TABLE kpi; --", "电力", "_x"]
+    rows = [KpiRow("zone", i, "month", "k=v, w", T0 + n, float(n)) for n, i in enumerate(ids)]
+    store.write_kpis(rows)
+    assert sorted(store.read_kpis(T0, T0 + 100), key=lambda r: r.start_ms) == rows
