@@ -69,6 +69,22 @@ def landuse(
             "--shares", help="Grade shares: default (20/40/35/5), ah (20/45/30/5) or A,B,C,D."
         ),
     ] = "default",
+    benchmark: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--benchmark",
+            help="Fixed benchmark INDICATOR=VALUE instead of 2 × the cohort mean (repeatable).",
+        ),
+    ] = None,
+    control: Annotated[
+        float | None,
+        typer.Option(
+            "--control",
+            help="Zone's control value of revenue per mu (10k CNY/mu) for low_output "
+            "(default: the graded cohort's mean).",
+            min=0.0,
+        ),
+    ] = None,
     as_of: Annotated[
         str | None,
         typer.Option("--as-of", help="Month the idle rules test at, YYYY-MM (default: December)."),
@@ -90,6 +106,7 @@ def landuse(
     from analytics.landuse import facts as facts_mod
     from analytics.landuse import monthly as monthly_mod
     from analytics.landuse.evaluation import Config
+    from analytics.landuse.idle import IdleConfig
     from smartpark import registry as registry_mod
     from smartpark.settings import CommonSettings, load_settings
 
@@ -98,7 +115,12 @@ def landuse(
     zone_id = facts_mod.zone_of(reg, zone)
     facts_file = facts or facts_mod.facts_path(reg, zone_id)
     the_facts = facts_mod.load(facts_file, reg, zone_id)
-    eval_config = Config(profile=profile, shares=grades.parse_shares(shares))
+    eval_config = Config(
+        profile=profile,
+        shares=grades.parse_shares(shares),
+        fixed_benchmarks=_benchmarks(benchmark or []),
+    )
+    idle_config = IdleConfig(control_revenue_per_mu=control)
     as_of_code = monthly_mod.parse_month(as_of) if as_of else None
     opened = None
     try:
@@ -110,7 +132,7 @@ def landuse(
             last = max(as_of_code or 0, monthly_mod.month_code(max(the_facts.years), 12))
             months = telemetry.read_monthly(opened, reg, the_facts.enterprises, first, last)
         data = dataset.build(reg, the_facts, months)
-        result = analysis_mod.analyse(data, year, eval_config, as_of=as_of_code)
+        result = analysis_mod.analyse(data, year, eval_config, idle_config, as_of=as_of_code)
         if write:
             opened = opened or _open(settings.store_url, reg)
             rows = result.kpi_rows()
@@ -120,6 +142,19 @@ def landuse(
         if opened is not None:
             opened.close()
     _print(result, output, explain)  # type: ignore[arg-type]
+
+
+def _benchmarks(values: list[str]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for item in values:
+        name, _, number = item.partition("=")
+        try:
+            out[name.strip()] = float(number)
+        except ValueError:
+            raise typer.BadParameter(
+                f"--benchmark: expected INDICATOR=VALUE, got {item!r}"
+            ) from None
+    return out
 
 
 def _open(url: Any, reg: Any) -> Any:

@@ -69,6 +69,22 @@ def test_csv_has_one_row_per_enterprise():
     assert battery["item_tax_per_kwh"] != ""
 
 
+def test_fixed_benchmark_and_control_value():
+    result = run("--explain", "chem-a", "--format", "json", "--benchmark", "tax_per_mu=60")
+    assert result.exit_code == 0, result.output
+    tax = next(i for i in json.loads(result.output)["items"] if i["indicator"] == "tax_per_mu")
+    assert tax["benchmark"] == 60
+    assert tax["benchmark_source"] == "fixed by the zone"
+    assert tax["item_score"] == pytest.approx(30 * min(5400 / 180 / 60, 1.5), abs=1e-4)
+    result = run("--format", "json", "--control", "12")  # threshold 6: battery-a has 5
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    assert payload["control_revenue_per_mu"] == 12
+    assert [f["enterprise"] for f in payload["flags"] if f["rule"] == "low_output"] == ["battery-a"]
+    assert run("--benchmark", "tax_per_mu").exit_code == 2
+    assert run("--benchmark", "tax_per_kg=3").exit_code == 1
+
+
 def test_explain_shows_each_item():
     result = run("--explain", "pv-glass", "--format", "json")
     assert result.exit_code == 0, result.output
