@@ -9,8 +9,11 @@ the park's time zone, ``electricity_kwh``, ``energy_tce`` and ``fresh_water_m3``
 - :func:`read_monthly` — the stored rows (``Store.read_kpis``), via
   :func:`monthly_from_rows`.
 
-A month whose completeness is below the engine's ``COMPLETE_AT`` (99 %) is *missing*
-(NaN), not a small number: a meter outage must never look like a stopped plant.
+A month whose completeness is below ``min_completeness`` (default the engine's
+``COMPLETE_AT``, 99 %) is *missing* (NaN), not a small number: a meter outage must never
+look like a stopped plant. The engine's completeness covers all meters of the
+enterprise, so a gap in a water meter also drops that month's electricity; counters
+carry consumption across their own gaps, so a zone that trusts them may lower it.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ def _month_of(start_ms: int, timezone: str) -> int:
 def _assemble(
     enterprises: tuple[str, ...],
     cells: Iterable[tuple[str, int, str, float]],  # (enterprise, month code, kpi, value)
+    min_completeness: float,
 ) -> Monthly:
     row = {e: i for i, e in enumerate(enterprises)}
     values: dict[str, dict[tuple[int, int], float]] = {q: {} for q in QUANTITIES}
@@ -61,12 +65,14 @@ def _assemble(
     out = {q: np.full((len(enterprises), last - first + 1), np.nan) for q in QUANTITIES}
     for q in QUANTITIES:
         for (i, code), value in values[q].items():
-            if complete.get((i, code), 100.0) >= COMPLETE_AT:
+            if complete.get((i, code), 100.0) >= min_completeness:
                 out[q][i, code - first] = value
     return Monthly(enterprises, first, out)
 
 
-def monthly_from_table(table: KpiTable, enterprises: tuple[str, ...]) -> Monthly:
+def monthly_from_table(
+    table: KpiTable, enterprises: tuple[str, ...], min_completeness: float = COMPLETE_AT
+) -> Monthly:
     """Monthly electricity, energy and water per enterprise from a computed table."""
     cells: list[tuple[str, int, str, float]] = []
     for block in table.blocks:
@@ -82,11 +88,14 @@ def monthly_from_table(table: KpiTable, enterprises: tuple[str, ...]) -> Monthly
                     value = float(array[i, k])
                     if np.isfinite(value):
                         cells.append((ident, code, kpi, value))
-    return _assemble(enterprises, cells)
+    return _assemble(enterprises, cells, min_completeness)
 
 
 def monthly_from_rows(
-    rows: Iterable[KpiRow], enterprises: tuple[str, ...], timezones: Mapping[str, str]
+    rows: Iterable[KpiRow],
+    enterprises: tuple[str, ...],
+    timezones: Mapping[str, str],
+    min_completeness: float = COMPLETE_AT,
 ) -> Monthly:
     """The same from stored KPI rows; ``timezones`` maps enterprise → its park's zone."""
     cells = [
@@ -94,7 +103,7 @@ def monthly_from_rows(
         for r in rows
         if r.scope == "enterprise" and r.period == "month"
     ]
-    return _assemble(enterprises, cells)
+    return _assemble(enterprises, cells, min_completeness)
 
 
 def read_monthly(
@@ -103,6 +112,7 @@ def read_monthly(
     enterprises: tuple[str, ...],
     first_month: int,
     last_month: int,
+    min_completeness: float = COMPLETE_AT,
 ) -> Monthly:
     """Stored monthly enterprise KPIs for month codes ``first_month..last_month``."""
     timezones = {e: registry.parks[registry.enterprises[e].park].timezone for e in enterprises}
@@ -117,7 +127,7 @@ def read_monthly(
         scope="enterprise",
         period="month",
     )
-    monthly = monthly_from_rows(rows, enterprises, timezones)
+    monthly = monthly_from_rows(rows, enterprises, timezones, min_completeness)
     span = last_month - first_month + 1
     return Monthly(
         enterprises, first_month, {q: monthly.window(q, first_month, span) for q in QUANTITIES}
