@@ -11,7 +11,6 @@ of logs.
 
 from __future__ import annotations
 
-import os
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -21,6 +20,7 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from smartpark.errors import ConfigError
+from smartpark.secrets import read_secret as read_secret  # re-exported; lives apart (no pydantic)
 from smartpark.urls import BrokerUrl, StoreUrl, parse_broker_url, parse_store_url
 
 DEFAULT_STORE = "sqlite:///smartpark.db"
@@ -138,18 +138,3 @@ def _message(err: Any) -> str:
     if err["type"] != "value_error" and isinstance(value, str | int | float):
         return f"{msg} (got {value!r})"
     return msg
-
-
-def read_secret(name: str) -> str | None:
-    """A secret from ``SMARTPARK_<NAME>`` or the file named by ``SMARTPARK_<NAME>_FILE``."""
-    key = f"SMARTPARK_{name.upper()}"
-    value = os.environ.get(key)
-    if value:
-        return value
-    path = os.environ.get(f"{key}_FILE")
-    if not path:
-        return None
-    try:
-        return Path(path).read_text(encoding="utf-8").rstrip("\r\n")
-    except OSError as exc:
-        raise ConfigError(f"{key}_FILE", [f"cannot read secret file: {exc.strerror}"]) from None
