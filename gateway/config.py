@@ -54,13 +54,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from gateway.drivers.modbus import TYPES, Endpoint, RegisterMap
+from gateway.drivers.registers import TYPES, Endpoint, RegisterMap
 from gateway.outbox import MIB
 from gateway.publisher import MqttOptions, PublishOptions
 from smartpark import quantities, registry
 from smartpark.errors import ConfigError
 from smartpark.ids import ID_PATTERN, is_valid_id
-from smartpark.settings import DEFAULT_BROKER, read_secret
+from smartpark.secrets import read_secret
 from smartpark.urls import BrokerUrl, parse_broker_url
 
 _TOP: Final = {
@@ -105,6 +105,7 @@ _READ: Final = {
 _SIMULATOR: Final = {"seed", "resets_per_year", "exceed_probability"}
 _CSV: Final = {"path", "chunk"}
 MAX_BATCH: Final = 1000  # keeps every payload well under the contract's 256 KiB
+DEFAULT_BROKER: Final = "mqtt://127.0.0.1:1883"  # as smartpark.settings (not imported: pydantic)
 
 
 @dataclass(frozen=True, slots=True)

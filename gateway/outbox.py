@@ -98,17 +98,20 @@ class Outbox:
             self._db.execute("PRAGMA busy_timeout=5000")
             self._db.executescript(_SCHEMA)
             self._page_size: int = self._db.execute("PRAGMA page_size").fetchone()[0]
-            self._series: dict[tuple[str, str, str], int] = {}
-            self._series_by_id: dict[int, tuple[str, str, str]] = {}
-            for sid, meter, quantity, unit in self._db.execute(
-                "SELECT id, meter, quantity, unit FROM series"
-            ):
-                self._series[(meter, quantity, unit)] = sid
-                self._series_by_id[sid] = (meter, quantity, unit)
+            self._load_series()
             self._count: int = self._db.execute("SELECT count(*) FROM readings").fetchone()[0]
             self.dropped: int = int(self.get_meta("dropped", 0))
         except sqlite3.Error as exc:
             raise OutboxError(f"cannot open outbox {self.path}: {exc}") from None
+
+    def _load_series(self) -> None:
+        self._series: dict[tuple[str, str, str], int] = {}
+        self._series_by_id: dict[int, tuple[str, str, str]] = {}
+        for sid, meter, quantity, unit in self._db.execute(
+            "SELECT id, meter, quantity, unit FROM series"
+        ):
+            self._series[(meter, quantity, unit)] = sid
+            self._series_by_id[sid] = (meter, quantity, unit)
 
     # -- writing -----------------------------------------------------------------------
 
@@ -122,11 +125,11 @@ class Outbox:
         n = len(batch)
         if n == 0 and not meta:
             return 0
-        sids = self._series_ids(batch)
-        rows = zip(sids.tolist(), batch.ts.tolist(), batch.value.tolist(), strict=True)
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
+            sids = self._series_ids(batch)  # new series in the same transaction (one fsync)
+            rows = zip(sids.tolist(), batch.ts.tolist(), batch.value.tolist(), strict=True)
             db.executemany("INSERT INTO readings (series, ts, value) VALUES (?, ?, ?)", rows)
             self._count += n
             dropped = self._enforce_bound()
@@ -136,6 +139,7 @@ class Outbox:
         except BaseException:
             db.execute("ROLLBACK")
             self._count = db.execute("SELECT count(*) FROM readings").fetchone()[0]
+            self._load_series()  # series added by the rolled-back transaction are gone
             raise
         return dropped
 

@@ -19,7 +19,6 @@ from typing import Any, Final
 from gateway.config import GatewayConfig
 from gateway.drivers.base import SKIPPED, MeterDriver, MeterError, PollResult
 from gateway.drivers.csv_replay import progress_key, read_chunks
-from gateway.drivers.modbus import ModbusDriver
 from gateway.drivers.simulator import SimulatorDriver, sim_meters
 from gateway.outbox import Outbox, OutboxError
 from gateway.plausibility import screen
@@ -42,7 +41,11 @@ class Gateway:
         self.config = config
         reg = config.registry
         self.outbox = Outbox(config.outbox, max_bytes=config.outbox_max_bytes)
-        self.drivers: list[MeterDriver] = [ModbusDriver(ep) for ep in config.endpoints if ep.reads]
+        self.drivers: list[MeterDriver] = []
+        if any(ep.reads for ep in config.endpoints):
+            from gateway.drivers.modbus import ModbusDriver  # pymodbus only when needed
+
+            self.drivers += [ModbusDriver(ep) for ep in config.endpoints if ep.reads]
         if config.simulator is not None and config.simulated_meters:
             sim = config.simulator
             self.drivers.append(

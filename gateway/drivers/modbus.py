@@ -19,8 +19,7 @@ import asyncio
 import struct
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import Final
 
 import numpy as np
 from pymodbus.client import AsyncModbusTcpClient
@@ -34,83 +33,35 @@ from gateway.drivers.base import (
     MeterError,
     PollResult,
 )
+from gateway.drivers.registers import (
+    TYPES,
+    DataType,
+    Endpoint,
+    Function,
+    Order,
+    RegisterMap,
+    decode,
+    encode,
+)
 from gateway.readings import ReadingBatch
 from smartpark.logs import get_logger
 
 log = get_logger(__name__)
 
-DataType = Literal["int16", "uint16", "int32", "uint32", "float32", "float64"]
-Order = Literal["big", "little"]
-Function = Literal["holding", "input"]
+__all__ = [
+    "TYPES",
+    "DataType",
+    "Endpoint",
+    "Function",
+    "ModbusDriver",
+    "Order",
+    "RegisterMap",
+    "decode",
+    "encode",
+]
 
-# data type -> (struct format, registers)
-TYPES: Final[dict[str, tuple[str, int]]] = {
-    "int16": (">h", 1),
-    "uint16": (">H", 1),
-    "int32": (">i", 2),
-    "uint32": (">I", 2),
-    "float32": (">f", 2),
-    "float64": (">d", 4),
-}
 _FAILURES_BEFORE_SKIP: Final = 3
 _MAX_SKIP_S: Final = 60.0
-
-
-@dataclass(frozen=True, slots=True)
-class RegisterMap:
-    """How to read one meter's value."""
-
-    meter: str
-    quantity: str
-    device_id: int
-    function: Function
-    address: int
-    type: DataType
-    word_order: Order = "big"
-    byte_order: Order = "big"
-    scale: float = 1.0
-    unit: str = ""
-
-    @property
-    def count(self) -> int:
-        return TYPES[self.type][1]
-
-
-@dataclass(frozen=True, slots=True)
-class Endpoint:
-    name: str
-    host: str
-    port: int = 502
-    timeout_s: float = 1.0
-    retries: int = 2
-    reads: tuple[RegisterMap, ...] = ()
-
-
-def decode(
-    registers: Sequence[int], dtype: DataType, word_order: Order, byte_order: Order
-) -> float:
-    """Registers (16-bit words as received) -> number, honouring word and byte order."""
-    fmt, count = TYPES[dtype]
-    if len(registers) != count:
-        raise ValueError(f"{dtype} needs {count} registers, got {len(registers)}")
-    words = list(registers) if word_order == "big" else list(reversed(registers))
-    data = b"".join(w.to_bytes(2, "big" if byte_order == "big" else "little") for w in words)
-    value: Any = struct.unpack(fmt, data)[0]
-    return float(value)
-
-
-def encode(
-    value: float, dtype: DataType, word_order: Order = "big", byte_order: Order = "big"
-) -> list[int]:
-    """The inverse of :func:`decode` (for tests and simulators serving registers)."""
-    fmt, count = TYPES[dtype]
-    number: float | int = int(value) if dtype.startswith(("int", "uint")) else value
-    data = struct.pack(fmt, number)
-    words = [
-        int.from_bytes(data[i : i + 2], "big" if byte_order == "big" else "little")
-        for i in range(0, 2 * count, 2)
-    ]
-    return words if word_order == "big" else list(reversed(words))
 
 
 class _Failing:

@@ -189,9 +189,10 @@ def _utc_offset_ms(timezone: str) -> int:
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
+U64 = npt.NDArray[np.uint64]
 
 
-def _mix(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+def _mix(x: U64) -> U64:
     with np.errstate(over="ignore"):
         x = x + _GOLDEN
         x = (x ^ (x >> np.uint64(30))) * _M1
@@ -199,9 +200,10 @@ def _mix(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
         return x ^ (x >> np.uint64(31))
 
 
-def uniform(key: int, index: I64) -> F64:
-    """Uniform [0, 1) numbers, a pure function of (key, index)."""
-    x = _mix(_mix(index.astype(np.uint64)) ^ np.uint64(key & 0xFFFFFFFFFFFFFFFF))
+def uniform(key: int | U64, index: I64) -> F64:
+    """Uniform [0, 1) numbers, a pure function of (key, index); keys may be an array."""
+    keys = np.asarray(key, dtype=np.uint64) if not isinstance(key, int) else np.uint64(key)
+    x = _mix(_mix(np.asarray(index).astype(np.uint64)) ^ keys)
     return (x >> np.uint64(11)).astype(np.float64) * (1.0 / 2**53)
 
 
@@ -209,123 +211,232 @@ def _unit(key: int) -> float:
     return float(uniform(key, np.zeros(1, dtype=np.int64))[0])
 
 
+def _salted(keys: U64, salt: int) -> U64:
+    return keys ^ np.uint64(salt)
+
+
 # ---------------------------------------------------------------------------------------
-# Shapes
+# Parameters as columns, so one vectorized pass computes many meters at once.
+
+_KIND_CODE: Final = {"load": 0, "solar": 1, "o2": 2, "cems": 3}
 
 
-def _day_rate(m: SimMeter, day: I64) -> F64:
+@dataclass(frozen=True, slots=True)
+class _Params:
+    """Per-reading (or broadcastable) parameter columns."""
+
+    kind: npt.NDArray[np.int8]
+    counter: npt.NDArray[np.bool_]
+    base: F64
+    amplitude: F64
+    peak_h: F64
+    weekend: F64
+    spread: F64
+    noise: F64
+    scale: F64
+    multiplier: F64
+    limit: F64
+    register_max: F64  # NaN: no rollover
+    exceed: F64
+    offset_ms: I64
+    profile_key: U64
+    meter_key: U64
+
+    @staticmethod
+    def of(meters: Sequence[SimMeter]) -> _Params:
+        shapes = [m.shape for m in meters]
+
+        def col(values: list[float]) -> F64:
+            return np.array(values, dtype=np.float64)
+
+        return _Params(
+            kind=np.array([_KIND_CODE[s.kind] for s in shapes], dtype=np.int8),
+            counter=np.array([m.is_counter for m in meters], dtype=bool),
+            base=col([s.base for s in shapes]),
+            amplitude=col([s.amplitude for s in shapes]),
+            peak_h=col([s.peak_h for s in shapes]),
+            weekend=col([s.weekend for s in shapes]),
+            spread=col([s.spread for s in shapes]),
+            noise=col([s.noise for s in shapes]),
+            scale=col([m.scale for m in meters]),
+            multiplier=col([m.multiplier for m in meters]),
+            limit=col([100.0 if m.limit is None else m.limit for m in meters]),
+            register_max=col(
+                [math.nan if m.register_max is None else m.register_max for m in meters]
+            ),
+            exceed=col([m.exceed_probability for m in meters]),
+            offset_ms=np.array([m.utc_offset_ms for m in meters], dtype=np.int64),
+            profile_key=np.array([m.profile_key for m in meters], dtype=np.uint64),
+            meter_key=np.array([m.meter_key for m in meters], dtype=np.uint64),
+        )
+
+    def take(self, idx: npt.NDArray[np.intp]) -> _Params:
+        return _Params(*(getattr(self, f)[idx] for f in self.__slots__))
+
+
+def _day_rate(p: _Params, day: I64) -> F64:
     """Rate scale of each local day (counters: per hour; gauges: typical value)."""
-    s = m.shape
-    f = 1.0 + s.spread * (2.0 * uniform(m.profile_key ^ _SALT_DAY, day) - 1.0)
-    if s.kind == "solar":
-        doy = (day - REF_DAY) % 365.25
-        season = 1.0 + 0.25 * np.cos(2 * np.pi * (doy - 172.0) / 365.25)
-        out: F64 = s.base * m.scale * np.clip(f, 0.05, None) * season
-        return out
-    weekend = np.where((day + 3) % 7 >= 5, s.weekend, 1.0)
-    return s.base * m.scale * f * weekend
-
-
-def _within_day(m: SimMeter, h: F64) -> F64:
-    """Integral of the daily profile from local midnight to hour ``h`` (hours × rate)."""
-    s = m.shape
-    if s.kind == "solar":
-        theta = np.clip(np.pi * (h - 6.0) / 12.0, 0.0, np.pi)
-        return (12.0 / np.pi) * (theta / 2.0 - np.sin(2.0 * theta) / 4.0)
-    w = 2.0 * np.pi / 24.0
-    out: F64 = h + s.amplitude / w * (np.sin(w * (h - s.peak_h)) - np.sin(w * (-s.peak_h)))
+    f = 1.0 + p.spread * (2.0 * uniform(_salted(p.profile_key, _SALT_DAY), day) - 1.0)
+    doy = (day - REF_DAY) % 365.25
+    season = 1.0 + 0.25 * np.cos(2 * np.pi * (doy - 172.0) / 365.25)
+    solar = p.base * p.scale * np.clip(f, 0.05, None) * season
+    weekend = np.where((day + 3) % 7 >= 5, p.weekend, 1.0)
+    out: F64 = np.where(p.kind == _KIND_CODE["solar"], solar, p.base * p.scale * f * weekend)
     return out
 
 
-def _profile(m: SimMeter, h: F64) -> F64:
+def _within_day(p: _Params, h: F64) -> F64:
+    """Integral of the daily profile from local midnight to hour ``h`` (hours × rate)."""
+    theta = np.clip(np.pi * (h - 6.0) / 12.0, 0.0, np.pi)
+    solar = (12.0 / np.pi) * (theta / 2.0 - np.sin(2.0 * theta) / 4.0)
+    w = 2.0 * np.pi / 24.0
+    load = h + p.amplitude / w * (np.sin(w * (h - p.peak_h)) - np.sin(w * (-p.peak_h)))
+    out: F64 = np.where(p.kind == _KIND_CODE["solar"], solar, load)
+    return out
+
+
+def _profile(p: _Params, h: F64) -> F64:
     """The daily profile itself (derivative of :func:`_within_day`)."""
-    s = m.shape
-    if s.kind == "solar":
-        return np.where((h > 6.0) & (h < 18.0), np.sin(np.pi * (h - 6.0) / 12.0) ** 2, 0.0)
-    return 1.0 + s.amplitude * np.cos(2.0 * np.pi * (h - s.peak_h) / 24.0)
+    sun = np.where((h > 6.0) & (h < 18.0), np.sin(np.pi * (h - 6.0) / 12.0) ** 2, 0.0)
+    load = 1.0 + p.amplitude * np.cos(2.0 * np.pi * (h - p.peak_h) / 24.0)
+    out: F64 = np.where(p.kind == _KIND_CODE["solar"], sun, load)
+    return out
 
 
-def _day_total(m: SimMeter) -> float:
-    return float(_within_day(m, np.array([24.0]))[0])
+_MIDNIGHTS: dict[tuple[SimMeter, int], tuple[float, float]] = {}
+_MIDNIGHTS_MAX: Final = 65_536
+
+
+def _midnight(m: SimMeter, day: int) -> tuple[float, float]:
+    """(register integral at the local midnight starting ``day``, value of the register
+    origin): a counter reads ``integral - origin``. Cached per meter-day; the next day
+    follows from the previous one, so a live gateway or a week of data is cheap."""
+    key = (m, day)
+    hit = _MIDNIGHTS.get(key)
+    if hit is not None:
+        return hit
+    before = _MIDNIGHTS.get((m, day - 1))
+    if before is not None:
+        p = _Params.of([m])
+        prev = np.array([day - 1], dtype=np.int64)
+        integral = before[0] + float((_day_rate(p, prev) * _within_day(p, np.array([24.0])))[0])
+        origin = before[1]
+        if m.resets_per_year > 0 and _reset_on(m, np.array([day], dtype=np.int64))[0]:
+            origin = integral
+        state = (integral, origin)
+    else:
+        state = _midnight_from_start(m, day)
+    if len(_MIDNIGHTS) >= _MIDNIGHTS_MAX:
+        _MIDNIGHTS.clear()
+    _MIDNIGHTS[key] = state
+    return state
+
+
+def _reset_on(m: SimMeter, days: I64) -> npt.NDArray[np.bool_]:
+    flag: npt.NDArray[np.bool_] = (
+        uniform(m.meter_key ^ _SALT_RESET, days) < m.resets_per_year / 365.25
+    ) & (days > REF_DAY)
+    return flag
+
+
+def _midnight_from_start(m: SimMeter, day: int) -> tuple[float, float]:
+    p = _Params.of([m])
+    days = np.arange(REF_DAY, max(day, REF_DAY) + 1, dtype=np.int64)
+    daily = _day_rate(p, days) * _within_day(p, np.array([24.0]))
+    cumulative = np.concatenate(([0.0], np.cumsum(daily)))
+    idx = day - REF_DAY
+    # Register start: some years of history, so values look like a real meter's.
+    start = float(daily[: min(len(daily), 30)].mean()) * (100 + 900 * _unit(m.meter_key))
+    origin = -start
+    if m.resets_per_year > 0:
+        resets = np.flatnonzero(_reset_on(m, days[: idx + 1]))
+        if len(resets):
+            origin = float(cumulative[resets[-1]])
+    return float(cumulative[idx]), origin
+
+
+def _values(
+    meters: Sequence[SimMeter],
+    meter_idx: npt.NDArray[np.intp],
+    ts_ms: I64,
+    params: _Params | None = None,
+) -> F64:
+    """Value of ``meters[meter_idx[i]]`` at ``ts_ms[i]``, for all i in one pass
+    (``params``: ``_Params.of(meters)``, when the caller keeps it)."""
+    ts_ms = np.asarray(ts_ms, dtype=np.int64)
+    p = (params if params is not None else _Params.of(meters)).take(meter_idx)
+    local = ts_ms + p.offset_ms
+    day = np.maximum(local // DAY_MS, REF_DAY)
+    h = np.clip((local - day * DAY_MS) / HOUR_MS, 0.0, 24.0)
+    rate = _day_rate(p, day)
+    out = np.zeros(len(ts_ms), dtype=np.float64)
+
+    counter = p.counter
+    if counter.any():
+        c_idx, c_day = meter_idx[counter], day[counter]
+        span = np.int64(1 << 20)  # days since REF_DAY fit in 20 bits for millennia
+        pairs, inverse = np.unique(c_idx * span + (c_day - REF_DAY), return_inverse=True)
+        states = np.array(
+            [_midnight(meters[int(k // span)], int(k % span) + REF_DAY) for k in pairs.tolist()],
+            dtype=np.float64,
+        ).reshape(-1, 2)
+        at_midnight, origin = states[inverse.reshape(-1), 0], states[inverse.reshape(-1), 1]
+        pc = p.take(np.flatnonzero(counter))
+        value = (at_midnight + rate[counter] * _within_day(pc, h[counter]) - origin) / pc.multiplier
+        rolled = np.where(np.isnan(pc.register_max), value, np.mod(value, pc.register_max))
+        out[counter] = np.round(rolled, 3)
+
+    gauge = ~counter
+    if gauge.any():
+        g = p.take(np.flatnonzero(gauge))
+        hg, rg = h[gauge], rate[gauge]
+        noise = 2.0 * uniform(_salted(g.meter_key, _SALT_NOISE), ts_ms[gauge] // 1000) - 1.0
+        daily = np.cos(2 * np.pi * (hg - g.peak_h) / 24)
+        o2 = np.clip(g.base + g.amplitude * daily + g.noise * noise, 2.0, 20.0)
+        level = g.base + g.amplitude * daily + g.noise * noise
+        hour = (ts_ms[gauge] + g.offset_ms) // HOUR_MS
+        exceed = uniform(_salted(g.meter_key, _SALT_EXCEED), hour) < g.exceed
+        surge = 1.05 + 0.5 * uniform(_salted(g.meter_key, _SALT_NOISE2), hour) + 0.05 * noise
+        cems = np.maximum(g.limit * np.where(exceed, surge, level), 0.0)
+        load = np.maximum(rg * _profile(g, hg) * (1.0 + g.noise * noise), 0.0) / g.multiplier
+        out[gauge] = np.select(
+            [g.kind == _KIND_CODE["o2"], g.kind == _KIND_CODE["cems"]], [o2, cems], load
+        )
+    return out
 
 
 def values(m: SimMeter, ts_ms: I64) -> F64:
     """The meter's value at each timestamp (epoch ms): a pure function of (meter, ts)."""
     ts_ms = np.asarray(ts_ms, dtype=np.int64)
-    local = ts_ms + m.utc_offset_ms
-    day = np.maximum(local // DAY_MS, REF_DAY)
-    h = np.clip((local - day * DAY_MS) / HOUR_MS, 0.0, 24.0)
-    if m.is_counter:
-        return _counter(m, day, h)
-    s = m.shape
-    noise = 2.0 * uniform(m.meter_key ^ _SALT_NOISE, ts_ms // 1000) - 1.0
-    if s.kind == "o2":
-        o2: F64 = np.clip(
-            s.base + s.amplitude * np.cos(2 * np.pi * (h - s.peak_h) / 24) + s.noise * noise,
-            2.0,
-            20.0,
-        )
-        return o2
-    if s.kind == "cems":
-        limit = m.limit if m.limit is not None else 100.0
-        level = s.base + s.amplitude * np.cos(2 * np.pi * (h - s.peak_h) / 24) + s.noise * noise
-        hour = local // HOUR_MS
-        exceed = uniform(m.meter_key ^ _SALT_EXCEED, hour) < m.exceed_probability
-        surge = 1.05 + 0.5 * uniform(m.meter_key ^ _SALT_NOISE2, hour) + 0.05 * noise
-        cems: F64 = np.maximum(limit * np.where(exceed, surge, level), 0.0)
-        return cems
-    raw = _day_rate(m, day) * _profile(m, h) * (1.0 + s.noise * noise)
-    return np.maximum(raw, 0.0) / m.multiplier
-
-
-def _counter(m: SimMeter, day: I64, h: F64) -> F64:
-    last = int(day.max())
-    days = np.arange(REF_DAY, last + 1, dtype=np.int64)
-    daily = _day_rate(m, days) * _day_total(m)
-    cumulative = np.concatenate(([0.0], np.cumsum(daily)))  # at each local midnight
-    idx = day - REF_DAY
-    total = cumulative[idx] + _day_rate(m, day) * _within_day(m, h)
-    # Register start: some years of history, so values look like a real meter's.
-    start = float(daily[: min(len(daily), 30)].mean()) * (100 + 900 * _unit(m.meter_key))
-    if m.resets_per_year > 0:
-        flag = uniform(m.meter_key ^ _SALT_RESET, days) < m.resets_per_year / 365.25
-        flag[0] = False
-        last_reset = np.maximum.accumulate(np.where(flag, np.arange(len(days)), -1))[idx]
-        reset = last_reset >= 0
-        base = np.where(reset, cumulative[np.maximum(last_reset, 0)], -start)
-        value = total - base
-    else:
-        value = total + start
-    value = value / m.multiplier
-    if m.register_max is not None:
-        value = np.mod(value, m.register_max)
-    return np.round(value, 3)
+    return _values([m], np.zeros(len(ts_ms), dtype=np.intp), ts_ms)
 
 
 def simulate(meters: Sequence[SimMeter], start_ms: int, end_ms: int) -> ReadingBatch:
     """Every reading of ``meters`` at their aligned poll times in ``[start_ms, end_ms)``,
     in time order: a week of a park in one vectorized call."""
-    parts: list[ReadingBatch] = []
-    for m in meters:
+    stamps, owners = [], []
+    for i, m in enumerate(meters):
         step = m.interval_s * 1000
         first = -(-start_ms // step) * step
         ts = np.arange(first, end_ms, step, dtype=np.int64)
-        if len(ts) == 0:
-            continue
-        n = len(ts)
-        parts.append(
-            ReadingBatch(
-                _repeat(m.id, n), _repeat(m.quantity, n), _repeat(m.unit, n), ts, values(m, ts)
-            )
-        )
-    out = ReadingBatch.concat(parts)
-    return out.select(np.argsort(out.ts, kind="stable")) if len(out) else out
+        stamps.append(ts)
+        owners.append(np.full(len(ts), i, dtype=np.intp))
+    if not stamps or sum(len(t) for t in stamps) == 0:
+        return ReadingBatch.empty()
+    ts = np.concatenate(stamps)
+    idx = np.concatenate(owners)
+    order = np.argsort(ts, kind="stable")
+    ts, idx = ts[order], idx[order]
+    return _batch(meters, idx, ts, _values(meters, idx, ts))
 
 
-def _repeat(text: str, n: int) -> npt.NDArray[np.object_]:
-    out = np.empty(n, dtype=object)
-    out[:] = text
-    return out
+def _batch(
+    meters: Sequence[SimMeter], idx: npt.NDArray[np.intp], ts: I64, vals: F64
+) -> ReadingBatch:
+    ids = str_array([m.id for m in meters])
+    qty = str_array([m.quantity for m in meters])
+    units = str_array([m.unit for m in meters])
+    return ReadingBatch(ids[idx], qty[idx], units[idx], ts, vals)
 
 
 class SimulatorDriver:
@@ -334,25 +445,19 @@ class SimulatorDriver:
     name = "simulator"
 
     def __init__(self, meters: Sequence[SimMeter]) -> None:
-        self._meters = {m.id: m for m in meters}
+        self._meters = list(meters)
+        self._index = {m.id: i for i, m in enumerate(self._meters)}
+        self._params = _Params.of(self._meters)
 
     @property
     def meters(self) -> Sequence[str]:
-        return list(self._meters)
+        return [m.id for m in self._meters]
 
     async def read(self, meters: Sequence[str], ts_ms: int) -> PollResult:
-        ts = np.array([ts_ms], dtype=np.int64)
-        sims = [self._meters[m] for m in meters]
-        vals = np.array([values(m, ts)[0] for m in sims], dtype=np.float64)
-        return PollResult(
-            ReadingBatch(
-                str_array([m.id for m in sims]),
-                str_array([m.quantity for m in sims]),
-                str_array([m.unit for m in sims]),
-                np.full(len(sims), ts_ms, dtype=np.int64),
-                vals,
-            )
-        )
+        idx = np.array([self._index[m] for m in meters], dtype=np.intp)
+        ts = np.full(len(idx), ts_ms, dtype=np.int64)
+        vals = _values(self._meters, idx, ts, self._params)
+        return PollResult(_batch(self._meters, idx, ts, vals))
 
     async def close(self) -> None:
         return None

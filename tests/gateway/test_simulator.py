@@ -15,6 +15,7 @@ from gateway.drivers.simulator import (
     SimMeter,
     SimulatorDriver,
     _day_rate,
+    _Params,
     _profile,
     sim_meters,
     simulate,
@@ -114,7 +115,8 @@ def test_counters_increase_and_integrate_their_rate(
     main = next(m for m in meters if m.id == "chem-a-main")
     day = np.array([(MIDNIGHT_SH + 8 * HOUR_MS) // DAY_MS + 2])
     t = np.arange(0, 24 * 3600 + 1, 10) / 3600.0
-    rate = _day_rate(main, day)[0] * _profile(main, t)
+    p = _Params.of([main])
+    rate = _day_rate(p, day)[0] * _profile(p, t)
     numeric = float(np.sum((rate[1:] + rate[:-1]) / 2 * np.diff(t)))
     start = int(day[0]) * DAY_MS - main.utc_offset_ms
     closed = values(main, np.array([start + DAY_MS])) - values(main, np.array([start]))
