@@ -53,11 +53,19 @@ def push(
             "DBRP mapping ties it to the bucket).",
         ),
     ] = None,
+    prometheus_url: Annotated[
+        str | None,
+        typer.Option(
+            "--prometheus-url",
+            help="Also create the Prometheus datasource of the operations dashboard's "
+            "Services row (URL as Grafana reaches it).",
+        ),
+    ] = None,
     store: StoreOption = None,
     registry: RegistryOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Create or update the datasource and dashboards (same uids; safe to rerun).
+    """Create or update the datasources and dashboards (same uids; safe to rerun).
 
     The API token comes from SMARTPARK_GRAFANA_TOKEN or SMARTPARK_GRAFANA_TOKEN_FILE; the
     InfluxDB token (2.x/3.x) from SMARTPARK_INFLUX_TOKEN[_FILE], a 1.x user and password
@@ -69,7 +77,7 @@ def push(
     from smartpark.errors import ConfigError
     from smartpark.grafana import push as push_mod
     from smartpark.grafana.dashboards import all_dashboards
-    from smartpark.grafana.datasource import datasource_payload
+    from smartpark.grafana.datasource import datasource_payload, prometheus_payload
     from smartpark.settings import CommonSettings, load_settings, read_secret
 
     settings = load_settings(CommonSettings, config, registry=registry, store=store)
@@ -92,11 +100,15 @@ def push(
             user=read_secret("influx_user"),
             password=read_secret("influx_password"),
         )
+        payloads = [payload]
+        if prometheus_url:
+            payloads.append(prometheus_payload(prometheus_url))
     except ValueError as exc:
-        raise ConfigError("grafana push", [f"store: {exc}"]) from None
+        raise ConfigError("grafana push", [str(exc)]) from None
     boards = list(all_dashboards(registry_mod.load(settings.registry)).values())
     api = GrafanaApi.from_url(url, credential=token)
-    result = push_mod.push(api, payload, boards, where=url)
-    typer.echo(f"datasource {payload['uid']}: {result.datasource}")
-    for uid, action in result.dashboards.items():
-        typer.echo(f"dashboard {uid}: {action}")
+    result = push_mod.push(api, payloads, boards, where=url)
+    for uid, ds_action in result.datasources.items():
+        typer.echo(f"datasource {uid}: {ds_action}")
+    for uid, board_action in result.dashboards.items():
+        typer.echo(f"dashboard {uid}: {board_action or 'unchanged'}")

@@ -27,6 +27,7 @@ from smartpark.factors import DEFAULT_FACTORS, DEFAULT_LIMITS
 from smartpark.grafana.panels import (
     Json,
     Panel,
+    PromQuery,
     Query,
     Row,
     bargauge,
@@ -373,12 +374,91 @@ def park_dashboard(registry: Registry) -> Json:
 
 
 OPS_NOTE: Final = """\
-These panels read what ingest **stored** in InfluxDB, so they show the state of the
-data, whatever happened on the way. The services' own counters (messages received,
-readings rejected by reason, write latency, queue depth, outbox depth on the
-gateways) are Prometheus metrics on each service's localhost `/metrics` endpoint;
-scrape them with your Prometheus and chart them beside these (see docs/deploy.md).
+**Stored data** (InfluxDB) shows what reached the store, whatever happened on the way.
+**Services** (Prometheus, datasource `smartpark-prometheus`) shows the ingest
+processes' own counters: gateways online (their retained status), readings accepted
+and rejected by reason, write latency and queue depth. It needs a Prometheus scraping
+each ingest's `/metrics` (deploy/compose.yaml runs one; see docs/deploy.md).
 """
+
+# Ingest's Prometheus metrics (ingest/metrics.py); a test checks names and labels.
+INGEST_METRICS: Final = "smartpark_ingest"
+
+
+def _service_panels() -> list[Panel | Row]:
+    m = INGEST_METRICS
+    rate = "[$__rate_interval]"
+    return [
+        Row("Services (Prometheus)"),
+        stat(
+            "Gateways online",
+            PromQuery(f"sum(max by (gateway) ({m}_gateway_online))", instant=True),
+            width=6,
+            description="Gateways whose retained status topic says online.",
+        ),
+        stat(
+            "Ingest processes connected",
+            PromQuery(f"sum({m}_broker_connected)", instant=True),
+            width=6,
+        ),
+        stat(
+            "Readings rejected (selected range)",
+            PromQuery(f"sum(increase({m}_readings_rejected_total[$__range]))", instant=True),
+            thresholds=[(1, "orange")],
+            width=6,
+        ),
+        stat(
+            "Dead letters (selected range)",
+            PromQuery(f"sum(increase({m}_dead_letters_total[$__range]))", instant=True),
+            thresholds=[(1, "red")],
+            width=6,
+        ),
+        timeseries(
+            "Ingest rate (readings/s)",
+            [
+                PromQuery(f"sum(rate({m}_readings_accepted_total{rate}))", "accepted"),
+                PromQuery(f"sum(rate({m}_readings_stored_total{rate}))", "stored"),
+            ],
+            unit="reqps",
+            width=12,
+        ),
+        timeseries(
+            "Rejections by reason (/s)",
+            [
+                PromQuery(
+                    f"sum by (reason) (rate({m}_readings_rejected_total{rate}))",
+                    "reading: {{reason}}",
+                ),
+                PromQuery(
+                    f"sum by (reason) (rate({m}_payloads_rejected_total{rate}))",
+                    "payload: {{reason}}",
+                ),
+            ],
+            width=12,
+        ),
+        timeseries(
+            "Seconds since each gateway was last heard",
+            [
+                PromQuery(
+                    f"time() - max by (gateway) ({m}_gateway_last_seen_seconds)", "{{gateway}}"
+                )
+            ],
+            unit="s",
+            width=12,
+        ),
+        timeseries(
+            "Store write latency and queue",
+            [
+                PromQuery(
+                    f"histogram_quantile(0.99, sum by (le) (rate({m}_write_seconds_bucket{rate})))",
+                    "write p99 (s)",
+                ),
+                PromQuery(f"sum({m}_queue_depth)", "queued messages"),
+                PromQuery(f"sum(rate({m}_write_retries_total{rate}))", "write retries/s"),
+            ],
+            width=12,
+        ),
+    ]
 
 
 def operations() -> Json:
@@ -389,6 +469,7 @@ def operations() -> Json:
     )
     items: list[Panel | Row] = [
         text("About these panels", OPS_NOTE, width=24, height=4),
+        Row("Stored data (InfluxDB)"),
         timeseries(
             "Readings stored per interval (by park and kind)",
             [
@@ -458,6 +539,7 @@ def operations() -> Json:
             thresholds=[(0, "red"), (0.95, "green")],
             width=24,
         ),
+        *_service_panels(),
     ]
     return dashboard(
         OPS_UID,

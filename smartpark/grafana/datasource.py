@@ -6,6 +6,9 @@ Two variants with the same uid, so the dashboards work with either:
 - InfluxDB 2.x / 3.x through the v1 compatibility API: InfluxQL on a database name that a
   DBRP mapping ties to the bucket, authenticated by an ``Authorization: Token ...`` header.
 
+A second, optional datasource is the Prometheus that scrapes the services' own metrics;
+only the "Services" row of the operations dashboard uses it.
+
 The provisioning files in ``deploy/grafana/`` carry the same settings with the secret
 taken from a file (Grafana's ``$__file{...}``); :func:`datasource_payload` builds the body
 that ``smartpark grafana push`` sends, with the secret read by
@@ -20,6 +23,8 @@ from smartpark.urls import StoreUrl
 
 DATASOURCE_UID: Final = "smartpark-influxdb"
 DATASOURCE_NAME: Final = "smartpark InfluxDB"
+PROMETHEUS_UID: Final = "smartpark-prometheus"
+PROMETHEUS_NAME: Final = "smartpark Prometheus"
 MIN_INTERVAL: Final = "10s"  # the finest meter interval worth a point on a chart
 
 
@@ -69,3 +74,18 @@ def datasource_payload(
     if secure:
         payload["secureJsonData"] = secure
     return payload
+
+
+def prometheus_payload(url: str) -> dict[str, Any]:
+    """The Grafana API body for the Prometheus that scrapes the services' ``/metrics``."""
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(f"Prometheus URL must be http(s)://host[:port], got {url!r}")
+    return {
+        "uid": PROMETHEUS_UID,
+        "name": PROMETHEUS_NAME,
+        "type": "prometheus",
+        "access": "proxy",
+        "url": url,
+        "isDefault": False,
+        "jsonData": {"httpMethod": "POST", "timeInterval": "15s"},
+    }

@@ -11,13 +11,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-from smartpark.grafana.datasource import DATASOURCE_UID
+from smartpark.grafana.datasource import DATASOURCE_UID, PROMETHEUS_UID
 
 Json = dict[str, Any]
 
 SCHEMA_VERSION: Final = 39
 GRID_WIDTH: Final = 24
 DATASOURCE: Final[Json] = {"type": "influxdb", "uid": DATASOURCE_UID}
+PROMETHEUS: Final[Json] = {"type": "prometheus", "uid": PROMETHEUS_UID}
 
 Format = Literal["time_series", "table"]
 
@@ -31,7 +32,27 @@ class Query:
     format: Format = "time_series"
 
 
-def target(query: Query, ref_id: str) -> Json:
+@dataclass(frozen=True, slots=True)
+class PromQuery:
+    """One PromQL target on the Prometheus datasource; ``legend`` like ``{{gateway}}``."""
+
+    expr: str
+    legend: str = ""
+    instant: bool = False
+
+
+def target(query: Query | PromQuery, ref_id: str) -> Json:
+    if isinstance(query, PromQuery):
+        prom: Json = {
+            "refId": ref_id,
+            "datasource": PROMETHEUS,
+            "expr": query.expr,
+            "instant": query.instant,
+            "range": not query.instant,
+        }
+        if query.legend:
+            prom["legendFormat"] = query.legend
+        return prom
     out: Json = {
         "refId": ref_id,
         "datasource": DATASOURCE,
@@ -54,7 +75,7 @@ class Panel:
 
     kind: str
     title: str
-    queries: Sequence[Query] = ()
+    queries: Sequence[Query | PromQuery] = ()
     width: int = 12
     height: int = 8
     description: str = ""
@@ -86,7 +107,7 @@ class Panel:
         if self.description:
             out["description"] = self.description
         if self.queries:
-            out["datasource"] = DATASOURCE
+            out["datasource"] = PROMETHEUS if isinstance(self.queries[0], PromQuery) else DATASOURCE
             out["targets"] = [target(q, r) for q, r in zip(self.queries, _ref_ids(), strict=False)]
         if self.kind != "text":
             out["fieldConfig"] = {"defaults": defaults, "overrides": list(self.overrides)}
@@ -105,7 +126,7 @@ class Row:
 
 def timeseries(
     title: str,
-    queries: Sequence[Query],
+    queries: Sequence[Query | PromQuery],
     *,
     unit: str = "",
     bars: bool = False,
@@ -141,7 +162,7 @@ def timeseries(
 
 def stat(
     title: str,
-    query: Query,
+    query: Query | PromQuery,
     *,
     unit: str = "",
     thresholds: Sequence[tuple[float, str]] = (),
@@ -182,7 +203,7 @@ def bargauge(
     )
 
 
-def table(title: str, query: Query, **kwargs: Any) -> Panel:
+def table(title: str, query: Query | PromQuery, **kwargs: Any) -> Panel:
     options: Json = {"showHeader": True, "cellHeight": "sm", "footer": {"show": False}}
     return Panel("table", title, [query], options=options, **kwargs)
 

@@ -57,7 +57,7 @@ class GrafanaLike(Protocol):
 
 @dataclass
 class PushResult:
-    datasource: Action
+    datasources: dict[str, Action]
     folder: Action | None  # None: it existed and was left alone
     dashboards: dict[str, Action | None] = field(default_factory=dict)
 
@@ -88,31 +88,33 @@ def _is_not_found(exc: Exception) -> bool:
 
 def push(
     api: GrafanaLike,
-    datasource: Mapping[str, Any],
+    datasources: Sequence[Mapping[str, Any]],
     boards: Sequence[Mapping[str, Any]],
     *,
     where: str = "grafana",
     folder_uid: str = FOLDER_UID,
     folder_title: str = FOLDER_TITLE,
 ) -> PushResult:
-    """Create or update the datasource, the folder and every dashboard in ``api``."""
+    """Create or update the datasources, the folder and every dashboard in ``api``."""
     from grafana_client.client import GrafanaException
     from niquests.exceptions import RequestException
 
     step = "datasource"
     try:
-        uid = str(datasource["uid"])
-        ds_action: Action
-        try:
-            api.datasource.get_datasource_by_uid(uid)
-            api.datasource.update_datasource_by_uid(uid, dict(datasource))
-            ds_action = "updated"
-        except GrafanaException as exc:
-            if not _is_not_found(exc):
-                raise
-            api.datasource.create_datasource(dict(datasource))
-            ds_action = "created"
-        log.info("grafana_datasource", uid=uid, action=ds_action)
+        actions: dict[str, Action] = {}
+        for datasource in datasources:
+            uid = str(datasource["uid"])
+            step = f"datasource {uid}"
+            try:
+                api.datasource.get_datasource_by_uid(uid)
+                api.datasource.update_datasource_by_uid(uid, dict(datasource))
+                actions[uid] = "updated"
+            except GrafanaException as exc:
+                if not _is_not_found(exc):
+                    raise
+                api.datasource.create_datasource(dict(datasource))
+                actions[uid] = "created"
+            log.info("grafana_datasource", uid=uid, action=actions[uid])
 
         step = "folder"
         folder_action: Action | None = None
@@ -123,7 +125,7 @@ def push(
                 raise
             api.folder.create_folder(folder_title, uid=folder_uid)
             folder_action = "created"
-        result = PushResult(datasource=ds_action, folder=folder_action)
+        result = PushResult(datasources=actions, folder=folder_action)
 
         for board in boards:
             step = f"dashboard {board.get('uid')}"

@@ -10,7 +10,7 @@ import yaml
 
 from smartpark import registry
 from smartpark.grafana import dashboards
-from smartpark.grafana.datasource import DATASOURCE_UID
+from smartpark.grafana.datasource import DATASOURCE_UID, PROMETHEUS_UID
 from smartpark.grafana.panels import GRID_WIDTH
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,10 +72,18 @@ def test_every_query_uses_the_provisioned_datasource(boards):
             if variable["type"] == "query":
                 assert variable["datasource"]["uid"] == DATASOURCE_UID
         for t in _targets(board):
+            if t["datasource"]["type"] == "prometheus":
+                assert t["datasource"]["uid"] == PROMETHEUS_UID
+                continue
             assert t["datasource"] == {"type": "influxdb", "uid": DATASOURCE_UID}
             assert t["rawQuery"] is True
             count += 1
     assert count >= 30
+    prometheus = yaml.safe_load(
+        (GRAFANA / "provisioning" / "datasources" / "prometheus.yaml").read_text()
+    )
+    [ds] = prometheus["datasources"]
+    assert (ds["uid"], ds["type"]) == (PROMETHEUS_UID, "prometheus")
 
 
 def test_dashboard_provider_points_at_the_mounted_files():
@@ -118,7 +126,7 @@ def test_park_dashboard_has_the_required_variables_and_panels(boards):
 
 
 def test_counter_panels_exclude_sub_meters(boards):
-    queries = [t["query"] for t in _targets(boards["park.json"])]
+    queries = [t.get("query", "") for t in _targets(boards["park.json"])]
     carrier = [q for q in queries if "non_negative_difference" in q]
     assert len(carrier) == 9
     for q in carrier:

@@ -16,7 +16,12 @@ import pytest
 
 from smartpark import registry
 from smartpark.grafana import dashboards
-from smartpark.grafana.datasource import DATASOURCE_UID, datasource_payload
+from smartpark.grafana.datasource import (
+    DATASOURCE_UID,
+    PROMETHEUS_UID,
+    datasource_payload,
+    prometheus_payload,
+)
 from smartpark.grafana.push import GrafanaPushError, dashboard_payload, push
 from smartpark.urls import parse_store_url
 from tests.servers import free_port
@@ -76,6 +81,14 @@ def test_influxdb1_datasource_with_user_and_password():
     assert "secureJsonData" not in anonymous
 
 
+def test_prometheus_datasource_payload():
+    payload = prometheus_payload("http://prometheus:9090")
+    assert (payload["uid"], payload["type"]) == (PROMETHEUS_UID, "prometheus")
+    assert payload["url"] == "http://prometheus:9090"
+    with pytest.raises(ValueError, match="Prometheus URL"):
+        prometheus_payload("prometheus:9090")
+
+
 def test_sqlite_store_cannot_back_grafana():
     with pytest.raises(ValueError, match="needs an InfluxDB store"):
         datasource_payload(parse_store_url("sqlite:///x.db"))
@@ -87,8 +100,10 @@ def test_push_to_an_unreachable_grafana_names_the_step_and_url():
     url = f"http://127.0.0.1:{free_port()}"
     api = GrafanaApi.from_url(url, credential="token", timeout=5.0)
     store = parse_store_url("influxdb://127.0.0.1:8086/smartpark")
-    with pytest.raises(GrafanaPushError, match="datasource: cannot reach Grafana") as err:
-        push(api, datasource_payload(store), [dashboards.operations()], where=url)
+    with pytest.raises(
+        GrafanaPushError, match="datasource smartpark-influxdb: cannot reach Grafana"
+    ) as err:
+        push(api, [datasource_payload(store)], [dashboards.operations()], where=url)
     assert url in str(err.value)
 
 
@@ -99,7 +114,7 @@ def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=60,
-        env={**clean, **env},
+        env={**clean, "COLUMNS": "400", **env},
     )
 
 

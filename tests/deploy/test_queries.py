@@ -145,6 +145,7 @@ PANEL_QUERIES = [
     for name, board in BOARDS.items()
     for panel in board["panels"]
     for t in panel.get("targets", [])
+    if t["datasource"]["type"] == "influxdb"
 ]
 VARIABLE_QUERIES = [
     (name, v)

@@ -42,6 +42,7 @@ def test_services(compose):
         "mosquitto",
         "influxdb",
         "grafana",
+        "prometheus",
         "ingest-1",
         "ingest-2",
         "kpi",
@@ -152,6 +153,21 @@ def test_ingest_processes_have_distinct_sessions(compose):
     assert len(set(ids)) == len(ids)
     states = [v for s in ingest for v in s["volumes"] if v.endswith(":/var/lib/smartpark")]
     assert len(set(states)) == 2
+
+
+def test_prometheus_scrapes_every_ingest_metrics_port(compose):
+    scrape = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    [job] = scrape["scrape_configs"]
+    targets = set(job["static_configs"][0]["targets"])
+    ingest = {n: s for n, s in _smartpark_services(compose).items() if s["command"][0] == "ingest"}
+    expected = {f"{n}:{s['environment']['SMARTPARK_METRICS_PORT']}" for n, s in ingest.items()}
+    assert targets == expected
+    for service in ingest.values():
+        assert "ports" not in service  # metrics stay on the compose network
+    datasource = yaml.safe_load(
+        (DEPLOY / "grafana" / "provisioning" / "datasources" / "prometheus.yaml").read_text()
+    )["datasources"][0]
+    assert datasource["url"] == "http://prometheus:9090"
 
 
 def test_dbrp_script_maps_the_database_grafana_queries():
