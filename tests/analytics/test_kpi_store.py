@@ -170,3 +170,42 @@ def test_follow_recomputes_the_latest_closed_periods_and_stops(
     stopped = Follow("Asia/Shanghai", "hour", 0.01, max_cycles=100, clock=lambda: now)
     stopped.stop.set()
     assert stopped.run(cycle) == 0
+
+
+def test_edges_are_found_in_growing_windows_and_bounded(tmp_path: Path) -> None:
+    from .parks import columns, park_registry
+
+    reg = park_registry(
+        {
+            "fast": {"quantity": "electricity_import", "interval_s": 60},
+            "slow": {"quantity": "fresh_water", "interval_s": 3600},
+            "gone": {"quantity": "natural_gas", "interval_s": 60},
+        }
+    )
+    store = open_store(parse_store_url(f"sqlite:///{tmp_path / 's.db'}"), reg)
+    try:
+        rows = [
+            ("fast", START - 60_000, 1.0),
+            ("fast", START - 120_000, 0.5),
+            ("slow", START - 3 * DAY_MS, 7.0),  # found after the window has grown
+            ("gone", START - 40 * DAY_MS, 9.0),  # beyond max_edge_ms: no edge
+            ("fast", START + 30_000, 2.0),
+            ("fast", START + DAY_MS + 5 * 60_000, 3.0),
+            ("slow", START + DAY_MS + 2 * DAY_MS, 8.0),
+        ]
+        store.write(columns(reg, rows))
+        got = read_range(store, reg, START, START + DAY_MS)
+        triples = {
+            (reg.meter_ids[m], t, v)
+            for m, t, v in zip(got.meter.tolist(), got.ts.tolist(), got.value.tolist(), strict=True)
+        }
+        assert triples == {
+            ("fast", START - 60_000, 1.0),
+            ("fast", START + 30_000, 2.0),
+            ("fast", START + DAY_MS + 5 * 60_000, 3.0),
+            ("slow", START - 3 * DAY_MS, 7.0),
+            ("slow", START + 3 * DAY_MS, 8.0),
+        }
+        assert got.meter.tolist() == sorted(got.meter.tolist())
+    finally:
+        store.close()
