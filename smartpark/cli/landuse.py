@@ -57,6 +57,10 @@ def landuse(
         ),
     ] = None,
     store: StoreOption = None,
+    park: Annotated[
+        str | None,
+        typer.Option("--park", help="Show only this park's enterprises (grades stay zone-wide)."),
+    ] = None,
     zone: Annotated[
         str | None, typer.Option("--zone", help="Zone id (default: the only one).")
     ] = None,
@@ -141,7 +145,9 @@ def landuse(
     finally:
         if opened is not None:
             opened.close()
-    _print(result, output, explain)  # type: ignore[arg-type]
+    if park is not None and park not in set(result.data.static.park):
+        raise typer.BadParameter(f"--park: no park {park!r} in zone {result.data.zone!r}")
+    _print(result, output, explain, park)  # type: ignore[arg-type]
 
 
 def _benchmarks(values: list[str]) -> dict[str, float]:
@@ -163,7 +169,7 @@ def _open(url: Any, reg: Any) -> Any:
     return open_store(url, reg)
 
 
-def _print(result: Analysis, output: Format, explain: str | None) -> None:
+def _print(result: Analysis, output: Format, explain: str | None, park: str | None) -> None:
     from analytics.landuse import records
 
     if explain is not None:
@@ -176,7 +182,9 @@ def _print(result: Analysis, output: Format, explain: str | None) -> None:
         else:
             _print_explain(record)
         return
-    rows = records.enterprises(result)
+    rows = [r for r in records.enterprises(result) if park in (None, r["park"])]
+    flags = [f for f in records.flags(result) if park in (None, f["park"])]
+    kpis = [r for r in result.year_rows() if park is None or r.scope == "zone" or r.id == park]
     if output == "json":
         payload = {
             "zone": result.data.zone,
@@ -185,7 +193,7 @@ def _print(result: Analysis, output: Format, explain: str | None) -> None:
             "shares": list(result.evaluation.config.shares),
             "benchmarks": records.benchmarks(result),
             "enterprises": rows,
-            "flags": records.flags(result),
+            "flags": flags,
             "kpis": [
                 {
                     "scope": r.scope,
@@ -195,7 +203,7 @@ def _print(result: Analysis, output: Format, explain: str | None) -> None:
                     "start_ms": r.start_ms,
                     "value": r.value,
                 }
-                for r in result.year_rows()
+                for r in kpis
             ],
             "control_revenue_per_mu": result.control_revenue_per_mu,
             "notes": list(result.notes),
@@ -205,7 +213,7 @@ def _print(result: Analysis, output: Format, explain: str | None) -> None:
     elif output == "csv":
         _print_csv(rows)
     else:
-        _print_tables(result, rows)
+        _print_tables(result, rows, flags, kpis)
 
 
 DISCLAIMER = "Grades are an aid for the park's management committee, not an official result."
@@ -239,8 +247,9 @@ def _fmt(value: Any, digits: int = 2) -> str:
     return str(value)
 
 
-def _print_tables(result: Analysis, rows: list[dict[str, Any]]) -> None:
-    from analytics.landuse import records
+def _print_tables(
+    result: Analysis, rows: list[dict[str, Any]], flag_rows: list[dict[str, Any]], kpi_rows: Any
+) -> None:
 
     console = Console(width=max(Console().width, 140))
     ev = result.evaluation
@@ -280,7 +289,6 @@ def _print_tables(result: Analysis, rows: list[dict[str, Any]]) -> None:
         )
     console.print(table)
 
-    flag_rows = records.flags(result)
     if flag_rows:
         flags = Table(title=f"idle and inefficient land at {result.detection.runs.months[-1]}")
         for column in ("rule", "enterprise", "park", "mu", "evidence"):
@@ -310,7 +318,7 @@ def _print_tables(result: Analysis, rows: list[dict[str, Any]]) -> None:
     for name, unit in zip(names, units, strict=True):
         kpis.add_column(f"{name}\n({unit})", justify="right")
     values: dict[str, dict[str, float]] = {}
-    for row in result.year_rows():
+    for row in kpi_rows:
         values.setdefault(f"{row.scope} {row.id}", {})[row.kpi] = row.value
     for scope, v in values.items():
         kpis.add_row(scope, *(_fmt(v.get(n)) for n in names))

@@ -85,6 +85,25 @@ def test_fixed_benchmark_and_control_value():
     assert run("--benchmark", "tax_per_kg=3").exit_code == 1
 
 
+def test_park_filter_keeps_zone_wide_grades():
+    result = run("--format", "json", "--park", "petrochem")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    assert {e["enterprise"] for e in payload["enterprises"]} == {
+        "chem-a",
+        "chem-b",
+        "chem-c",
+        "petro-utility",
+    }
+    assert {e["rank"] for e in payload["enterprises"]} == {1, 2, 7, None}
+    assert {(f["rule"], f["enterprise"]) for f in payload["flags"]} == {
+        ("no_tax_2y", "chem-c"),
+        ("low_output", "chem-c"),
+    }
+    assert {k["id"] for k in payload["kpis"]} == {"petrochem", "lanzhou-new-area"}
+    assert run("--park", "nowhere").exit_code == 2
+
+
 def test_explain_shows_each_item():
     result = run("--explain", "pv-glass", "--format", "json")
     assert result.exit_code == 0, result.output

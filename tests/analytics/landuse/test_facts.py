@@ -1,8 +1,11 @@
+import functools
 import math
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analytics.errors import AnalyticsError
 from analytics.landuse import facts, monthly
@@ -169,3 +172,35 @@ def test_monthly_csv_errors_and_yearly_sums():
     assert np.isnan(kwh[0, 1])  # an incomplete year is no year
     assert np.isnan(m.yearly("energy_tce", (2024,))[1, 0])  # empty cells are missing
     assert m.yearly("fresh_water_m3", (2024,))[1, 0] == 36.0
+
+
+CELLS = st.sampled_from(
+    ["", "2025", "chem-a", "ghost", "-1", "1e3", "nan", "inf", "x", '"a,b"', "0", " 7 "]
+)
+
+
+@functools.cache
+def _example_registry():
+    return registry.load(EXAMPLE)
+
+
+@given(
+    rows=st.lists(st.lists(CELLS, min_size=0, max_size=11), max_size=6),
+    header=st.booleans(),
+)
+@settings(max_examples=100, deadline=None)
+def test_any_csv_is_either_facts_or_a_config_error_naming_lines(rows, header):
+    reg = _example_registry()
+    lines = ([HEADER.strip()] if header else []) + [",".join(r) for r in rows]
+    text = "\n".join(lines)
+    try:
+        f = facts.parse(text, reg)
+    except ConfigError as exc:
+        assert exc.problems
+        assert all(p.startswith("line ") for p in exc.problems)
+        return
+    for values in f.values.values():
+        assert values.shape == f.present.shape
+    for name in ("tax", "revenue", "value_added"):
+        v = f.values[name]
+        assert not (v[~np.isnan(v)] < 0).any()
