@@ -50,6 +50,7 @@ CARBON_PER_ENERGY_LINE: Final = 0.20
 CARBON_PER_ENERGY_LINE_LARGE: Final = 0.30
 CLEAN_ENERGY_LINE: Final = 90.0
 WATER_REUSE_LINE: Final = 80.0
+COMPLETENESS_LINE: Final = 95.0  # KPIs in % (analytics.catalogue), like the shares
 
 READINGS: Final = "/^(" + "|".join(quantities.KINDS) + ")$/"
 PARK: Final = '"park" =~ /^$park$/'
@@ -355,8 +356,8 @@ def park_dashboard(registry: Registry) -> Json:
         timeseries(
             "Data completeness by enterprise (received / expected samples)",
             [kpi_query("enterprise", "completeness", "$enterprise")],
-            unit="percentunit",
-            threshold_line=0.95,
+            unit="percent",
+            threshold_line=COMPLETENESS_LINE,
             width=24,
         ),
     ]
@@ -535,8 +536,8 @@ def operations() -> Json:
                 select='last("value")',
                 period="\"period\" = 'hour'",
             ),
-            unit="percentunit",
-            thresholds=[(0, "red"), (0.95, "green")],
+            unit="percent",
+            thresholds=[(0, "red"), (COMPLETENESS_LINE, "green")],
             width=24,
         ),
         *_service_panels(),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -153,3 +154,19 @@ def test_no_sub_meter_clause_without_sub_meters():
     )
     text = json.dumps(dashboards.park_dashboard(reg))
     assert "!~" not in text
+
+
+def test_kpis_shown_exist_in_the_analytics_catalogue_with_their_units(boards):
+    from analytics.catalogue import KPIS
+
+    seen = set()
+    for board in boards.values():
+        for panel in board["panels"]:
+            unit = panel.get("fieldConfig", {}).get("defaults", {}).get("unit")
+            for t in panel.get("targets", []):
+                for kpi in re.findall(r"\"kpi\" = '(\w+)'", t.get("query", "")):
+                    assert kpi in KPIS, f"{panel['title']}: unknown KPI {kpi!r}"
+                    seen.add(kpi)
+                    if KPIS[kpi].unit == "%":
+                        assert unit == "percent", panel["title"]
+    assert {"energy_tce", "co2_total_t", "carbon_per_energy", "completeness"} <= seen

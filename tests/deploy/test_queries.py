@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from analytics.catalogue import KPI_NAMES as KPI_CATALOGUE
 from smartpark import quantities, registry
 from smartpark.grafana import dashboards
 from smartpark.grafana.interpolate import Variable, calculate_interval_ms, interpolate
@@ -34,23 +35,7 @@ DAY_MS = 24 * HOUR_MS
 STEPS = 2 * DAY_MS // STEP_MS  # two days of readings: STEPS + 1 samples per meter
 GAS_M3_PER_STEP = 10.0
 
-KPI_NAMES = [
-    "energy_tce",
-    "electricity_kwh",
-    "co2_scope1_t",
-    "co2_scope2_t",
-    "co2_total_t",
-    "carbon_per_energy",
-    "renewable_share",
-    "clean_energy_share",
-    "water_reuse_rate",
-    "fresh_water_m3",
-    "wastewater_m3",
-    "so2_exceed_h",
-    "nox_exceed_h",
-    "particulate_exceed_h",
-    "completeness",
-]
+KPI_NAMES = KPI_CATALOGUE  # every KPI analytics writes
 
 
 @dataclass(frozen=True)
