@@ -70,6 +70,15 @@ _log = get_logger(__name__)
 CHUNK_SIZE: Final = 10_000  # points per chunk of a chunked /query response
 _MAX_ERROR_CHARS: Final = 500
 _IN_QUERY_METERS: Final = 200  # up to this many meters, filter in the query itself
+# InfluxDB keeps time as int64 ns: ranges are clamped to what it can represent.
+_MIN_MS: Final = -9_223_372_036_854
+_MAX_MS: Final = 9_223_372_036_854
+
+
+def _time_range(start_ms: int, end_ms: int) -> str:
+    start = min(max(int(start_ms), _MIN_MS), _MAX_MS)
+    end = min(max(int(end_ms), _MIN_MS), _MAX_MS)
+    return f"time >= {start}ms AND time < {end}ms"
 
 
 class _Series(msgspec.Struct):
@@ -256,7 +265,7 @@ class InfluxStore:
         queries = [
             (
                 f"SELECT {quote_ident(FIELD)} FROM {quote_ident(kind)} "  # noqa: S608 (quoted)
-                f"WHERE time >= {int(start_ms)}ms AND time < {int(end_ms)}ms{meter_filter} "
+                f"WHERE {_time_range(start_ms, end_ms)}{meter_filter} "
                 f'GROUP BY "meter"',
                 f"read {kind}",
             )
@@ -355,7 +364,7 @@ class InfluxStore:
         period: Period | None = None,
     ) -> list[KpiRow]:
         """KPI rows with ``start_ms <= start < end_ms``, sorted by series then start."""
-        where = f"time >= {int(start_ms)}ms AND time < {int(end_ms)}ms"
+        where = _time_range(start_ms, end_ms)
         if scope is not None:
             where += f' AND "scope" = {quote_string(scope)}'
         if period is not None:

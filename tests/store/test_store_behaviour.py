@@ -224,3 +224,11 @@ def test_hostile_kpi_ids_round_trip(store: Store) -> None:
     rows = [KpiRow("zone", i, "month", "k=v, w", T0 + n, float(n)) for n, i in enumerate(ids)]
     store.write_kpis(rows)
     assert sorted(store.read_kpis(T0, T0 + 100), key=lambda r: r.start_ms) == rows
+
+
+def test_unbounded_range_reads_everything(store: Store) -> None:
+    points = [("a-elec", -86_400_000, 1.0), ("a-elec", 0, 2.0), ("b-nox", 4_102_444_800_000, 3.0)]
+    store.write(columns(points))
+    assert triples(store.read(-(2**62), 2**62)) == expected(points)
+    store.write_kpis([KpiRow("park", "p", "year", "k", 0, 1.0)])
+    assert len(store.read_kpis(-(2**62), 2**62)) == 1
