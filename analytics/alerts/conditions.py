@@ -143,16 +143,20 @@ class RegistryArrays:
 
     def select(self, rule: Rule, quantities_: Sequence[str] | None = None) -> IdxArray:
         """Codes of the meters a rule applies to (filters and quantity), ascending."""
+        reg = self.reg
         mask = np.ones(self.n, np.bool_)
         f = rule.filters
         if f.parks:
-            mask &= np.isin(self.park, list(f.parks))
+            wanted = [k for k, p in enumerate(reg.park_ids) if p in f.parks]
+            mask &= np.isin(reg.meter_park, wanted)
         if f.enterprises:
-            mask &= np.isin(self.enterprise, list(f.enterprises))
+            wanted = [k for k, e in enumerate(reg.enterprise_ids) if e in f.enterprises]
+            mask &= np.isin(reg.meter_enterprise, wanted)
         if f.meters:
-            mask &= np.isin(np.array(self.meter_ids, dtype=object), list(f.meters))
+            mask &= np.isin(np.arange(self.n), [reg.meter_code[m] for m in f.meters])
         if quantities_ is not None:
-            mask &= np.isin(self.quantity, list(quantities_))
+            codes = [quantities.BY_NAME[q].code for q in quantities_]
+            mask &= np.isin(reg.meter_quantity, codes)
         return np.flatnonzero(mask)
 
     def meter_subjects(self, codes: IdxArray) -> Subjects:
@@ -446,18 +450,21 @@ def gateway_offline(
 ) -> tuple[Subjects, Segments]:
     """A gateway none of whose meters sent a reading for ``minutes``."""
     codes = arr.select(rule)
-    gw_ids = sorted(set(arr.gateway[codes].tolist()))
-    gw_row = {g: k for k, g in enumerate(gw_ids)}
-    parks = tuple(arr.reg.gateways[g].park for g in gw_ids)
+    reg = arr.reg
+    gw_codes = np.unique(reg.meter_gateway[codes])
+    gw_ids = [reg.gateway_ids[g] for g in gw_codes.tolist()]
+    parks = tuple(reg.gateways[g].park for g in gw_ids)
     subjects = Subjects(
-        "gateway", tuple(gw_ids), parks, tuple(arr.reg.parks[p].timezone for p in parks)
+        "gateway", tuple(gw_ids), parks, tuple(reg.parks[p].timezone for p in parks)
     )
     limit_ms = round(float(rule.minutes or 0.0) * 60_000)
     # All meters of the selected gateways speak for the gateway.
-    all_codes = np.flatnonzero(np.isin(arr.gateway, gw_ids))
+    row_of_gw = np.full(len(reg.gateway_ids), -1, np.intp)
+    row_of_gw[gw_codes] = np.arange(gw_codes.size)
+    meter_gw = row_of_gw[reg.meter_gateway]
+    all_codes = np.flatnonzero(meter_gw >= 0)
     read_start = after_ms - limit_ms
     cols = _read(store, read_start, until_ms, all_codes)
-    meter_gw = np.array([gw_row.get(g, -1) for g in arr.gateway.tolist()], np.intp)
     group = meter_gw[cols.meter]
     order = np.lexsort((cols.ts, group))
     limits = np.full(len(gw_ids), limit_ms, np.int64)

@@ -176,6 +176,7 @@ def test_invalid_rules_file_exits_1_listing_every_error(tmp_path: Path) -> None:
         ],
     )
     assert result.exit_code == 1
+    output = " ".join(result.output.split())  # rich wraps long lines
     for line in (
         "4 error(s)",
         "rule.a.channels: unknown channel 'x'",
@@ -183,7 +184,7 @@ def test_invalid_rules_file_exits_1_listing_every_error(tmp_path: Path) -> None:
         "rule.b.kind: must be one of",
         "rule.b.channels: missing required key",
     ):
-        assert line in result.output, result.output
+        assert line in output, output
 
 
 def test_mode_is_required(tmp_path: Path) -> None:
