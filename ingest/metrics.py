@@ -94,6 +94,16 @@ class IngestMetrics:
         self.queue_depth = Gauge(
             f"{_NS}_queue_depth", "Messages waiting between subscriber and writer", registry=r
         )
+        self.client_buffer = Gauge(
+            f"{_NS}_client_buffer",
+            "Messages read by the MQTT client but not yet taken (bounded by the in-flight window)",
+            registry=r,
+        )
+        self.read_pauses = Counter(
+            f"{_NS}_read_pauses",
+            "Times reading from the broker was paused because the client buffer was full",
+            registry=r,
+        )
         self.connected = Gauge(f"{_NS}_broker_connected", "1 while connected", registry=r)
         self.reconnects = Counter(
             f"{_NS}_broker_reconnects", "Broker connection losses", registry=r

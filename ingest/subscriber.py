@@ -9,12 +9,11 @@
   presence).
 - Manual acknowledgement (:mod:`ingest.ack`): the pipeline acks after the durable write.
 - Back-pressure: :meth:`Pipeline.put` waits while the queue is full, and this loop then
-  stops taking messages from aiomqtt. aiomqtt itself reads the socket into an unbounded
-  buffer, but that buffer is bounded by the broker's in-flight window, because nothing
-  un-acknowledged is ever more than that window: MQTT 5 *Receive Maximum* (set here,
-  ``receive_maximum``), or for MQTT 3.1.1 the broker's ``max_inflight_messages``.
-  aiomqtt's own ``max_queued_incoming_messages`` is *not* used: it drops messages with
-  only a warning.
+  stops taking messages from aiomqtt; once aiomqtt's buffer holds ``receive_maximum``
+  messages, :class:`~ingest.flow.ReadFlow` stops reading the socket, so the broker
+  keeps the rest. (MQTT 5 *Receive Maximum* is also sent to the broker, but mosquitto
+  2.0.11 does not always honour it, so it is not relied on; aiomqtt's
+  ``max_queued_incoming_messages`` is not used: it drops messages with a warning.)
 - Connection lost: reconnect with exponential backoff and jitter; acks of the old
   connection are dropped (the broker redelivers those messages).
 - Stop: stop taking messages, let the pipeline flush and ack *while still connected*,
@@ -28,7 +27,7 @@ import contextlib
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
@@ -36,6 +35,7 @@ from paho.mqtt.properties import Properties
 
 from ingest.accounting import Accounting
 from ingest.ack import ManualAck
+from ingest.flow import ReadFlow
 from ingest.metrics import IngestMetrics
 from ingest.pipeline import Pipeline, Received
 from ingest.status import GatewayStatus
@@ -62,7 +62,8 @@ class MqttOptions:
     username: str | None = None
     password: str | None = None  # from read_secret; never logged
     shared_group: str | None = None  # MQTT 5 only
-    receive_maximum: int = 1_000  # MQTT 5: un-acked messages the broker may send us
+    # Messages read but not yet taken, at most (and MQTT 5 Receive Maximum for the broker).
+    receive_maximum: int = 1_000
     session_expiry_s: int = 7 * 24 * 3600  # MQTT 5: how long the broker keeps our session
     keepalive_s: int = 30
     reconnect_max_s: float = 30.0
@@ -92,7 +93,11 @@ class Subscriber:
         self.status = status
         self.accounting = accounting or Accounting(metrics)
         self.acker = acker or ManualAck()
+        self.flow = ReadFlow(options.receive_maximum, metrics=metrics)
         self.connected = False
+        self.subscribed = False  # SUBACKs received on the current connection
+        self.client: aiomqtt.Client | None = None  # the current connection's client
+        metrics.client_buffer.set_function(self.buffered)
         self._rng = random.Random()
 
     def _client(self) -> aiomqtt.Client:
@@ -105,6 +110,7 @@ class Subscriber:
             "password": o.password,
             "keepalive": o.keepalive_s,
             "tls_params": aiomqtt.TLSParameters() if o.tls else None,
+            "queue_type": self.flow.queue_type(),
         }
         if o.protocol == "5":
             props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
@@ -128,21 +134,13 @@ class Subscriber:
         flushed = False
         try:
             while not stop.is_set():
-                client = self._client()
+                client = self.client = self._client()
                 self.acker.attach(client)
+                self.flow.attach(client)
                 try:
                     async with client:
                         attempt = 0
                         self._set_connected(True)
-                        await client.subscribe(self.options.telemetry_filter, qos=1)
-                        await client.subscribe(STATUS_SUBSCRIPTION, qos=1)
-                        log.info(
-                            "subscribed",
-                            broker=f"{self.options.host}:{self.options.port}",
-                            client_id=self.options.client_id,
-                            telemetry=self.options.telemetry_filter,
-                            protocol=self.options.protocol,
-                        )
                         if await self._consume_until(client, stop):
                             # Flush while connected so the acks of the last batch go out.
                             flushed = True
@@ -164,24 +162,51 @@ class Subscriber:
             if not flushed:
                 await flush()  # not connected: written, but acks are dropped (redelivered)
 
+    def buffered(self) -> int:
+        """Messages aiomqtt has read from the socket that we have not taken yet."""
+        return len(self.client.messages) if self.client is not None else 0
+
     def _set_connected(self, connected: bool) -> None:
         self.connected = connected
+        self.subscribed = False
         self.metrics.connected.set(1 if connected else 0)
 
     async def _consume_until(self, client: aiomqtt.Client, stop: asyncio.Event) -> bool:
-        """Consume until ``stop`` (True) or the connection fails (raises MqttError)."""
+        """Subscribe and consume until ``stop`` (True) or the connection fails (raises).
+
+        Consuming starts before the SUBACKs arrive: a resumed session's queued messages
+        come first, and the SUBACK behind them is only read once they are taken.
+        """
         consume = asyncio.ensure_future(self._consume(client))
         stopping = asyncio.ensure_future(stop.wait())
+        subscribing = asyncio.ensure_future(self._subscribe(client))
+        tasks = (consume, stopping, subscribing)
         try:
-            await asyncio.wait({consume, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            pending: set[asyncio.Future[Any]] = set(tasks)
+            while consume in pending and stopping in pending:
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                if subscribing in done:
+                    subscribing.result()  # raises when the subscription failed
         finally:
-            for task in (consume, stopping):
+            for task in tasks:
                 task.cancel()
-            await asyncio.gather(consume, stopping, return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
         if stop.is_set():
             return True
         consume.result()  # re-raises MqttError
         return False
+
+    async def _subscribe(self, client: aiomqtt.Client) -> None:
+        await client.subscribe(self.options.telemetry_filter, qos=1)
+        await client.subscribe(STATUS_SUBSCRIPTION, qos=1)
+        self.subscribed = True
+        log.info(
+            "subscribed",
+            broker=f"{self.options.host}:{self.options.port}",
+            client_id=self.options.client_id,
+            telemetry=self.options.telemetry_filter,
+            protocol=self.options.protocol,
+        )
 
     async def _consume(self, client: aiomqtt.Client) -> None:
         acker, pipeline, metrics = self.acker, self.pipeline, self.metrics

@@ -53,8 +53,7 @@ def run_service(
             )
             running = await started
             try:
-                await eventually(lambda: running.subscriber.connected)
-                await asyncio.sleep(0.2)  # SUBACK
+                await eventually(lambda: running.subscriber.subscribed)
                 await body(running)
             finally:
                 stop.set()
