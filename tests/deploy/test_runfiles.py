@@ -219,7 +219,7 @@ def test_unit_hardening(path):
     assert service["ProtectSystem"] == "strict"
     assert service["Restart"] == "on-failure"
     assert service["StateDirectory"].startswith("smartpark/")
-    assert service["EnvironmentFile"].startswith("/etc/smartpark/")
+    assert service["EnvironmentFile"].lstrip("-").startswith("/etc/smartpark/")
     assert service["NoNewPrivileges"] == "true"
     assert service["ProtectHome"] == "true"
     assert service["CapabilityBoundingSet"] == ""
@@ -229,6 +229,19 @@ def test_unit_hardening(path):
         assert secret not in text.replace("_FILE", "")
     command = service["ExecStart"].split()[1:]
     assert command in (["ingest"], ["gateway", "--config", "/etc/smartpark/gateway.toml"])
+
+
+def test_ingest_template_gives_each_instance_its_own_session_and_state():
+    text = (DEPLOY / "systemd" / "smartpark-ingest@.service").read_text()
+    assert "Environment=SMARTPARK_CLIENT_ID=smartpark-ingest-%i\n" in text
+    assert "StateDirectory=smartpark/ingest-%i\n" in text
+    assert "Environment=SMARTPARK_DEAD_LETTERS=/var/lib/smartpark/ingest-%i/" in text
+    # the shared file comes first, the per-instance one (optional) may override it
+    files = [line for line in text.splitlines() if line.startswith("EnvironmentFile=")]
+    assert files == [
+        "EnvironmentFile=/etc/smartpark/ingest.env",
+        "EnvironmentFile=-/etc/smartpark/ingest-%i.env",
+    ]
 
 
 @pytest.mark.parametrize("path", UNITS, ids=lambda p: p.name)
