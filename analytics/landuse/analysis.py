@@ -8,6 +8,7 @@ control value unless the zone sets one, and derives the park and zone KPI rows.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +18,7 @@ from analytics.landuse.dataset import Dataset
 from analytics.landuse.evaluation import Config, Evaluation, evaluate
 from analytics.landuse.idle import Detection, IdleConfig
 from analytics.landuse.indicators import INDICATORS
+from smartpark.logs import get_logger
 from smartpark.store.base import KpiRow
 
 REVENUE_PER_MU = INDICATORS.index("revenue_per_mu")
@@ -60,6 +62,7 @@ def analyse(
 ) -> Analysis:
     """Grades of ``year``, idle flags at month code ``as_of``, park KPIs."""
     idle_config = idle_config or IdleConfig()
+    started = time.perf_counter()
     current = evaluate(data, year, config)
     previous = None
     if year - 1 in data.years and data.present[:, data.year_index(year - 1)].any():
@@ -73,5 +76,14 @@ def analyse(
         grade_prev=None if previous is None else previous.grade,
         cohort_revenue_per_mu=control,
         config=idle_config,
+    )
+    get_logger(__name__).info(
+        "landuse_analysed",
+        zone=data.zone,
+        year=year,
+        enterprises=len(data.static.ids),
+        graded=int(current.graded.sum()),
+        flags=len(detection.flags),
+        ms=round((time.perf_counter() - started) * 1000, 1),
     )
     return Analysis(data, current, previous, detection, idle_config, control)

@@ -16,11 +16,10 @@ from analytics.landuse.indicators import FORMULAS, INDICATORS, UNITS
 
 
 def _num(value: float, digits: int = 6) -> float | None:
+    """A finite number rounded, else None (JSON has no NaN or Infinity)."""
     value = float(value)
-    if math.isnan(value):
+    if not math.isfinite(value):
         return None
-    if math.isinf(value):
-        return value  # a zero-pollutant enterprise: +inf, shown as such
     return round(value, digits)
 
 
@@ -87,6 +86,14 @@ def benchmarks(analysis: Analysis) -> dict[str, dict[str, Any]]:
     }
 
 
+def _note(indicator: str, value: float, filled: bool) -> str | None:
+    if indicator == "va_per_pollutant" and filled:
+        return "no pollutant data: the cohort's mean item score"
+    if math.isinf(value):
+        return "0 t discharged: the capped item score"
+    return None
+
+
 def explain(analysis: Analysis, enterprise: str) -> dict[str, Any]:
     """How one enterprise's grade and flags were reached, item by item."""
     ev = analysis.evaluation
@@ -117,9 +124,7 @@ def explain(analysis: Analysis, enterprise: str) -> dict[str, Any]:
                 "cap": ev.config.cap,
                 "weight": weight,
                 "item_score": _num(ev.items[i, k], 4),
-                "note": "no pollutant data: the cohort's mean item score"
-                if name == "va_per_pollutant" and ev.pollutant_filled[i]
-                else None,
+                "note": _note(name, value, bool(ev.pollutant_filled[i])),
             }
         )
     return {

@@ -111,10 +111,12 @@ def landuse(
     from analytics.landuse import monthly as monthly_mod
     from analytics.landuse.evaluation import Config
     from analytics.landuse.idle import IdleConfig
+    from smartpark import logs
     from smartpark import registry as registry_mod
     from smartpark.settings import CommonSettings, load_settings
 
     settings = load_settings(CommonSettings, config, registry=registry, store=store)
+    logs.configure(settings.log_level)
     reg = registry_mod.load(settings.registry)
     zone_id = facts_mod.zone_of(reg, zone)
     facts_file = facts or facts_mod.facts_path(reg, zone_id)

@@ -37,7 +37,7 @@ def test_table_shows_grades_flags_park_kpis_and_the_disclaimer():
 def test_json_has_every_grade_rule_and_the_park_kpis():
     result = run("--format", "json", "--profile", "js3", "--shares", "ah")
     assert result.exit_code == 0, result.output
-    payload = json.loads(result.output)
+    payload = json.loads(result.stdout)
     assert payload["profile"] == "js3"
     assert payload["shares"] == [20, 45, 30, 5]
     grades = {e["enterprise"]: e["grade"] for e in payload["enterprises"]}
@@ -61,7 +61,7 @@ def test_json_has_every_grade_rule_and_the_park_kpis():
 def test_csv_has_one_row_per_enterprise():
     result = run("--format", "csv")
     assert result.exit_code == 0, result.output
-    rows = list(csv.DictReader(io.StringIO(result.output)))
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert len(rows) == 10
     battery = next(r for r in rows if r["enterprise"] == "battery-a")
     assert battery["flags"] == "suspected_idle;stopped_1y;low_output;zombie_candidate"
@@ -72,13 +72,13 @@ def test_csv_has_one_row_per_enterprise():
 def test_fixed_benchmark_and_control_value():
     result = run("--explain", "chem-a", "--format", "json", "--benchmark", "tax_per_mu=60")
     assert result.exit_code == 0, result.output
-    tax = next(i for i in json.loads(result.output)["items"] if i["indicator"] == "tax_per_mu")
+    tax = next(i for i in json.loads(result.stdout)["items"] if i["indicator"] == "tax_per_mu")
     assert tax["benchmark"] == 60
     assert tax["benchmark_source"] == "fixed by the zone"
     assert tax["item_score"] == pytest.approx(30 * min(5400 / 180 / 60, 1.5), abs=1e-4)
     result = run("--format", "json", "--control", "12")  # threshold 6: battery-a has 5
     assert result.exit_code == 0, result.output
-    payload = json.loads(result.output)
+    payload = json.loads(result.stdout)
     assert payload["control_revenue_per_mu"] == 12
     assert [f["enterprise"] for f in payload["flags"] if f["rule"] == "low_output"] == ["battery-a"]
     assert run("--benchmark", "tax_per_mu").exit_code == 2
@@ -88,7 +88,7 @@ def test_fixed_benchmark_and_control_value():
 def test_park_filter_keeps_zone_wide_grades():
     result = run("--format", "json", "--park", "petrochem")
     assert result.exit_code == 0, result.output
-    payload = json.loads(result.output)
+    payload = json.loads(result.stdout)
     assert {e["enterprise"] for e in payload["enterprises"]} == {
         "chem-a",
         "chem-b",
@@ -107,7 +107,7 @@ def test_park_filter_keeps_zone_wide_grades():
 def test_explain_shows_each_item():
     result = run("--explain", "pv-glass", "--format", "json")
     assert result.exit_code == 0, result.output
-    record = json.loads(result.output)
+    record = json.loads(result.stdout)
     items = {i["indicator"]: i for i in record["items"]}
     assert items["va_per_pollutant"]["note"] == "no pollutant data: the cohort's mean item score"
     tax = items["tax_per_mu"]
@@ -142,3 +142,20 @@ def test_bad_facts_exit_1_with_every_error(tmp_path):
     assert "line 3, column enterprise: unknown enterprise 'ghost'" in result.output
     assert run("--format", "xml").exit_code == 2
     assert run("--year", "2031").exit_code == 1
+
+
+def test_zero_pollutant_is_valid_json_and_explained(tmp_path):
+    text = (ROOT / "examples" / "facts.csv").read_text()
+    text = text.replace(
+        "2025,textile-a,420,13500,2900,380,150,7.5,300",
+        "2025,textile-a,420,13500,2900,380,150,0,300",
+    )
+    facts = tmp_path / "facts.csv"
+    facts.write_text(text)
+    result = run("--facts", str(facts), "--explain", "textile-a", "--format", "json")
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)  # strict JSON: no Infinity
+    item = next(i for i in record["items"] if i["indicator"] == "va_per_pollutant")
+    assert item["value"] is None
+    assert item["item_score"] == pytest.approx(15.0)
+    assert item["note"] == "0 t discharged: the capped item score"
