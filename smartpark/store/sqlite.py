@@ -31,8 +31,9 @@ process crash *and* a power loss. (``NORMAL`` in WAL mode would skip that fsync 
 lose the last commits on power loss, which would break "acknowledge after durable
 write"; the cost of ``FULL`` is one fsync per batch, small against thousands of rows.)
 
-Threads: one connection shared by all threads (``check_same_thread=False``) behind a
-lock, since ingest writes from a worker thread (``asyncio.to_thread``). Other processes
+Threads: one writing and one reading connection, each shared by all threads
+(``check_same_thread=False``) behind its own lock, since ingest writes from a worker
+thread (``asyncio.to_thread``) and a long read must not hold up writes. Other processes
 may read and write the same file at once (WAL; writers wait up to ``busy_timeout``).
 
 Errors: a locked or failing database raises :class:`StoreError` (retry); data the
@@ -45,7 +46,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Final
 
@@ -110,22 +111,31 @@ class SqliteStore:
         self.registry = registry
         self._lock = threading.Lock()
         try:
-            if self.path != ":memory:":
+            memory = self.path == ":memory:"
+            if not memory:
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(
-                self.path,
-                timeout=busy_timeout_s,
-                isolation_level=None,  # explicit BEGIN/COMMIT below
-                check_same_thread=False,
-            )
+            self._conn = self._connect(busy_timeout_s)
             self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=FULL")
-            self._conn.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
             self._conn.executescript(_SCHEMA)
             self._series_of_code = self._register_meters()
+            # Reads get their own connection, so a long read never holds up a write (WAL
+            # lets one writer and readers work at once). ":memory:" has one connection.
+            self._reader = self._conn if memory else self._connect(busy_timeout_s)
         except sqlite3.Error as exc:
             raise StoreError(f"sqlite store {self.path}: cannot open: {exc}") from exc
+        self._read_lock = self._lock if memory else threading.Lock()
         self._closed = False
+
+    def _connect(self, busy_timeout_s: float) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path,
+            timeout=busy_timeout_s,
+            isolation_level=None,  # explicit BEGIN/COMMIT below
+            check_same_thread=False,  # used from worker threads, behind a lock
+        )
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
+        return conn
 
     # -- meters <-> series ids
 
@@ -159,12 +169,12 @@ class SqliteStore:
         self._conn.execute("COMMIT")
 
     @contextmanager
-    def _using(self, what: str) -> Iterator[sqlite3.Connection]:
-        with self._lock:
+    def _using(self, what: str, *, read: bool = False) -> Iterator[sqlite3.Connection]:
+        with self._read_lock if read else self._lock:
             if self._closed:
                 raise StoreError(f"sqlite store {self.path}: {what} after close()")
             try:
-                yield self._conn
+                yield self._reader if read else self._conn
             except sqlite3.IntegrityError as exc:
                 raise StoreRejectedError(f"sqlite store {self.path}: {what}: {exc}") from exc
             except sqlite3.Error as exc:
@@ -209,7 +219,7 @@ class SqliteStore:
         if n_meters == 0 or end_ms <= start_ms:
             return ReadingColumns.empty()
         chunks: list[npt.NDArray[np.void]] = []
-        with self._using("read") as conn:
+        with self._using("read", read=True) as conn:
             cursor = conn.execute(sql, params)
             while rows := cursor.fetchmany(_FETCH_ROWS):
                 chunks.append(np.array(rows, dtype=_ROW))
@@ -257,14 +267,16 @@ class SqliteStore:
             sql += " AND period = ?"
             params.append(period)
         sql += " ORDER BY scope, id, period, kpi, start_ms"
-        with self._using("read_kpis") as conn:
+        with self._using("read_kpis", read=True) as conn:
             return [KpiRow(*row) for row in conn.execute(sql, params)]
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock, self._read_lock if self._read_lock is not self._lock else nullcontext():
             if not self._closed:
                 self._closed = True
                 self._conn.close()
+                if self._reader is not self._conn:
+                    self._reader.close()
 
     def __enter__(self) -> SqliteStore:
         return self

@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -107,3 +108,25 @@ def test_series_of_meters_removed_from_the_registry_are_skipped(tmp_path: Path) 
     with SqliteStore(path, REGISTRY) as store:
         assert triples(store.read(*ALL)) == [("a-elec", T0, 2.0)]
         assert len(store.read(*ALL, meters=np.array([code("a-elec")], dtype=np.int32))) == 1
+
+
+def test_a_read_in_progress_does_not_hold_up_writes(tmp_path: Path) -> None:
+    with SqliteStore(tmp_path / "store.db", REGISTRY) as store:
+        store.write(columns([("a-elec", T0, 1.0)]))
+        with store._using("read", read=True) as reader:
+            cursor = reader.execute("SELECT ts FROM readings")  # an open read transaction
+            assert cursor.fetchone() == (T0,)
+            writer = threading.Thread(
+                target=store.write, args=(columns([("a-elec", T0 + 1, 2.0)]),)
+            )
+            writer.start()
+            writer.join(10)
+            assert not writer.is_alive()
+            cursor.close()
+        assert len(store.read(*ALL)) == 2
+
+
+def test_in_memory_store(tmp_path: Path) -> None:
+    with SqliteStore(":memory:", REGISTRY) as store:
+        store.write(columns([("b-nox", T0, 1.0)]))
+        assert triples(store.read(*ALL)) == [("b-nox", T0, 1.0)]
