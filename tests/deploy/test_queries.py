@@ -1,10 +1,13 @@
 """Every panel and variable query of the generated dashboards, run against a real influxd.
 
-The database is filled with line protocol in the DESIGN §4 schema for every meter of the
-example registry (two days at 15-minute steps, counters and gauges) plus KPI points in
-measurement ``kpi``. Each query is interpolated the way Grafana does (``$timeFilter``,
-``$__interval`` with the panel's minimum, multi-value/All variables as regexes) and must
-return rows with the columns and group-by tags the panel expects.
+The database is filled for every meter of the example registry (two days at 15-minute
+steps, counters and gauges) plus KPI points in measurement ``kpi``, twice: once with
+line protocol written here by hand in the DESIGN §4 schema, once through smartpark's own
+InfluxDB store (the code ingest and analytics write with), so the dashboards are shown
+to read what the platform really writes. Each query is interpolated the way Grafana
+does (``$timeFilter``, ``$__interval`` with the panel's minimum, multi-value/All
+variables as regexes) and must return rows with the columns and group-by tags the panel
+expects.
 """
 
 from __future__ import annotations
@@ -57,56 +60,93 @@ class Window:
         return self.now_ms + 60_000
 
 
-def _meter_lines(window: Window) -> str:
+def _readings(window: Window) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(meter code, ts, value) columns for every registry meter over the window."""
     times = window.times
-    lines: list[str] = []
+    codes, stamps, values = [], [], []
     for i, meter_id in enumerate(REG.meter_ids):
         meter = REG.meters[meter_id]
         q = quantities.BY_NAME[meter.quantity]
-        park = REG.park_of_meter(meter_id)
+        steps = np.arange(times.size)
         if meter.quantity == "natural_gas":
-            values = 1000.0 + GAS_M3_PER_STEP * np.arange(times.size)
+            series = 1000.0 + GAS_M3_PER_STEP * steps
         elif q.nature == "counter":
-            values = 500.0 * (i + 1) + (i + 1) * np.arange(times.size)
+            series = 500.0 * (i + 1) + (i + 1) * steps
         else:
-            values = 20.0 + 5.0 * np.sin(np.arange(times.size) / 8.0) + i
-        prefix = (
-            f"{q.kind},enterprise={meter.enterprise},meter={meter_id},park={park},"
-            f"quantity={meter.quantity} value="
-        )
-        lines += [
-            f"{prefix}{v!r} {t}" for v, t in zip(values.tolist(), times.tolist(), strict=True)
-        ]
-    return "\n".join(lines)
+            series = 20.0 + 5.0 * np.sin(steps / 8.0) + i
+        codes.append(np.full(times.size, REG.meter_code[meter_id], np.int32))
+        stamps.append(times)
+        values.append(series.astype(np.float64))
+    return np.concatenate(codes), np.concatenate(stamps), np.concatenate(values)
 
 
-def _kpi_lines(window: Window) -> str:
-    first, now = window.from_ms, window.now_ms
+def _kpis(window: Window) -> list[tuple[str, str, str, str, int, float]]:
+    """(scope, id, period, kpi, start ms, value) for every scope, KPI, hour and day."""
     scopes = (
         [("zone", z) for z in REG.zone_ids]
         + [("park", p) for p in REG.park_ids]
         + [("enterprise", e) for e in REG.enterprise_ids]
     )
+    first, now = window.from_ms, window.now_ms
     hours = np.arange(first // HOUR_MS * HOUR_MS + HOUR_MS, now, HOUR_MS, dtype=np.int64)
     days = np.arange(first // DAY_MS * DAY_MS + DAY_MS, now, DAY_MS, dtype=np.int64)
-    lines = []
+    rows = []
     for n, (scope, ident) in enumerate(scopes):
         for k, kpi in enumerate(KPI_NAMES):
             value = 0.5 + 0.01 * n + k
             for period, stamps in (("hour", hours), ("day", days)):
-                prefix = f"kpi,id={ident},kpi={kpi},period={period},scope={scope} value="
-                lines += [f"{prefix}{value!r} {t}" for t in stamps.tolist()]
-    return "\n".join(lines)
+                rows += [(scope, ident, period, kpi, t, value) for t in stamps.tolist()]
+    return rows
 
 
-@pytest.fixture(scope="module")
-def park_db(influxd: Influxd) -> Iterator[tuple[str, Window]]:
+def write_line_protocol(influxd: Influxd, db: str, window: Window) -> None:
+    """The DESIGN §4 schema written by hand, independent of smartpark's store code."""
+    codes, stamps, values = _readings(window)
+    lines = []
+    for code, ts, value in zip(codes.tolist(), stamps.tolist(), values.tolist(), strict=True):
+        meter_id = REG.meter_ids[code]
+        meter = REG.meters[meter_id]
+        lines.append(
+            f"{quantities.BY_NAME[meter.quantity].kind},enterprise={meter.enterprise},"
+            f"meter={meter_id},park={REG.park_of_meter(meter_id)},"
+            f"quantity={meter.quantity} value={value!r} {ts}"
+        )
+    influxd.write(db, "\n".join(lines))
+    influxd.write(
+        db,
+        "\n".join(
+            f"kpi,id={i},kpi={k},period={p},scope={s} value={v!r} {t}"
+            for s, i, p, k, t, v in _kpis(window)
+        ),
+    )
+
+
+def write_with_store(influxd: Influxd, db: str, window: Window) -> None:
+    """The same data through smartpark's InfluxDB store: what ingest and analytics write."""
+    from smartpark.store.base import KpiRow, ReadingColumns
+    from smartpark.store.open import open_store
+    from smartpark.urls import parse_store_url
+
+    store = open_store(parse_store_url(influxd.store_url(db)), REG)
+    try:
+        store.write(ReadingColumns(*_readings(window)))
+        store.write_kpis([KpiRow(*row) for row in _kpis(window)])
+    finally:
+        store.close()
+
+
+@pytest.fixture(
+    scope="module",
+    params=[write_line_protocol, write_with_store],
+    ids=["line-protocol", "smartpark-store"],
+)
+def park_db(request: pytest.FixtureRequest, influxd: Influxd) -> Iterator[tuple[str, Window]]:
+    """A database filled by hand-written line protocol, or by smartpark's own store."""
     name = f"grafana_{uuid.uuid4().hex[:8]}"
     window = Window(int(np.datetime64("now", "ms").astype(np.int64)))
     influxd.start()
     influxd.create_database(name)
-    influxd.write(name, _meter_lines(window))
-    influxd.write(name, _kpi_lines(window))
+    request.param(influxd, name, window)
     yield name, window
     if influxd.running:
         influxd.drop_database(name)
