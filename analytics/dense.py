@@ -13,6 +13,7 @@ back to the general path.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
@@ -36,11 +37,16 @@ class Block:
         return Block(self.meters[keep], self.ts, self.values[keep])
 
 
+# A lone meter is worth a block of its own only when its row is long enough to amortize
+# the per-block overhead; shorter ones go to the general path, vectorized over all meters.
+MIN_LONE_READINGS: Final = 10_000
+
+
 def find_blocks(index: SeriesIndex, candidates: npt.NDArray[np.bool_]) -> list[Block]:
     """Group candidate meters (mask by code) whose timestamps are identical, two or more readings.
 
     One reference row per reading count: meters with the same count but other instants
-    stay on the general path.
+    stay on the general path, as does a lone meter with fewer than ``MIN_LONE_READINGS``.
     """
     counts = index.stop - index.first
     blocks: list[Block] = []
@@ -60,9 +66,11 @@ def find_blocks(index: SeriesIndex, candidates: npt.NDArray[np.bool_]) -> list[B
         if not bool((np.diff(ts_row) > 0).all()):
             continue
         same = (ts_mat == ts_row).all(axis=1)
+        if int(same.sum()) < 2 and n < MIN_LONE_READINGS:
+            continue
         if same.all():
             blocks.append(Block(meters, ts_row.copy(), values))
-        elif same.sum() >= 1:
+        else:
             blocks.append(Block(meters[same], ts_row.copy(), values[same]))
     return blocks
 

@@ -19,6 +19,7 @@ import pytest
 from analytics import periods
 from analytics.kpis import compute_kpis
 from smartpark.registry import Registry
+from smartpark.store.base import ReadingColumns
 
 from .parks import DAY_MS, columns, day_ms, park_registry
 
@@ -312,7 +313,13 @@ def test_regular_meters_take_the_dense_path_and_spiky_ones_do_not() -> None:
     grid = Grid.covering(START, END)
     regular = sort_readings(columns(reg, random_readings(reg, 5, regular=True)))
     jittered = sort_readings(columns(reg, random_readings(reg, 5, regular=False)))
-    assert evaluate(lay, regular, grid).dense_meters == len(reg.meters)
-    # Jittered meters are one-row blocks when their reading count is unique; counters with
-    # readings to drop (spikes) always take the general path.
-    assert evaluate(lay, jittered, grid).dense_meters < len(reg.meters)
+    # Every meter but the two lone short schedules (b-flow 120 s, c-coal 3600 s) shares
+    # its timestamp row with another meter.
+    assert evaluate(lay, regular, grid).dense_meters == len(reg.meters) - 2
+    # Jittered meters share no timestamp row: all take the general path.
+    assert evaluate(lay, jittered, grid).dense_meters == 0
+    # Counters with readings to drop (spikes) take the general path even when regular.
+    spiky = regular.value.copy()
+    spiky[np.flatnonzero(regular.meter == reg.meter_code["a-imp"])[10]] *= 1e6
+    spiked = ReadingColumns(regular.meter, regular.ts, spiky)
+    assert evaluate(lay, spiked, grid).dense_meters == len(reg.meters) - 3
