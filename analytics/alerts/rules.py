@@ -127,7 +127,11 @@ def parse_duration(value: object) -> int:
 
 
 def load(path: str | Path, registry: Registry, *, resolve_secrets: bool = True) -> RuleSet:
-    """Load and validate a rules file; ``ConfigError`` lists every problem."""
+    """Load and validate a rules file; ``ConfigError`` lists every problem.
+
+    With ``resolve_secrets=False`` (a dry run) secrets are not read and an unset URL
+    variable is not an error; a URL variable that is set is still read (to show its host).
+    """
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -351,11 +355,14 @@ class _Validator:
             if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
                 self.error(f"{path}.{env}", f"not an environment variable name: {name!r}")
                 return None
-            if not self.resolve_secrets:
+            is_secret = plain is None
+            if is_secret and not self.resolve_secrets:
                 return None
             value = os.environ.get(name)
             if not value:
-                self.error(f"{path}.{env}", f"environment variable {name} is not set")
+                # Unresolved secrets are fine for a dry run: it shows shapes, not secrets.
+                if self.resolve_secrets:
+                    self.error(f"{path}.{env}", f"environment variable {name} is not set")
                 return None
             return value.strip()
         if file is not None and file in t:

@@ -85,12 +85,19 @@ def serve(
             try:
                 cycles = 0
                 while True:
-                    run, sent = cycle(evaluator, deliverer)
-                    cycles += 1
-                    log.info("alerts_cycle", evaluation=str(run), delivery=str(sent))
                     if mode != "follow":
+                        run, sent = cycle(evaluator, deliverer)
+                        log.info("alerts_cycle", evaluation=str(run), delivery=str(sent))
                         print(f"alerts: {run}; delivery: {sent}", file=out)
                         return
+                    try:
+                        run, sent = cycle(evaluator, deliverer)
+                        log.info("alerts_cycle", evaluation=str(run), delivery=str(sent))
+                    except Exception as exc:
+                        # A store that is down, a locked file: the service keeps going and
+                        # the next cycle catches up from the committed cursors.
+                        log.error("alerts_cycle_failed", error=type(exc).__name__, detail=str(exc))
+                    cycles += 1
                     if max_cycles is not None and cycles >= max_cycles:
                         return
                     wait_s = interval_s
