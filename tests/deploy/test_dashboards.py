@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -170,3 +172,47 @@ def test_kpis_shown_exist_in_the_analytics_catalogue_with_their_units(boards):
                     if KPIS[kpi].unit == "%":
                         assert unit == "percent", panel["title"]
     assert {"energy_tce", "co2_total_t", "carbon_per_energy", "completeness"} <= seen
+
+
+def test_cli_writes_the_committed_files(tmp_path):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "smartpark",
+            "grafana",
+            "dashboards",
+            "--registry",
+            str(EXAMPLE),
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    for name in ("zone-overview.json", "park.json", "operations.json"):
+        committed = (GRAFANA / "dashboards" / name).read_bytes()
+        assert (tmp_path / name).read_bytes() == committed, name
+
+
+def test_cli_reports_a_missing_registry(tmp_path):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "smartpark",
+            "grafana",
+            "dashboards",
+            "--registry",
+            str(tmp_path / "nope.toml"),
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "cannot read registry" in result.stderr
