@@ -107,14 +107,17 @@ def evaluate(data: Dataset, year: int, config: Config | None = None) -> Evaluati
     values = _values(data, j)
     bench, source = _benchmarks(data, j, values, in_cohort, config, notes)
     items = scoring.item_scores(values, bench, weights, config.cap)
-    items, filled, mean = scoring.fill_pollutant(items, weights, data.static.above, in_cohort)
+    no_pollutant = np.isnan(data.facts["pollutant_t"][:, j])
+    items, filled, mean = scoring.fill_pollutant(
+        items, weights, data.static.above, in_cohort, no_pollutant
+    )
     score = scoring.total(items, weights)
     score = np.where(in_cohort, score, np.nan)
     rank, grade = grades.assign(score, config.shares, config.rounding)
     status = status.copy()
     status[(status == cohort.COHORT) & ~present] = NO_FACTS
     status[in_cohort & np.isnan(score)] = MISSING_INPUT
-    reasons = _reasons(data, j, status, weights, values, bench, year)
+    reasons = _reasons(data, j, status, weights, values, items, year)
     if filled.any():
         notes.append(
             f"{int(filled.sum())} above-scale enterprise(s) without pollutant data got the "
@@ -191,7 +194,7 @@ def _reasons(
     status: npt.NDArray[np.int8],
     weights: FloatArray,
     values: FloatArray,
-    bench: FloatArray,
+    items: FloatArray,
     year: int,
 ) -> tuple[str, ...]:
     inputs = data.inputs(j)
@@ -201,7 +204,7 @@ def _reasons(
         if code == NO_FACTS:
             out[i] = f"no facts row for {year}"
         elif code == MISSING_INPUT:
-            out[i] = _missing_inputs(inputs, i, weights[i], values[i], bench)
+            out[i] = _missing_inputs(inputs, i, weights[i], values[i], items[i])
         else:
             out[i] = cohort.describe(data.static, i, code, year)
     return tuple(out)
@@ -212,17 +215,13 @@ def _missing_inputs(
     i: int,
     weights: FloatArray,
     values: FloatArray,
-    bench: FloatArray,
+    items: FloatArray,
 ) -> str:
+    """Why the weighted items of one enterprise could not all be scored."""
     parts: list[str] = []
-    for k in np.flatnonzero(weights > 0).tolist():
+    for k in np.flatnonzero((weights > 0) & np.isnan(items)).tolist():
         name = indicators.INDICATORS[k]
-        if not np.isnan(values[k]) and bench[k] > 0:
-            continue
         if np.isnan(values[k]):
-            if name == "va_per_pollutant":
-                parts.append("va_per_pollutant: no cohort member has pollutant data")
-                continue
             num, den = indicators.FORMULAS[name]
             bad = []
             for term in (num, den):
@@ -232,7 +231,9 @@ def _missing_inputs(
                     bad.append(f"{term} missing")
                 elif term == den and v <= 0:
                     bad.append(f"{term} = {v:g}")
+            if name == "va_per_pollutant" and bad == ["pollutant_t missing"]:
+                bad.append("no cohort member has pollutant data for the mean item score")
             parts.append(f"{name}: {', '.join(bad) or 'undefined'}")
         else:
-            parts.append(f"{name}: benchmark is {bench[k]:g} (no cohort value above 0)")
+            parts.append(f"{name}: no benchmark (no cohort value above 0)")
     return "cannot score " + "; ".join(parts)

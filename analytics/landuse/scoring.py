@@ -109,9 +109,13 @@ def item_scores(
 
 
 def fill_pollutant(
-    items: FloatArray, weights: FloatArray, above: BoolArray, cohort: BoolArray
+    items: FloatArray,
+    weights: FloatArray,
+    above: BoolArray,
+    cohort: BoolArray,
+    no_pollutant_data: BoolArray,
 ) -> tuple[FloatArray, BoolArray, float]:
-    """Give above-scale cohort rows without a pollutant item the cohort's mean item score.
+    """Give above-scale cohort rows without pollutant data the cohort's mean item score.
 
     Returns the items, which rows were filled, and the mean used (NaN if no cohort
     member has pollutant data, in which case nothing is filled).
@@ -120,7 +124,7 @@ def fill_pollutant(
     weighted = weights[:, POLLUTANT] > 0
     have = cohort & weighted & np.isfinite(column)
     mean = float(column[have].mean()) if have.any() else float("nan")
-    filled = cohort & above & weighted & np.isnan(column)
+    filled = cohort & above & weighted & no_pollutant_data
     if np.isnan(mean):
         return items, np.zeros_like(filled), mean
     out = items.copy()

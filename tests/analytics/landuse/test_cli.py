@@ -3,9 +3,11 @@
 import csv
 import io
 import json
+import logging
 from pathlib import Path
 
 import pytest
+import structlog
 from typer.testing import CliRunner
 
 from smartpark.cli import app
@@ -15,6 +17,16 @@ ROOT = Path(__file__).resolve().parents[3]
 REGISTRY = ROOT / "examples" / "registry.toml"
 MONTHLY = ROOT / "examples" / "monthly-energy.csv"
 BASE = ["landuse", "--registry", str(REGISTRY), "--monthly", str(MONTHLY), "--year", "2025"]
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging():
+    """The command configures logging onto the runner's stderr, closed after each run."""
+    handlers, level = logging.root.handlers[:], logging.root.level
+    yield
+    structlog.reset_defaults()
+    logging.root.handlers[:] = handlers
+    logging.root.setLevel(level)
 
 
 def run(*args, env=None):

@@ -183,6 +183,27 @@ def test_missing_data_is_a_visible_not_graded_never_a_silent_grade():
     assert ev.reasons[1] == "no land area (land_m2 missing or 0)"
 
 
+def test_reasons_name_only_the_items_that_could_not_be_scored():
+    data = zj6_cohort()
+    data.energy_tce[1, 1] = NAN  # e2 also lacks pollutant data, which the mean covers
+    data.facts["value_added"][3, 1] = NAN  # e4: four value-added indicators undefined
+    ev = evaluate(data, 2025)
+    assert ev.reasons[1] == "cannot score va_per_energy: energy_tce missing"
+    assert ev.reasons[3] == (
+        "cannot score va_per_mu: value_added missing; va_per_energy: value_added missing; "
+        "va_per_pollutant: value_added missing; labour_productivity: value_added missing"
+    )
+    nobody = zj6_cohort()
+    nobody.facts["pollutant_t"][:, 1] = NAN
+    nobody.facts["pollutant_t"][4, 1] = 3.0
+    nobody.present[4, 1] = False  # the only discharger has no row: no mean to give
+    ev = evaluate(nobody, 2025)
+    assert ev.reasons[0] == (
+        "cannot score va_per_pollutant: pollutant_t missing, "
+        "no cohort member has pollutant data for the mean item score"
+    )
+
+
 def test_below_scale_profile_uses_tax_per_kwh():
     st = static(2, scale="below", land_mu=[5, 5])
     data = dataset(
@@ -323,7 +344,8 @@ def _slow_evaluate(data, year, config):
         total = 0.0
         for name, w in weights(i).items():
             s = item(name, w, i)
-            if math.isnan(s) and name == "va_per_pollutant" and st.above[i]:
+            no_data = math.isnan(data.facts["pollutant_t"][i, data.years.index(year)])
+            if name == "va_per_pollutant" and st.above[i] and no_data:
                 s = pollutant_mean
             total += s
         scores.append(total)
