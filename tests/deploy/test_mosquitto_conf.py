@@ -18,7 +18,13 @@ import pytest
 
 from smartpark import registry
 from smartpark.deploy.acl import mosquitto_acl
-from tests.deploy.test_acl import PASSWORDS, Client, connected_ok, write_password_file
+from tests.deploy.test_acl import (
+    PASSWORDS,
+    Client,
+    connected_ok,
+    missing,
+    write_password_file,
+)
 from tests.servers import LOOPBACK, find_mosquitto, free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -124,7 +130,8 @@ def production_broker(
 ) -> Iterator[tuple[Broker, Broker, Path]]:
     binary = find_mosquitto()
     if binary is None:
-        pytest.skip("mosquitto not installed")
+        missing("mosquitto not installed (apt-get install mosquitto)")
+        return
     work = tmp_path_factory.mktemp("prod-broker")
     config, data = work / "config", work / "data"
     config.mkdir()
