@@ -133,3 +133,28 @@ def test_resets_and_spikes_are_reported_per_period() -> None:
     assert table.value("enterprise", "e1", "hour", START, "spikes_dropped") == 1
     # 10 + 10 + 5 (reset) + 10 + (25-15) + 10
     assert table.value("enterprise", "e1", "hour", START, "electricity_kwh") == 55
+
+
+def test_gauge_means_and_maxima_per_window_hold_each_sample_until_the_next() -> None:
+    from analytics import gauges
+    from analytics.series import SeriesIndex
+
+    # Samples at 0, 5, 10 min (then a 40-minute gap: holds at most 2 intervals).
+    cols = ReadingColumns(
+        np.zeros(4, np.int32),
+        np.array([0, 5, 10, 50], np.int64) * MIN,
+        np.array([10.0, 20.0, 40.0, 5.0]),
+    )
+    index = SeriesIndex.build(cols, 1)
+    held = gauges.hold(index, cols.value, np.array([5 * MIN]))
+    points = np.array([0, 15, 30, 45, 60], np.int64) * MIN
+    integral, covered = gauges.window_integrals(held, np.array([0], np.int32), points)
+    assert (covered[0] / MIN).tolist() == [15, 5, 0, 5]
+    used = [0, 1, 3]
+    assert (integral[0, used] / covered[0, used]).tolist() == pytest.approx(
+        [(10 * 5 + 20 * 5 + 40 * 5) / 15, 40.0, 5.0]
+    )
+    maxima = gauges.window_max(index, cols.value, np.array([0], np.int32), points)
+    assert maxima[0, [0, 3]].tolist() == [40.0, 5.0]
+    assert np.isnan(maxima[0, 1])
+    assert np.isnan(maxima[0, 2])

@@ -209,3 +209,52 @@ def test_edges_are_found_in_growing_windows_and_bounded(tmp_path: Path) -> None:
         assert got.meter.tolist() == sorted(got.meter.tolist())
     finally:
         store.close()
+
+
+def test_kpi_follow_writes_and_exits_cleanly_on_sigterm(reg: Registry, tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from smartpark.timestamps import now_ms
+
+    db = tmp_path / "s.db"
+    store = open_store(parse_store_url(f"sqlite:///{db}"), reg)
+    now = now_ms()
+    try:
+        store.write(example_readings(reg, now - 6 * HOUR_MS, now))
+    finally:
+        store.close()
+    args = ["kpi", "--period", "hour", "--follow", "--interval", "0.2"]
+    args += ["--registry", str(EXAMPLE), "--store", f"sqlite:///{db}"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "smartpark", *args],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        env={**os.environ, "SMARTPARK_LOG_LEVEL": "info"},
+    )
+    try:
+        deadline = time.monotonic() + 60
+        seen = ""
+        assert proc.stderr is not None
+        while "kpi_cycle" not in seen and time.monotonic() < deadline:
+            line = proc.stderr.readline().decode()
+            if not line:
+                break
+            seen += line
+        assert "kpi_cycle " in seen or "event='kpi_cycle'" in seen, seen
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    store = open_store(parse_store_url(f"sqlite:///{db}"), reg)
+    try:
+        written = store.read_kpis(now - 6 * HOUR_MS, now, period="hour")
+    finally:
+        store.close()
+    assert {r.kpi for r in written} >= {"energy_tce", "completeness"}
+    assert len({r.start_ms for r in written}) == 3  # the last three closed hours
