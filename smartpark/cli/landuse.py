@@ -121,6 +121,7 @@ def landuse(
     zone_id = facts_mod.zone_of(reg, zone)
     facts_file = facts or facts_mod.facts_path(reg, zone_id)
     the_facts = facts_mod.load(facts_file, reg, zone_id)
+    the_facts.year_index(year)  # no facts for the year: a clear error, before any I/O
     eval_config = Config(
         profile=profile,
         shares=grades.parse_shares(shares),

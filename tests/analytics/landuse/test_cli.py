@@ -153,7 +153,14 @@ def test_bad_facts_exit_1_with_every_error(tmp_path):
     assert "line 2, column tax: must be >= 0" in result.output
     assert "line 3, column enterprise: unknown enterprise 'ghost'" in result.output
     assert run("--format", "xml").exit_code == 2
-    assert run("--year", "2031").exit_code == 1
+    result = run("--year", "2031")
+    assert result.exit_code == 1
+    assert "no facts for year 2031 (the file has 2023, 2024, 2025)" in result.output
+    header_only = tmp_path / "empty.csv"
+    header_only.write_text(bad.read_text().splitlines()[0] + "\n")
+    result = run("--facts", str(header_only))
+    assert result.exit_code == 1
+    assert "no facts for year 2025 (the file has none)" in result.output
 
 
 def test_zero_pollutant_is_valid_json_and_explained(tmp_path):
