@@ -68,6 +68,8 @@ from smartpark.urls import StoreUrl
 _log = get_logger(__name__)
 
 CHUNK_SIZE: Final = 10_000  # points per chunk of a chunked /query response
+# Larger writes are split (about 6 MB of body each; influxd 1.x refuses > 25 MB).
+MAX_POINTS_PER_REQUEST: Final = 50_000
 _MAX_ERROR_CHARS: Final = 500
 _IN_QUERY_METERS: Final = 200  # up to this many meters, filter in the query itself
 # InfluxDB keeps time as int64 ns: ranges are clamped to what it can represent.
@@ -123,6 +125,7 @@ class InfluxStore:
         gzip_min_bytes: int | None = None,
         chunk_size: int = CHUNK_SIZE,
         read_concurrency: int = 2,
+        max_points_per_request: int = MAX_POINTS_PER_REQUEST,
     ) -> None:
         if url.kind not in ("influxdb", "influxdb2"):
             raise ValueError(f"not an InfluxDB store URL: {url}")
@@ -131,6 +134,7 @@ class InfluxStore:
         self.gzip_min_bytes = gzip_min_bytes
         self.chunk_size = chunk_size
         self.read_concurrency = read_concurrency
+        self.max_points_per_request = max(1, max_points_per_request)
         self.dropped_unknown = 0  # points of meters not in the registry, over all reads
         self._lines = LineBuilder(registry)
         headers: dict[str, str] = {}
@@ -226,7 +230,10 @@ class InfluxStore:
         if len(readings) == 0:
             return
         check_readings(readings, len(self.registry.meter_ids))
-        self.write_lines(self._lines.build(readings))
+        step = self.max_points_per_request
+        for i in range(0, len(readings), step):
+            part = readings if len(readings) <= step else _slice(readings, i, i + step)
+            self.write_lines(self._lines.build(part))
 
     def write_lines(self, body: bytes) -> None:
         """POST pre-built line protocol (ms timestamps) to the write endpoint."""
@@ -395,6 +402,12 @@ class InfluxStore:
 
 
 _POINT = np.dtype([("ts", np.int64), ("value", np.float64)])
+
+
+def _slice(readings: ReadingColumns, start: int, stop: int) -> ReadingColumns:
+    return ReadingColumns(
+        readings.meter[start:stop], readings.ts[start:stop], readings.value[start:stop]
+    )
 
 
 def _error_text(response: httpx.Response) -> str:

@@ -252,3 +252,16 @@ def test_v1_basic_auth_from_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPa
             with pytest.raises(StoreError, match="HTTP 401") as info:
                 wrong.write(columns([("a-elec", T0, 1.0)]))
             assert "wrong-password" not in str(info.value)
+
+
+def test_large_writes_are_split_into_several_requests(influxd: Influxd, influx_db: str) -> None:
+    url = parse_store_url(influxd.store_url(influx_db))
+    points = [("a-water", T0 + i, float(i)) for i in range(10)]
+    with InfluxStore(url, REGISTRY, max_points_per_request=3) as store:
+        posts: list[str] = []
+        store._http.event_hooks["request"].append(
+            lambda request: posts.append(request.url.path) if request.method == "POST" else None
+        )
+        store.write(columns(points))
+        assert posts == ["/write"] * 4  # 3 + 3 + 3 + 1 points
+        assert triples(store.read(*ALL)) == expected(points)
