@@ -271,12 +271,21 @@ class Evaluator:
                         self.state.enqueue(channel, members, now_ms)
                         messages += 1
         for e in new:
-            log.info(
+            log.debug(
                 "alert_" + e["state"],
                 rule=e["rule"],
                 scope=e["scope"],
                 id=e["id"],
                 value=e["value"],
                 fingerprint=e["fingerprint"],
+            )
+        for (state_name, park), members in sorted(groups.items()):
+            log.info(
+                "alerts_" + state_name,
+                rule=rule.id,
+                park=park,
+                alerts=len(members),
+                first=f"{members[0]['scope']}:{members[0]['id']}",
+                channels=",".join(rule.channels),
             )
         return messages
