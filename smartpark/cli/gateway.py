@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any
@@ -62,24 +61,25 @@ def run(
     """Run the gateway until SIGTERM (then flush, say offline, exit 0)."""
     if ctx.invoked_subcommand is not None:
         return
-    import dataclasses
+    import os
+    import sys
 
-    from gateway.service import Gateway
-    from smartpark import logs
-
-    cfg = _load(config, registry, broker)
-    changes: dict[str, Any] = {}
-    if metrics_port is not None:
-        changes["metrics_port"] = metrics_port
-    if log_level is not None:
-        changes["log_level"] = log_level
-    cfg = dataclasses.replace(cfg, **changes) if changes else cfg
-    logs.configure(cfg.log_level)
-
-    async def main() -> None:
-        await Gateway(cfg).run()
-
-    asyncio.run(main())
+    if log_level is not None and log_level not in ("debug", "info", "warning", "error"):
+        raise typer.BadParameter("debug, info, warning or error", param_hint="--log-level")
+    _load(config, registry, broker)  # every configuration error, reported here
+    argv = [sys.executable, "-m", "gateway", "--config", str(config)]
+    for flag, value in (
+        ("--registry", registry),
+        ("--broker", broker),
+        ("--metrics-port", metrics_port),
+        ("--log-level", log_level),
+    ):
+        if value is not None:
+            argv += [flag, str(value)]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Same process, without the CLI framework's memory (see gateway/__main__.py).
+    os.execv(sys.executable, argv)  # noqa: S606 - our own interpreter and arguments
 
 
 @report_errors
