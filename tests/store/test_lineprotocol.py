@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 import re
+import uuid
 
 import numpy as np
 import pytest
-from hypothesis import example, given
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from smartpark import registry
@@ -315,3 +316,31 @@ def test_hostile_tag_values_round_trip_through_influxd(influxd: Influxd, influx_
     )
     got = sorted((r["time"], r["tag key="], r["the value"]) for r in rows)
     assert got == [(1700000000000 + i, v, i + 0.5) for i, v in enumerate(HOSTILE)]
+
+
+_tag_text = st.text(
+    st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"], exclude_characters="\\")
+    | st.sampled_from([" ", ",", "=", '"', "'", "_", "#"]),
+    min_size=1,
+    max_size=20,
+)
+
+
+@pytest.mark.servers
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(values=st.lists(_tag_text, min_size=1, max_size=5, unique=True))
+def test_random_tag_values_round_trip_through_influxd(
+    influxd: Influxd, influx_db: str, values: list[str]
+) -> None:
+    measurement = f"m{uuid.uuid4().hex[:8]}"  # one measurement per example
+    lines = [
+        f"{series_key(measurement, [('t', v)])} value={i}.0 {1000 + i}"
+        for i, v in enumerate(values)
+    ]
+    influxd.write(influx_db, "\n".join(lines))
+    rows = influxd.query(influx_db, f'SELECT value FROM "{measurement}" GROUP BY "t"')
+    assert sorted((r["time"], r["t"]) for r in rows) == [
+        (1000 + i, v) for i, v in enumerate(values)
+    ]
