@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Final
 from zoneinfo import ZoneInfo
@@ -43,6 +43,7 @@ from smartpark.store.base import Store
 
 FIRST_RUN_LOOKBACK_MS: Final = 24 * 3_600_000
 STEP_MS: Final = 6 * 3_600_000
+GAP_KINDS: Final = ("stale_meter", "gateway_offline")
 GRID_MS: Final = 15 * 60_000  # every time zone offset is a multiple of 15 minutes
 
 log = get_logger("analytics.alerts.evaluate")
@@ -148,7 +149,11 @@ class Evaluator:
         for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
             k = int(seg.subject[a])
             key = (subjects.scope, subjects.ids[k])
-            events.extend(self._walk(rule, subjects, k, stored.get(key), seg, a, b, after_ms, unit))
+            events.extend(
+                self._walk(
+                    rule, subjects, k, stored.get(key), seg, (a, b), (after_ms, until_ms), unit
+                )
+            )
         return events
 
     def _walk(
@@ -158,67 +163,74 @@ class Evaluator:
         k: int,
         alert: Active | None,
         seg: Segments,
-        a: int,
-        b: int,
-        after_ms: int,
+        span: tuple[int, int],
+        window: tuple[int, int],
         unit: str,
     ) -> list[dict[str, Any]]:
-        """Run one subject's segments through the state machine."""
+        """Run one subject's segments ``span`` through the state machine.
+
+        A firing alert whose condition turns false starts *clearing*; it resolves (at the
+        instant the condition turned false) once that has lasted ``resolve_for``, and
+        simply goes on firing if the condition comes back sooner.
+        """
+        after_ms, until_ms = window
         scope, ident = subjects.scope, subjects.ids[k]
         park, tz = subjects.park[k], subjects.timezone[k]
         before = alert
         out: list[dict[str, Any]] = []
         starts, ends = seg.start.tolist(), seg.end.tolist()
-        actives, values, thresholds = (
-            seg.active.tolist(),
-            seg.value.tolist(),
-            seg.threshold.tolist(),
-        )
-        for j in range(a, b):
+        actives, values = seg.active.tolist(), seg.value.tolist()
+        thresholds = seg.threshold.tolist()
+
+        def resolve(at_ms: int) -> None:
+            assert alert is not None
+            out.append(self._event(rule, alert, "resolved", at_ms, unit, park, tz))
+
+        for j in range(*span):
             start, end = starts[j], ends[j]
             if actives[j]:
                 if end <= after_ms:
                     continue  # evaluated in an earlier step
+                if (
+                    alert is not None
+                    and alert.clearing_ms is not None
+                    and start - alert.clearing_ms >= rule.resolve_for_ms
+                ):
+                    resolve(alert.clearing_ms)
+                    alert = None
                 value, threshold = _finite(values[j]), _finite(thresholds[j])
                 if alert is None:
                     since = max(start, 0)
-                    alert = Active(
-                        rule.id,
-                        scope,
-                        ident,
-                        "pending",
-                        since,
-                        value,
-                        threshold,
-                        fingerprint(rule.id, scope, ident, since),
-                    )
+                    fp = fingerprint(rule.id, scope, ident, since)
+                    alert = Active(rule.id, scope, ident, "pending", since, value, threshold, fp)
                 else:
-                    alert = Active(
-                        alert.rule,
-                        scope,
-                        ident,
-                        alert.status,
-                        alert.since_ms,
-                        value if value is not None else alert.value,
-                        threshold or alert.threshold,
-                        alert.fingerprint,
+                    alert = replace(
+                        alert,
+                        value=value if value is not None else alert.value,
+                        threshold=threshold if threshold is not None else alert.threshold,
+                        clearing_ms=None,
                     )
                 if alert.status == "pending" and end - alert.since_ms >= rule.for_ms:
-                    alert = Active(
-                        alert.rule,
-                        scope,
-                        ident,
-                        "firing",
-                        alert.since_ms,
-                        alert.value,
-                        alert.threshold,
-                        alert.fingerprint,
-                    )
+                    alert = replace(alert, status="firing")
                     out.append(self._event(rule, alert, "firing", None, unit, park, tz))
             elif alert is not None and start >= alert.since_ms:
-                if alert.status == "firing":
-                    out.append(self._event(rule, alert, "resolved", start, unit, park, tz))
-                alert = None
+                if alert.status == "pending":
+                    alert = None  # never fired: dropped without a message
+                    continue
+                if alert.clearing_ms is None:
+                    alert = replace(alert, clearing_ms=start)
+                if end - (alert.clearing_ms or start) >= rule.resolve_for_ms:
+                    resolve(alert.clearing_ms or start)
+                    alert = None
+        # A gap rule knows the condition stayed false up to the end of the window.
+        if (
+            alert is not None
+            and alert.clearing_ms is not None
+            and rule.kind in GAP_KINDS
+            and until_ms - alert.clearing_ms >= rule.resolve_for_ms
+        ):
+            resolve(alert.clearing_ms)
+            alert = None
         if alert is None and before is not None:
             self._changes[1].append((scope, ident))
         elif alert is not None and alert != before:

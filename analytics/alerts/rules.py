@@ -92,6 +92,7 @@ class Rule:
     severity: Severity
     channels: tuple[str, ...]
     for_ms: int = 0
+    resolve_for_ms: int = 0  # the condition must stay false this long before resolving
     filters: Filters = Filters()
     quantity: str | None = None  # pollutant_limit, rate_of_change, stale_meter, completeness
     limit: float | None = None  # pollutant_limit: overrides the park's limit
@@ -389,7 +390,16 @@ class _Validator:
         path = f"rule.{ident}"
         before = len(self.problems)
         kind = self.choice(path, t, "kind", RULE_KINDS, _MISSING)
-        common = {"kind", "severity", "channels", "for", "park", "enterprise", "meter"}
+        common = {
+            "kind",
+            "severity",
+            "channels",
+            "for",
+            "resolve_for",
+            "park",
+            "enterprise",
+            "meter",
+        }
         extra: dict[str, set[str]] = {
             "pollutant_limit": {"quantity", "limit"},
             "kpi_threshold": {"kpi", "scope", "period", "above", "below"},
@@ -401,12 +411,8 @@ class _Validator:
         self.keys(path, t, common | extra.get(kind or "", set()))
         severity = self.choice(path, t, "severity", SEVERITIES, "warning")
         channels = self.channel_refs(path, t, raw_channels)
-        for_ms = 0
-        if "for" in t:
-            try:
-                for_ms = parse_duration(t["for"])
-            except ValueError as exc:
-                self.error(f"{path}.for", str(exc))
+        for_ms = self.duration(path, t, "for")
+        resolve_for_ms = self.duration(path, t, "resolve_for")
         reg = self.registry
         filters = Filters(
             parks=self.id_set(path, t, "park", reg.parks, "park"),
@@ -468,9 +474,19 @@ class _Validator:
             severity=severity,
             channels=channels,
             for_ms=for_ms,
+            resolve_for_ms=resolve_for_ms,
             filters=filters,
             **fields,
         )
+
+    def duration(self, path: str, t: Mapping[str, Any], key: str) -> int:
+        if key not in t:
+            return 0
+        try:
+            return parse_duration(t[key])
+        except ValueError as exc:
+            self.error(f"{path}.{key}", str(exc))
+            return 0
 
     def quantity(self, path: str, t: Mapping[str, Any]) -> str | None:
         q = self.string(path, t, "quantity")

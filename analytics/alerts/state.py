@@ -3,7 +3,7 @@
 Tables::
 
     cursor(rule, until_ms)                  evaluated up to here (exclusive), per rule
-    active(rule, scope, id, status, ...)    alerts now pending or firing
+    active(rule, scope, id, status, ...)    alerts now pending or firing (or clearing)
     event(fingerprint, state, ..., body)    every firing/resolved ever produced; UNIQUE
                                             (fingerprint, state): an alert fires once,
                                             resolves once
@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS active (
     rule TEXT NOT NULL, scope TEXT NOT NULL, id TEXT NOT NULL,
     status TEXT NOT NULL CHECK (status IN ('pending', 'firing')),
     since_ms INTEGER NOT NULL, value REAL, threshold REAL, fingerprint TEXT NOT NULL,
+    clearing_ms INTEGER,
     PRIMARY KEY (rule, scope, id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS event (
@@ -71,6 +72,7 @@ class Active:
     value: float | None
     threshold: float | None
     fingerprint: str
+    clearing_ms: int | None = None  # firing, but the condition is false since then
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,26 +148,36 @@ class AlertState:
 
     def active(self, rule: str) -> dict[tuple[str, str], Active]:
         rows = self.db.execute(
-            "SELECT rule, scope, id, status, since_ms, value, threshold, fingerprint "
-            "FROM active WHERE rule = ?",
+            "SELECT rule, scope, id, status, since_ms, value, threshold, fingerprint, "
+            "clearing_ms FROM active WHERE rule = ?",
             (rule,),
         )
         return {(r[1], r[2]): Active(*r) for r in rows}
 
     def all_active(self) -> list[Active]:
         rows = self.db.execute(
-            "SELECT rule, scope, id, status, since_ms, value, threshold, fingerprint "
-            "FROM active ORDER BY rule, scope, id"
+            "SELECT rule, scope, id, status, since_ms, value, threshold, fingerprint, "
+            "clearing_ms FROM active ORDER BY rule, scope, id"
         )
         return [Active(*r) for r in rows]
 
     def put_active(self, alerts: Iterable[Active]) -> None:
         self.db.executemany(
             "INSERT OR REPLACE INTO active "
-            "(rule, scope, id, status, since_ms, value, threshold, fingerprint) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "(rule, scope, id, status, since_ms, value, threshold, fingerprint, clearing_ms) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                (a.rule, a.scope, a.id, a.status, a.since_ms, a.value, a.threshold, a.fingerprint)
+                (
+                    a.rule,
+                    a.scope,
+                    a.id,
+                    a.status,
+                    a.since_ms,
+                    a.value,
+                    a.threshold,
+                    a.fingerprint,
+                    a.clearing_ms,
+                )
                 for a in alerts
             ],
         )

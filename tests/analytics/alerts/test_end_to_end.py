@@ -284,3 +284,47 @@ def test_completeness_and_rate_of_change(park: Park) -> None:
     # 400 kW in 2 minutes = 12 000 kW/h.
     assert events["jump"]["value"] == pytest.approx(12_000.0)
     assert events["jump"]["starts_at"] == "2026-11-20T02:00:00+08:00"
+
+
+def test_resolve_for_keeps_one_alert_through_a_short_clear_spell(park: Park) -> None:
+    write_stack(park, exceed_hours=(1, 3), hours=7)
+    rule = dict(NOX_RULE["nox"], resolve_for="2h")
+    ruleset = park.rules({"nox": rule})
+    with AlertState(park.state_path) as state:
+        run = park.evaluator(ruleset, state).run_once(T0 + 7 * HOUR)
+        events = state.events()
+    # Hour 2 is below the limit but only for 1 h < 2 h: still the same alert. Hours 4-5
+    # below: resolved, as of 04:00 when the condition turned false.
+    assert (run.firing, run.resolved) == (1, 1)
+    assert events[0]["starts_at"] == "2026-11-20T01:00:00+08:00"
+    assert events[1]["ends_at"] == "2026-11-20T04:00:00+08:00"
+    assert events[0]["fingerprint"] == events[1]["fingerprint"]
+
+
+def test_resolve_for_on_a_stale_meter(park: Park) -> None:
+    ts = np.concatenate(
+        [
+            minutes(T0 - 24 * HOUR, T0 + HOUR),  # then silent 01:00-02:00
+            minutes(T0 + 2 * HOUR, T0 + 2 * HOUR + 10 * MIN),  # then silent 02:10-03:00
+            minutes(T0 + 3 * HOUR, T0 + 4 * HOUR),
+        ]
+    )
+    park.write(readings(park.reg, "e1-power", ts, np.ones(ts.size)))
+    rule = {
+        "kind": "stale_meter",
+        "intervals": 5,
+        "meter": "e1-power",
+        "resolve_for": "30m",
+        "channels": ["hook"],
+    }
+    with AlertState(park.state_path) as state:
+        evaluator = park.evaluator(park.rules({"stale": rule}), state)
+        assert evaluator.run_once(T0 + 2 * HOUR + 20 * MIN).firing == 1
+        # Readings back at 03:00; 20 minutes later the alert is still clearing.
+        run = evaluator.run_once(T0 + 3 * HOUR + 20 * MIN)
+        assert (run.firing, run.resolved) == (0, 0)
+        run = evaluator.run_once(T0 + 3 * HOUR + 40 * MIN)
+        assert (run.firing, run.resolved) == (0, 1)
+        firing, resolved = state.events()
+    assert firing["starts_at"] == "2026-11-20T01:04:00+08:00"
+    assert resolved["ends_at"] == "2026-11-20T03:00:00+08:00"
