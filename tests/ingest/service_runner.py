@@ -38,11 +38,14 @@ async def eventually(predicate: Callable[[], bool], timeout: float = 20.0) -> No
 def run_service(
     settings: IngestSettings,
     registry: Registry,
-    store: Store,
+    store: Store | None,
     body: Callable[[Running], Awaitable[None]],
     timeout: float = 60.0,
 ) -> None:
-    """Start the service, wait until subscribed, run ``body``, then stop it (as SIGTERM)."""
+    """Start the service, wait until subscribed, run ``body``, then stop it (as SIGTERM).
+
+    With ``store=None`` the service opens the store of ``settings.store`` itself.
+    """
 
     async def main() -> None:
         stop = asyncio.Event()
