@@ -12,7 +12,9 @@ Yearly, per park and for the zone (scope ``park``/``zone``, period ``year``):
 - ``graded_enterprises`` and ``grade_share_A``..``grade_share_D`` (% of the graded).
 - ``flagged_land_mu_<rule>`` and ``flagged_enterprises_<rule>`` for each idle rule.
 
-Monthly (period ``month``, over the idle test window): ``idle_enterprises_stopped``,
+Monthly (period ``month``, over the idle test window): ``idle_enterprises_tested``
+(with a baseline and data that month, so a zero below is not an untested zone),
+``idle_enterprises_stopped``,
 ``idle_enterprises_suspected_idle``, ``idle_enterprises_stopped_1y`` and the land
 (mu) of the last two. Group sums are one ``bincount`` or ``add.reduceat`` per column set.
 GB/T 36132-2018 divides these by reference values; smartpark writes the raw rates.
@@ -167,6 +169,7 @@ def month_rows(
     suspected = runs.run_length >= config.suspected_months
     stopped_1y = runs.run_length >= config.stopped_1y_months
     columns = {
+        "idle_enterprises_tested": groups.sum((~np.isnan(runs.ratio)).astype(np.float64)),
         "idle_enterprises_stopped": groups.sum(runs.stopped.astype(np.float64)),
         "idle_enterprises_suspected_idle": groups.sum(suspected.astype(np.float64)),
         "idle_enterprises_stopped_1y": groups.sum(stopped_1y.astype(np.float64)),

@@ -138,7 +138,7 @@ def test_write_puts_the_kpis_in_the_store(tmp_path):
         year = store.read_kpis(0, 2**62, scope="park", period="year")
         month = store.read_kpis(0, 2**62, scope="zone", period="month")
     assert {r.id for r in year} == {"petrochem", "new-materials", "coop-enclave"}
-    assert len(month) == 24 * 5
+    assert len(month) == 24 * 6
 
 
 def test_bad_facts_exit_1_with_every_error(tmp_path):

@@ -63,4 +63,4 @@ def test_landuse_reads_monthly_kpis_from_influxd_and_writes_park_kpis(influxd, i
     printed = {k["kpi"]: k["value"] for k in via_store["kpis"] if k["scope"] == "zone"}
     assert written == pytest.approx(printed, rel=1e-12)
     assert written["grade_share_D"] == pytest.approx(100 / 7)
-    assert len(month) == 24 * 3 * 5
+    assert len(month) == 24 * 3 * 6

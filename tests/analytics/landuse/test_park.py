@@ -77,8 +77,8 @@ def test_month_rows_count_idle_enterprises_per_month():
     data = two_parks()
     detection = idle.detect(data, month_code(2025, 12), 2025)
     rows = park.month_rows(data, detection)
-    # 24 months × 3 groups × 5 KPIs
-    assert len(rows) == 24 * 3 * 5
+    # 24 months × 3 groups × 6 KPIs
+    assert len(rows) == 24 * 3 * 6
     v = by_key(rows)
     start = int(dt.datetime(2025, 11, 1, tzinfo=ZoneInfo("Asia/Shanghai")).timestamp() * 1000)
     assert v["park", "p2", "month", "idle_enterprises_stopped", start] == 1
@@ -87,6 +87,7 @@ def test_month_rows_count_idle_enterprises_per_month():
     assert v["park", "p2", "month", "idle_enterprises_suspected_idle", dec] == 1
     assert v["zone", "z1", "month", "flagged_land_mu_suspected_idle", dec] == pytest.approx(30)
     assert v["park", "p1", "month", "idle_enterprises_stopped", dec] == 0
+    assert v["zone", "z1", "month", "idle_enterprises_tested", dec] == 3
 
 
 def test_start_ms_is_local_midnight():
