@@ -114,22 +114,59 @@ def counters(
     points: IntArray,
     look: RowLookup,
 ) -> DenseCounters:
-    """Counter rules of :mod:`analytics.counters` on a clean block (``multiplier`` etc. per row)."""
+    """Counter rules of :mod:`analytics.counters` on a clean block (``multiplier`` etc. per row).
+
+    A row that never falls needs no deltas at all: its cleaned register is the reading
+    itself (times the multiplier), so only the grid points are gathered. Rows with a
+    fall (reset, rollover or noise) take the full delta-and-cumsum route.
+    """
     v, ts = block.values, block.ts
+    n = ts.size
+    j = look.j
+    jc = np.clip(j, 0, n - 2)
+    frac = (points - ts[jc]) / (ts[jc + 1] - ts[jc]).astype(np.float64)
+    falls = np.asarray((v[:, 1:] < v[:, :-1]).any(axis=1), np.bool_)
+    steady = np.flatnonzero(~falls)
+    out = np.empty((v.shape[0], points.size))
+    if steady.size:
+        at = v[steady[:, None], jc[None, :]]
+        nxt = v[steady[:, None], jc[None, :] + 1]
+        first, last = v[steady, :1], v[steady, -1:]
+        reg = at - first + (nxt - at) * frac
+        reg = np.where(j < 0, 0.0, reg)
+        reg = np.where(j >= n - 1, last - first, reg)
+        out[steady] = reg * multiplier[steady, None]
+    none = np.zeros(0, np.intp)
+    resets, rollovers = (none, none), (none, none)
+    falling_rows = np.flatnonzero(falls)
+    if falling_rows.size:
+        sub = _falling_rows(
+            v[falling_rows], ts, multiplier[falling_rows], register_max[falling_rows], points, look
+        )
+        out[falling_rows] = sub.register_at
+        resets = (falling_rows[sub.reset_at[0]], sub.reset_at[1])
+        rollovers = (falling_rows[sub.rollover_at[0]], sub.rollover_at[1])
+    return DenseCounters(out, resets, rollovers)
+
+
+def _falling_rows(
+    v: FloatArray,
+    ts: IntArray,
+    multiplier: FloatArray,
+    register_max: FloatArray,
+    points: IntArray,
+    look: RowLookup,
+) -> DenseCounters:
     n = ts.size
     prev_v, new_v = v[:, :-1], v[:, 1:]
     raw = new_v - prev_v
-    falling = raw < 0
-    rolled: npt.NDArray[np.bool_] | None = None
-    reset: npt.NDArray[np.bool_] | None = None
-    if falling.any():
-        falling &= raw < -JITTER_REL * np.abs(prev_v)
-        raw[(raw < 0) & ~falling] = 0.0
-        top = register_max[:, None]
-        rolled = falling & (prev_v >= top / 2) & (new_v < top / 2)
-        reset = falling & ~rolled
-        raw = np.where(rolled, new_v + top - prev_v, raw)
-        raw = np.where(reset, new_v, raw)
+    falling = (raw < 0) & (raw < -JITTER_REL * np.abs(prev_v))
+    raw[(raw < 0) & ~falling] = 0.0
+    top = register_max[:, None]
+    rolled = falling & (prev_v >= top / 2) & (new_v < top / 2)
+    reset = falling & ~rolled
+    raw = np.where(rolled, new_v + top - prev_v, raw)
+    raw = np.where(reset, new_v, raw)
     delta = raw * multiplier[:, None]
     register = np.zeros(v.shape)
     np.cumsum(delta, axis=1, out=register[:, 1:])
@@ -139,9 +176,8 @@ def counters(
     out = register[:, jc] + delta[:, jc] * frac
     out[:, j < 0] = register[:, :1]
     out[:, j >= n - 1] = register[:, -1:]
-    none = np.zeros(0, np.intp)
-    r_row, r_col = np.nonzero(reset) if reset is not None else (none, none)
-    o_row, o_col = np.nonzero(rolled) if rolled is not None else (none, none)
+    r_row, r_col = np.nonzero(reset)
+    o_row, o_col = np.nonzero(rolled)
     return DenseCounters(out, (r_row, r_col + 1), (o_row, o_col + 1))
 
 

@@ -45,20 +45,39 @@ class SeriesIndex:
     n_meters: int
     first: IndexArray
     stop: IndexArray
-    origin: int
 
     @classmethod
     def build(cls, cols: ReadingColumns, n_meters: int, presorted: bool = False) -> SeriesIndex:
         if not presorted:
             cols = sort_readings(cols)
-        if len(cols) and (int(cols.meter.min()) < 0 or int(cols.meter.max()) >= n_meters):
+        n = len(cols)
+        if n == 0:
+            empty = np.zeros(n_meters, np.intp)
+            return cls(cols, n_meters, empty, empty.copy())
+        m = cols.meter
+        if int(m[0]) < 0 or int(m[-1]) >= n_meters:
             raise AnalyticsError(f"meter: code out of range [0, {n_meters}) in readings")
-        counts = np.bincount(cols.meter, minlength=n_meters).astype(np.intp)
-        stop = np.cumsum(counts)
-        origin = int(cols.ts.min()) - 1 if len(cols) else 0
-        if len(cols) and int(cols.ts.max()) - origin >= _TS_SPAN:
+        # Sorted: one run per present meter; an absent meter gets an empty slice where it
+        # would be.
+        starts = np.flatnonzero(m[1:] != m[:-1]) + 1
+        starts = np.concatenate([[0], starts]).astype(np.intp)
+        ends = np.append(starts[1:], n).astype(np.intp)
+        present = m[starts]
+        run = np.searchsorted(present, np.arange(n_meters))
+        first = np.where(run < starts.size, starts[np.minimum(run, starts.size - 1)], n)
+        stop = first.copy()
+        stop[present] = ends
+        return cls(cols, n_meters, first.astype(np.intp), stop)
+
+    @cached_property
+    def origin(self) -> int:
+        """Just before the earliest reading: every key's time part is >= 1."""
+        if len(self.cols) == 0:
+            return 0
+        origin = int(self.cols.ts.min()) - 1
+        if int(self.cols.ts.max()) - origin >= _TS_SPAN:
             raise AnalyticsError("ts: readings span more than 139 years")
-        return cls(cols, n_meters, stop - counts, stop, origin)
+        return origin
 
     @cached_property
     def keys(self) -> IntArray:

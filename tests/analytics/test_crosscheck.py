@@ -291,7 +291,15 @@ def test_engine_agrees_with_the_per_reading_reference(
 
 def test_dense_and_general_paths_agree_on_everything() -> None:
     reg = make_registry()
-    cols = columns(reg, random_readings(reg, 5, regular=True))
+    rows = random_readings(reg, 5, regular=True)
+    # A reset in the middle of two regular counters (one with a multiplier).
+    for meter in ("c-imp", "a-imp"):
+        at = [k for k, r in enumerate(rows) if r[0] == meter][700]
+        drop = rows[at][2] - 2.0
+        rows = [
+            (m, t, v - drop if m == meter and k >= at else v) for k, (m, t, v) in enumerate(rows)
+        ]
+    cols = columns(reg, rows)
     fast = compute_kpis(reg, cols, START, END)
     slow = compute_kpis(reg, cols, START, END, use_dense=False)
     assert len(fast.blocks) == len(slow.blocks) == 6  # no full month in two days
@@ -300,6 +308,8 @@ def test_dense_and_general_paths_agree_on_everything() -> None:
             np.testing.assert_allclose(
                 a.values[kpi], b.values[kpi], rtol=1e-9, atol=1e-9, err_msg=kpi
             )
+    assert fast.value("enterprise", "c", "day", START, "resets") == 1
+    assert fast.value("enterprise", "a", "day", START, "resets") >= 1
 
 
 def test_regular_meters_take_the_dense_path_and_spiky_ones_do_not() -> None:
