@@ -45,7 +45,7 @@ def screen(batch: ReadingBatch) -> tuple[ReadingBatch, list[MeterError]]:
         return batch, []
     errors = []
     for i in np.flatnonzero(bad).tolist():
-        meter, q, u, v = batch.meter[i], batch.quantity[i], batch.unit[i], batch.value[i]
+        meter, q, u, v = batch.meter[i], batch.quantity[i], batch.unit[i], float(batch.value[i])
         if bad_unit[i]:
             errors.append(MeterError(meter, BAD_UNIT, f"unit {u!r} not accepted for {q}"))
         elif non_finite[i]:

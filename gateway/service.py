@@ -78,6 +78,7 @@ class Gateway:
         self.started_at = now_ms()
         self._oldest_ts: int | None = self.outbox.oldest_ts()
         self._stopping = asyncio.Event()
+        self._stopped = False
 
     # -- results of polls -------------------------------------------------------------------
 
@@ -123,6 +124,7 @@ class Gateway:
             "pid": os.getpid(),
             "started_at": self.started_at,
             "updated_at": now,
+            "running": not self._stopped,
             "polled": self.polled,
             "published": pub.published,
             "messages": pub.messages,
@@ -231,6 +233,7 @@ class Gateway:
             for driver in self.drivers:
                 with contextlib.suppress(Exception):
                     await driver.close()
+            self._stopped = True
             self._save_status()
             self.outbox.close()
             if metrics_server is not None:

@@ -131,9 +131,16 @@ def status(
     table.add_column("")
     table.add_column("value", justify="right")
     updated = s.get("updated_at")
-    alive = updated is not None and now - int(updated) < 10_000
+    if updated is None:
+        state = "never ran"
+    elif not s.get("running", False):
+        state = "stopped (last saved status)"
+    elif now - int(updated) < 10_000:
+        state = "running"
+    else:
+        state = "not running: killed or crashed (last saved status)"
     rows: list[tuple[str, str]] = [
-        ("state", "running" if alive else "not running (last saved status)"),
+        ("state", state),
         ("status saved", format_rfc3339(int(updated)) if updated else "never"),
         ("broker connected", "yes" if s.get("connected") else "no"),
         ("readings queued", f"{st.queued:,}"),

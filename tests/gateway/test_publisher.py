@@ -46,8 +46,9 @@ def test_backoff_grows_exponentially_with_jitter() -> None:
     assert len({round(d, 6) for d in delays}) == len(delays)
 
 
+@pytest.mark.parametrize("protocol", ["3.1.1", "5"])
 def test_outbox_drains_to_broker_in_batches_and_empties(
-    mosquitto: Mosquitto, tmp_path: Path
+    mosquitto: Mosquitto, tmp_path: Path, protocol: str
 ) -> None:
     collector = Collector(mosquitto.host, mosquitto.port).start()
     try:
@@ -57,7 +58,12 @@ def test_outbox_drains_to_broker_in_batches_and_empties(
                 box,
                 park="petrochem",
                 gateway="gw-pub-test",
-                mqtt_options=MqttOptions(mosquitto.host, mosquitto.port, "gw-pub-test"),
+                mqtt_options=MqttOptions(
+                    mosquitto.host,
+                    mosquitto.port,
+                    "gw-pub-test",
+                    protocol=protocol,  # type: ignore[arg-type]
+                ),
                 options=PublishOptions(batch_max=500, drain_rate=0, live_during_drain=False),
             )
             asyncio.run(run_until(pub, lambda: box.count == 0))
