@@ -532,10 +532,19 @@ def kpi_threshold(
             end.append(row_end)
             value.append(row.value)
     v = np.array(value, np.float64)
-    above = np.inf if rule.above is None else rule.above
-    below = -np.inf if rule.below is None else rule.below
+    above = np.full(v.shape, np.inf if rule.above is None else rule.above)
+    below = np.full(v.shape, -np.inf if rule.below is None else rule.below)
+    if rule.target is not None and rule.kpi is not None:
+        # The park's target for this KPI; a park without one never alerts.
+        line = np.array(
+            [arr.reg.parks[subjects.ids[k]].targets.get(rule.kpi, np.nan) for k in subject]
+        )
+        if rule.target == "above":
+            above = np.where(np.isnan(line), np.inf, line)
+        else:
+            below = np.where(np.isnan(line), -np.inf, line)
     over, under = v > above, v < below
-    threshold = np.where(over | (rule.below is None), above, below)
+    threshold = np.where(over | ~np.isfinite(below), above, below)
     seg = Segments(
         np.array(subject, np.intp),
         np.array(start, np.int64),

@@ -101,6 +101,7 @@ class Rule:
     period: str | None = None  # kpi_threshold
     above: float | None = None  # kpi_threshold, rate_of_change
     below: float | None = None  # kpi_threshold, rate_of_change, completeness
+    target: Literal["above", "below"] | None = None  # kpi_threshold: the park's target line
     intervals: int | None = None  # stale_meter
     minutes: float | None = None  # gateway_offline
 
@@ -432,11 +433,18 @@ class _Validator:
             kpi = self.string(path, t, "kpi", required=True)
             if kpi is not None and kpi not in KPIS:
                 self.error(f"{path}.kpi", f"unknown KPI {kpi!r}")
+            scope = self.choice(path, t, "scope", KPI_SCOPES, _MISSING)
+            target = self.target(path, t, kpi, scope)
             fields.update(
                 kpi=kpi,
-                scope=self.choice(path, t, "scope", KPI_SCOPES, _MISSING),
+                scope=scope,
                 period=self.choice(path, t, "period", KPI_PERIODS, _MISSING),
-                **self.bounds(path, t),
+                target=target,
+                **self.bounds(
+                    {k: v for k, v in t.items() if v != "target"},
+                    path,
+                    has_target="target" in (t.get("above"), t.get("below")),
+                ),
             )
             if filters.meters:
                 self.error(f"{path}.meter", "a KPI rule applies to scopes, not meters")
@@ -465,7 +473,7 @@ class _Validator:
             q = self.quantity(path, t)
             if "quantity" not in t:
                 self.error(f"{path}.quantity", "missing required key")
-            fields.update(quantity=q, **self.bounds(path, t))
+            fields.update(quantity=q, **self.bounds(t, path))
         if len(self.problems) != before or kind is None:
             return None
         return Rule(
@@ -495,10 +503,30 @@ class _Validator:
             return None
         return q
 
-    def bounds(self, path: str, t: Mapping[str, Any]) -> dict[str, float | None]:
+    def target(self, path: str, t: Mapping[str, Any], kpi: str | None, scope: Any) -> Any:
+        """``above = "target"`` / ``below = "target"``: the line is ``[park.X.targets]``."""
+        sides = [side for side in ("above", "below") if t.get(side) == "target"]
+        if not sides:
+            return None
+        if len(sides) == 2:
+            self.error(f"{path}.below", "only one of above and below can be the target")
+            return None
+        if scope != "park":
+            self.error(f"{path}.{sides[0]}", 'a "target" line needs scope = "park"')
+            return None
+        if kpi is not None and not any(kpi in p.targets for p in self.registry.parks.values()):
+            self.error(
+                f"{path}.{sides[0]}",
+                f"no park of the registry has a target for {kpi} ([park.ID.targets] {kpi} = ...)",
+            )
+        return sides[0]
+
+    def bounds(
+        self, t: Mapping[str, Any], path: str, *, has_target: bool = False
+    ) -> dict[str, float | None]:
         above = self.number(path, t, "above")
         below = self.number(path, t, "below")
-        if "above" not in t and "below" not in t:
+        if "above" not in t and "below" not in t and not has_target:
             self.error(path, "set above, below or both")
         if above is not None and below is not None and below >= above:
             self.error(f"{path}.below", f"must be less than above ({above}), got {below}")

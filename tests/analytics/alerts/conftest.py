@@ -46,7 +46,12 @@ def park_registry(stale_meters: int = 0) -> Registry:
         {
             "zone": {"z": {"name": "Zone", "timezone": "Asia/Shanghai"}},
             "park": {
-                "p1": {"zone": "z", "name": "Park 1", "limits": {"nox": 100.0}},
+                "p1": {
+                    "zone": "z",
+                    "name": "Park 1",
+                    "limits": {"nox": 100.0},
+                    "targets": {"energy_tce": 10.0},
+                },
                 "p2": {"zone": "z", "name": "Park 2"},
             },
             "enterprise": {"e1": {"park": "p1", "name": "E1"}, "e2": {"park": "p2", "name": "E2"}},

@@ -328,3 +328,27 @@ def test_resolve_for_on_a_stale_meter(park: Park) -> None:
         firing, resolved = state.events()
     assert firing["starts_at"] == "2026-11-20T01:04:00+08:00"
     assert resolved["ends_at"] == "2026-11-20T03:00:00+08:00"
+
+
+def test_kpi_over_the_parks_target(park: Park) -> None:
+    from smartpark.store.base import KpiRow
+
+    park.store.write_kpis(
+        [
+            KpiRow("park", "p1", "day", "energy_tce", T0, 12.0),  # target 10: over
+            KpiRow("park", "p2", "day", "energy_tce", T0, 99.0),  # no target: never
+        ]
+    )
+    rule = {
+        "kind": "kpi_threshold",
+        "kpi": "energy_tce",
+        "scope": "park",
+        "period": "day",
+        "above": "target",
+        "channels": ["hook"],
+    }
+    with AlertState(park.state_path) as state:
+        run = park.evaluator(park.rules({"energy": rule}), state).run_once(T0 + 25 * HOUR)
+        assert run.firing == 1
+        (firing,) = state.events()
+    assert (firing["id"], firing["value"], firing["threshold"]) == ("p1", 12.0, 10.0)

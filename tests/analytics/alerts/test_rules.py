@@ -177,3 +177,24 @@ def test_durations(text: object, ms: int) -> None:
 def test_bad_durations(text: object) -> None:
     with pytest.raises(ValueError, match="not a duration"):
         rules.parse_duration(text)
+
+
+def test_target_lines_need_a_park_scope_and_a_target(tmp_path: Path) -> None:
+    base = {"kind": "kpi_threshold", "period": "day", "channels": ["hook"]}
+    doc = {
+        "channel": {"hook": {"kind": "slack", "url": "https://hooks.example/x"}},
+        "rule": {
+            "ok": {**base, "kpi": "energy_tce", "scope": "park", "above": "target"},
+            "ent": {**base, "kpi": "energy_tce", "scope": "enterprise", "above": "target"},
+            "none": {**base, "kpi": "water_reuse_rate", "scope": "park", "below": "target"},
+        },
+    }
+    with pytest.raises(ConfigError) as info:
+        rules.from_dict(doc, park_registry(), base=tmp_path)
+    assert info.value.problems == [
+        'rule.ent.above: a "target" line needs scope = "park"',
+        "rule.none.below: no park of the registry has a target for water_reuse_rate "
+        "([park.ID.targets] water_reuse_rate = ...)",
+    ]
+    del doc["rule"]["ent"], doc["rule"]["none"]  # type: ignore[attr-defined]
+    assert rules.from_dict(doc, park_registry(), base=tmp_path).rules["ok"].target == "above"
