@@ -29,6 +29,7 @@ _COMMAND_MODULES = (
     "alerts",
     "kpi",
     "landuse",
+    "demo",
 )
 
 for _name in _COMMAND_MODULES:

@@ -1,0 +1,290 @@
+"""What the demo shows at the end: the KPIs per park, the faults, the HTML report."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import numpy.typing as npt
+from rich.console import Console
+
+from analytics import render as kpi_render
+from analytics.catalogue import KPIS
+from analytics.emissions import o2_corrected
+from analytics.kpis import compute_kpis
+from analytics.readers import read_range
+from analytics.report import Chart, Section, Series, Table, render
+from analytics.table import KpiBlock, KpiTable
+from smartpark.cli.demo.runner import DemoResult, local_time
+from smartpark.registry import Registry
+from smartpark.store.base import ReadingColumns, Store
+
+HOUR_MS = 3_600_000
+PARK_KPIS = (
+    "energy_tce",
+    "electricity_kwh",
+    "renewable_share",
+    "co2_scope1_t",
+    "co2_scope2_t",
+    "co2_total_t",
+    "carbon_per_energy",
+    "water_reuse_rate",
+    "nox_exceed_h",
+    "so2_exceed_h",
+    "particulate_exceed_h",
+    "completeness",
+)
+
+
+@dataclass(frozen=True)
+class DemoKpis:
+    table: KpiTable
+    readings: ReadingColumns  # what the KPIs were computed from (with edge readings)
+    in_store: int  # readings stored inside the simulated range
+
+
+def compute(store: Store, registry: Registry, result: DemoResult) -> DemoKpis:
+    """KPIs of every hour and day of the simulated range, from the store, written back."""
+    end = result.reached_ms // HOUR_MS * HOUR_MS
+    readings = read_range(store, registry, result.start_ms, max(end, result.start_ms + HOUR_MS))
+    table = compute_kpis(
+        registry,
+        readings,
+        result.start_ms,
+        max(end, result.start_ms + HOUR_MS),
+        ("hour", "day"),
+    )
+    store.write_kpis(table.rows())
+    in_range = (readings.ts >= result.start_ms) & (readings.ts < result.end_ms)
+    return DemoKpis(table, readings, int(in_range.sum()))
+
+
+def zero_carbon_line(table: KpiTable, park: str, days: float) -> float:
+    """0.20 tCO2/tce for parks using up to 1 000 000 tce a year (annualised), else 0.30."""
+    day = _summary_block(table, "park")
+    if day is None or park not in day.ids:
+        return 0.20
+    tce = np.nansum(day.values["energy_tce"][day.row_of(park)])
+    return 0.20 if tce / max(days, 1e-9) * 365 <= 1_000_000 else 0.30
+
+
+def print_summary(
+    console: Console, registry: Registry, result: DemoResult, kpis: DemoKpis, days: float
+) -> None:
+    c = result.counts
+    for park_id in registry.park_ids:
+        park = registry.parks[park_id]
+        sub = _only_summary_period(kpis.table.select("park", [park_id]), "park")
+        line = zero_carbon_line(kpis.table, park_id, days)
+        console.print(
+            kpi_render.rich_table(
+                sub,
+                PARK_KPIS,
+                title=f"{park.name} ({park_id}): KPIs; zero-carbon line "
+                f"{line:.2f} tCO2/tce; factors {park.factors_version}",
+            )
+        )
+    lost = c.published - kpis.in_store
+    verdict = "[green]nothing lost[/]" if lost == 0 else f"[red]{lost:+,} readings differ[/]"
+    span = f"{local_time(result.start_ms, registry)} → {local_time(result.reached_ms, registry)}"
+    console.print(
+        f"\nsimulated {span}"
+        f" in {result.wall_s:.1f} s ({c.stored / max(result.wall_s, 1e-9):,.0f} readings/s)"
+        f"{' — interrupted' if result.interrupted else ''}"
+    )
+    console.print(
+        f"published {c.published:,} · stored {c.stored:,} · in the store {kpis.in_store:,} · "
+        f"rejected {c.rejected:,} · left in outboxes {c.outbox:,} → {verdict}"
+    )
+    for fault in fault_lines(registry, result, kpis.table):
+        console.print(f"  • {fault}")
+
+
+def fault_lines(registry: Registry, result: DemoResult, table: KpiTable) -> list[str]:
+    f = result.faults
+    ent = registry.meters[f.reset_meter].enterprise
+    day = _summary_block(table, "enterprise")
+    resets = float(np.nansum(day.values["resets"][day.row_of(ent)])) if day else float("nan")
+    park = registry.park_of_meter(f.exceed_meter)
+    pday = _summary_block(table, "park")
+    exceed = (
+        float(np.nansum(pday.values["nox_exceed_h"][pday.row_of(park)])) if pday else float("nan")
+    )
+    return [
+        f"gateway {f.offline_gateway} offline {local_time(f.offline_from_ms, registry)} – "
+        f"{local_time(f.offline_to_ms, registry)}: its outbox kept the readings and caught up",
+        f"counter {f.reset_meter} reset at {local_time(f.reset_at_ms, registry)}: "
+        f"{resets:.0f} reset(s) handled for {ent}",
+        f"CEMS {f.exceed_meter} above the NOx limit {local_time(f.exceed_from_ms, registry)} – "
+        f"{local_time(f.exceed_to_ms, registry)}: {exceed:.0f} exceedance hour(s) in {park}",
+    ]
+
+
+def write_report(
+    path: Path,
+    registry: Registry,
+    result: DemoResult,
+    kpis: DemoKpis,
+    store_desc: str,
+    days: float,
+) -> None:
+    tz = ZoneInfo(registry.zones[registry.zone_ids[0]].timezone)
+    c = result.counts
+    sections = [
+        Section(
+            "Run",
+            text=(
+                f"Simulated {local_time(result.start_ms, registry)} to "
+                f"{local_time(result.reached_ms, registry)}; broker {result.broker}; store "
+                f"{store_desc}. Published {c.published:,} readings, {kpis.in_store:,} in the "
+                f"store, {c.rejected:,} rejected."
+            ),
+            tables=[
+                Table(
+                    ["fault", "outcome"],
+                    [
+                        [x.split(":")[0], x.split(":", 1)[1]]
+                        for x in fault_lines(registry, result, kpis.table)
+                    ],
+                )
+            ],
+        )
+    ]
+    hour = _hour_block(kpis.table, "park")
+    for park_id in registry.park_ids:
+        park = registry.parks[park_id]
+        day = _summary_block(kpis.table, "park")
+        rows: list[list[str]] = []
+        if day is not None and park_id in day.ids:
+            r = day.row_of(park_id)
+            for k, start in enumerate(day.starts.tolist()):
+                fmt = "%Y-%m-%d" if day.period == "day" else "%Y-%m-%d %H:00"
+                label = dt.datetime.fromtimestamp(start / 1000, tz).strftime(fmt)
+                rows.append([label, *(_num(day.values[kpi][r, k]) for kpi in PARK_KPIS)])
+        charts: list[Chart] = []
+        if day is not None and park_id in day.ids:
+            r = day.row_of(park_id)
+            charts.append(
+                Chart(
+                    f"{'Daily' if day.period == 'day' else 'Hourly'} energy and carbon",
+                    "tce, tCO2",
+                    [
+                        Series("energy tce", day.starts, day.values["energy_tce"][r]),
+                        Series("CO2 t", day.starts, day.values["co2_total_t"][r]),
+                    ],
+                    kind="bar",
+                    tz=tz,
+                )
+            )
+        if hour is not None and park_id in hour.ids:
+            r = hour.row_of(park_id)
+            charts.append(
+                Chart(
+                    "Load curve (hourly mean demand)",
+                    "kW",
+                    [Series("electricity", hour.starts, hour.values["electricity_kwh"][r])],
+                    tz=tz,
+                )
+            )
+        charts.extend(_emission_charts(registry, kpis.readings, park_id, tz))
+        line = zero_carbon_line(kpis.table, park_id, days)
+        sections.append(
+            Section(
+                f"{park.name} ({park_id})",
+                text=f"Zero-carbon park line: {line:.2f} tCO2/tce. Factors: "
+                f"{park.factors_version}.",
+                tables=[Table(["period", *(f"{k} ({KPIS[k].unit})" for k in PARK_KPIS)], rows)],
+                charts=charts,
+            )
+        )
+    zone = registry.zones[registry.zone_ids[0]]
+    path.write_text(
+        render(
+            f"smartpark demo — {zone.name}",
+            sections,
+            subtitle=f"{len(registry.parks)} "
+            f"parks, {len(registry.enterprises)} enterprises, {len(registry.meters)} meters",
+        ),
+        encoding="utf-8",
+    )
+
+
+def write_kpis_json(path: Path, table: KpiTable) -> None:
+    path.write_text(kpi_render.to_json(table), encoding="utf-8")
+
+
+def _emission_charts(
+    registry: Registry, readings: ReadingColumns, park_id: str, tz: dt.tzinfo
+) -> list[Chart]:
+    charts = []
+    park = registry.parks[park_id]
+    for meter in sorted(registry.meters.values(), key=lambda m: m.id):
+        if meter.quantity != "nox" or registry.park_of_meter(meter.id) != park_id:
+            continue
+        o2 = [
+            m
+            for m in registry.meters.values()
+            if m.stack == meter.stack and m.enterprise == meter.enterprise and m.quantity == "o2"
+        ]
+        hours, means = _hourly_corrected(
+            registry, readings, meter.id, o2[0].id if o2 else None, meter.o2_ref
+        )
+        charts.append(
+            Chart(
+                f"{meter.id}: hourly NOx (O2-corrected) against the limit",
+                "mg/m3",
+                [Series(meter.id, hours, means)],
+                limit=park.limits["nox"],
+                tz=tz,
+            )
+        )
+    return charts
+
+
+def _hourly_corrected(
+    registry: Registry,
+    readings: ReadingColumns,
+    meter: str,
+    o2_meter: str | None,
+    o2_ref: float | None,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    code = registry.meter_code
+    sel = readings.meter == code[meter]
+    ts, conc = readings.ts[sel], readings.value[sel]
+    if o2_meter is not None and o2_ref is not None:
+        o2_sel = readings.meter == code[o2_meter]
+        common, i, j = np.intersect1d(ts, readings.ts[o2_sel], return_indices=True)
+        ts = common
+        conc = o2_corrected(conc[i], readings.value[o2_sel][j], np.full(i.size, o2_ref))
+    hour = ts // HOUR_MS
+    uniq, inverse = np.unique(hour, return_inverse=True)
+    sums = np.bincount(inverse, weights=np.nan_to_num(conc))
+    counts = np.bincount(inverse)
+    return uniq * HOUR_MS, sums / np.maximum(counts, 1)
+
+
+def _summary_block(table: KpiTable, scope: str) -> KpiBlock | None:
+    """The day block of ``scope``, or the hour block when the run holds no full day."""
+    blocks = [b for b in table.blocks if b.scope == scope and b.starts.size]
+    for period in ("day", "hour"):
+        found = next((b for b in blocks if b.period == period), None)
+        if found is not None:
+            return found
+    return None
+
+
+def _only_summary_period(table: KpiTable, scope: str) -> KpiTable:
+    block = _summary_block(table, scope)
+    period = block.period if block is not None else "day"
+    return KpiTable(tuple(b for b in table.blocks if b.period == period))
+
+
+def _hour_block(table: KpiTable, scope: str) -> KpiBlock | None:
+    return next((b for b in table.blocks if b.scope == scope and b.period == "hour"), None)
+
+
+def _num(v: float) -> str:
+    return "" if not np.isfinite(v) else (f"{v:,.1f}" if abs(v) >= 100 else f"{v:.3g}")
