@@ -121,39 +121,48 @@ def post_all(store: InfluxStore, bodies: list[bytes], writers: int) -> float:
     return seconds
 
 
-def bench_influx(reg: Registry, n: int, workdir: Path, read_concurrency: int) -> None:
+def bench_influx(reg: Registry, n: int, workdir: Path, read_concurrency: int, runs: int) -> None:
     builder = LineBuilder(reg)
     readings = minute_readings(reg, n, random_doubles=False)
     with Influxd(workdir / "influxd") as server:
-        print(f"  influxd on {server.url}")
+        print(f"  influxd on {server.url}; each write figure: best (worst) of {runs} runs")
         for batch in (5_000, 10_000):
             bodies = [builder.build(b) for b in batches(readings, batch)]
-            for compress in (False, True):
-                for writers in (1, 2):
-                    db = f"w{batch}_{int(compress)}_{writers}"
+            configs = [(compress, writers) for compress in (False, True) for writers in (1, 2)]
+            seconds: dict[tuple[bool, int], list[float]] = {c: [] for c in configs}
+            for run in range(runs):  # interleaved, so a busy moment hits every config alike
+                for compress, writers in configs:
+                    db = f"w{batch}_{int(compress)}_{writers}_{run}"
                     server.create_database(db)
                     url = parse_store_url(server.store_url(db))
                     with InfluxStore(url, reg, gzip_min_bytes=0 if compress else None) as store:
-                        seconds = post_all(store, bodies, writers)
-                    how = f"{batch:,}/batch, {'gzip' if compress else 'plain'}, {writers} thread(s)"
-                    print(f"  influxd write, pre-built, {how:30} {rate(n, seconds)}")
+                        seconds[compress, writers].append(post_all(store, bodies, writers))
+                    server.drop_database(db)
+            for (compress, writers), times in seconds.items():
+                how = f"{batch:,}/batch, {'gzip' if compress else 'plain'}, {writers} thread(s)"
+                print(
+                    f"  influxd write, pre-built, {how:30} {n / min(times):>10,.0f} "
+                    f"({n / max(times):,.0f}) points/s"
+                )
             ratio = len(bodies[0]) / len(gzip.compress(bodies[0], compresslevel=1))
-            seconds = best_of(3, lambda: gzip.compress(bodies[0], compresslevel=1))  # noqa: B023
+            cpu = best_of(3, lambda: gzip.compress(bodies[0], compresslevel=1))  # noqa: B023
             print(
-                f"  (gzip level 1 shrinks one {batch:,}-point body {ratio:.1f}x and costs "
-                f"{seconds * 1000:.1f} ms of client CPU = {rate(batch, seconds).split('(')[0]})"
+                f"  gzip level 1 shrinks one {batch:,}-point body {ratio:.1f}x and costs "
+                f"{cpu * 1000:.1f} ms of client CPU ({batch / cpu:,.0f} points/s)"
             )
         server.create_database("e2e")
         url = parse_store_url(server.store_url("e2e"))
         with InfluxStore(url, reg, read_concurrency=read_concurrency) as store:
             parts = batches(readings, 10_000)
-            seconds, _ = timed(lambda: write_all(store, parts))
-            print(f"  InfluxStore.write (build + post), 10,000/batch, 1 thread {rate(n, seconds)}")
+            elapsed, _ = timed(lambda: write_all(store, parts))
+            print(f"  InfluxStore.write (build + post), 10,000/batch, 1 thread {rate(n, elapsed)}")
             end = int(readings.ts.max()) + 1
-            seconds, got = timed(lambda: store.read(T0, end))
-            assert len(got) == n, (len(got), n)
-            how = f"{read_concurrency} concurrent measurement queries"
-            print(f"  InfluxStore.read (chunked InfluxQL -> numpy), {how} {rate(n, seconds)}")
+            for concurrency in sorted({1, read_concurrency}):
+                store.read_concurrency = concurrency
+                elapsed, got = timed(lambda: store.read(T0, end))
+                assert len(got) == n, (len(got), n)
+                how = f"{concurrency} measurement quer{'y' if concurrency == 1 else 'ies'} at once"
+                print(f"  InfluxStore.read (chunked InfluxQL), {how:26} {rate(n, elapsed)}")
 
 
 def bench_sqlite(reg: Registry, n: int, workdir: Path) -> None:
@@ -174,6 +183,7 @@ def main() -> None:
     parser.add_argument("--meters", type=int, default=1000)
     parser.add_argument("--skip-influx", action="store_true")
     parser.add_argument("--read-concurrency", type=int, default=2)
+    parser.add_argument("--runs", type=int, default=2, help="runs of each influxd write")
     args = parser.parse_args()
     reg = build_registry(args.meters)
     print(f"registry: {len(reg.meter_ids)} meters; {args.points:,} one-minute readings")
@@ -182,7 +192,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-store-") as tmp:
         if not args.skip_influx:
             print("influxd:")
-            bench_influx(reg, args.points, Path(tmp), args.read_concurrency)
+            bench_influx(reg, args.points, Path(tmp), args.read_concurrency, args.runs)
         print("sqlite:")
         bench_sqlite(reg, args.points, Path(tmp))
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
