@@ -200,6 +200,8 @@ def integrals(
     """``(G, H)`` of :class:`analytics.gauges.Held` at ``points`` for every row, (k, P) each."""
     valid = np.isfinite(values)
     all_valid = bool(valid.all())
+    if all_valid and hold.shape[0] == 1:
+        return _shared_hold_integrals(values, ts, hold[0], points, look)
     w = hold if all_valid else np.where(valid, hold, 0.0)
     v = values if all_valid else np.where(valid, values, 0.0)
     vw = v * w
@@ -215,6 +217,36 @@ def integrals(
     h = h_cum[:, jc] + part
     g[:, j < 0] = 0.0
     h = np.broadcast_to(h, g.shape).copy()
+    h[:, j < 0] = 0.0
+    return g, h
+
+
+def _shared_hold_integrals(
+    values: FloatArray, ts: IntArray, w: FloatArray, points: IntArray, look: RowLookup
+) -> tuple[FloatArray, FloatArray]:
+    """All samples valid, one hold row: sums between grid points by ``reduceat``, no cumsum.
+
+    ``G(b_p) = sum_{i < j_p} v_i w_i + v_{j_p} * part_p``; the sums over the runs between
+    consecutive ``j_p`` are one ``reduceat`` of the values (of ``v * w`` when the hold
+    varies), written as k x P instead of k x n.
+    """
+    n = ts.size
+    j = look.j
+    jc = np.clip(j, 0, n - 1)
+    into = np.clip(points - ts[jc], 0, None).astype(np.float64)
+    part = np.minimum(into, w[jc])
+    steady = bool((w[:-1] == w[0]).all())
+    base = values if steady else values * w[None, :]
+    edges = np.concatenate([[0], jc]).astype(np.intp)
+    seg = np.add.reduceat(base, edges, axis=1)[:, :-1]
+    seg[:, np.diff(edges) == 0] = 0.0  # reduceat gives base[i] for an empty run
+    before = np.cumsum(seg, axis=1)
+    if steady:
+        before *= w[0]
+    g = before + values[:, jc] * part[None, :]
+    w_cum = np.cumsum(w) - w
+    h = np.broadcast_to(w_cum[jc] + part, g.shape).copy()
+    g[:, j < 0] = 0.0
     h[:, j < 0] = 0.0
     return g, h
 

@@ -333,3 +333,23 @@ def test_regular_meters_take_the_dense_path_and_spiky_ones_do_not() -> None:
     spiky[np.flatnonzero(regular.meter == reg.meter_code["a-imp"])[10]] *= 1e6
     spiked = ReadingColumns(regular.meter, regular.ts, spiky)
     assert evaluate(lay, spiked, grid).dense_meters == len(reg.meters) - 3
+
+
+@pytest.mark.parametrize("jitter", [0, 20_000])
+def test_dense_shared_hold_integrals_equal_the_cumulative_route(jitter: int) -> None:
+    from analytics import dense
+
+    rng = np.random.default_rng(jitter)
+    ts = START - MIN + np.arange(500, dtype=np.int64) * MIN
+    ts += rng.integers(-jitter, jitter + 1, ts.size) if jitter else 0
+    ts[200:] += 10 * MIN  # a gap longer than the hold
+    values = rng.uniform(0, 100, (3, ts.size))
+    points = START + np.arange(0, 6 * 3_600_000 + 1, WINDOW, dtype=np.int64)
+    look = dense.RowLookup.of(ts, points)
+    hold = dense.hold_row(ts, np.full(3, float(MIN)))
+    assert hold.shape[0] == 1
+    fast = dense.integrals(values, ts, hold, points, look)
+    slow = dense.integrals(values, ts, np.repeat(hold, 3, axis=0), points, look)
+    for a, b in zip(fast, slow, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-6)
+    assert float(np.diff(fast[1], axis=1).min()) >= 0
