@@ -15,7 +15,16 @@ from paho.mqtt.enums import CallbackAPIVersion
 class Collector:
     """Subscribes (QoS 1, persistent session) to everything under ``smartpark/v1``."""
 
-    def __init__(self, host: str, port: int, *, client_id: str | None = None) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        client_id: str | None = None,
+        ca_file: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+    ) -> None:
         self.host, self.port = host, port
         self.lock = threading.Lock()
         self.messages: list[tuple[str, bytes, bool]] = []
@@ -30,6 +39,10 @@ class Collector:
         self.client.on_message = self._on_message
         self.client.on_subscribe = lambda *_: self._ready.set()
         self.client.reconnect_delay_set(1, 1)
+        if ca_file is not None:
+            self.client.tls_set(ca_certs=ca_file)
+        if username is not None:
+            self.client.username_pw_set(username, password)
 
     def _on_connect(self, client: mqtt.Client, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
         if not rc.is_failure:
