@@ -37,6 +37,10 @@ def register(app: typer.Typer) -> None:
         "landuse",
         help="Per-mu (亩均) grades, idle-enterprise flags and park land-use KPIs of a zone.",
     )(landuse)
+    app.command(
+        "idle",
+        help="Idle enterprises and inefficient land at a month, with rule, evidence and land.",
+    )(idle)
 
 
 @report_errors
@@ -105,6 +109,44 @@ def landuse(
     """Grade every enterprise of a zone for --year and flag idle ones, with evidence."""
     if output not in ("table", "csv", "json"):
         raise typer.BadParameter(f"--format must be table, csv or json, got {output!r}")
+    result = _run(
+        config,
+        registry,
+        store,
+        facts,
+        monthly,
+        zone,
+        year,
+        as_of,
+        control,
+        write,
+        profile=profile,
+        shares=shares,
+        benchmark=benchmark or [],
+    )
+    if park is not None and park not in set(result.data.static.park):
+        raise typer.BadParameter(f"--park: no park {park!r} in zone {result.data.zone!r}")
+    _print(result, output, explain, park)  # type: ignore[arg-type]
+
+
+def _run(
+    config: Path | None,
+    registry: Path | None,
+    store: str | None,
+    facts: Path | None,
+    monthly: Path | None,
+    zone: str | None,
+    year: int | None,
+    as_of: str | None,
+    control: float | None,
+    write: bool,
+    *,
+    profile: str = "zj6",
+    shares: str = "default",
+    benchmark: list[str] | None = None,
+) -> Analysis:
+    """Load the registry, facts and months, analyse; ``year`` None: the last facts year
+    not after ``as_of``."""
     from analytics.landuse import analysis as analysis_mod
     from analytics.landuse import dataset, grades, telemetry
     from analytics.landuse import facts as facts_mod
@@ -121,6 +163,9 @@ def landuse(
     zone_id = facts_mod.zone_of(reg, zone)
     facts_file = facts or facts_mod.facts_path(reg, zone_id)
     the_facts = facts_mod.load(facts_file, reg, zone_id)
+    as_of_code = monthly_mod.parse_month(as_of) if as_of else None
+    if year is None:
+        year = _facts_year(the_facts.years, as_of_code)
     the_facts.year_index(year)  # no facts for the year: a clear error, before any I/O
     eval_config = Config(
         profile=profile,
@@ -128,7 +173,6 @@ def landuse(
         fixed_benchmarks=_benchmarks(benchmark or []),
     )
     idle_config = IdleConfig(control_revenue_per_mu=control)
-    as_of_code = monthly_mod.parse_month(as_of) if as_of else None
     opened = None
     try:
         if monthly is not None:
@@ -148,9 +192,18 @@ def landuse(
     finally:
         if opened is not None:
             opened.close()
-    if park is not None and park not in set(result.data.static.park):
-        raise typer.BadParameter(f"--park: no park {park!r} in zone {result.data.zone!r}")
-    _print(result, output, explain, park)  # type: ignore[arg-type]
+    return result
+
+
+def _facts_year(years: tuple[int, ...], as_of: int | None) -> int:
+    from analytics.errors import AnalyticsError
+
+    if as_of is None:
+        raise typer.BadParameter("give --year or --as-of")
+    usable = [y for y in years if y <= as_of // 12]
+    if not usable:
+        raise AnalyticsError(f"no facts for {as_of // 12} or before (the file has {years})")
+    return max(usable)
 
 
 def _benchmarks(values: list[str]) -> dict[str, float]:
@@ -293,18 +346,7 @@ def _print_tables(
     console.print(table)
 
     if flag_rows:
-        flags = Table(title=f"idle and inefficient land at {result.detection.runs.months[-1]}")
-        for column in ("rule", "enterprise", "park", "mu", "evidence"):
-            flags.add_column(column)
-        for f in flag_rows:
-            flags.add_row(
-                f["rule"],
-                f["enterprise"],
-                f["park"],
-                _fmt(f["land_mu"], 1),
-                _evidence(f["evidence"]),
-            )
-        console.print(flags)
+        console.print(_flag_table(result, flag_rows))
 
     kpis = Table(title=f"park land-use indicators {ev.year}")
     names = [
@@ -329,6 +371,84 @@ def _print_tables(
     for note in result.notes:
         console.print(f"note: {note}", markup=False, highlight=False)
     console.print(DISCLAIMER)
+
+
+def _flag_table(result: Analysis, flag_rows: list[dict[str, Any]]) -> Table:
+    table = Table(title=f"idle and inefficient land at {result.detection.runs.months[-1]}")
+    for column in ("rule", "enterprise", "park", "mu", "evidence"):
+        table.add_column(column)
+    for f in flag_rows:
+        table.add_row(
+            f["rule"], f["enterprise"], f["park"], _fmt(f["land_mu"], 1), _evidence(f["evidence"])
+        )
+    return table
+
+
+@report_errors
+def idle(
+    as_of: Annotated[str, typer.Option("--as-of", help="Month to test at, YYYY-MM.")],
+    config: ConfigOption = None,
+    registry: RegistryOption = None,
+    facts: Annotated[
+        Path | None,
+        typer.Option("--facts", help="Annual facts CSV (default: the zone's facts file)."),
+    ] = None,
+    monthly: Annotated[
+        Path | None,
+        typer.Option("--monthly", help="Monthly CSV (default: the store's monthly KPIs)."),
+    ] = None,
+    store: StoreOption = None,
+    zone: Annotated[
+        str | None, typer.Option("--zone", help="Zone id (default: the only one).")
+    ] = None,
+    park: Annotated[str | None, typer.Option("--park", help="Only this park.")] = None,
+    control: Annotated[
+        float | None,
+        typer.Option("--control", help="Control revenue per mu for low_output.", min=0.0),
+    ] = None,
+    output: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+) -> None:
+    """Flagged enterprises at --as-of, with the facts of the last year not after it."""
+    if output not in ("table", "csv", "json"):
+        raise typer.BadParameter(f"--format must be table, csv or json, got {output!r}")
+    from analytics.landuse import records
+
+    result = _run(config, registry, store, facts, monthly, zone, None, as_of, control, False)
+    if park is not None and park not in set(result.data.static.park):
+        raise typer.BadParameter(f"--park: no park {park!r} in zone {result.data.zone!r}")
+    flag_rows = [f for f in records.flags(result) if park in (None, f["park"])]
+    ids = result.data.static.ids
+    untested = {
+        e: why
+        for e, p, why in zip(
+            ids, result.data.static.park, result.detection.runs.untested, strict=True
+        )
+        if why and park in (None, p)
+    }
+    if output == "json":
+        payload = {
+            "zone": result.data.zone,
+            "as_of": result.detection.runs.months[-1],
+            "facts_year": result.evaluation.year,
+            "flags": flag_rows,
+            "untested": untested,
+            "notes": list(result.detection.notes),
+        }
+        typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+    elif output == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["rule", "enterprise", "park", "land_mu", "evidence"])
+        for f in flag_rows:
+            evidence = json.dumps(f["evidence"], ensure_ascii=False)
+            writer.writerow([f["rule"], f["enterprise"], f["park"], f["land_mu"], evidence])
+        sys.stdout.write(out.getvalue())
+    else:
+        console = Console(width=max(Console().width, 140))
+        console.print(_flag_table(result, flag_rows))
+        for e, why in untested.items():
+            console.print(f"not tested: {e}: {why}", markup=False, highlight=False)
+        console.print(f"facts of {result.evaluation.year}", markup=False)
 
 
 def _evidence(evidence: dict[str, Any]) -> str:

@@ -1,4 +1,4 @@
-"""The monthly telemetry of the example zone, 2023-01 to 2025-12, built in code.
+"""The monthly telemetry of the example zone, 2022-01 to 2025-12, built in code.
 
 ``examples/monthly-energy.csv`` is this table written out (``python -m
 tests.analytics.landuse.example_months > examples/monthly-energy.csv``); a test keeps
@@ -6,7 +6,8 @@ the two equal. It is what the demo's meters would add up to per month, shaped so
 idle rules occur: battery-a stops in November 2024 (14 stopped months by 2025-12:
 suspected_idle, stopped_1y, and with three loss years zombie_candidate), textile-a
 runs at 20 % from October 2025 (suspected_idle only), carbon-fiber draws construction
-power until production starts in October 2024.
+power from its land grant (March 2023; no meter, so no rows, before) until production
+starts in October 2024.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ import numpy as np
 
 from analytics.landuse.monthly import Monthly, month_code, month_label
 
-FIRST = month_code(2023, 1)
-N_MONTHS = 36
+FIRST = month_code(2022, 1)
+N_MONTHS = 48
+NO_METER_BEFORE = {"carbon-fiber": month_code(2023, 3)}
 
 # enterprise: (kWh per month, tce per tce of electricity, fresh water m3 per month)
 PROFILE = {
@@ -59,6 +61,9 @@ def build() -> Monthly:
             code = FIRST + k
             season = 1 + 0.05 * math.cos(2 * math.pi * (code % 12) / 12 + e)
             share = activity(ident, code) * season
+            if code < NO_METER_BEFORE.get(ident, FIRST):
+                kwh[e, k] = tce[e, k] = water[e, k] = np.nan
+                continue
             kwh[e, k] = round(base_kwh * share)
             tce[e, k] = round(kwh[e, k] * TCE_PER_KWH * tce_factor, 3)
             water[e, k] = round(base_water * share)
@@ -74,6 +79,8 @@ def csv_text() -> str:
     )
     for k in range(N_MONTHS):
         for e, ident in enumerate(monthly.enterprises):
+            if np.isnan(kwh[e, k]):
+                continue
             month = month_label(FIRST + k)
             out.write(f"{month},{ident},{kwh[e, k]:.0f},{tce[e, k]:.3f},{water[e, k]:.0f}\n")
     return out.getvalue()

@@ -178,3 +178,34 @@ def test_zero_pollutant_is_valid_json_and_explained(tmp_path):
     assert item["value"] is None
     assert item["item_score"] == pytest.approx(15.0)
     assert item["note"] == "0 t discharged: the capped item score"
+
+
+def idle_flags(*args):
+    result = CliRunner().invoke(
+        app,
+        ["idle", "--registry", str(REGISTRY), "--monthly", str(MONTHLY), *args],
+        env={"COLUMNS": "200"},
+    )
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_idle_command_on_the_example_months_turns_stopped_1y_on_at_the_twelfth_month():
+    before = idle_flags("--as-of", "2025-09", "--format", "json")
+    at = idle_flags("--as-of", "2025-10", "--format", "json")
+    assert before["facts_year"] == at["facts_year"] == 2025
+    rules = lambda payload: {(f["rule"], f["enterprise"]) for f in payload["flags"]}  # noqa: E731
+    assert ("suspected_idle", "battery-a") in rules(before)
+    assert ("stopped_1y", "battery-a") not in rules(before)
+    assert ("zombie_candidate", "battery-a") not in rules(before)
+    assert {("stopped_1y", "battery-a"), ("zombie_candidate", "battery-a")} <= rules(at)
+    stopped = next(f for f in at["flags"] if f["rule"] == "stopped_1y")
+    assert stopped["evidence"]["stopped_months"] == 12
+    assert stopped["evidence"]["stopped_since"] == "2024-11"
+    assert at["untested"] == {
+        "carbon-fiber": "no baseline: 4 of the 12 months 2022-11..2023-10 lack data"
+    }
+    park = idle_flags("--as-of", "2025-12", "--park", "coop-enclave", "--format", "json")
+    assert [(f["rule"], f["enterprise"]) for f in park["flags"]] == [
+        ("suspected_idle", "textile-a")
+    ]
