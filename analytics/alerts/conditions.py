@@ -368,14 +368,16 @@ def gaps(
     ts: IntArray,
     n_groups: int,
     limit_ms: IntArray,
-    read_start_ms: int,
+    read_start_ms: int | IntArray,
     until_ms: int,
 ) -> Segments:
     """Silences longer than ``limit_ms[g]`` in readings sorted by (group, ts).
 
-    The time before a group's first reading counts from ``read_start_ms``. Values are
-    the silence in minutes, thresholds the limit in minutes.
+    The time before a group's first reading counts from ``read_start_ms`` (one instant,
+    or one per group). Values are the silence in minutes, thresholds the limit in
+    minutes.
     """
+    start_of = np.broadcast_to(np.asarray(read_start_ms, np.int64), (n_groups,))
     counts = np.bincount(group, minlength=n_groups)
     stop = np.cumsum(counts)
     first = stop - counts
@@ -384,7 +386,7 @@ def gaps(
     lim = limit_ms.astype(np.int64)
     # Silence before the first reading (or over the whole range without one).
     lead_end = np.where(has, ts[np.minimum(first, max(ts.size - 1, 0))] if ts.size else 0, until_ms)
-    lead = (lead_end - read_start_ms) > lim
+    lead = (lead_end - start_of) > lim
     # Silences between consecutive readings of a group.
     same = np.zeros(ts.size, np.bool_)
     if ts.size > 1:
@@ -402,13 +404,13 @@ def gaps(
     active = Segments(
         np.concatenate([g_lead, group[i], g_tail]).astype(np.intp),
         np.concatenate(
-            [read_start_ms + lim[g_lead], ts[i] + lim[group[i]], ts[last[g_tail]] + lim[g_tail]]
+            [start_of[g_lead] + lim[g_lead], ts[i] + lim[group[i]], ts[last[g_tail]] + lim[g_tail]]
         ),
         np.concatenate([lead_end[g_lead], ts[i + 1], np.full(g_tail.size, until_ms, np.int64)]),
         np.ones(g_lead.size + i.size + g_tail.size, np.bool_),
         np.concatenate(
             [
-                (lead_end[g_lead] - read_start_ms) / minutes,
+                (lead_end[g_lead] - start_of[g_lead]) / minutes,
                 gap[i] / minutes,
                 (until_ms - ts[last[g_tail]]) / minutes,
             ]
@@ -437,11 +439,25 @@ def stale_meter(
     codes = arr.select(rule, [rule.quantity] if rule.quantity else None)
     subjects = arr.meter_subjects(codes)
     limit = int(rule.intervals or 1) * arr.interval_ms[codes]
-    read_start = after_ms - (int(limit.max()) if limit.size else 0)
-    cols = _read(store, read_start, until_ms, codes)
+    # One read per distinct limit, each reaching back just that far: a daily meter's
+    # five-day lookback must not drag five days of every minute meter along.
+    parts = [
+        _read(store, after_ms - int(lim), until_ms, codes[limit == lim])
+        for lim in np.unique(limit).tolist()
+    ]
+    parts = [p for p in parts if len(p)]
+    if len(parts) > 1:
+        cat = ReadingColumns(
+            np.concatenate([p.meter for p in parts]),
+            np.concatenate([p.ts for p in parts]),
+            np.concatenate([p.value for p in parts]),
+        )
+        cols = cat.take(np.argsort(cat.meter, kind="stable"))
+    else:
+        cols = parts[0] if parts else ReadingColumns.empty()
     row_of = np.full(arr.n, -1, np.intp)
     row_of[codes] = np.arange(codes.size)
-    seg = gaps(row_of[cols.meter], cols.ts, codes.size, limit, read_start, until_ms)
+    seg = gaps(row_of[cols.meter], cols.ts, codes.size, limit, after_ms - limit, until_ms)
     return subjects, seg
 
 

@@ -11,10 +11,12 @@ from hypothesis import strategies as st
 from analytics.alerts.conditions import Segments, gaps
 
 
-def oracle(groups: list[list[int]], limits: list[int], read_start: int, until: int) -> set[tuple]:
+def oracle(
+    groups: list[list[int]], limits: list[int], read_starts: list[int], until: int
+) -> set[tuple]:
     out: set[tuple] = set()
     for g, ts in enumerate(groups):
-        lim = limits[g]
+        lim, read_start = limits[g], read_starts[g]
         if not ts:
             if until - read_start > lim:
                 out.add((g, read_start + lim, until, True))
@@ -52,7 +54,11 @@ def test_gaps_match_the_oracle(groups: list[list[int]], data: st.DataObject) -> 
     group = np.array([g for g, ts in enumerate(groups) for _ in ts], np.intp)
     ts = np.array([t for tss in groups for t in tss], np.int64)
     seg = gaps(group, ts, len(groups), np.array(limits, np.int64), 0, 1000)
-    assert as_set(seg) == oracle(groups, limits, 0, 1000)
+    assert as_set(seg) == oracle(groups, limits, [0] * len(groups), 1000)
+    # Each group may read from its own start (before its first reading).
+    starts = [min([*tss, 1000]) - data.draw(st.integers(0, 400)) for tss in groups]
+    per_group = gaps(group, ts, len(groups), np.array(limits, np.int64), np.array(starts), 1000)
+    assert as_set(per_group) == oracle(groups, limits, starts, 1000)
     # Sorted by (subject, start), inactive first at equal instants.
     keys = list(zip(seg.subject.tolist(), seg.start.tolist(), seg.active.tolist(), strict=True))
     assert keys == sorted(keys)
