@@ -22,6 +22,7 @@ from analytics.landuse.dataset import Dataset
 from analytics.landuse.facts import FIELDS
 from analytics.landuse.indicators import M2_PER_MU
 from analytics.landuse.monthly import month_code
+from smartpark import logs
 
 
 def synthetic(n: int, n_months: int, seed: int = 1) -> Dataset:
@@ -75,6 +76,7 @@ def main() -> None:
     parser.add_argument("--months", type=int, default=60)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
+    logs.configure("warning")  # one info line per analysis would drown the figures
     data = synthetic(args.enterprises, args.months)
     year = data.years[-1]
     timings: dict[str, list[float]] = {
