@@ -1,13 +1,15 @@
 """The poll scheduler: each meter at its own interval, on wall-clock boundaries, without drift.
 
-A meter with ``interval_s = 60`` is read at every whole minute (epoch-aligned), one with
-900 s at :00, :15, :30, :45. The next poll time is the previous *scheduled* time plus the
-interval, never "now + interval", so lateness never accumulates; a poll that is late by
-a whole interval or more (a suspended machine) skips the missed slots and counts them.
-Meters due at the same instant are read together, one driver call per driver, each in
-its own task (so a slow endpoint never delays another), and a driver still busy with its
-previous poll is not called again (its meters are reported ``skipped``). Readings carry
-their scheduled timestamp; the actual wake-up lateness (jitter) is measured.
+A meter with ``interval_s = 60`` is read at every whole minute, one with 900 s at :00,
+:15, :30, :45, one with 86400 s at local midnight: boundaries are aligned in the park's
+local time (``utc_offset_ms``, the zone's offset when the gateway starts). The next poll
+time is the previous *scheduled* time plus the interval, never "now + interval", so
+lateness never accumulates; a poll that is late by a whole interval or more (a
+suspended machine) skips the missed slots and counts them. Meters due at the same
+instant are read together, one driver call per driver, each in its own task (so a slow
+endpoint never delays another), and a driver still busy with its previous poll is not
+called again (its meters are reported ``skipped``). Readings carry their scheduled
+timestamp; the actual wake-up lateness (jitter) is measured.
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ class Scheduler:
         *,
         clock_ms: Callable[[], int] = now_ms,
         sleep: Callable[[float], Awaitable[None]] | None = None,
+        utc_offset_ms: int = 0,
     ) -> None:
         self._driver_of: dict[str, MeterDriver] = {}
         for driver in drivers:
@@ -78,6 +81,7 @@ class Scheduler:
         self._sink = sink
         self._clock = clock_ms
         self._sleep = sleep
+        self._offset = utc_offset_ms
         self._stop = asyncio.Event()
         self._busy: set[int] = set()
         self.stats = SchedulerStats()
@@ -91,7 +95,8 @@ class Scheduler:
             await self._stop.wait()
             return
         now = self._clock()
-        next_due = {m: (now // iv + 1) * iv for m, iv in self._interval_ms.items()}
+        off = self._offset
+        next_due = {m: ((now + off) // iv + 1) * iv - off for m, iv in self._interval_ms.items()}
         async with asyncio.TaskGroup() as tg:
             while not self._stop.is_set():
                 due_at = min(next_due.values())
@@ -152,3 +157,13 @@ class Scheduler:
         finally:
             self._busy.discard(id(driver))
         self._sink(result, scheduled)
+
+
+def utc_offset_ms(timezone: str, at_ms: int | None = None) -> int:
+    """The UTC offset of ``timezone`` at ``at_ms`` (default: now), in milliseconds."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    when = dt.datetime.fromtimestamp((now_ms() if at_ms is None else at_ms) / 1000, dt.UTC)
+    offset = when.astimezone(ZoneInfo(timezone)).utcoffset()
+    return int(offset.total_seconds() * 1000) if offset is not None else 0

@@ -24,7 +24,7 @@ from gateway.outbox import Outbox, OutboxError
 from gateway.plausibility import screen
 from gateway.publisher import Publisher
 from gateway.readings import ReadingBatch
-from gateway.scheduler import Scheduler
+from gateway.scheduler import Scheduler, utc_offset_ms
 from smartpark.logs import get_logger
 from smartpark.timestamps import now_ms
 
@@ -61,7 +61,10 @@ class Gateway:
             )
         polled = [m for d in self.drivers for m in d.meters]
         self.scheduler = Scheduler(
-            self.drivers, {m: reg.meters[m].interval_s for m in polled}, self._on_result
+            self.drivers,
+            {m: reg.meters[m].interval_s for m in polled},
+            self._on_result,
+            utc_offset_ms=utc_offset_ms(reg.parks[config.park].timezone),
         )
         self.publisher = Publisher(
             self.outbox,

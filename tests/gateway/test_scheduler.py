@@ -10,7 +10,7 @@ import numpy as np
 
 from gateway.drivers.base import SKIPPED, PollResult
 from gateway.readings import ReadingBatch
-from gateway.scheduler import Scheduler
+from gateway.scheduler import Scheduler, utc_offset_ms
 
 T0 = 1_767_225_600_000
 
@@ -157,3 +157,31 @@ def test_a_busy_driver_is_skipped_and_never_blocks_the_others() -> None:
     assert polled.count("good") >= 19
     assert skipped.count("dead") >= 18
     assert sched.stats.busy_skips == skipped.count("dead")
+
+
+def test_boundaries_follow_the_parks_local_time() -> None:
+    assert utc_offset_ms("Asia/Shanghai") == 8 * 3_600_000
+    assert utc_offset_ms("Asia/Kolkata") == 19_800_000
+    assert utc_offset_ms("Europe/Berlin", T0) == 3_600_000  # winter
+    clock = FakeClock(T0 + 1_000, late=0)
+    driver = RecordingDriver(["hourly", "daily"])
+    polled: dict[str, list[int]] = defaultdict(list)
+
+    def sink(result: PollResult, scheduled: int) -> None:
+        for m, ts in zip(result.readings.meter.tolist(), result.readings.ts.tolist(), strict=True):
+            polled[m].append(ts)
+
+    offset = utc_offset_ms("Asia/Kolkata")  # +05:30
+    sched = Scheduler(
+        [driver],
+        {"hourly": 3600, "daily": 86400},
+        sink,
+        clock_ms=clock.clock,
+        sleep=clock.sleep,
+        utc_offset_ms=offset,
+    )
+    run(sched, clock, T0 + 3 * 86_400_000, polled)
+    assert all((ts + offset) % 3_600_000 == 0 for ts in polled["hourly"])
+    assert all((ts + offset) % 86_400_000 == 0 for ts in polled["daily"])  # local midnight
+    assert len(polled["daily"]) == 3
+    assert np.all(np.diff(polled["hourly"]) == 3_600_000)
