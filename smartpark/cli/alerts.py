@@ -5,6 +5,7 @@
     smartpark alerts --rules rules.toml --registry registry.toml --store sqlite:///park.db --once
     smartpark alerts --rules rules.toml --follow
     smartpark alerts --rules rules.toml --dry-run
+    smartpark alerts status --store sqlite:///park.db     # active alerts, outbox, dead letters
     smartpark alerts verify --secret-file audit.secret --timestamp 1764000000 \\
         --signature sha256=... --body body.json        # or the body on stdin
 """
@@ -28,6 +29,7 @@ def register(app: typer.Typer) -> None:
     )
     group.callback(invoke_without_command=True)(run)
     group.command("verify")(verify)
+    group.command("status")(status)
     app.add_typer(group, name="alerts")
 
 
@@ -146,3 +148,71 @@ def verify(
         return
     typer.echo(f"signature INVALID: {verdict.reason}", err=True)
     raise typer.Exit(1)
+
+
+@report_errors
+def status(
+    state: Annotated[
+        Path | None,
+        typer.Option("--state", help="Alert state file; default: derived from --store."),
+    ] = None,
+    config: ConfigOption = None,
+    store: StoreOption = None,
+) -> None:
+    """Show active alerts, the outbox per channel, and dead letters with their reasons."""
+    from collections import Counter
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from analytics.alerts.evaluate import rfc3339
+    from analytics.alerts.state import AlertState, default_path
+    from smartpark.errors import ConfigError
+    from smartpark.settings import CommonSettings, load_settings
+
+    settings = load_settings(CommonSettings, config, store=store)
+    path = state or default_path(str(settings.store_url))
+    if not path.exists():
+        raise ConfigError(str(path), ["no alert state file here (has `alerts --once` run?)"])
+    console = Console(width=max(Console().width, 120))
+    with AlertState(path) as st:
+        active = Table(title=f"{path}: active alerts")
+        for column in ("rule", "scope", "id", "status", "since (UTC)", "value", "threshold"):
+            active.add_column(column)
+        for a in st.all_active():
+            active.add_row(
+                a.rule,
+                a.scope,
+                a.id,
+                a.status + (" (clearing)" if a.clearing_ms is not None else ""),
+                rfc3339(a.since_ms, "UTC"),
+                "-" if a.value is None else f"{a.value:.4g}",
+                "-" if a.threshold is None else f"{a.threshold:.4g}",
+            )
+        console.print(active)
+        counts: Counter[tuple[str, str]] = Counter()
+        for name, messages in (
+            ("pending", st.pending()),
+            ("delivered", st.delivered()),
+            ("dead", st.dead()),
+        ):
+            for m in messages:
+                counts[(m.channel, name)] += 1
+        outbox = Table(title="outbox (messages)")
+        for column in ("channel", "pending", "delivered", "dead"):
+            outbox.add_column(column, justify="right")
+        for channel in sorted({c for c, _ in counts}):
+            outbox.add_row(
+                channel, *(str(counts[(channel, n)]) for n in ("pending", "delivered", "dead"))
+            )
+        console.print(outbox)
+        dead = st.dead()
+        if dead:
+            letters = Table(title="dead letters")
+            for column in ("message", "channel", "alerts", "attempts", "reason"):
+                letters.add_column(column)
+            for m in dead:
+                letters.add_row(
+                    str(m.id), m.channel, str(len(m.events)), str(m.attempts), m.reason or ""
+                )
+            console.print(letters)

@@ -234,3 +234,21 @@ def test_verify_command_accepts_a_signed_body_and_refuses_a_tampered_one(tmp_pat
     )
     assert old.exit_code == 1
     assert "stale_timestamp" in old.output
+
+
+def test_status_shows_active_alerts_and_dead_letters(tmp_path: Path) -> None:
+    from analytics.alerts.state import Active
+
+    path = tmp_path / "alerts.db"
+    with AlertState(path) as st:
+        with st.transaction():
+            st.put_active([Active("nox", "meter", "e1-nox", "firing", 0, 120.0, 100.0, "fp1")])
+            st.enqueue("hook", [{"fingerprint": "fp1", "state": "firing"}], 0)
+        (message,) = st.pending()
+        st.mark_failed(message, 1, "http_503", 2, dead=True)
+    result = CliRunner().invoke(app, ["alerts", "status", "--state", str(path)])
+    assert result.exit_code == 0, result.output
+    for text in ("e1-nox", "firing", "1970-01-01T00:00:00+00:00", "http_503", "dead letters"):
+        assert text in result.output
+    missing = CliRunner().invoke(app, ["alerts", "status", "--state", str(tmp_path / "no.db")])
+    assert missing.exit_code == 1
