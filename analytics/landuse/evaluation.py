@@ -48,6 +48,11 @@ class Config:
         if not self.cap > 0 or not self.benchmark_factor > 0:
             raise AnalyticsError("cap and benchmark_factor must be > 0")
         grades.check_shares(self.shares)
+        for name, value in self.fixed_benchmarks.items():
+            if name not in indicators.INDICATORS:
+                raise AnalyticsError(f"benchmarks.{name}: unknown indicator")
+            if not value > 0:
+                raise AnalyticsError(f"benchmarks.{name}: must be > 0, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -180,9 +185,7 @@ def _benchmarks(
                 f"their benchmarks use the {year} cohort mean"
             )
     for name, value in config.fixed_benchmarks.items():
-        k = indicators.INDICATORS.index(name) if name in indicators.INDICATORS else -1
-        if k < 0 or not value > 0:
-            raise AnalyticsError(f"benchmarks.{name}: unknown indicator or not > 0")
+        k = indicators.INDICATORS.index(name)
         bench[k] = value
         sources[k] = "fixed by the zone"
     return bench, tuple(sources)

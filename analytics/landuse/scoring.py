@@ -74,23 +74,6 @@ def cohort_means(values: FloatArray, cohort: BoolArray) -> FloatArray:
     return out
 
 
-def benchmarks(
-    values: FloatArray,
-    cohort: BoolArray,
-    factor: float = DEFAULT_BENCHMARK_FACTOR,
-    fixed: Mapping[str, float] | None = None,
-) -> FloatArray:
-    """``factor`` × cohort means, with ``fixed`` numbers taking precedence."""
-    out = factor * cohort_means(values, cohort)
-    for name, value in (fixed or {}).items():
-        if name not in INDICATORS:
-            raise AnalyticsError(f"benchmarks.{name}: unknown indicator")
-        if not value > 0:
-            raise AnalyticsError(f"benchmarks.{name}: must be > 0, got {value!r}")
-        out[INDICATORS.index(name)] = value
-    return out
-
-
 def item_scores(
     values: FloatArray,
     bench: FloatArray,

@@ -119,8 +119,10 @@ def test_fixed_benchmarks_take_precedence():
     ev = evaluate(js3_cohort(), 2025, Config(profile="js3", fixed_benchmarks={"tax_per_mu": 240}))
     assert ev.benchmark_source[K("tax_per_mu")] == "fixed by the zone"
     assert ev.items[:, K("tax_per_mu")] == pytest.approx([22.5, 11.25, 5.625, 5.625, 0])
-    with pytest.raises(AnalyticsError, match=r"benchmarks\.tax_per_kg"):
-        evaluate(js3_cohort(), 2025, Config(fixed_benchmarks={"tax_per_kg": 1}))
+    with pytest.raises(AnalyticsError, match=r"benchmarks\.tax_per_kg: unknown indicator"):
+        Config(fixed_benchmarks={"tax_per_kg": 1})
+    with pytest.raises(AnalyticsError, match=r"benchmarks\.tax_per_mu: must be > 0"):
+        Config(fixed_benchmarks={"tax_per_mu": 0})
 
 
 def test_class_t_and_exclusions_are_named_and_stay_out_of_benchmarks():
