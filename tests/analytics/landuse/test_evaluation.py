@@ -5,6 +5,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analytics.errors import AnalyticsError
 from analytics.landuse import cohort, evaluation, grades, indicators
@@ -429,3 +431,35 @@ def test_vectorized_evaluation_matches_the_slow_oracle(seed):
         assert ev.rank.tolist() == ranks
         assert ev.grade.tolist() == grade
         assert ev.graded.sum() > 20  # the random cohort is mostly gradable
+
+
+@given(
+    scores=st.lists(
+        st.one_of(st.sampled_from([0.0, 10.0, 50.0, NAN]), st.floats(0, 150)), max_size=40
+    ),
+    shares=st.sampled_from([(20, 40, 35, 5), (20, 45, 30, 5), (0, 50, 50, 0), (25, 25, 25, 25)]),
+    rounding=st.sampled_from(["floor", "nearest"]),
+)
+@settings(max_examples=200, deadline=None)
+def test_grades_are_monotone_ties_share_a_grade_and_counts_follow_positions(
+    scores, shares, rounding
+):
+    s = np.array(scores, np.float64)
+    rank, grade = grades.assign(s, shares, rounding)
+    graded = ~np.isnan(s)
+    assert (grade[~graded] == -1).all()
+    assert (rank[~graded] == 0).all()
+    g, r = grade[graded], rank[graded]
+    v = np.round(s[graded], grades.TIE_DECIMALS)  # scores within 1e-9 points are ties
+    for i in range(v.size):
+        for j in range(v.size):
+            if v[i] > v[j]:
+                assert g[i] <= g[j]
+                assert r[i] < r[j]
+            if v[i] == v[j]:
+                assert g[i] == g[j]
+                assert r[i] == r[j]
+    # without ties, each grade holds exactly its rounded count
+    if np.unique(v).size == v.size:
+        counts = np.bincount(g, minlength=4) if v.size else np.zeros(4, int)
+        assert counts.tolist() == grades.counts(v.size, shares, rounding).tolist()
