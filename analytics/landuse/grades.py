@@ -11,7 +11,7 @@ rounds each cumulative boundary half up instead (7 graded: 1/3/3/0).
 
 Ties take the better grade: an enterprise's position is the number of enterprises with
 a strictly higher score (competition ranking, "1224"), so tied enterprises share the
-rank and grade of the first of them. Scores are compared rounded to 1e-9 points.
+rank and grade of the first of them. Scores are compared rounded to 9 decimals.
 """
 
 from __future__ import annotations

@@ -450,7 +450,7 @@ def test_grades_are_monotone_ties_share_a_grade_and_counts_follow_positions(
     assert (grade[~graded] == -1).all()
     assert (rank[~graded] == 0).all()
     g, r = grade[graded], rank[graded]
-    v = np.round(s[graded], grades.TIE_DECIMALS)  # scores within 1e-9 points are ties
+    v = np.round(s[graded], grades.TIE_DECIMALS)  # equal after rounding: a tie
     for i in range(v.size):
         for j in range(v.size):
             if v[i] > v[j]:
