@@ -227,3 +227,33 @@ def test_every_kpi_is_in_the_catalogue_with_a_unit() -> None:
     assert set(table.block("park", "day").values) == set(catalogue.KPI_NAMES)
     assert catalogue.unit("energy_tce") == "tce"
     assert all(spec.unit for spec in catalogue.KPIS.values())
+
+
+def test_zone_and_park_in_different_time_zones_each_use_their_own_days() -> None:
+    reg = park_registry({"m": IMPORT}, park={"timezone": "Asia/Kolkata"})
+    kolkata = day_ms(2026, 11, 2, "Asia/Kolkata")  # 2026-11-01T18:30Z
+    shanghai = day_ms(2026, 11, 2)  # 2026-11-01T16:00Z
+    # 1 kWh a minute from 16:00Z to 20:00Z (Shanghai's day 2 starts at 16:00Z, Kolkata's
+    # at 18:30Z).
+    rows = [("m", shanghai + k * MIN, float(k)) for k in range(241)]
+    table = compute_kpis(reg, columns(reg, rows), shanghai - DAY_MS, shanghai + 2 * DAY_MS, ["day"])
+    assert table.value("zone", "z1", "day", shanghai, "electricity_kwh") == pytest.approx(240)
+    assert table.value("park", "p1", "day", kolkata, "electricity_kwh") == pytest.approx(90)
+    assert table.value("park", "p1", "day", kolkata - DAY_MS, "electricity_kwh") == pytest.approx(
+        150
+    )
+    assert table.block("park", "day").timezone == "Asia/Kolkata"
+
+
+def test_bad_input_is_a_clear_error() -> None:
+    from analytics.errors import AnalyticsError
+    from smartpark.store.base import ReadingColumns
+
+    reg = park_registry({"m": IMPORT})
+    bad = ReadingColumns(np.array([5], np.int32), np.array([START], np.int64), np.array([1.0]))
+    with pytest.raises(AnalyticsError, match="meter: code out of range"):
+        compute_kpis(reg, bad, START, START + DAY_MS)
+    with pytest.raises(AnalyticsError, match="range: end"):
+        compute_kpis(reg, ReadingColumns.empty(), START, START)
+    with pytest.raises(AnalyticsError, match="scope: unknown scope 'site'"):
+        compute_kpis(reg, ReadingColumns.empty(), START, START + DAY_MS, ["day"], ["site"])  # type: ignore[list-item]
