@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -352,3 +354,24 @@ def test_kpi_over_the_parks_target(park: Park) -> None:
         assert run.firing == 1
         (firing,) = state.events()
     assert (firing["id"], firing["value"], firing["threshold"]) == ("p1", 12.0, 10.0)
+
+
+@pytest.mark.servers
+def test_exceedance_through_influxdb_fires_once_and_resolves_once(
+    park: Park, influxd: Any, influx_db: str
+) -> None:
+    from smartpark.store.influx import InfluxStore
+    from smartpark.urls import parse_store_url
+
+    park.store.close()
+    park.store = InfluxStore(parse_store_url(influxd.store_url(influx_db)), park.reg)  # type: ignore[assignment]
+    write_stack(park, exceed_hours=(2,))
+    ruleset = park.rules(NOX_RULE)
+    for now in (T0 + 6 * HOUR, T0 + 7 * HOUR):  # the second run is a restart: nothing new
+        with AlertState(park.state_path) as state:
+            park.evaluator(ruleset, state).run_once(now)
+            park.deliverer(ruleset, state).deliver_due(now)
+    bodies = [r.json() for r in park.receiver.accepted]
+    assert [b["state"] for b in bodies] == ["firing", "resolved"]
+    assert bodies[0]["value"] == pytest.approx(105.0)
+    assert all(verify(r) for r in park.receiver.accepted)
