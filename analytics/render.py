@@ -2,7 +2,8 @@
 
 Every column names its unit; a row computed on incomplete data (completeness below
 :data:`analytics.table.COMPLETE_AT`) is flagged, in the table with a ``!`` and in
-CSV/JSON with ``incomplete``.
+CSV/JSON with ``incomplete``. In the table, park and zone values with a zero-carbon park
+reference line (:mod:`analytics.targets`) are green when they meet it, red when not.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any, Final
 
 from rich.table import Table
 
-from analytics import periods
+from analytics import periods, targets
 from analytics.catalogue import KPIS
 from analytics.table import COMPLETE_AT, KpiTable
 
@@ -69,11 +70,24 @@ def rich_table(table: KpiTable, kpis: Sequence[str] = DEFAULT_COLUMNS, title: st
         out.add_row(
             rec["id"] if rec["scope"] != "zone" else f"{rec['id']} (zone)",
             _local(rec["start_ms"], rec["timezone"], rec["period"]),
-            *(_number(rec.get(k)) for k in kpis),
+            *(_against_line(rec, k) for k in kpis),
             "!" if rec["incomplete"] else "",
             style=style,
         )
     return out
+
+
+def _against_line(rec: dict[str, Any], kpi: str) -> str:
+    """The value, green/red where a zero-carbon park reference line applies (park, zone)."""
+    text = _number(rec.get(kpi))
+    value, tce = rec.get(kpi), rec.get("energy_tce")
+    if value is None or rec["scope"] == "enterprise":
+        return text
+    annual = targets.annualised(tce, rec["end_ms"] - rec["start_ms"]) if tce else None
+    verdict = targets.meets(kpi, value, annual)
+    if verdict is None:
+        return text
+    return f"[green]{text}[/]" if verdict else f"[red]{text}[/]"
 
 
 def _flat(rec: dict[str, Any], kpis: Sequence[str]) -> dict[str, Any]:
