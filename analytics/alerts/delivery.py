@@ -179,7 +179,7 @@ class Deliverer:
             )
         except httpx.TimeoutException:
             return False, "timeout", 0
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             # The exception text may quote the URL (and with it a robot key): keep the type.
             return False, f"transport_error: {type(exc).__name__}", 0
         ok, reason = formats.accepted(channel, response.status_code, response.content)

@@ -91,6 +91,8 @@ class Evaluator:
         self.ruleset = ruleset
         self.store = store
         self.state = state
+        # Staged by ``step`` for ``_commit``: alerts to upsert, (scope, id) to drop.
+        self._changes: tuple[list[Active], list[tuple[str, str]]] = ([], [])
 
     def target_ms(self, rule: Rule, now_ms: int) -> int:
         """Evaluate up to here: the last 15-minute grid point for periodic rules."""
@@ -136,7 +138,7 @@ class Evaluator:
         seg = seg.keep_subjects(wanted)
         unit = unit_of(self.arrays, rule)
         events: list[dict[str, Any]] = []
-        self._changes: tuple[list[Active], list[tuple[str, str]]] = ([], [])
+        self._changes = ([], [])
         # Alerts whose subject the rule no longer covers (registry or filter changed).
         for (scope, ident), alert in stored.items():
             if scope != subjects.scope or ident not in row_of:
