@@ -15,13 +15,14 @@ Not thread-safe: one thread (the gateway's event loop) owns the connection.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import math
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import IO, Any, Final
 
 import numpy as np
 
@@ -92,6 +93,7 @@ class Outbox:
         self.max_bytes = max_bytes
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._lock = _lock_exclusively(self.path.with_name(self.path.name + ".lock"))
             self._db = sqlite3.connect(self.path, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
@@ -101,7 +103,7 @@ class Outbox:
             self._load_series()
             self._count: int = self._db.execute("SELECT count(*) FROM readings").fetchone()[0]
             self.dropped: int = int(self.get_meta("dropped", 0))
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             raise OutboxError(f"cannot open outbox {self.path}: {exc}") from None
 
     def _load_series(self) -> None:
@@ -270,12 +272,24 @@ class Outbox:
 
     def close(self) -> None:
         self._db.close()
+        self._lock.close()  # releases the lock (so does the kernel when a process dies)
 
     def __enter__(self) -> Outbox:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _lock_exclusively(path: Path) -> IO[bytes]:
+    """Hold an exclusive lock on ``path``: two gateways on one outbox would send twice."""
+    handle = path.open("ab")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise OutboxError(f"outbox {path.with_suffix('')} is in use by another process") from None
+    return handle
 
 
 def read_status(path: str | Path) -> OutboxStatus:

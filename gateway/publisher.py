@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import sqlite3
 import ssl
 import time
 from collections.abc import Callable
@@ -313,9 +314,13 @@ class Publisher:
         if not self._acked:
             return
         acked, self._acked = self._acked, []
-        self.outbox.delete_ranges(
-            [(a.first_id, a.last_id) for a in acked], seq=max(a.seq for a in acked)
-        )
+        try:
+            self.outbox.delete_ranges(
+                [(a.first_id, a.last_id) for a in acked], seq=max(a.seq for a in acked)
+            )
+        except sqlite3.Error as exc:  # they stay queued and are sent again: at least once
+            log.error("outbox_delete_failed", error=str(exc), messages=len(acked))
+            return
         self.stats.published += sum(a.count for a in acked)
         self.stats.messages += len(acked)
 
@@ -354,7 +359,11 @@ class Publisher:
                 if self.outbox.count == 0 or time.monotonic() >= flush_deadline:
                     await self._say_offline(client)
                     return
-            wait = self._send(client, flushing=self._stopping)
+            try:
+                wait = self._send(client, flushing=self._stopping)
+            except sqlite3.Error as exc:
+                log.error("outbox_read_failed", error=str(exc))
+                wait = 1.0
             if self._stopping and flush_deadline is not None:
                 wait = min(wait, max(0.0, flush_deadline - time.monotonic()))
             if not self._wake.is_set():

@@ -136,3 +136,18 @@ def test_reading_committed_by_outbox_survives_sigkill(tmp_path: Path) -> None:
         assert len(values) >= acked + 1
         assert np.array_equal(values, np.arange(len(values), dtype=float))
         assert box.count == len(values)
+
+
+def test_a_second_process_cannot_open_an_outbox_in_use(tmp_path: Path) -> None:
+    path = tmp_path / "o.db"
+    with Outbox(path):
+        other = subprocess.run(
+            [sys.executable, "-c", f"from gateway.outbox import Outbox; Outbox({str(path)!r})"],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).parents[2],
+        )
+        assert other.returncode != 0
+        assert "is in use by another process" in other.stderr
+    with Outbox(path) as box:  # free again once closed
+        assert box.count == 0
