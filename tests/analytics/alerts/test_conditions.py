@@ -66,3 +66,38 @@ def test_gaps_match_the_oracle(groups: list[list[int]], data: st.DataObject) -> 
     on = seg.active
     assert np.allclose(seg.threshold, np.array(limits)[seg.subject] / 60_000)
     assert np.all(seg.value[on] * 60_000 > np.array(limits)[seg.subject[on]] - 1e-9)
+
+
+def test_pollutant_hours_agree_with_the_kpi_engines_exceedance_hours(park) -> None:  # type: ignore[no-untyped-def]
+    from analytics.alerts.conditions import RegistryArrays, pollutant_limit
+    from analytics.alerts.rules import Rule
+    from analytics.kpis import compute_kpis
+    from tests.analytics.alerts.conftest import HOUR, MIN, T0, minutes, readings
+
+    rng = np.random.default_rng(11)
+    ts = minutes(T0, T0 + 12 * HOUR)
+    # Hourly levels around the limit (100 after correction), noise, and holes in the data.
+    level = rng.uniform(70.0, 100.0, 12)[(ts - T0) // HOUR]
+    keep = rng.random(ts.size) > 0.2
+    nox = level * rng.uniform(0.95, 1.05, ts.size)
+    o2 = rng.uniform(4.0, 8.0, ts.size)
+    park.write(readings(park.reg, "e1-nox", ts[keep], nox[keep]))
+    park.write(readings(park.reg, "e1-o2", ts, o2))
+    rule = Rule("nox", "pollutant_limit", "warning", ("hook",), quantity="nox")
+    subjects, seg = pollutant_limit(
+        RegistryArrays(park.reg), park.store, rule, T0 - 1, T0 + 12 * HOUR
+    )
+    ours = seg.active[seg.start >= T0].astype(float)
+    table = compute_kpis(
+        park.reg,
+        park.store.read(T0 - 10 * MIN, T0 + 12 * HOUR + 10 * MIN),
+        T0,
+        T0 + 12 * HOUR,
+        ("hour",),
+        ("enterprise",),
+    )
+    block = table.block("enterprise", "hour")
+    theirs = block.values["nox_exceed_h"][block.row_of("e1")]
+    assert subjects.ids == ("e1-nox",)
+    assert 0 < ours.sum() < 12  # the data really straddles the limit
+    assert ours.tolist() == theirs.tolist()
