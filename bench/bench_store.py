@@ -121,34 +121,61 @@ def post_all(store: InfluxStore, bodies: list[bytes], writers: int) -> float:
     return seconds
 
 
+def post_runs(
+    server: Influxd, reg: Registry, bodies: list[bytes], runs: int
+) -> dict[int, list[float]]:
+    """Seconds per run to post every body with 1 and with 2 threads, runs interleaved."""
+    seconds: dict[int, list[float]] = {1: [], 2: []}
+    for run in range(runs):  # interleaved, so a busy moment hits both alike
+        for writers in seconds:
+            db = f"w{len(bodies)}_{writers}_{run}"
+            server.create_database(db)
+            with InfluxStore(parse_store_url(server.store_url(db)), reg) as store:
+                seconds[writers].append(post_all(store, bodies, writers))
+            server.drop_database(db)
+    return seconds
+
+
+def gzip_ab(
+    server: Influxd, reg: Registry, bodies: list[bytes], db: str
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """(wall s, client CPU s) to post every body plain and gzipped, requests alternating."""
+    stores = []
+    for gz in (None, 0):
+        server.create_database(f"{db}_{gz}")
+        url = parse_store_url(server.store_url(f"{db}_{gz}"))
+        stores.append(InfluxStore(url, reg, gzip_min_bytes=gz))
+    wall, cpu = [0.0, 0.0], [0.0, 0.0]
+    for i, body in enumerate(bodies):
+        for k in (0, 1) if i % 2 == 0 else (1, 0):
+            wall_start, cpu_start = time.perf_counter(), time.process_time()
+            stores[k].write_lines(body)
+            wall[k] += time.perf_counter() - wall_start
+            cpu[k] += time.process_time() - cpu_start
+    for store in stores:
+        store.close()
+    return (wall[0], cpu[0]), (wall[1], cpu[1])
+
+
 def bench_influx(reg: Registry, n: int, workdir: Path, read_concurrency: int, runs: int) -> None:
     builder = LineBuilder(reg)
     readings = minute_readings(reg, n, random_doubles=False)
     with Influxd(workdir / "influxd") as server:
-        print(f"  influxd on {server.url}; each write figure: best (worst) of {runs} runs")
+        print(f"  influxd on {server.url}; thread figures: best (worst) of {runs} runs")
         for batch in (5_000, 10_000):
             bodies = [builder.build(b) for b in batches(readings, batch)]
-            configs = [(compress, writers) for compress in (False, True) for writers in (1, 2)]
-            seconds: dict[tuple[bool, int], list[float]] = {c: [] for c in configs}
-            for run in range(runs):  # interleaved, so a busy moment hits every config alike
-                for compress, writers in configs:
-                    db = f"w{batch}_{int(compress)}_{writers}_{run}"
-                    server.create_database(db)
-                    url = parse_store_url(server.store_url(db))
-                    with InfluxStore(url, reg, gzip_min_bytes=0 if compress else None) as store:
-                        seconds[compress, writers].append(post_all(store, bodies, writers))
-                    server.drop_database(db)
-            for (compress, writers), times in seconds.items():
-                how = f"{batch:,}/batch, {'gzip' if compress else 'plain'}, {writers} thread(s)"
+            for writers, times in post_runs(server, reg, bodies, runs).items():
+                how = f"{batch:,}/batch, {writers} thread(s)"
                 print(
-                    f"  influxd write, pre-built, {how:30} {n / min(times):>10,.0f} "
+                    f"  influxd write, pre-built, {how:22} {n / min(times):>10,.0f} "
                     f"({n / max(times):,.0f}) points/s"
                 )
+            plain, zipped = gzip_ab(server, reg, bodies, f"ab{batch}")
             ratio = len(bodies[0]) / len(gzip.compress(bodies[0], compresslevel=1))
-            cpu = best_of(3, lambda: gzip.compress(bodies[0], compresslevel=1))  # noqa: B023
             print(
-                f"  gzip level 1 shrinks one {batch:,}-point body {ratio:.1f}x and costs "
-                f"{cpu * 1000:.1f} ms of client CPU ({batch / cpu:,.0f} points/s)"
+                f"  same, plain vs gzip level 1 (alternating requests, 1 thread): "
+                f"{n / plain[0]:,.0f} vs {n / zipped[0]:,.0f} points/s; client CPU "
+                f"{plain[1]:.2f} vs {zipped[1]:.2f} s; body {ratio:.1f}x smaller"
             )
         server.create_database("e2e")
         url = parse_store_url(server.store_url("e2e"))
