@@ -258,3 +258,31 @@ def test_kpi_follow_writes_and_exits_cleanly_on_sigterm(reg: Registry, tmp_path:
         store.close()
     assert {r.kpi for r in written} >= {"energy_tce", "completeness"}
     assert len({r.start_ms for r in written}) == 3  # the last three closed hours
+
+
+def test_kpi_cli_table_and_csv_show_units_and_flag_incomplete_data(
+    reg: Registry, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    store = open_store(parse_store_url(url), reg)
+    try:
+        cols = example_readings(reg, START, START + DAY_MS)
+        # chem-a-main loses the second half of the day: petrochem is incomplete.
+        gap = (cols.meter == reg.meter_code["chem-a-main"]) & (cols.ts >= START + DAY_MS // 2)
+        store.write(cols.take(~gap))
+    finally:
+        store.close()
+    base = ["kpi", "--from", "2026-11-01", "--to", "2026-11-02", "--registry", str(EXAMPLE)]
+    base += ["--store", url]
+    csv_run = CliRunner().invoke(app, [*base, "--format", "csv", "--kpi", "energy_tce"])
+    table_run = CliRunner().invoke(app, base)
+    logs.configure()
+    assert csv_run.exit_code == 0, csv_run.output
+    lines = csv_run.stdout.strip().splitlines()
+    assert lines[0] == ("scope,id,period,start,end,factors_version,incomplete,energy_tce [tce]")
+    flags = {line.split(",")[1]: line.split(",")[6] for line in lines[1:]}
+    assert flags == {"coop-enclave": "False", "new-materials": "False", "petrochem": "True"}
+    assert table_run.exit_code == 0, table_run.output
+    assert "tCO2/tce" in table_run.stdout
+    petro = next(line for line in table_run.stdout.splitlines() if "petrochem" in line)
+    assert petro.rstrip(" │").endswith("!")
