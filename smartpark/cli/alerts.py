@@ -37,7 +37,12 @@ def register(app: typer.Typer) -> None:
 def run(
     ctx: typer.Context,
     rules: Annotated[
-        Path | None, typer.Option("--rules", help="Rules TOML file (channels and rules).")
+        Path | None,
+        typer.Option(
+            "--rules",
+            help="Rules TOML file (channels and rules). Default: rules.toml beside the registry.",
+            show_default=False,
+        ),
     ] = None,
     once: Annotated[
         bool, typer.Option("--once", help="Catch up since the last evaluation, deliver, exit.")
@@ -72,8 +77,8 @@ def run(
     if ctx.invoked_subcommand is not None:
         return
     modes = [name for name, on in (("once", once), ("follow", follow), ("dry_run", dry_run)) if on]
-    if rules is None or len(modes) != 1:
-        raise typer.BadParameter("give --rules FILE and exactly one of --once, --follow, --dry-run")
+    if len(modes) != 1:
+        raise typer.BadParameter("give exactly one of --once, --follow, --dry-run")
     from analytics.alerts import rules as rules_mod
     from analytics.alerts.service import serve
     from analytics.alerts.state import default_path
@@ -86,6 +91,7 @@ def run(
         CommonSettings, config, registry=registry, store=store, log_level=log_level
     )
     reg = registry_mod.load(settings.registry)
+    rules = rules or Path(settings.registry).parent / "rules.toml"
     ruleset = rules_mod.load(rules, reg, resolve_secrets=modes[0] != "dry_run")
     logs.configure(settings.log_level)
     state_path = state or default_path(str(settings.store_url))
