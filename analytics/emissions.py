@@ -30,13 +30,18 @@ O2_AIR = 21.0
 def o2_corrected(c_measured: FloatArray, o2_measured: FloatArray, o2_ref: FloatArray) -> FloatArray:
     """Concentration at the reference O2; NaN where ``o2_measured >= 21``."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = c_measured * (O2_AIR - o2_ref) / (O2_AIR - o2_measured)
-    return np.where(o2_measured < O2_AIR, out, np.nan)
+        out = np.subtract(O2_AIR, o2_measured)
+        np.divide(O2_AIR - o2_ref, out, out=out)
+        out *= c_measured
+    out[~(o2_measured < O2_AIR)] = np.nan
+    return out
 
 
 def mass_rate_kg_h(c_mg_m3: FloatArray, flow_m3_h: FloatArray) -> FloatArray:
     """Pollutant mass rate in kg/h."""
-    return c_mg_m3 * flow_m3_h * 1e-6
+    out = np.multiply(c_mg_m3, flow_m3_h)
+    out *= 1e-6
+    return out
 
 
 def value_held_at(held: Held, meters: npt.NDArray[np.int64], instants: IntArray) -> FloatArray:

@@ -240,13 +240,12 @@ def _period_kpis(
     received = np.add.reduceat(win.meters.received[:, : gi[-1]], gi[:-1], axis=1).astype(np.float64)
     expected = np.diff(pb).astype(np.float64)[None, :] / lay.interval_ms[:, None]
     capped = np.minimum(received, expected)
-    ents = lay.enterprise
-    got = lay.lift(group_sum(capped, ents, lay.n_ent))
-    want = lay.lift(group_sum(expected, ents, lay.n_ent))
+    got = lay.lift(lay.by_enterprise.sum(capped))
+    want = lay.lift(lay.by_enterprise.sum(np.broadcast_to(expected, capped.shape)))
     out["completeness"] = _ratio(got, want, 100.0)
     out["resets"] = s["resets"]
     out["spikes_dropped"] = s["spikes_dropped"]
-    out["stale_meters"] = lay.lift(group_sum(_stale(lay, win, gi, pb[1:]), ents, lay.n_ent))
+    out["stale_meters"] = lay.lift(lay.by_enterprise.sum(_stale(lay, win, gi, pb[1:])))
     return out
 
 

@@ -7,6 +7,7 @@ order); :meth:`Layout.lift` sums enterprise rows into all of them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -125,20 +126,49 @@ class Layout:
     def of_quantity(self, *names: str) -> npt.NDArray[np.bool_]:
         return np.array([q in names for q in self.quantity], np.bool_)
 
+    @cached_property
+    def by_enterprise(self) -> Grouping:
+        return Grouping.of(self.enterprise, self.n_ent)
+
+    @cached_property
+    def _by_park(self) -> Grouping:
+        return Grouping.of(self.ent_park, self.n_park)
+
+    @cached_property
+    def _by_zone(self) -> Grouping:
+        return Grouping.of(self.park_zone, self.n_zone)
+
     def lift(self, per_ent: FloatArray) -> FloatArray:
         """Enterprise rows (first axis) -> all scope rows: enterprises, parks, zones."""
-        per_park = group_sum(per_ent, self.ent_park, self.n_park)
-        per_zone = group_sum(per_park, self.park_zone, self.n_zone)
+        per_park = self._by_park.sum(per_ent)
+        per_zone = self._by_zone.sum(per_park)
         return np.concatenate([per_ent, per_park, per_zone], axis=0)
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """Rows grouped by a code: the sort order and run starts, computed once."""
+
+    order: npt.NDArray[np.intp]
+    starts: npt.NDArray[np.intp]
+    targets: npt.NDArray[np.intp]
+    n_groups: int
+
+    @classmethod
+    def of(cls, groups: npt.NDArray[np.intp], n_groups: int) -> Grouping:
+        order = np.argsort(groups, kind="stable")
+        g = groups[order]
+        starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]]) if g.size else order[:0]
+        return cls(order, starts, g[starts], n_groups)
+
+    def sum(self, x: FloatArray) -> FloatArray:
+        """Sum the rows of ``x`` per group (absent groups are 0)."""
+        out = np.zeros((self.n_groups, *x.shape[1:]))
+        if self.order.size:
+            out[self.targets] = np.add.reduceat(x[self.order], self.starts, axis=0)
+        return out
 
 
 def group_sum(x: FloatArray, groups: npt.NDArray[np.intp], n_groups: int) -> FloatArray:
     """Sum the rows of ``x`` by ``groups`` into ``n_groups`` rows (absent groups are 0)."""
-    out = np.zeros((n_groups, *x.shape[1:]))
-    if x.shape[0] == 0:
-        return out
-    order = np.argsort(groups, kind="stable")
-    g = groups[order]
-    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
-    out[g[starts]] = np.add.reduceat(x[order], starts, axis=0)
-    return out
+    return Grouping.of(groups, n_groups).sum(x)

@@ -124,13 +124,17 @@ def _dense_emissions(
     conc = block.values[rows]
     ref = lay.o2_ref[pm]
     corrects = (o2_row[rows] >= 0) & np.isfinite(ref)
-    if corrects.any():
+    if corrects.all():
+        conc = emissions.o2_corrected(conc, block.values[o2_row[rows]], ref[:, None])
+    elif corrects.any():
         o2 = block.values[o2_row[rows[corrects]]]
-        conc = conc.copy()
         conc[corrects] = emissions.o2_corrected(conc[corrects], o2, ref[corrects][:, None])
-    flow = np.full(conc.shape, np.nan)
     has_flow = flow_row[rows] >= 0
-    flow[has_flow] = block.values[flow_row[rows[has_flow]]]
+    if has_flow.all():
+        flow = block.values[flow_row[rows]]
+    else:
+        flow = np.full(conc.shape, np.nan)
+        flow[has_flow] = block.values[flow_row[rows[has_flow]]]
     hold = dense.hold_row(block.ts, lay.interval_ms[pm].astype(np.float64))
     out.conc_g[pm], out.conc_h[pm] = dense.integrals(conc, block.ts, hold, points, look)
     out.rate_g[pm] = dense.integrals(

@@ -4,7 +4,8 @@
     /tmp/venv/bin/python bench/bench_kpi.py --no-month      # quicker
     /tmp/venv/bin/python bench/bench_kpi.py --influxd       # + full path through a local influxd
 
-Prints, per case: readings, compute time (best and median of --repeat runs), readings/s,
+Prints, per case: readings, compute time after one warm-up run (best and median of
+--repeat runs; the month and pandas cases fewer), process CPU time, readings/s,
 peak memory of the computation (tracemalloc, numpy's buffers included) and the process's
 peak RSS. The pandas reference (bench/pandas_reference.py; pandas is a bench-only tool)
 runs on the same day, and its KPIs are compared with the engine's.
@@ -117,6 +118,7 @@ CPU: dict[int, float] = {}  # id(times list) -> best CPU seconds
 def timed(fn: Callable[[], Any], repeat: int) -> tuple[list[float], Any]:
     """Wall times of ``repeat`` runs (CPU time of the best kept in ``CPU``: the host is shared)."""
     times, cpu, result = [], [], None
+    fn()  # warm-up: first-call costs (imports, caches, page faults) are not the steady state
     for _ in range(repeat):
         gc.collect()
         c0, t0 = time.process_time(), time.perf_counter()
@@ -156,7 +158,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--meters", type=int, default=1000)
     parser.add_argument("--days", type=int, default=30, help="length of the 'month' case")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--no-month", action="store_true")
     parser.add_argument("--no-pandas", action="store_true")
     parser.add_argument(
@@ -194,7 +196,7 @@ def day_case(reg: Any, start: int, args: argparse.Namespace) -> None:
         import pandas_reference
 
         pandas_times, frame = timed(
-            lambda: pandas_reference.kpis(reg, day, start, start + DAY_MS), max(1, args.repeat - 1)
+            lambda: pandas_reference.kpis(reg, day, start, start + DAY_MS), 3
         )
         report("pandas reference, one day", len(day), pandas_times, None)
         print(f"  speed-up engine vs pandas (best vs best): {min(pandas_times) / min(times):.1f}x")
@@ -220,7 +222,7 @@ def month_case(reg: Any, start: int, args: argparse.Namespace) -> None:
     def month_run() -> Any:
         return compute_kpis(reg, month, start, end)
 
-    times, _ = timed(month_run, max(1, args.repeat - 1))
+    times, _ = timed(month_run, 2)
     report(f"engine, {args.days} days", len(month), times, peak_bytes(month_run))
 
 
