@@ -25,8 +25,8 @@ one flat list ``[key, value, " ", ts, "\\n", key, ...]`` whose keys and separato
 their shortest form that parses back to the same double, ints exactly). The list's
 JSON commas are then deleted in one ``bytes.translate`` pass, which also turns the
 placeholder ``\\x01`` back into the commas of the series keys (no identifier may hold a
-control character, so the placeholder cannot collide). Several million points/s on
-one core (``bench/bench_store.py``).
+control character, so the placeholder cannot collide). One to three million points/s
+on one core of the development machine (``bench/bench_store.py``).
 """
 
 from __future__ import annotations
