@@ -5,6 +5,7 @@ Modules, one idea each:
 
 * :mod:`~analytics.alerts.rules`: the rules file (channels and rules), validated at once
 * :mod:`~analytics.alerts.conditions`: rule conditions as segments, vectorized (numpy)
+* :mod:`~analytics.alerts.reads`: range reads shared by the rules of one run
 * :mod:`~analytics.alerts.evaluate`: the pending → firing → resolved state machine
 * :mod:`~analytics.alerts.state`: the durable SQLite state file and outbox
 * :mod:`~analytics.alerts.channels`: message formats per channel kind

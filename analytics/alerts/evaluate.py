@@ -36,6 +36,7 @@ from analytics.alerts.conditions import (
     Subjects,
     unit_of,
 )
+from analytics.alerts.reads import SharedReads
 from analytics.alerts.rules import Rule, RuleSet
 from analytics.alerts.state import Active, AlertState
 from smartpark.logs import get_logger
@@ -91,6 +92,7 @@ class Evaluator:
         self.ruleset = ruleset
         self.store = store
         self.state = state
+        self._reads: SharedReads | None = None  # during ``run_once``
         # Staged by ``step`` for ``_commit``: alerts to upsert, (scope, id) to drop.
         self._changes: tuple[list[Active], list[tuple[str, str]]] = ([], [])
 
@@ -101,6 +103,13 @@ class Evaluator:
         return now_ms // 1000 * 1000
 
     def run_once(self, now_ms: int) -> RunReport:
+        self._reads = SharedReads(self.store, self.arrays.n)
+        try:
+            return self._run_once(now_ms)
+        finally:
+            self._reads = None
+
+    def _run_once(self, now_ms: int) -> RunReport:
         report = RunReport()
         with self.state.transaction():
             dropped = self.state.forget_rules_except(self.ruleset.rules)
@@ -129,7 +138,8 @@ class Evaluator:
 
     def step(self, rule: Rule, after_ms: int, until_ms: int) -> list[dict[str, Any]]:
         """Evaluate ``rule`` over ``(after_ms, until_ms]``; stage state changes, return events."""
-        subjects, seg = CONDITIONS[rule.kind](self.arrays, self.store, rule, after_ms, until_ms)
+        store = self._reads or self.store
+        subjects, seg = CONDITIONS[rule.kind](self.arrays, store, rule, after_ms, until_ms)
         stored = self.state.active(rule.id)
         row_of = {ident: k for k, ident in enumerate(subjects.ids)}
         wanted = np.array(

@@ -101,3 +101,24 @@ def test_pollutant_hours_agree_with_the_kpi_engines_exceedance_hours(park) -> No
     assert subjects.ids == ("e1-nox",)
     assert 0 < ours.sum() < 12  # the data really straddles the limit
     assert ours.tolist() == theirs.tolist()
+
+
+def test_shared_reads_slice_exactly_what_the_store_would_return(park) -> None:  # type: ignore[no-untyped-def]
+    from analytics.alerts.reads import SharedReads
+    from tests.analytics.alerts.conftest import HOUR, MIN, T0, minutes, readings
+
+    for k, meter in enumerate(("e1-nox", "e1-o2", "e1-power", "e2-power")):
+        ts = minutes(T0 + k * MIN, T0 + 3 * HOUR, (k + 1) * MIN)
+        park.write(readings(park.reg, meter, ts, np.arange(ts.size, dtype=float)))
+    shared = SharedReads(park.store, len(park.reg.meter_ids))
+    rng = np.random.default_rng(3)
+    shared.read(T0, T0 + 3 * HOUR)  # everything: later reads inside it are slices
+    for _ in range(30):
+        a, b = sorted(rng.integers(T0, T0 + 3 * HOUR, 2).tolist())
+        meters = np.sort(rng.choice(4, rng.integers(1, 5), replace=False)).astype(np.int32)
+        got, want = shared.read(a, b, meters), park.store.read(a, b, meters)
+        for column in ("meter", "ts", "value"):
+            assert np.array_equal(getattr(got, column), getattr(want, column))
+    assert shared.hits == 30
+    shared.read(T0 - HOUR, T0)  # not covered: asks the store
+    assert shared.misses == 2
