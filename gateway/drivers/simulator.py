@@ -304,7 +304,7 @@ def _profile(p: _Params, h: F64) -> F64:
 
 
 _MIDNIGHTS: dict[tuple[SimMeter, int], tuple[float, float]] = {}
-_MIDNIGHTS_MAX: Final = 65_536
+_MIDNIGHTS_MAX: Final = 8192  # about 2 MB; after a clear each meter recomputes once
 
 
 def _midnight(m: SimMeter, day: int) -> tuple[float, float]:
