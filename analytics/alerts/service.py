@@ -7,6 +7,8 @@ loop exits, the state file is closed.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import signal
 import sqlite3
 import tempfile
@@ -22,6 +24,7 @@ from analytics.alerts.conditions import RegistryArrays
 from analytics.alerts.delivery import Deliverer, DeliveryReport
 from analytics.alerts.evaluate import Evaluator, RunReport
 from analytics.alerts.state import AlertState
+from smartpark.errors import SmartparkError
 from smartpark.logs import get_logger
 from smartpark.registry import Registry
 from smartpark.store.base import Store
@@ -46,6 +49,38 @@ def copy_state(path: Path, into: Path) -> Path:
             src.close()
             dst.close()
     return target
+
+
+class StateBusyError(SmartparkError):
+    """Another alerts process is using the state file."""
+
+
+class _Lock:
+    """An exclusive lock on ``<state>.lock``: one evaluator per state file.
+
+    Two processes on one state file would not duplicate alerts (events are unique per
+    fingerprint and state) but could both send the same pending message.
+    """
+
+    def __init__(self, state_path: Path) -> None:
+        self.path = state_path.with_name(state_path.name + ".lock")
+        try:
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise SmartparkError(
+                f"{self.path}: cannot open the lock file: {exc.strerror}"
+            ) from None
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self.fd)
+            raise StateBusyError(
+                f"{state_path}: another `smartpark alerts` process is using this state file"
+            ) from None
+
+    def release(self) -> None:
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        os.close(self.fd)
 
 
 def cycle(
@@ -73,9 +108,12 @@ def serve(
     arrays = RegistryArrays(registry)
     tmp: tempfile.TemporaryDirectory[str] | None = None
     path = state_path
+    lock: _Lock | None = None
     if mode == "dry_run":
         tmp = tempfile.TemporaryDirectory(prefix="smartpark-alerts-")
         path = copy_state(state_path, Path(tmp.name))
+    else:
+        lock = _Lock(state_path)
     stop = stop or threading.Event()
     previous = _install_signal_handlers(stop) if mode == "follow" else {}
     try:
@@ -112,6 +150,8 @@ def serve(
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if lock is not None:
+            lock.release()
         if tmp is not None:
             tmp.cleanup()
 
@@ -129,4 +169,4 @@ def _install_signal_handlers(stop: threading.Event) -> dict[int, _Handler]:
     return previous
 
 
-__all__ = ["Mode", "copy_state", "cycle", "serve"]
+__all__ = ["Mode", "StateBusyError", "copy_state", "cycle", "serve"]

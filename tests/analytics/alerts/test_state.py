@@ -11,6 +11,7 @@ import pytest
 
 from analytics.alerts import service
 from analytics.alerts.state import AlertState
+from smartpark.errors import SmartparkError
 from smartpark.store.base import ReadingColumns, StoreError
 from tests.analytics.alerts.conftest import HOUR, MIN, T0, Park, minutes, readings
 from tests.analytics.alerts.test_end_to_end import NOX_RULE, write_stack
@@ -116,3 +117,22 @@ def test_dry_run_changes_no_state(park: Park) -> None:
         assert state.cursor("stale") is None
         assert state.cursor("other") == 123
     assert park.state_path.read_bytes() == before
+
+
+def test_one_evaluator_per_state_file(park: Park) -> None:
+    rule = {"kind": "stale_meter", "intervals": 5, "channels": ["hook"], "meter": "e1-power"}
+    ruleset = park.rules({"stale": rule})
+    holder = service._Lock(park.state_path)
+    try:
+        with pytest.raises(service.StateBusyError, match="another `smartpark alerts` process"):
+            service.serve(park.reg, ruleset, park.store, park.state_path, "once", out=io.StringIO())
+        # A dry run works on a copy and needs no lock.
+        service.serve(park.reg, ruleset, park.store, park.state_path, "dry_run", out=io.StringIO())
+    finally:
+        holder.release()
+    service.serve(park.reg, ruleset, park.store, park.state_path, "once", out=io.StringIO())
+    assert len(park.receiver.accepted) == 1
+    with pytest.raises(SmartparkError, match="cannot open the lock file"):
+        service.serve(
+            park.reg, ruleset, park.store, park.tmp / "no" / "such.db", "once", out=io.StringIO()
+        )
