@@ -16,6 +16,7 @@ independent drivers, polled concurrently by the scheduler.
 from __future__ import annotations
 
 import asyncio
+import logging
 import struct
 import time
 from collections.abc import Sequence
@@ -47,6 +48,9 @@ from gateway.readings import ReadingBatch
 from smartpark.logs import get_logger
 
 log = get_logger(__name__)
+# We report every failure ourselves, with the meter id; pymodbus's own lines would repeat
+# them unstructured.
+logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
 
 __all__ = [
     "TYPES",
