@@ -7,8 +7,6 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from analytics.alerts import channels, signing
 from analytics.alerts.delivery import Deliverer
 from analytics.alerts.rules import Channel
@@ -76,13 +74,6 @@ def event(k: int, state: str = "firing") -> dict[str, Any]:
         "fingerprint": f"fp{k:03d}",
         "park": "p2",
     }
-
-
-@pytest.fixture
-def receiver() -> Any:
-    r = Receiver()
-    yield r
-    r.stop()
 
 
 def deliver(tmp_path: Path, channel: Channel, events: list[dict[str, Any]]) -> tuple[Any, Any]:
