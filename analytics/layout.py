@@ -6,6 +6,7 @@ order); :meth:`Layout.lift` sums enterprise rows into all of them.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -50,6 +51,17 @@ class Layout:
 
     @classmethod
     def of(cls, reg: Registry) -> Layout:
+        """The layout of ``reg``, built once per registry object (registries are frozen)."""
+        cached = _LAYOUTS.get(id(reg))
+        if cached is not None and cached[0]() is reg:
+            return cached[1]
+        layout = cls._build(reg)
+        _LAYOUTS[id(reg)] = (weakref.ref(reg), layout)
+        weakref.finalize(reg, _LAYOUTS.pop, id(reg), None)
+        return layout
+
+    @classmethod
+    def _build(cls, reg: Registry) -> Layout:
         mids = reg.meter_ids
         meters = [reg.meters[m] for m in mids]
         park_code = {p: i for i, p in enumerate(reg.park_ids)}
@@ -143,6 +155,9 @@ class Layout:
         per_park = self._by_park.sum(per_ent)
         per_zone = self._by_zone.sum(per_park)
         return np.concatenate([per_ent, per_park, per_zone], axis=0)
+
+
+_LAYOUTS: dict[int, tuple[weakref.ref[Registry], Layout]] = {}
 
 
 @dataclass(frozen=True)

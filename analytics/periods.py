@@ -90,18 +90,34 @@ def _start_of(zone: ZoneInfo, day: dt.date) -> int:
 
 
 def _hour_starts(zone: ZoneInfo, first: dt.date, last: dt.date) -> list[int]:
-    """Instants where a local hour begins, both folds included (DST repeats an hour)."""
+    """Instants where a local hour begins, both folds included (DST repeats an hour).
+
+    A day of exactly 24 hours has one offset throughout: its hours are arithmetic. Only
+    the days of a clock change walk the wall clock hour by hour.
+    """
     out: list[int] = []
     day = first
+    start = _start_of(zone, day)
     while day <= last:
-        for hour in range(24):
-            for fold in (0, 1):
-                local = dt.datetime(day.year, day.month, day.day, hour, tzinfo=zone, fold=fold)
-                # A wall-clock time that does not exist (spring forward) maps to the instant
-                # after the gap; it is the same instant as the next hour and dedupes.
-                if local.astimezone(dt.UTC).astimezone(zone).replace(fold=0).minute == 0:
-                    out.append(to_ms(local))
-        day += dt.timedelta(days=1)
+        following = day + dt.timedelta(days=1)
+        end = _start_of(zone, following)
+        if end - start == 24 * HOUR_MS:
+            out.extend(range(start, end, HOUR_MS))
+        else:
+            out.extend(_wall_clock_hours(zone, day))
+        day, start = following, end
+    return out
+
+
+def _wall_clock_hours(zone: ZoneInfo, day: dt.date) -> list[int]:
+    out: list[int] = []
+    for hour in range(24):
+        for fold in (0, 1):
+            local = dt.datetime(day.year, day.month, day.day, hour, tzinfo=zone, fold=fold)
+            # A wall-clock time that does not exist (spring forward) maps to the instant
+            # after the gap; it is the same instant as the next hour and dedupes.
+            if local.astimezone(dt.UTC).astimezone(zone).minute == 0:
+                out.append(to_ms(local))
     return out
 
 

@@ -74,3 +74,22 @@ def test_unknown_period_is_an_error_naming_the_field() -> None:
 def test_naive_datetime_is_refused() -> None:
     with pytest.raises(AnalyticsError, match="naive"):
         periods.to_ms(dt.datetime(2026, 11, 1))
+
+
+@pytest.mark.parametrize(
+    "tz",
+    ["Asia/Shanghai", "Europe/Berlin", "Australia/Lord_Howe", "America/Santiago", "Asia/Kolkata"],
+)
+def test_hour_boundaries_equal_a_wall_clock_walk_over_a_year(tz: str) -> None:
+    from zoneinfo import ZoneInfo
+
+    start, end = day_ms(2026, 1, 1, tz), day_ms(2027, 1, 1, tz)
+    fast = periods.boundaries(tz, "hour", start, end)
+    walked: set[int] = set()
+    day = dt.date(2026, 1, 1)
+    while day < dt.date(2027, 1, 1):
+        walked.update(periods._wall_clock_hours(ZoneInfo(tz), day))
+        day += dt.timedelta(days=1)
+    walked.add(end)
+    assert fast.tolist() == sorted(t for t in walked if start <= t <= end)
+    assert 8759 <= fast.size - 1 <= 8761
