@@ -2,7 +2,8 @@
 
 * ``webhook``: smartpark's JSON body (DESIGN §12), signed with ``X-Smartpark-*`` headers.
   One alert → the alert object; several alerts of one rule, state and park → a group
-  object (same fields, ``scope``/``id`` of the park, ``value`` = number of alerts,
+  object (same fields, ``scope``/``id`` of the park (of the zone for zone alerts),
+  ``value`` = number of alerts,
   ``unit`` = ``"alerts"``) with the alert objects under ``alerts``.
 * ``dingtalk``: custom robot, ``msgtype = markdown``; with a secret, the signed-robot
   ``timestamp`` (ms) and ``sign`` query parameters. Success is ``errcode == 0``.
@@ -66,7 +67,7 @@ def webhook_body(events: list[dict[str, Any]], group_fingerprint: str) -> dict[s
         "rule": first["rule"],
         "state": first["state"],
         "severity": first["severity"],
-        "scope": "park",
+        "scope": "zone" if first["scope"] == "zone" else "park",
         "id": first.get("park") or "",
         "value": len(events),
         "threshold": None,

@@ -512,7 +512,8 @@ def kpi_subjects(reg: Registry, rule: Rule) -> Subjects:
     zones = {reg.parks[p].zone for p in wanted_parks}
     ids = [z for z in reg.zone_ids if not zones or z in zones]
     tzs = tuple(reg.zones[z].timezone for z in ids)
-    return Subjects("zone", tuple(ids), tuple("" for _ in ids), tzs)
+    # Zone alerts group by zone (the "park" slot is the grouping key).
+    return Subjects("zone", tuple(ids), tuple(ids), tzs)
 
 
 _LONGEST_PERIOD_MS: Final = {"hour": HOUR_MS, "day": 25 * HOUR_MS, "month": 32 * 24 * HOUR_MS}
