@@ -71,12 +71,16 @@ def demo(
     """
     from rich.console import Console
 
+    from smartpark import logs
     from smartpark import registry as registry_mod
     from smartpark.cli.demo import runner, summary
     from smartpark.store.open import open_store
     from smartpark.urls import parse_broker_url, parse_store_url
 
+    logs.configure("warning")  # the progress display says what the services would log
     console = Console()
+    if not console.is_terminal:  # piped or logged: wide enough for the KPI tables
+        console = Console(width=120)
     reg = registry_mod.load(registry or default_registry())
     out.mkdir(parents=True, exist_ok=True)
     if broker is not None:
@@ -102,6 +106,7 @@ def demo(
     report = out / "report.html"
     summary.write_report(report, reg, result, kpis, str(store_url), days)
     summary.write_kpis_json(out / "kpis.json", kpis.table)
+    summary.write_run_json(out / "run.json", result, kpis)
     console.print(f"\nreport: {report.resolve()}")
     console.print(f"store:  {store_url}")
     if store_url.kind == "sqlite":

@@ -29,6 +29,7 @@ from ingest.service import Running, serve
 from ingest.settings import IngestSettings
 from smartpark.cli.demo.broker import embedded_broker
 from smartpark.cli.demo.faults import Faults, plan
+from smartpark.errors import SmartparkError
 from smartpark.registry import Registry
 from smartpark.store.base import Store
 from smartpark.urls import BrokerUrl, StoreUrl, parse_broker_url
@@ -227,6 +228,9 @@ class DemoRun:
                 name="ingest",
             )
             self.ingest = await started
+            # The broker keeps messages only for a session that exists: gateways start
+            # once ingest has subscribed, as its persistent session would in production.
+            await self._wait_subscribed(self.ingest)
             # serve() took SIGINT/SIGTERM for its own stop; the demo stops ingest itself,
             # after draining, so a signal must reach the demo first.
             watch_signals(self.stop)
@@ -251,6 +255,13 @@ class DemoRun:
             await ingest
         self._count()
         return interrupted or self.stop.is_set()
+
+    async def _wait_subscribed(self, ingest: Running) -> None:
+        deadline = time.monotonic() + 30
+        while not ingest.subscriber.subscribed:
+            if time.monotonic() > deadline or self.stop.is_set():
+                raise SmartparkError("ingest did not subscribe to the broker within 30 s")
+            await asyncio.sleep(0.05)
 
     async def _simulate(self, tg: asyncio.TaskGroup) -> bool:
         """Advance simulated time; returns True when interrupted."""

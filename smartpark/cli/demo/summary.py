@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -10,6 +12,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import numpy.typing as npt
 from rich.console import Console
+from rich.table import Table as RichTable
 
 from analytics import render as kpi_render
 from analytics.catalogue import KPIS
@@ -17,12 +20,26 @@ from analytics.emissions import o2_corrected
 from analytics.kpis import compute_kpis
 from analytics.readers import read_range
 from analytics.report import Chart, Section, Series, Table, render
-from analytics.table import KpiBlock, KpiTable
+from analytics.table import COMPLETE_AT, KpiBlock, KpiTable
 from smartpark.cli.demo.runner import DemoResult, local_time
 from smartpark.registry import Registry
 from smartpark.store.base import ReadingColumns, Store
 
 HOUR_MS = 3_600_000
+# The terminal table: short headers so a park's days fit in 110 columns.
+SHORT = {
+    "energy_tce": "energy",
+    "electricity_kwh": "electricity",
+    "renewable_share": "RE",
+    "co2_scope1_t": "CO2 s1",
+    "co2_scope2_t": "CO2 s2",
+    "carbon_per_energy": "CO2/tce",
+    "water_reuse_rate": "reuse",
+    "nox_exceed_h": "NOx>",
+    "so2_exceed_h": "SO2>",
+    "particulate_exceed_h": "PM>",
+    "completeness": "complete",
+}
 PARK_KPIS = (
     "energy_tce",
     "electricity_kwh",
@@ -75,18 +92,34 @@ def print_summary(
     console: Console, registry: Registry, result: DemoResult, kpis: DemoKpis, days: float
 ) -> None:
     c = result.counts
+    tz = ZoneInfo(registry.zones[registry.zone_ids[0]].timezone)
+    block = _summary_block(kpis.table, "park")
     for park_id in registry.park_ids:
+        if block is None or park_id not in block.ids:
+            continue
         park = registry.parks[park_id]
-        sub = _only_summary_period(kpis.table.select("park", [park_id]), "park")
         line = zero_carbon_line(kpis.table, park_id, days)
-        console.print(
-            kpi_render.rich_table(
-                sub,
-                PARK_KPIS,
-                title=f"{park.name} ({park_id}): KPIs; zero-carbon line "
-                f"{line:.2f} tCO2/tce; factors {park.factors_version}",
-            )
+        table = RichTable(
+            title=f"{park.name} ({park_id}) · zero-carbon line {line:.2f} tCO2/tce · "
+            f"factors {park.factors_version}",
+            caption=f"! = completeness below {COMPLETE_AT:g} %",
         )
+        table.add_column(block.period, no_wrap=True)
+        for kpi in SHORT:
+            table.add_column(f"{SHORT[kpi]}\n[dim]{KPIS[kpi].unit}[/]", justify="right")
+        table.add_column("")
+        r = block.row_of(park_id)
+        incomplete = block.incomplete()[r]
+        for k, start in enumerate(block.starts.tolist()):
+            fmt = "%m-%d" if block.period == "day" else "%m-%d %H:00"
+            when = dt.datetime.fromtimestamp(start / 1000, tz).strftime(fmt)
+            cells = []
+            for kpi in SHORT:
+                value = block.values[kpi][r, k]
+                above_line = kpi == "carbon_per_energy" and value > line
+                cells.append(f"[red]{_num(value)}[/]" if above_line else _num(value))
+            table.add_row(when, *cells, "!" if incomplete[k] else "")
+        console.print(table)
     lost = c.published - kpis.in_store
     verdict = "[green]nothing lost[/]" if lost == 0 else f"[red]{lost:+,} readings differ[/]"
     span = f"{local_time(result.start_ms, registry)} → {local_time(result.reached_ms, registry)}"
@@ -212,6 +245,22 @@ def write_report(
     )
 
 
+def write_run_json(path: Path, result: DemoResult, kpis: DemoKpis) -> None:
+    """The run's range, counts and faults, for scripts and tests."""
+    run = {
+        "start_ms": result.start_ms,
+        "end_ms": result.end_ms,
+        "reached_ms": result.reached_ms,
+        "interrupted": result.interrupted,
+        "broker": result.broker,
+        "wall_s": round(result.wall_s, 3),
+        "in_store": kpis.in_store,
+        "counts": dataclasses.asdict(result.counts),
+        "faults": dataclasses.asdict(result.faults),
+    }
+    path.write_text(json.dumps(run, indent=1), encoding="utf-8")
+
+
 def write_kpis_json(path: Path, table: KpiTable) -> None:
     path.write_text(kpi_render.to_json(table), encoding="utf-8")
 
@@ -274,12 +323,6 @@ def _summary_block(table: KpiTable, scope: str) -> KpiBlock | None:
         if found is not None:
             return found
     return None
-
-
-def _only_summary_period(table: KpiTable, scope: str) -> KpiTable:
-    block = _summary_block(table, scope)
-    period = block.period if block is not None else "day"
-    return KpiTable(tuple(b for b in table.blocks if b.period == period))
 
 
 def _hour_block(table: KpiTable, scope: str) -> KpiBlock | None:

@@ -1,0 +1,107 @@
+"""The demo end to end: real broker, gateways, ingest, SQLite store and analytics."""
+
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+
+from analytics.kpis import compute_kpis
+from analytics.readers import read_range
+from analytics.render import to_json
+from smartpark import registry as registry_mod
+from smartpark.cli.demo import default_registry
+from smartpark.store.open import open_store
+from smartpark.urls import parse_store_url
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo")
+    result = subprocess.run(
+        [sys.executable, "-m", "smartpark", "demo", "--days", "1", "--speed", "40000",
+         "--out", str(out)],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    return out, result
+
+
+def test_demo_exits_0_and_loses_nothing(demo_run):
+    out, result = demo_run
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    run = json.loads((out / "run.json").read_text())
+    counts = run["counts"]
+    assert not run["interrupted"]
+    assert counts["published"] > 50_000
+    assert counts["published"] == counts["simulated"]  # every simulated reading published
+    assert counts["published"] == counts["stored"] == run["in_store"]
+    assert counts["rejected"] == 0
+    assert counts["outbox"] == 0
+    assert "nothing lost" in result.stdout
+
+
+def test_demo_kpis_equal_the_analytics_on_the_same_store(demo_run):
+    out, _ = demo_run
+    run = json.loads((out / "run.json").read_text())
+    reg = registry_mod.load(default_registry())
+    store = open_store(parse_store_url(f"sqlite:///{out / 'store.db'}"), reg)
+    try:
+        readings = read_range(store, reg, run["start_ms"], run["end_ms"])
+    finally:
+        store.close()
+    table = compute_kpis(reg, readings, run["start_ms"], run["end_ms"], ("hour", "day"))
+    expected = {
+        (r["scope"], r["id"], r["period"], r["start"]): r
+        for r in json.loads(to_json(table))["rows"]
+    }
+    shown = json.loads((out / "kpis.json").read_text())["rows"]
+    assert len(shown) == len(expected) > 0
+    compared = 0
+    for row in shown:
+        want = expected[(row["scope"], row["id"], row["period"], row["start"])]
+        for kpi, value in row.items():
+            if isinstance(value, float) and isinstance(want[kpi], float):
+                assert math.isclose(value, want[kpi], rel_tol=1e-12, abs_tol=1e-12), kpi
+                compared += 1
+            else:
+                assert value == want[kpi], kpi
+    assert compared > 1000
+
+
+def test_demo_faults_are_visible(demo_run):
+    out, result = demo_run
+    run = json.loads((out / "run.json").read_text())
+    rows = json.loads((out / "kpis.json").read_text())["rows"]
+    faults = run["faults"]
+    reg = registry_mod.load(default_registry())
+    ent = reg.meters[faults["reset_meter"]].enterprise
+    park = reg.park_of_meter(faults["exceed_meter"])
+    resets = sum(
+        r["resets"] or 0
+        for r in rows
+        if r["scope"] == "enterprise" and r["id"] == ent and r["period"] == "hour"
+    )
+    exceed = sum(
+        r["nox_exceed_h"] or 0
+        for r in rows
+        if r["scope"] == "park" and r["id"] == park and r["period"] == "hour"
+    )
+    assert resets >= 1
+    assert exceed >= 2
+    assert f"gateway {faults['offline_gateway']} offline" in result.stdout
+
+
+def test_demo_report_names_the_parks_and_their_numbers(demo_run):
+    out, _ = demo_run
+    html = (out / "report.html").read_text()
+    rows = json.loads((out / "kpis.json").read_text())["rows"]
+    reg = registry_mod.load(default_registry())
+    for park in reg.parks.values():
+        assert park.name in html
+    day = [r for r in rows if r["scope"] == "park" and r["period"] == "day"]
+    assert day
+    for r in day:
+        tce = r["energy_tce"]
+        assert (f"{tce:,.1f}" if abs(tce) >= 100 else f"{tce:.3g}") in html
+    assert html.count("<svg") >= 3 * len(reg.parks)
