@@ -89,15 +89,27 @@ class RowLookup:
         )
 
 
-def anomalous_counter_rows(values: FloatArray) -> npt.NDArray[np.bool_]:
-    """Rows with readings the general path would drop (non-finite, negative, isolated spike)."""
-    bad = ~np.isfinite(values) | (values < 0)
-    out = np.asarray(bad.any(axis=1), np.bool_)
-    if values.shape[1] > 2:
-        prev_v, this_v, next_v = values[:, :-2], values[:, 1:-1], values[:, 2:]
-        spike = (prev_v <= next_v) & ((this_v > next_v) | (this_v < prev_v))
-        out |= np.asarray(spike.any(axis=1), np.bool_)
-    return out
+def screen_counter_rows(values: FloatArray) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """``(anomalous, falls)`` per row.
+
+    *anomalous*: readings the general path would drop (non-finite, negative, isolated
+    spike). *falls*: some reading is below the one before (reset, rollover or noise).
+    A row that never falls has its minimum first and cannot hold an isolated spike (a
+    spike falls on one side), so only falling rows are searched in detail.
+    """
+    falls = np.asarray((values[:, 1:] < values[:, :-1]).any(axis=1), np.bool_)
+    with np.errstate(invalid="ignore", over="ignore"):
+        anomalous = ~np.isfinite(values.sum(axis=1)) | (values[:, 0] < 0)
+    detail = np.flatnonzero(falls & ~anomalous)
+    if detail.size:
+        v = values[detail]
+        bad = (v < 0).any(axis=1)
+        if v.shape[1] > 2:
+            prev_v, this_v, next_v = v[:, :-2], v[:, 1:-1], v[:, 2:]
+            spike = (prev_v <= next_v) & ((this_v > next_v) | (this_v < prev_v))
+            bad |= spike.any(axis=1)
+        anomalous[detail] = bad
+    return np.asarray(anomalous, np.bool_), falls
 
 
 @dataclass(frozen=True)
@@ -113,8 +125,11 @@ def counters(
     register_max: FloatArray,
     points: IntArray,
     look: RowLookup,
+    falls: npt.NDArray[np.bool_],
 ) -> DenseCounters:
     """Counter rules of :mod:`analytics.counters` on a clean block (``multiplier`` etc. per row).
+
+    ``falls`` is per row, from :func:`screen_counter_rows`.
 
     A row that never falls needs no deltas at all: its cleaned register is the reading
     itself (times the multiplier), so only the grid points are gathered. Rows with a
@@ -125,7 +140,6 @@ def counters(
     j = look.j
     jc = np.clip(j, 0, n - 2)
     frac = (points - ts[jc]) / (ts[jc + 1] - ts[jc]).astype(np.float64)
-    falls = np.asarray((v[:, 1:] < v[:, :-1]).any(axis=1), np.bool_)
     steady = np.flatnonzero(~falls)
     out = np.empty((v.shape[0], points.size))
     if steady.size:
@@ -275,7 +289,6 @@ __all__ = [
     "BoolMatrix",
     "DenseCounters",
     "RowLookup",
-    "anomalous_counter_rows",
     "counters",
     "find_blocks",
     "hold_row",
@@ -283,4 +296,5 @@ __all__ = [
     "last_before",
     "partner_rows",
     "row_counts",
+    "screen_counter_rows",
 ]

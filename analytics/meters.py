@@ -83,12 +83,15 @@ def _dense_block(
     m = block.meters
     is_counter = lay.is_counter[m]
     counter_block = block.rows(is_counter)
-    drop = dense.anomalous_counter_rows(counter_block.values)
+    drop, falls = dense.screen_counter_rows(counter_block.values)
     if drop.any():
         counter_block = counter_block.rows(~drop)
+        falls = falls[~drop]
     cm = counter_block.meters
     if cm.size:
-        res = dense.counters(counter_block, lay.multiplier[cm], lay.register_max[cm], points, look)
+        res = dense.counters(
+            counter_block, lay.multiplier[cm], lay.register_max[cm], points, look, falls
+        )
         out.register[cm] = res.register_at
         out.events.add("reset", cm[res.reset_at[0]], block.ts[res.reset_at[1]])
         out.events.add("rollover", cm[res.rollover_at[0]], block.ts[res.rollover_at[1]])

@@ -312,7 +312,8 @@ def test_dense_and_general_paths_agree_on_everything() -> None:
     assert fast.value("enterprise", "a", "day", START, "resets") >= 1
 
 
-def test_regular_meters_take_the_dense_path_and_spiky_ones_do_not() -> None:
+@pytest.mark.parametrize("glitch", [1e6, 0.0, -1.0, float("nan")])
+def test_regular_meters_take_the_dense_path_and_spiky_ones_do_not(glitch: float) -> None:
     from analytics.layout import Layout
     from analytics.meters import evaluate
     from analytics.periods import Grid
@@ -328,11 +329,20 @@ def test_regular_meters_take_the_dense_path_and_spiky_ones_do_not() -> None:
     assert evaluate(lay, regular, grid).dense_meters == len(reg.meters) - 2
     # Jittered meters share no timestamp row: all take the general path.
     assert evaluate(lay, jittered, grid).dense_meters == 0
-    # Counters with readings to drop (spikes) take the general path even when regular.
+    # A counter with a reading to drop takes the general path even when regular, and the
+    # result equals the all-general computation.
     spiky = regular.value.copy()
-    spiky[np.flatnonzero(regular.meter == reg.meter_code["a-imp"])[10]] *= 1e6
+    at = np.flatnonzero(regular.meter == reg.meter_code["a-imp"])[10]
+    spiky[at] = spiky[at] * glitch if glitch > 1 else glitch
     spiked = ReadingColumns(regular.meter, regular.ts, spiky)
     assert evaluate(lay, spiked, grid).dense_meters == len(reg.meters) - 3
+    fast = compute_kpis(reg, spiked, START, END, ["day"])
+    slow = compute_kpis(reg, spiked, START, END, ["day"], use_dense=False)
+    for kpi in ("electricity_kwh", "spikes_dropped", "resets"):
+        np.testing.assert_allclose(
+            fast.block("enterprise", "day").values[kpi], slow.block("enterprise", "day").values[kpi]
+        )
+    assert fast.value("enterprise", "a", "day", START, "spikes_dropped") == 1
 
 
 @pytest.mark.parametrize("jitter", [0, 20_000])
