@@ -8,6 +8,8 @@ import socket
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gateway.drivers.base import CONNECTION, DEVICE_EXCEPTION, NON_FINITE, SKIPPED, TIMEOUT
 from gateway.drivers.modbus import Endpoint, ModbusDriver, RegisterMap, decode, encode
@@ -167,3 +169,32 @@ def test_a_silent_device_times_out() -> None:
             return [(e.meter, e.reason) for e in result.errors]
 
         assert asyncio.run(main()) == [("quiet", TIMEOUT)]
+
+
+_INT_RANGES = {
+    "int16": (-(2**15), 2**15 - 1),
+    "uint16": (0, 2**16 - 1),
+    "int32": (-(2**31), 2**31 - 1),
+    "uint32": (0, 2**32 - 1),
+}
+
+
+@given(
+    dtype=st.sampled_from(["int16", "uint16", "int32", "uint32", "float32", "float64"]),
+    word_order=st.sampled_from(["big", "little"]),
+    byte_order=st.sampled_from(["big", "little"]),
+    data=st.data(),
+)
+def test_decode_inverts_encode_for_every_type_and_order(
+    dtype: str, word_order: str, byte_order: str, data: st.DataObject
+) -> None:
+    if dtype in _INT_RANGES:
+        lo, hi = _INT_RANGES[dtype]
+        value: float = data.draw(st.integers(lo, hi))
+    elif dtype == "float32":
+        value = data.draw(st.floats(width=32, allow_nan=False))
+    else:
+        value = data.draw(st.floats(allow_nan=False))
+    regs = encode(value, dtype, word_order, byte_order)  # type: ignore[arg-type]
+    assert all(0 <= r <= 0xFFFF for r in regs)
+    assert decode(regs, dtype, word_order, byte_order) == value  # type: ignore[arg-type]

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from gateway.outbox import Outbox, read_status
 from gateway.readings import ReadingBatch
@@ -151,3 +153,53 @@ def test_a_second_process_cannot_open_an_outbox_in_use(tmp_path: Path) -> None:
         assert "is in use by another process" in other.stderr
     with Outbox(path) as box:  # free again once closed
         assert box.count == 0
+
+
+_OPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("add"), st.integers(1, 40)),
+        st.tuples(st.just("ack"), st.integers(0, 60), st.integers(0, 60)),
+        st.tuples(st.just("reopen")),
+    ),
+    max_size=25,
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(ops=_OPS)
+def test_outbox_behaves_like_an_ordered_queue(
+    tmp_path_factory: pytest.TempPathFactory, ops: list[tuple]
+) -> None:  # type: ignore[type-arg]
+    """Oracle: a dict id -> value; adds append, acks delete id ranges, reopening changes nothing."""
+    path = tmp_path_factory.mktemp("prop") / "o.db"
+    model: dict[int, float] = {}
+    next_id, serial = 1, 0
+    box = Outbox(path)
+    try:
+        for op in ops:
+            if op[0] == "add":
+                n = op[1]
+                box.add(batch(n, start=serial))
+                for k in range(n):
+                    model[next_id + k] = (serial + k) * 0.5
+                next_id += n
+                serial += n
+            elif op[0] == "ack":
+                lo, hi = sorted((op[1], op[2]))
+                deleted = box.delete_ranges([(lo, hi)])
+                gone = [i for i in model if lo <= i <= hi]
+                assert deleted == len(gone)
+                for i in gone:
+                    del model[i]
+            else:
+                box.close()
+                box = Outbox(path)
+            assert box.count == len(model)
+            got = box.fetch(0, limit=10_000)
+            assert [r.value for r in got.readings] if got else list(model.values()) == []
+            if got:
+                assert (got.first_id, got.last_id) == (min(model), max(model))
+    finally:
+        box.close()
