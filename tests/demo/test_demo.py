@@ -2,8 +2,11 @@
 
 import json
 import math
+import signal
+import sqlite3
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -105,3 +108,35 @@ def test_demo_report_names_the_parks_and_their_numbers(demo_run):
         tce = r["energy_tce"]
         assert (f"{tce:,.1f}" if abs(tce) >= 100 else f"{tce:.3g}") in html
     assert html.count("<svg") >= 3 * len(reg.parks)
+
+
+def test_ctrl_c_stops_cleanly_and_leaves_a_consistent_store(tmp_path):
+    out = tmp_path / "demo"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "smartpark", "demo", "--days", "2", "--speed", "2000",
+         "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not list((out / "outbox").glob("*.db")) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(3)  # some simulated hours published
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, stdout[-2000:] + stderr[-2000:]
+    run = json.loads((out / "run.json").read_text())
+    assert run["interrupted"]
+    assert run["start_ms"] < run["reached_ms"] < run["end_ms"]
+    counts = run["counts"]
+    assert counts["published"] > 0
+    assert counts["published"] == counts["stored"] == run["in_store"]
+    # Whatever was simulated and not published is still on disk in the outboxes.
+    assert counts["simulated"] == counts["published"] + counts["outbox"]
+    db = sqlite3.connect(out / "store.db")
+    try:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    finally:
+        db.close()

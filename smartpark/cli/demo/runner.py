@@ -36,6 +36,7 @@ from smartpark.urls import BrokerUrl, StoreUrl, parse_broker_url
 
 TICK_S = 0.1  # wall-clock seconds between simulation steps
 DRAIN_TIMEOUT_S = 120.0
+INTERRUPT_DRAIN_S = 15.0
 
 
 @dataclass(frozen=True)
@@ -106,13 +107,15 @@ class _SimGateway:
 
     async def go_offline(self) -> None:
         """Stop publishing (readings keep going into the outbox)."""
-        if self.publisher is None or self.task is None:
+        publisher, task = self.publisher, self.task
+        if publisher is None or task is None:
             return
-        self.published_before += self.publisher.stats.published
-        self.reconnects_before += self.publisher.stats.reconnects
-        self.publisher.options = PublishOptions(flush_timeout_s=0)
-        self.publisher.stop()
-        await self.task
+        publisher.options = PublishOptions(flush_timeout_s=0)
+        publisher.stop()
+        await task
+        # Counted after the task ended: acknowledgements can arrive while it stops.
+        self.published_before += publisher.stats.published
+        self.reconnects_before += publisher.stats.reconnects
         self.publisher, self.task = None, None
 
     @property
@@ -248,13 +251,22 @@ class DemoRun:
                     rate=0.0,
                 )
                 interrupted = await self._simulate(tg)
-                await self._drain()
+                if interrupted:
+                    # Stop publishing (the rest stays in the outboxes, on disk) and let
+                    # ingest store what the broker already has; a second Ctrl-C stops that.
+                    for gw in self.gateways:
+                        await gw.go_offline()
+                    abort = asyncio.Event()
+                    watch_signals(abort)
+                    await self._drain(INTERRUPT_DRAIN_S, abort, outboxes_empty=False)
+                else:
+                    await self._drain(DRAIN_TIMEOUT_S, self.stop, outboxes_empty=True)
             for gw in self.gateways:
                 await gw.go_offline()
             ingest_stop.set()
             await ingest
         self._count()
-        return interrupted or self.stop.is_set()
+        return interrupted
 
     async def _wait_subscribed(self, ingest: Running) -> None:
         deadline = time.monotonic() + 30
@@ -290,13 +302,13 @@ class DemoRun:
             await asyncio.sleep(max(0.0, due - time.monotonic()))
         return False
 
-    async def _drain(self) -> None:
-        """Wait until every outbox is empty and ingest stored what was published."""
-        deadline = time.monotonic() + DRAIN_TIMEOUT_S
-        while time.monotonic() < deadline and not self.stop.is_set():
+    async def _drain(self, timeout_s: float, abort: asyncio.Event, *, outboxes_empty: bool) -> None:
+        """Wait until ingest stored what was published (and the outboxes are empty)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and not abort.is_set():
             self._refresh("draining")
             c = self.counts
-            if c.outbox == 0 and c.stored + c.rejected >= c.published:
+            if (c.outbox == 0 or not outboxes_empty) and c.stored + c.rejected >= c.published:
                 break
             await asyncio.sleep(0.1)
         self._refresh("done")

@@ -75,8 +75,8 @@ def compute(store: Store, registry: Registry, result: DemoResult) -> DemoKpis:
         ("hour", "day"),
     )
     store.write_kpis(table.rows())
-    in_range = (readings.ts >= result.start_ms) & (readings.ts < result.end_ms)
-    return DemoKpis(table, readings, int(in_range.sum()))
+    in_store = len(store.read(result.start_ms, result.end_ms))
+    return DemoKpis(table, readings, in_store)
 
 
 def zero_carbon_line(table: KpiTable, park: str, days: float) -> float:
@@ -146,13 +146,21 @@ def fault_lines(registry: Registry, result: DemoResult, table: KpiTable) -> list
     exceed = (
         float(np.nansum(pday.values["nox_exceed_h"][pday.row_of(park)])) if pday else float("nan")
     )
+    pending = "not reached before the run stopped"
+    reached = result.reached_ms
     return [
         f"gateway {f.offline_gateway} offline {local_time(f.offline_from_ms, registry)} – "
-        f"{local_time(f.offline_to_ms, registry)}: its outbox kept the readings and caught up",
+        f"{local_time(f.offline_to_ms, registry)}: "
+        + (
+            "its outbox kept the readings and caught up"
+            if reached >= f.offline_to_ms and result.counts.outbox == 0
+            else pending
+        ),
         f"counter {f.reset_meter} reset at {local_time(f.reset_at_ms, registry)}: "
-        f"{resets:.0f} reset(s) handled for {ent}",
+        + (f"{resets:.0f} reset(s) handled for {ent}" if reached > f.reset_at_ms else pending),
         f"CEMS {f.exceed_meter} above the NOx limit {local_time(f.exceed_from_ms, registry)} – "
-        f"{local_time(f.exceed_to_ms, registry)}: {exceed:.0f} exceedance hour(s) in {park}",
+        f"{local_time(f.exceed_to_ms, registry)}: "
+        + (f"{exceed:.0f} exceedance hour(s) in {park}" if reached >= f.exceed_to_ms else pending),
     ]
 
 
