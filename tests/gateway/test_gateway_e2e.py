@@ -378,3 +378,46 @@ def test_gateway_killed_with_sigkill_mid_stream_loses_nothing(tmp_path: Path, ou
         assert set(run2) <= ts
     assert read_status(tmp_path / "outbox.db").queued == 0
     assert statuses[-1] == (b"offline", False)
+
+
+def test_broker_unreachable_at_start_then_everything_arrives(tmp_path: Path) -> None:
+    registry = tmp_path / "registry.toml"
+    simulated = write_registry(registry, {})
+    with Mosquitto(tmp_path / "broker") as broker:
+        # The subscriber's persistent session exists before the outage, so it gets
+        # everything published after the broker is back, even before it reconnects.
+        collector = Collector(broker.host, broker.port).start()
+        broker.stop()
+        cfg = gwconfig.load(
+            write_config(tmp_path / "gw.toml", registry, broker.url, "[simulator]\nseed = 2\n")
+        )
+
+        async def main() -> Gateway:
+            gw = Gateway(cfg)
+            task = asyncio.create_task(gw.run())
+            try:
+                await until(lambda: gw.polled >= 30, 30, "polls with no broker")
+                assert gw.publisher.stats.connect_failures >= 1
+                assert gw.publisher.stats.published == 0
+                await asyncio.to_thread(broker.start)
+                await until(lambda: gw.outbox.count == 0, 60, "the queue to drain")
+            finally:
+                gw.stop()
+                await asyncio.wait_for(task, 30)
+            return gw
+
+        try:
+            gw = asyncio.run(main())
+            wait_for(
+                lambda: len({(r["meter"], r["ts"]) for r in collector.readings()}) >= gw.polled,
+                30,
+                "every reading at the subscriber",
+            )
+            received = collector.readings()
+        finally:
+            collector.stop()
+    distinct = first_occurrences(received)
+    assert len(distinct) == gw.polled
+    for meter, rs in by_meter(distinct).items():
+        assert meter in simulated
+        assert_contiguous([r["ts"] for r in rs], meter)
