@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from html import escape
 from typing import Literal
@@ -62,7 +62,8 @@ def render(title: str, sections: Sequence[Section], subtitle: str = "") -> str:
 <style>
 body{{font-family:system-ui,sans-serif;margin:2em auto;max-width:980px;color:#222}}
 table{{border-collapse:collapse;margin:1em 0;font-size:14px}}
-th,td{{border:1px solid #ccc;padding:4px 8px;text-align:right}}
+th,td{{border:1px solid #ccc;padding:3px 6px;text-align:right}}
+.wide{{overflow-x:auto}}
 th:first-child,td:first-child{{text-align:left}}
 caption{{text-align:left;font-weight:bold;padding:4px 0}}
 figure{{margin:1em 0}} figcaption{{font-weight:bold}}
@@ -90,71 +91,115 @@ def _table(t: Table) -> str:
         "<tr>" + "".join(f"<td>{escape(v)}</td>" for v in row) + "</tr>" for row in t.rows
     )
     caption = f"<caption>{escape(t.caption)}</caption>" if t.caption else ""
-    return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+    table = f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+    return f'<div class="wide">{table}</div>'
 
 
 def _chart(c: Chart) -> str:
-    xs = [s.x_ms for s in c.series if s.x_ms.size]
-    ys = [s.y[np.isfinite(s.y)] for s in c.series if s.y.size]
-    if not xs or not any(y.size for y in ys):
+    finite_y = [s.y[np.isfinite(s.y)] for s in c.series]
+    if not any(y.size for y in finite_y):
         return f"<figure><figcaption>{escape(c.title)}</figcaption><p>no data</p></figure>"
-    x0 = min(int(x.min()) for x in xs)
-    x1 = max(int(x.max()) for x in xs)
-    y_values = [float(v) for y in ys for v in (y.min(), y.max()) if y.size]
+    y_values = [float(v) for y in finite_y if y.size for v in (y.min(), y.max())]
     if c.limit is not None:
         y_values.append(c.limit)
     y0 = min(0.0, *y_values)
-    y1 = max(y_values) or 1.0
+    y1 = max(y_values)
     y1 = y0 + (y1 - y0) * 1.08 if y1 > y0 else y0 + 1.0
-    if x1 == x0:
-        x1 = x0 + 1
-
-    def sx(x: npt.NDArray[np.int64] | int) -> npt.NDArray[np.float64]:
-        return _PAD_L + (np.asarray(x, np.float64) - x0) / (x1 - x0) * (_W - _PAD_L - _PAD_R)
 
     def sy(y: npt.NDArray[np.float64] | float) -> npt.NDArray[np.float64]:
         frac = (np.asarray(y, np.float64) - y0) / (y1 - y0)
         return _H - _PAD_B - frac * (_H - _PAD_T - _PAD_B)
 
-    svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{_W}" height="{_H}" '
-           f'viewBox="0 0 {_W} {_H}" role="img" aria-label="{escape(c.title)}">']  # fmt: skip
+    svg = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{_W}" height="{_H}" '
+        f'viewBox="0 0 {_W} {_H}" role="img" aria-label="{escape(c.title)}">'
+    ]
     for tick in _ticks(y0, y1):
         y = float(sy(tick))
-        svg.append(f'<line x1="{_PAD_L}" x2="{_W - _PAD_R}" y1="{y:.1f}" y2="{y:.1f}" '
-                   f'stroke="#eee"/><text x="{_PAD_L - 4}" y="{y + 4:.1f}" font-size="11" '
-                   f'text-anchor="end">{_fmt(tick)}</text>')  # fmt: skip
-    for label_ms in np.linspace(x0, x1, 5).astype(np.int64):
-        x = float(sx(int(label_ms)))
-        when = dt.datetime.fromtimestamp(int(label_ms) / 1000, tz=c.tz).strftime("%m-%d %H:%M")
-        svg.append(f'<text x="{x:.1f}" y="{_H - _PAD_B + 16}" font-size="11" '
-                   f'text-anchor="middle">{when}</text>')  # fmt: skip
-    n_series = max(len(c.series), 1)
+        svg.append(
+            f'<line x1="{_PAD_L}" x2="{_W - _PAD_R}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eee"/>'
+            f'<text x="{_PAD_L - 4}" y="{y + 4:.1f}" font-size="11" text-anchor="end">'
+            f"{_fmt(tick)}</text>"
+        )
+    draw = _bars if c.kind == "bar" else _lines
+    svg.extend(draw(c, sy))
     for i, s in enumerate(c.series):
-        colour = _PALETTE[i % len(_PALETTE)]
-        finite = np.isfinite(s.y)
-        px, py = sx(s.x_ms[finite]), sy(s.y[finite])
-        if c.kind == "bar":
-            step = (_W - _PAD_L - _PAD_R) / max(len(np.unique(s.x_ms)), 1) / (n_series + 1)
-            base = float(sy(0.0))
-            for x, y in zip(px, py, strict=True):
-                top, height = min(y, base), abs(base - y)
-                svg.append(f'<rect x="{x + i * step:.1f}" y="{top:.1f}" width="{step:.1f}" '
-                           f'height="{height:.1f}" fill="{colour}"/>')  # fmt: skip
-        else:
-            points = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(px, py, strict=True))
-            svg.append(f'<polyline fill="none" stroke="{colour}" stroke-width="1.5" '
-                       f'points="{points}"/>')  # fmt: skip
-        svg.append(f'<text x="{_PAD_L + 8 + 150 * i}" y="{_PAD_T + 10}" font-size="12" '
-                   f'fill="{colour}">{escape(s.name)}</text>')  # fmt: skip
+        svg.append(
+            f'<text x="{_PAD_L + 8 + 150 * i}" y="{_PAD_T + 10}" font-size="12" '
+            f'fill="{_PALETTE[i % len(_PALETTE)]}">{escape(s.name)}</text>'
+        )
     if c.limit is not None:
         y = float(sy(c.limit))
-        svg.append(f'<line x1="{_PAD_L}" x2="{_W - _PAD_R}" y1="{y:.1f}" y2="{y:.1f}" '
-                   f'stroke="#d62728" stroke-dasharray="6 4"/><text x="{_W - _PAD_R}" '
-                   f'y="{y - 4:.1f}" font-size="11" text-anchor="end" fill="#d62728">'
-                   f'{escape(c.limit_label)} {_fmt(c.limit)}</text>')  # fmt: skip
+        svg.append(
+            f'<line x1="{_PAD_L}" x2="{_W - _PAD_R}" y1="{y:.1f}" y2="{y:.1f}" '
+            f'stroke="#d62728" stroke-dasharray="6 4"/><text x="{_W - _PAD_R}" '
+            f'y="{y - 4:.1f}" font-size="11" text-anchor="end" fill="#d62728">'
+            f"{escape(c.limit_label)} {_fmt(c.limit)}</text>"
+        )
     svg.append("</svg>")
-    return (f"<figure><figcaption>{escape(c.title)} ({escape(c.unit)})</figcaption>"
-            f"{''.join(svg)}</figure>")  # fmt: skip
+    return (
+        f"<figure><figcaption>{escape(c.title)} ({escape(c.unit)})</figcaption>"
+        f"{''.join(svg)}</figure>"
+    )
+
+
+_Scale = Callable[[npt.NDArray[np.float64] | float], npt.NDArray[np.float64]]
+
+
+def _x_label(x: float, ms: int, tz: dt.tzinfo, fmt: str) -> str:
+    when = dt.datetime.fromtimestamp(ms / 1000, tz=tz).strftime(fmt)
+    return (
+        f'<text x="{x:.1f}" y="{_H - _PAD_B + 16}" font-size="11" '
+        f'text-anchor="middle">{when}</text>'
+    )
+
+
+def _lines(c: Chart, sy: _Scale) -> list[str]:
+    """One polyline per series on a time axis."""
+    xs = [s.x_ms for s in c.series if s.x_ms.size]
+    x0 = min(int(x.min()) for x in xs)
+    x1 = max(max(int(x.max()) for x in xs), x0 + 1)
+
+    def sx(x: npt.NDArray[np.int64] | int) -> npt.NDArray[np.float64]:
+        return _PAD_L + (np.asarray(x, np.float64) - x0) / (x1 - x0) * (_W - _PAD_L - _PAD_R)
+
+    out = [
+        _x_label(float(sx(int(ms))), int(ms), c.tz, "%m-%d %H:%M")
+        for ms in np.linspace(x0, x1, 5).astype(np.int64)
+    ]
+    for i, s in enumerate(c.series):
+        finite = np.isfinite(s.y)
+        px, py = sx(s.x_ms[finite]), sy(s.y[finite])
+        points = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(px, py, strict=True))
+        out.append(
+            f'<polyline fill="none" stroke="{_PALETTE[i % len(_PALETTE)]}" '
+            f'stroke-width="1.5" points="{points}"/>'
+        )
+    return out
+
+
+def _bars(c: Chart, sy: _Scale) -> list[str]:
+    """Grouped bars: one category per distinct x (e.g. a day), one bar per series."""
+    categories = np.unique(np.concatenate([s.x_ms for s in c.series]))
+    cat_w = (_W - _PAD_L - _PAD_R) / max(categories.size, 1)
+    bar_w = cat_w * 0.8 / max(len(c.series), 1)
+    base = float(sy(0.0))
+    every = max(1, categories.size // 10)
+    out = [
+        _x_label(_PAD_L + (k + 0.5) * cat_w, int(ms), c.tz, "%m-%d")
+        for k, ms in enumerate(categories.tolist())
+        if k % every == 0
+    ]
+    for i, s in enumerate(c.series):
+        finite = np.isfinite(s.y)
+        slots = np.searchsorted(categories, s.x_ms[finite])
+        for k, y in zip(slots.tolist(), sy(s.y[finite]).tolist(), strict=True):
+            x = _PAD_L + k * cat_w + 0.1 * cat_w + i * bar_w
+            out.append(
+                f'<rect x="{x:.1f}" y="{min(y, base):.1f}" width="{bar_w:.1f}" '
+                f'height="{abs(base - y):.1f}" fill="{_PALETTE[i % len(_PALETTE)]}"/>'
+            )
+    return out
 
 
 def _ticks(lo: float, hi: float, count: int = 5) -> list[float]:

@@ -26,13 +26,14 @@ from smartpark.registry import Registry
 from smartpark.store.base import ReadingColumns, Store
 
 HOUR_MS = 3_600_000
-# The terminal table: short headers so a park's days fit in 110 columns.
+# The KPIs shown per park, with short headers so a park's days fit in 120 columns.
 SHORT = {
     "energy_tce": "energy",
     "electricity_kwh": "electricity",
     "renewable_share": "RE",
     "co2_scope1_t": "CO2 s1",
     "co2_scope2_t": "CO2 s2",
+    "co2_total_t": "CO2",
     "carbon_per_energy": "CO2/tce",
     "water_reuse_rate": "reuse",
     "nox_exceed_h": "NOx>",
@@ -40,20 +41,6 @@ SHORT = {
     "particulate_exceed_h": "PM>",
     "completeness": "complete",
 }
-PARK_KPIS = (
-    "energy_tce",
-    "electricity_kwh",
-    "renewable_share",
-    "co2_scope1_t",
-    "co2_scope2_t",
-    "co2_total_t",
-    "carbon_per_energy",
-    "water_reuse_rate",
-    "nox_exceed_h",
-    "so2_exceed_h",
-    "particulate_exceed_h",
-    "completeness",
-)
 
 
 @dataclass(frozen=True)
@@ -132,11 +119,12 @@ def print_summary(
         f"published {c.published:,} · stored {c.stored:,} · in the store {kpis.in_store:,} · "
         f"rejected {c.rejected:,} · left in outboxes {c.outbox:,} → {verdict}"
     )
-    for fault in fault_lines(registry, result, kpis.table):
-        console.print(f"  • {fault}")
+    for fault, outcome in fault_lines(registry, result, kpis.table):
+        console.print(f"  • {fault}: {outcome}")
 
 
-def fault_lines(registry: Registry, result: DemoResult, table: KpiTable) -> list[str]:
+def fault_lines(registry: Registry, result: DemoResult, table: KpiTable) -> list[tuple[str, str]]:
+    """(fault, outcome) of each staged fault."""
     f = result.faults
     ent = registry.meters[f.reset_meter].enterprise
     day = _summary_block(table, "enterprise")
@@ -149,18 +137,22 @@ def fault_lines(registry: Registry, result: DemoResult, table: KpiTable) -> list
     pending = "not reached before the run stopped"
     reached = result.reached_ms
     return [
-        f"gateway {f.offline_gateway} offline {local_time(f.offline_from_ms, registry)} – "
-        f"{local_time(f.offline_to_ms, registry)}: "
-        + (
+        (
+            f"gateway {f.offline_gateway} offline {local_time(f.offline_from_ms, registry)} – "
+            f"{local_time(f.offline_to_ms, registry)}",
             "its outbox kept the readings and caught up"
             if reached >= f.offline_to_ms and result.counts.outbox == 0
-            else pending
+            else pending,
         ),
-        f"counter {f.reset_meter} reset at {local_time(f.reset_at_ms, registry)}: "
-        + (f"{resets:.0f} reset(s) handled for {ent}" if reached > f.reset_at_ms else pending),
-        f"CEMS {f.exceed_meter} above the NOx limit {local_time(f.exceed_from_ms, registry)} – "
-        f"{local_time(f.exceed_to_ms, registry)}: "
-        + (f"{exceed:.0f} exceedance hour(s) in {park}" if reached >= f.exceed_to_ms else pending),
+        (
+            f"counter {f.reset_meter} reset at {local_time(f.reset_at_ms, registry)}",
+            f"{resets:.0f} reset(s) handled for {ent}" if reached > f.reset_at_ms else pending,
+        ),
+        (
+            f"CEMS {f.exceed_meter} above the NOx limit "
+            f"{local_time(f.exceed_from_ms, registry)} – {local_time(f.exceed_to_ms, registry)}",
+            f"{exceed:.0f} exceedance hour(s) in {park}" if reached >= f.exceed_to_ms else pending,
+        ),
     ]
 
 
@@ -187,8 +179,8 @@ def write_report(
                 Table(
                     ["fault", "outcome"],
                     [
-                        [x.split(":")[0], x.split(":", 1)[1]]
-                        for x in fault_lines(registry, result, kpis.table)
+                        list(fault_outcome)
+                        for fault_outcome in fault_lines(registry, result, kpis.table)
                     ],
                 )
             ],
@@ -204,7 +196,7 @@ def write_report(
             for k, start in enumerate(day.starts.tolist()):
                 fmt = "%Y-%m-%d" if day.period == "day" else "%Y-%m-%d %H:00"
                 label = dt.datetime.fromtimestamp(start / 1000, tz).strftime(fmt)
-                rows.append([label, *(_num(day.values[kpi][r, k]) for kpi in PARK_KPIS)])
+                rows.append([label, *(_num(day.values[kpi][r, k]) for kpi in SHORT)])
         charts: list[Chart] = []
         if day is not None and park_id in day.ids:
             r = day.row_of(park_id)
@@ -237,7 +229,9 @@ def write_report(
                 f"{park.name} ({park_id})",
                 text=f"Zero-carbon park line: {line:.2f} tCO2/tce. Factors: "
                 f"{park.factors_version}.",
-                tables=[Table(["period", *(f"{k} ({KPIS[k].unit})" for k in PARK_KPIS)], rows)],
+                tables=[
+                    Table(["period", *(f"{h} ({KPIS[k].unit})" for k, h in SHORT.items())], rows)
+                ],
                 charts=charts,
             )
         )
