@@ -180,7 +180,17 @@ class Publisher:
         attempt = 0
         first = True
         while not self._stopping:
-            client = self._new_client()
+            try:
+                client = self._new_client()
+            except (ssl.SSLError, OSError, ValueError) as exc:  # e.g. an unreadable certificate
+                self.stats.connect_failures += 1
+                delay = backoff_delay(
+                    attempt, self.options.backoff_min_s, self.options.backoff_max_s, self._rng
+                )
+                attempt += 1
+                log.error("mqtt_client_setup_failed", error=str(exc), retry_in_s=round(delay, 2))
+                await self._sleep(delay)
+                continue
             try:
                 await self._connect(client)
             except ConnectFailedError as exc:

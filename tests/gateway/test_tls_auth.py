@@ -234,3 +234,30 @@ def test_refused_connection_keeps_readings_and_retries(
         assert pub.stats.connect_failures >= 3
         assert pub.stats.published == 0
         assert box.count == 10  # nothing lost, nothing deleted
+
+
+def test_a_broken_certificate_is_reported_and_retried_not_a_crash(tmp_path: Path) -> None:
+    bad_ca = tmp_path / "ca.pem"
+    bad_ca.write_text("-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n")
+    with _outbox(tmp_path / "o.db", 5) as box:
+        pub = Publisher(
+            box,
+            park="p1",
+            gateway="gw-tls",
+            mqtt_options=MqttOptions(
+                "127.0.0.1", free_port(), "gw-tls", tls=True, ca_file=str(bad_ca)
+            ),
+            options=PublishOptions(backoff_min_s=0.02, backoff_max_s=0.05),
+        )
+
+        async def main() -> None:
+            task = asyncio.create_task(pub.run())
+            deadline = time.monotonic() + 20
+            while pub.stats.connect_failures < 2 and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
+            pub.stop()
+            await asyncio.wait_for(task, 10)
+
+        asyncio.run(main())
+        assert pub.stats.connect_failures >= 2
+        assert box.count == 5
