@@ -42,11 +42,16 @@ class Block:
 MIN_LONE_READINGS: Final = 10_000
 
 
+# Reference rows tried per reading count before the remaining meters go general.
+MAX_REFERENCES: Final = 4
+
+
 def find_blocks(index: SeriesIndex, candidates: npt.NDArray[np.bool_]) -> list[Block]:
     """Group candidate meters (mask by code) whose timestamps are identical, two or more readings.
 
-    One reference row per reading count: meters with the same count but other instants
-    stay on the general path, as does a lone meter with fewer than ``MIN_LONE_READINGS``.
+    Per reading count, up to ``MAX_REFERENCES`` reference rows are tried (a meter that
+    missed one poll and made up another does not spoil the group); meters matching none,
+    and a lone meter with fewer than ``MIN_LONE_READINGS``, stay on the general path.
     """
     counts = index.stop - index.first
     blocks: list[Block] = []
@@ -62,16 +67,21 @@ def find_blocks(index: SeriesIndex, candidates: npt.NDArray[np.bool_]) -> list[B
         else:
             take = starts[:, None] + np.arange(n)
             ts_mat, values = cols.ts[take], cols.value[take]
-        ts_row = ts_mat[0]
-        if not bool((np.diff(ts_row) > 0).all()):
-            continue
-        same = (ts_mat == ts_row).all(axis=1)
-        if int(same.sum()) < 2 and n < MIN_LONE_READINGS:
-            continue
-        if same.all():
-            blocks.append(Block(meters, ts_row.copy(), values))
-        else:
-            blocks.append(Block(meters[same], ts_row.copy(), values[same]))
+        left = np.arange(k)
+        for _ in range(MAX_REFERENCES):
+            if left.size == 0:
+                break
+            ts_row = ts_mat[left[0]]
+            same = (ts_mat[left] == ts_row).all(axis=1)
+            rows, left = left[same], left[~same]
+            if not bool((np.diff(ts_row) > 0).all()):
+                continue
+            if rows.size < 2 and n < MIN_LONE_READINGS:
+                continue
+            if rows.size == k:
+                blocks.append(Block(meters, ts_row.copy(), values))
+            else:
+                blocks.append(Block(meters[rows], ts_row.copy(), values[rows]))
     return blocks
 
 

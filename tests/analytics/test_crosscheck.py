@@ -363,3 +363,22 @@ def test_dense_shared_hold_integrals_equal_the_cumulative_route(jitter: int) -> 
     for a, b in zip(fast, slow, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-6)
     assert float(np.diff(fast[1], axis=1).min()) >= 0
+
+
+def test_one_odd_meter_does_not_spoil_its_group_for_the_dense_path() -> None:
+    from analytics.layout import Layout
+    from analytics.meters import evaluate
+    from analytics.periods import Grid
+    from analytics.series import sort_readings
+
+    reg = make_registry()
+    # a-imp (the first meter code) reads one second late; its count is unchanged.
+    rows = [(m, t + 1000 if m == "a-imp" else t, v) for m, t, v in random_readings(reg, 6, True)]
+    cols = sort_readings(columns(reg, rows))
+    grid = Grid.covering(START, END)
+    assert evaluate(Layout.of(reg), cols, grid).dense_meters == len(reg.meters) - 3
+    fast = compute_kpis(reg, cols, START, END, ["hour"])
+    slow = compute_kpis(reg, cols, START, END, ["hour"], use_dense=False)
+    for a, b in zip(fast.blocks, slow.blocks, strict=True):
+        for kpi in a.values:
+            np.testing.assert_allclose(a.values[kpi], b.values[kpi], rtol=1e-9, atol=1e-9)
