@@ -21,15 +21,16 @@ app = typer.Typer(
 
 # Each module defines ``register(app)``; add a new command group by adding its module here.
 _COMMAND_MODULES = (
+    "demo",
     "registry",
+    "gateway",
+    "ingest",
+    "kpi",
+    "alerts",
+    "landuse",
     "grafana",
     "deploy",
-    "ingest",
-    "gateway",
-    "alerts",
-    "kpi",
-    "landuse",
-    "demo",
+    "bench",
 )
 
 for _name in _COMMAND_MODULES:

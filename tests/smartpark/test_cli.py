@@ -38,3 +38,21 @@ def test_registry_check_lists_errors_and_exits_1(tmp_path):
 def test_usage_error_exits_2():
     assert smartpark("registry", "check").returncode == 2
     assert smartpark("no-such-command").returncode == 2
+
+
+def test_bench_lists_the_benchmarks_and_refuses_unknown_ones():
+    listed = smartpark("bench")
+    assert listed.returncode == 0
+    names = {line.split()[0] for line in listed.stdout.splitlines() if line.strip()}
+    assert {"ingest", "kpi", "gateway", "store"} <= names
+    unknown = smartpark("bench", "no-such-bench")
+    assert unknown.returncode == 2
+    assert "unknown benchmark" in unknown.stderr
+
+
+def test_every_design_command_has_help():
+    for command in ("demo", "gateway", "ingest", "kpi", "alerts", "bench", "landuse"):
+        result = smartpark(command, "--help")
+        assert result.returncode == 0, (command, result.stderr)
+    for group, command in (("registry", "check"), ("grafana", "push")):
+        assert smartpark(group, command, "--help").returncode == 0
