@@ -10,6 +10,7 @@ line then tells how many similar messages were not logged.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from ingest.metrics import IngestMetrics
 from ingest.validation import Admitted
@@ -24,6 +25,7 @@ class Accounting:
         self.log_every_s = log_every_s
         self._last_log: dict[tuple[str, str], float] = {}
         self._suppressed: dict[tuple[str, str], int] = {}
+        self._accepted: dict[str, Any] = {}  # gateway -> labelled counter child
 
     def record(self, topic: str, admitted: Admitted) -> None:
         m = self.metrics
@@ -33,7 +35,10 @@ class Accounting:
             self._log(topic, admitted, admitted.payload_error)
             return
         if admitted.accepted:
-            m.readings_accepted.labels(gateway).inc(admitted.accepted)
+            child = self._accepted.get(gateway)
+            if child is None:
+                child = self._accepted[gateway] = m.readings_accepted.labels(gateway)
+            child.inc(admitted.accepted)
         if admitted.rejected:
             for reason, count in admitted.rejected.items():
                 m.readings_rejected.labels(gateway, reason).inc(count)

@@ -45,6 +45,7 @@ class ReadFlow:
         self.metrics = metrics
         self.paused = False
         self.pauses = 0
+        self.queue: asyncio.Queue[aiomqtt.Message] | None = None  # the client's buffer
         self._client: aiomqtt.Client | None = None
         self._fd: int | None = None
 
@@ -53,6 +54,10 @@ class ReadFlow:
         flow = self
 
         class FlowQueue(asyncio.Queue[aiomqtt.Message]):
+            def __init__(self, maxsize: int = 0) -> None:
+                super().__init__(maxsize)
+                flow.queue = self
+
             def put_nowait(self, item: aiomqtt.Message) -> None:
                 super().put_nowait(item)
                 if self.qsize() >= flow.high:
@@ -65,6 +70,15 @@ class ReadFlow:
                 return item
 
         return FlowQueue
+
+    def take_nowait(self) -> aiomqtt.Message | None:
+        """The next buffered message without waiting (None when there is none).
+
+        Draining this way skips aiomqtt's per-message task of ``Client.messages``.
+        """
+        if self.queue is None or self.queue.empty():
+            return None
+        return self.queue.get_nowait()
 
     def attach(self, client: aiomqtt.Client) -> None:
         """Follow ``client`` (a new connection): nothing is paused yet."""

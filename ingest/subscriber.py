@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -94,6 +95,8 @@ class Subscriber:
         self.accounting = accounting or Accounting(metrics)
         self.acker = acker or ManualAck()
         self.flow = ReadFlow(options.receive_maximum, metrics=metrics)
+        self._status_messages = metrics.messages.labels("status")
+        self._telemetry_messages = metrics.messages.labels("telemetry")
         self.connected = False
         self.subscribed = False  # SUBACKs received on the current connection
         self.client: aiomqtt.Client | None = None  # the current connection's client
@@ -197,8 +200,10 @@ class Subscriber:
         return False
 
     async def _subscribe(self, client: aiomqtt.Client) -> None:
-        await client.subscribe(self.options.telemetry_filter, qos=1)
-        await client.subscribe(STATUS_SUBSCRIPTION, qos=1)
+        # No timeout: a resumed session's SUBACK waits behind its whole replayed backlog
+        # (minutes when the store was down); a dead connection ends _consume instead.
+        await client.subscribe(self.options.telemetry_filter, qos=1, timeout=math.inf)
+        await client.subscribe(STATUS_SUBSCRIPTION, qos=1, timeout=math.inf)
         self.subscribed = True
         log.info(
             "subscribed",
@@ -209,23 +214,27 @@ class Subscriber:
         )
 
     async def _consume(self, client: aiomqtt.Client) -> None:
-        acker, pipeline, metrics = self.acker, self.pipeline, self.metrics
-        async for message in client.messages:
-            token = acker.token(message)
-            topic = message.topic.value
-            payload = message.payload if isinstance(message.payload, bytes) else b""
-            if topic.endswith("/status"):
-                metrics.messages.labels("status").inc()
-                self._status(topic, payload, message.retain)
-                await pipeline.put(Received(token, ReadingColumns.empty()))
-                continue
-            metrics.messages.labels("telemetry").inc()
-            admitted = self.validator.admit(topic, payload)
-            self.accounting.record(topic, admitted)
-            if admitted.payload_error is None:
-                with contextlib.suppress(ContractError):
-                    self.status.seen(parse_topic(topic), now_ms())
-            await pipeline.put(Received(token, admitted.readings))
+        take_nowait = self.flow.take_nowait
+        async for message in client.messages:  # waits for a message or a disconnection
+            await self._handle(message)
+            while (more := take_nowait()) is not None:  # then drain what is buffered
+                await self._handle(more)
+
+    async def _handle(self, message: aiomqtt.Message) -> None:
+        token = self.acker.token(message)
+        topic = message.topic.value
+        payload = message.payload if isinstance(message.payload, bytes) else b""
+        if topic.endswith("/status"):
+            self._status_messages.inc()
+            self._status(topic, payload, message.retain)
+            await self.pipeline.put(Received(token, ReadingColumns.empty()))
+            return
+        self._telemetry_messages.inc()
+        admitted = self.validator.admit(topic, payload)
+        self.accounting.record(topic, admitted)
+        if admitted.topic is not None:
+            self.status.seen(admitted.topic, now_ms())
+        await self.pipeline.put(Received(token, admitted.readings))
 
     def _status(self, topic: str, payload: bytes, retained: bool) -> None:
         try:

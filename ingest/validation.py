@@ -46,6 +46,8 @@ QUANTITY_MISMATCH: Final = "quantity_mismatch"
 UNKNOWN_GATEWAY: Final = "unknown_gateway"
 BAD_TOPIC: Final = "bad_topic"
 
+_CODES_CACHE_MAX: Final = 4096  # distinct meter lists remembered (bounded memory)
+
 UNKNOWN_LABEL: Final = "unknown"
 """Gateway label for messages whose gateway is not in the registry (bounded cardinality)."""
 
@@ -60,6 +62,7 @@ class Admitted:
     rejected: Counter[str] = field(default_factory=Counter)  # reason -> readings
     payload_error: str | None = None  # reason when the payload was rejected whole
     detail: str | None = None  # the first problem, for the log
+    topic: Topic | None = None  # the parsed topic, once the payload decoded
 
     @property
     def accepted(self) -> int:
@@ -79,6 +82,7 @@ class Validator:
         self._meter_gateway = registry.meter_gateway
         self._meter_park = registry.meter_park
         self._meter_quantity = registry.meter_quantity
+        self._codes_cache: dict[tuple[str, ...], npt.NDArray[np.int32]] = {}
 
     def admit(self, topic: str, payload: bytes, *, now_ms: int | None = None) -> Admitted:
         """Decode ``payload`` received on ``topic`` and keep the readings the registry allows."""
@@ -113,11 +117,19 @@ class Validator:
                 rejected=rejected,
                 detail=detail
                 or f"gateway {topic.gateway!r} is not a registry gateway of park {topic.park!r}",
+                topic=topic,
             )
 
-        # One lookup per distinct meter id, then everything per reading is numpy.
-        code_of = self._meter_code.get
-        distinct = np.array([code_of(m, -1) for m in columns.meters], dtype=np.int32)
+        # Registry codes of the payload's distinct meter ids: a gateway sends the same ids
+        # in the same order again and again, so the whole list is looked up once.
+        key = tuple(columns.meters)
+        distinct = self._codes_cache.get(key)
+        if distinct is None:
+            code_of = self._meter_code.get
+            distinct = np.array([code_of(m, -1) for m in key], dtype=np.int32)
+            if len(self._codes_cache) >= _CODES_CACHE_MAX:
+                self._codes_cache.clear()
+            self._codes_cache[key] = distinct
         meter = distinct[columns.meter_idx]
         known = meter >= 0
         safe = np.where(known, meter, 0)
@@ -145,6 +157,7 @@ class Validator:
             received=columns.received,
             rejected=rejected,
             detail=detail,
+            topic=topic,
         )
 
     def _explain(self, reason: str, columns: contract.Columns, i: int, topic: Topic) -> str:
