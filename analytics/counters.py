@@ -30,7 +30,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from analytics.series import FloatArray, IndexArray, IntArray, SeriesIndex, segmented_cumsum
+from analytics.series import FloatArray, IntArray, SeriesIndex, segmented_cumsum
 from smartpark.store.base import ReadingColumns
 
 JITTER_REL: Final = 1e-9
@@ -143,17 +143,3 @@ def clean(
         events.add("reset", m[1:][reset], t[1:][reset])
     register = segmented_cumsum(delta, index.starts)
     return CleanCounters(index, delta, register, events)
-
-
-def window_consumption(
-    counters: CleanCounters, meters: npt.NDArray[np.int32], points: IntArray
-) -> FloatArray:
-    """Consumption of each meter (rows) in each window ``points[k]..points[k+1]`` (columns)."""
-    return np.diff(counters.consumption_at(meters, points), axis=1)
-
-
-def window_counts(
-    index: SeriesIndex, meters: npt.NDArray[np.int32], points: IntArray
-) -> IndexArray:
-    """Readings of each meter with ``points[k] <= ts < points[k+1]``."""
-    return np.diff(index.count_before(meters.astype(np.intp)[:, None], points[None, :]), axis=1)

@@ -22,8 +22,6 @@ from analytics.counters import JITTER_REL
 from analytics.gauges import HOLD_INTERVALS
 from analytics.series import FloatArray, IndexArray, IntArray, SeriesIndex
 
-BoolMatrix = npt.NDArray[np.bool_]
-
 
 @dataclass(frozen=True)
 class Block:
@@ -296,7 +294,6 @@ def partner_rows(block: Block, partner: npt.NDArray[np.int64]) -> IndexArray:
 
 __all__ = [
     "Block",
-    "BoolMatrix",
     "DenseCounters",
     "RowLookup",
     "counters",
