@@ -33,6 +33,7 @@ from smartpark.ids import ID_PATTERN, is_valid_id
 DEFAULT_TIMEZONE: Final = "Asia/Shanghai"
 SECTIONS: Final = ("zone", "park", "enterprise", "gateway", "meter")
 POLLUTANTS: Final = ("so2", "nox", "particulate")
+STACK_GAUGES: Final = ("o2", "flue_gas_flow")  # the gauges that go with a pollutant meter
 
 Role = Literal["boundary", "sub"]
 Scale = Literal["above", "below"]
@@ -174,6 +175,27 @@ class Registry:
     @cached_property
     def meter_multiplier(self) -> npt.NDArray[np.float64]:
         return self._meter_column(lambda m: m.multiplier, np.float64)
+
+    def stack_partner(self, quantity: str) -> npt.NDArray[np.int64]:
+        """Per meter code: the code of the ``quantity`` gauge (``o2`` or ``flue_gas_flow``)
+        on the same emission point (enterprise and ``stack``) for pollutant meters, else -1.
+        """
+        return self._stack_partners[quantity]
+
+    @cached_property
+    def _stack_partners(self) -> dict[str, npt.NDArray[np.int64]]:
+        gauges: dict[tuple[str, str, str], int] = {}
+        for code, m in enumerate(self.meters[i] for i in self.meter_ids):
+            if m.stack is not None and m.quantity in STACK_GAUGES:
+                gauges.setdefault((m.enterprise, m.stack, m.quantity), code)
+        out = {}
+        for quantity in STACK_GAUGES:
+            partner = np.full(len(self.meter_ids), -1, np.int64)
+            for code, m in enumerate(self.meters[i] for i in self.meter_ids):
+                if m.stack is not None and m.quantity in POLLUTANTS:
+                    partner[code] = gauges.get((m.enterprise, m.stack, quantity), -1)
+            out[quantity] = partner
+        return out
 
     def park_of_meter(self, meter: str) -> str:
         return self.enterprises[self.meters[meter].enterprise].park

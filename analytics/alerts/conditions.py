@@ -125,17 +125,8 @@ class RegistryArrays:
         )
         self.o2_ref = np.array([np.nan if m.o2_ref is None else m.o2_ref for m in meters])
         # CEMS stacks: pollutant meter -> the O2 and flow gauges of its (enterprise, stack).
-        self.partner_o2 = np.full(self.n, -1, np.int64)
-        self.partner_flow = np.full(self.n, -1, np.int64)
-        stacks: dict[tuple[str, str], dict[str, int]] = {}
-        for code, m in enumerate(meters):
-            if m.stack is not None and m.quantity in ("o2", "flue_gas_flow"):
-                stacks.setdefault((m.enterprise, m.stack), {}).setdefault(m.quantity, code)
-        for code, m in enumerate(meters):
-            if m.stack is not None and m.quantity in POLLUTANTS:
-                partners = stacks.get((m.enterprise, m.stack), {})
-                self.partner_o2[code] = partners.get("o2", -1)
-                self.partner_flow[code] = partners.get("flue_gas_flow", -1)
+        self.partner_o2 = registry.stack_partner("o2")
+        self.partner_flow = registry.stack_partner("flue_gas_flow")
 
     @cached_property
     def timezone(self) -> npt.NDArray[np.object_]:

@@ -177,3 +177,21 @@ def test_unreadable_file(tmp_path):
 
 def test_empty_registry_is_an_error(tmp_path):
     assert errors_of(tmp_path, "") == ["zone: registry defines no zone"]
+
+
+def test_stack_partners_pair_pollutants_with_their_emission_point(tmp_path):
+    text = MINIMAL + "".join(
+        f'[meter.{mid}]\nenterprise = "e1"\ngateway = "g1"\nquantity = "{q}"\nstack = "{st}"\n'
+        for mid, q, st in [
+            ("b1-nox", "nox", "b1"), ("b1-o2", "o2", "b1"), ("b1-flow", "flue_gas_flow", "b1"),
+            ("b2-so2", "so2", "b2"), ("b2-flow", "flue_gas_flow", "b2"),
+        ]
+    )  # fmt: skip
+    reg = load_text(tmp_path, text)
+    code = reg.meter_code
+    o2, flow = reg.stack_partner("o2"), reg.stack_partner("flue_gas_flow")
+    assert o2[code["b1-nox"]] == code["b1-o2"]
+    assert flow[code["b1-nox"]] == code["b1-flow"]
+    assert o2[code["b2-so2"]] == -1  # no O2 analyser on stack b2
+    assert flow[code["b2-so2"]] == code["b2-flow"]
+    assert o2[code["m-main"]] == -1

@@ -275,14 +275,8 @@ def _emission_charts(
     for meter in sorted(registry.meters.values(), key=lambda m: m.id):
         if meter.quantity != "nox" or registry.park_of_meter(meter.id) != park_id:
             continue
-        o2 = [
-            m
-            for m in registry.meters.values()
-            if m.stack == meter.stack and m.enterprise == meter.enterprise and m.quantity == "o2"
-        ]
-        hours, means = _hourly_corrected(
-            registry, readings, meter.id, o2[0].id if o2 else None, meter.o2_ref
-        )
+        o2_code = int(registry.stack_partner("o2")[registry.meter_code[meter.id]])
+        hours, means = _hourly_corrected(registry, readings, meter.id, o2_code, meter.o2_ref)
         charts.append(
             Chart(
                 f"{meter.id}: hourly NOx (O2-corrected) against the limit",
@@ -299,14 +293,14 @@ def _hourly_corrected(
     registry: Registry,
     readings: ReadingColumns,
     meter: str,
-    o2_meter: str | None,
+    o2_code: int,
     o2_ref: float | None,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
     code = registry.meter_code
     sel = readings.meter == code[meter]
     ts, conc = readings.ts[sel], readings.value[sel]
-    if o2_meter is not None and o2_ref is not None:
-        o2_sel = readings.meter == code[o2_meter]
+    if o2_code >= 0 and o2_ref is not None:
+        o2_sel = readings.meter == o2_code
         common, i, j = np.intersect1d(ts, readings.ts[o2_sel], return_indices=True)
         ts = common
         conc = o2_corrected(conc[i], readings.value[o2_sel][j], np.full(i.size, o2_ref))
