@@ -71,17 +71,8 @@ class Layout:
         )
         park_zone = np.array([zone_code[reg.parks[p].zone] for p in reg.park_ids], np.intp)
         nature = {q.name: q.nature for q in quantities.QUANTITIES}
-        partner_o2 = np.full(len(mids), -1, np.int64)
-        partner_flow = np.full(len(mids), -1, np.int64)
-        stacks: dict[tuple[str, str], dict[str, int]] = {}
-        for code, m in enumerate(meters):
-            if m.stack is not None and m.quantity in ("o2", "flue_gas_flow"):
-                stacks.setdefault((m.enterprise, m.stack), {}).setdefault(m.quantity, code)
-        for code, m in enumerate(meters):
-            if m.stack is not None and m.quantity in POLLUTANTS:
-                partners = stacks.get((m.enterprise, m.stack), {})
-                partner_o2[code] = partners.get("o2", -1)
-                partner_flow[code] = partners.get("flue_gas_flow", -1)
+        partner_o2 = reg.stack_partner("o2")
+        partner_flow = reg.stack_partner("flue_gas_flow")
         limit = np.array(
             [
                 reg.parks[reg.enterprises[m.enterprise].park].limits.get(m.quantity, np.nan)
