@@ -454,7 +454,8 @@ def main() -> None:
         )
         print(
             f"targets: >= 100,000 readings/s {'OK' if steady >= 100_000 else 'MISSED'}; "
-            f"p99 < 1 s {'OK' if p99 < 1 else 'MISSED'}; RSS < 200 MB {'OK' if rss < 200 else 'MISSED'}"
+            f"p99 < 1 s {'OK' if p99 < 1 else 'MISSED'}; "
+            f"RSS < 200 MB {'OK' if rss < 200 else 'MISSED'}"
         )
 
 
