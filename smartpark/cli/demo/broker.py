@@ -16,9 +16,14 @@ from smartpark.localservers import LOOPBACK, Mosquitto, find_mosquitto, free_por
 
 
 @contextlib.asynccontextmanager
-async def embedded_broker(workdir: Path) -> AsyncIterator[tuple[str, str]]:
-    """Yield ``(broker URL, description)`` of a broker running for the block's duration."""
-    if find_mosquitto():
+async def embedded_broker(
+    workdir: Path, *, mosquitto: bool | None = None
+) -> AsyncIterator[tuple[str, str]]:
+    """Yield ``(broker URL, description)`` of a broker running for the block's duration.
+
+    ``mosquitto``: True or False forces the choice; None takes mosquitto when installed.
+    """
+    if mosquitto if mosquitto is not None else find_mosquitto() is not None:
         workdir.mkdir(parents=True, exist_ok=True)
         with Mosquitto(workdir) as broker:
             yield broker.url, f"mosquitto (subprocess, {broker.url})"
