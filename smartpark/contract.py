@@ -234,11 +234,18 @@ def _to_columns(
 
     # Identifiers: index each reading's meter among the distinct ids, validate each new
     # distinct id once (ids seen valid before are remembered).
-    meter_col = list(map(_METER, readings))
-    meters = list(dict.fromkeys(meter_col))
-    meter_pos = {m: i for i, m in enumerate(meters)}
-    meter_idx = np.fromiter(map(meter_pos.__getitem__, meter_col), dtype=np.int32, count=n)
-    unseen = [m for m in meters if m not in _VALID_IDS]
+    meter_col = tuple(map(_METER, readings))
+    layout = _METER_LAYOUTS.get(meter_col)  # a gateway repeats its meter sequence
+    if layout is not None:
+        meters, meter_idx = list(layout[0]), layout[1]
+        unseen: list[str] = []
+    else:
+        meters = list(dict.fromkeys(meter_col))
+        meter_pos = {m: i for i, m in enumerate(meters)}
+        meter_idx = np.fromiter(map(meter_pos.__getitem__, meter_col), dtype=np.int32, count=n)
+        unseen = [m for m in meters if m not in _VALID_IDS]
+        if not unseen:
+            _remember_layout(meter_col, meters, meter_idx)
     if unseen:
         bad_ids = {m for m in unseen if not is_valid_id(m)}
         _remember_valid_ids(m for m in unseen if m not in bad_ids)
@@ -287,15 +294,17 @@ def _to_columns(
     # Values: finite floats only (msgspec already refused bools and strings).
     with np.errstate(over="ignore"):  # an overflow to inf is rejected just below
         value = np.fromiter(map(_VALUE, readings), dtype=np.float64, count=n) * factors
-    _reject(
-        ok,
-        ~np.isfinite(value),
-        index,
-        rejects,
-        NON_FINITE,
-        "value",
-        lambda i: f"value {readings[i].value!r} is not finite",
-    )
+    finite = np.isfinite(value)
+    if not finite.all():
+        _reject(
+            ok,
+            ~finite,
+            index,
+            rejects,
+            NON_FINITE,
+            "value",
+            lambda i: f"value {readings[i].value!r} is not finite",
+        )
 
     # Timestamps: ints are epoch ms; strings are RFC 3339 (parsed one by one, rare path).
     raw_ts = list(map(_TS, readings))
@@ -350,6 +359,19 @@ _UNIT_FACTOR: Final = np.array([f for _, f in quantities.UNIT_TABLE.values()] + 
 # client sending endless new ids only makes the set restart.
 _VALID_IDS: set[str] = set()
 _VALID_IDS_MAX: Final = 100_000
+
+
+# Meter sequences of valid ids seen before -> (distinct ids, index of each reading's id).
+# Both are shared between payloads, so the index array is read-only.
+_METER_LAYOUTS: dict[tuple[str, ...], tuple[list[str], npt.NDArray[np.int32]]] = {}
+_METER_LAYOUTS_MAX: Final = 4_096
+
+
+def _remember_layout(key: tuple[str, ...], meters: list[str], idx: npt.NDArray[np.int32]) -> None:
+    if len(_METER_LAYOUTS) >= _METER_LAYOUTS_MAX:
+        _METER_LAYOUTS.clear()
+    idx.setflags(write=False)
+    _METER_LAYOUTS[key] = (meters, idx)
 
 
 def _remember_valid_ids(ids: Iterable[str]) -> None:
