@@ -311,7 +311,8 @@ class Ingest:
             "--log-level",
             "warning",
         ]
-        env = dict(os.environ, SMARTPARK_DEAD_LETTERS=str(workdir / "dead.db"))
+        env_protocol = {"SMARTPARK_MQTT_PROTOCOL": args.mqtt_protocol}
+        env = dict(os.environ, SMARTPARK_DEAD_LETTERS=str(workdir / "dead.db"), **env_protocol)
         self.log = (workdir / "ingest.log").open("wb")
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env=env)
         self.ps = psutil.Process(self.proc.pid)
@@ -378,13 +379,17 @@ def main() -> None:
     parser.add_argument("--half-rate-seconds", type=float, default=15.0)
     parser.add_argument("--batch-size", type=int, default=10_000)
     parser.add_argument("--batch-ms", type=int, default=100)
+    parser.add_argument("--mqtt-protocol", choices=["5", "3.1.1"], default="5")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
     registry = work / "registry.toml"
     registry.write_text(registry_toml(args.gateways))
     base = now_ms() - 6 * 3600 * 1000
-    print(f"machine: {os.cpu_count()} cores; {args.gateways} gateways x {PER_MESSAGE} meters")
+    print(
+        f"machine: {os.cpu_count()} cores; {args.gateways} gateways x {PER_MESSAGE} meters; "
+        f"ingest MQTT {args.mqtt_protocol}, batch {args.batch_size} / {args.batch_ms} ms"
+    )
     with (
         Mosquitto(work / "mosquitto", max_inflight_messages=1000) as broker,
         Influxd(work / "influxd") as influxd,
