@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -203,3 +205,46 @@ def test_store_down_loses_nothing_and_memory_stays_bounded(
         assert peak["buffer"] <= 20
         rows = db.query("park", "SELECT count(value), sum(value) FROM energy")
         assert (rows[0]["count"], rows[0]["sum"]) == (2_000, 10 * sum(range(200)))
+
+
+def test_points_influxd_refuses_are_dead_lettered_and_acked(
+    mosquitto: Mosquitto, influxd: Influxd, influx_db: str, tmp_path: Path
+) -> None:
+    t0 = now_ms() - 3_600_000
+    # Make `value` a string field of `energy` in this shard: every float point of the
+    # measurement is then refused (400 field type conflict), water points are not.
+    influxd.write(influx_db, f'energy,meter=legacy value="text" {t0 - 1000}')
+    settings = settings_for(
+        mosquitto, tmp_path, store=influxd.store_url(influx_db), batch_ms=500, batch_size=1_000
+    )
+    energy = payload("g1", [reading("m-elec", t0 + i, float(i)) for i in range(8)])
+    water = payload("g2", [reading("m-water", t0 + i, 10.0 + i) for i in range(4)])
+
+    async def body(running: Running) -> None:
+        with Publisher(mosquitto) as pub:
+            await asyncio.to_thread(pub.publish, T1, [energy])
+            await asyncio.to_thread(pub.publish, "smartpark/v1/p1/g2/telemetry", [water])
+        await eventually(lambda: running.subscriber.acker.acked == 2)
+        assert counter(running, "dead_letters") == 8
+        assert counter(running, "write_rejections") >= 1
+        assert stored(running) == 4
+
+    run_service(settings, REG, None, body)
+    water_rows = influxd.query(influx_db, "SELECT value FROM water")
+    assert [r["value"] for r in water_rows] == [10.0, 11.0, 12.0, 13.0]
+    result = subprocess.run(
+        [sys.executable, "-m", "smartpark", "ingest", "dead-letters", "--file",
+         str(settings.dead_letters)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "8 dead letter(s)" in result.stdout
+    assert "m-elec" in result.stdout
+    assert "field type conflict" in result.stdout
+
+    # Acknowledged: the same session gets nothing again.
+    async def nothing(running: Running) -> None:
+        await asyncio.sleep(1.0)
+        assert running.subscriber.acker.acked == 0
+
+    run_service(settings, REG, None, nothing)
