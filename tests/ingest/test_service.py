@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from pathlib import Path
 
 import httpx
 import pytest
 
-from ingest.service import Running
+from ingest.service import Running, serve
 from smartpark.timestamps import now_ms
 from tests.ingest.memory_store import MemoryStore
 from tests.ingest.park import park_registry, payload, reading
@@ -167,3 +168,39 @@ def test_metrics_healthz_and_gateway_status(mosquitto: Mosquitto, tmp_path: Path
         assert status["g1"].last_seen_ms is not None  # telemetry counts as a sign of life
 
     run_service(settings, REG, store, body)
+
+
+def test_two_ingests_share_the_load_through_a_shared_subscription(
+    mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    group = f"grp-{uuid.uuid4().hex[:8]}"
+    stores = [MemoryStore(), MemoryStore()]
+    for i in range(2):
+        (tmp_path / str(i)).mkdir()
+    settings = [
+        settings_for(mosquitto, tmp_path / str(i), shared_group=group, batch_ms=10)
+        for i in range(2)
+    ]
+    t0 = now_ms() - 60_000
+    messages = good_messages(200, 5, t0)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        started = [loop.create_future(), loop.create_future()]
+        async with asyncio.timeout(60), asyncio.TaskGroup() as tg:
+            for s, store, fut in zip(settings, stores, started, strict=True):
+                tg.create_task(serve(s, registry=REG, store=store, stop=stop, started=fut))
+            running = [await fut for fut in started]
+            await eventually(lambda: all(r.subscriber.subscribed for r in running))
+            with Publisher(mosquitto) as pub:
+                await asyncio.to_thread(pub.publish, T1, messages)
+            await eventually(lambda: sum(len(s.points) for s in stores) == 1_000)
+            stop.set()
+
+    asyncio.run(main())
+    first, second = (set(s.points) for s in stores)
+    assert first, "both took a share"
+    assert second, "both took a share"
+    assert not first & second  # and no message went to both
+    assert len(first | second) == 1_000
