@@ -133,9 +133,9 @@ async def serve(
             writer = tg.create_task(pipeline.run(), name="ingest-writer")
 
             async def flush() -> None:
-                await pipeline.close()
                 try:
                     async with asyncio.timeout(settings.drain_timeout_s):
+                        await pipeline.close()  # waits for room in the queue
                         await asyncio.shield(writer)
                 except TimeoutError:
                     log.warning(

@@ -62,3 +62,19 @@ def test_dead_letters_lists_the_newest_first(tmp_path: Path) -> None:
     empty = smartpark("ingest", "dead-letters", "--file", str(tmp_path / "none.db"))
     assert empty.returncode == 0
     assert "no dead letters" in empty.stdout
+
+
+def test_the_documented_example_config_is_valid(tmp_path: Path) -> None:
+    from ingest.settings import IngestSettings
+    from smartpark.settings import load_settings
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "ingest.md").read_text()
+    example = doc.split("Example `ingest.toml`:\n\n```toml\n", 1)[1].split("```", 1)[0]
+    config = tmp_path / "ingest.toml"
+    config.write_text(example)
+    settings = load_settings(IngestSettings, config)
+    assert settings.shared_group == "smartpark-ingest"
+    assert settings.registry == tmp_path / "registry.toml"  # relative to the config file
+    assert settings.broker_url.tls
+    assert settings.store_url.kind == "influxdb"
+    assert settings.metrics_host == "127.0.0.1"
