@@ -248,3 +248,53 @@ def test_points_influxd_refuses_are_dead_lettered_and_acked(
         assert running.subscriber.acker.acked == 0
 
     run_service(settings, REG, None, nothing)
+
+
+def test_long_outage_with_reading_paused_past_keepalive_loses_nothing(
+    mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    """Reading paused longer than the keepalive: paho drops the connection, the service
+    reconnects, the broker redelivers; in the end every reading is stored once."""
+    with Influxd(tmp_path / "influxd") as db:
+        db.create_database("park")
+        settings = settings_for(
+            mosquitto,
+            tmp_path,
+            store=db.store_url("park"),
+            mqtt_protocol="3.1.1",  # the broker's window (100) exceeds our buffer (20)
+            queue_size=5,
+            receive_maximum=20,
+            batch_size=50,
+            keepalive_s=5,
+            retry_max_s=0.5,
+        )
+        t0 = now_ms() - 3_600_000
+        messages = [
+            payload("g1", [reading("m-elec", t0 + i * 10 + j, float(i)) for j in range(10)], seq=i)
+            for i in range(300)
+        ]
+
+        async def body(running: Running) -> None:
+            await asyncio.to_thread(db.stop)
+            with Publisher(mosquitto) as pub:
+                await asyncio.to_thread(pub.publish, T1, messages)
+            await eventually(lambda: running.subscriber.flow.paused)
+            peak = 0
+            for _ in range(600):  # 12 s outage: more than twice the keepalive
+                peak = max(peak, running.subscriber.buffered())
+                await asyncio.sleep(0.02)
+            assert peak <= 20
+            await asyncio.to_thread(db.start)
+
+            def count() -> int:  # in the store: the stored counter also counts rewrites
+                rows = db.query("park", "SELECT count(value) FROM energy")
+                return int(rows[0]["count"]) if rows else 0
+
+            await eventually(lambda: count() == 3_000, timeout=90)
+            assert running.metrics.registry.get_sample_value(
+                "smartpark_ingest_broker_reconnects_total"
+            )  # the keepalive really dropped the connection while paused
+
+        run_service(settings, REG, None, body, timeout=150)
+        rows = db.query("park", "SELECT count(value), sum(value) FROM energy")
+        assert (rows[0]["count"], rows[0]["sum"]) == (3_000, 10 * sum(range(300)))
