@@ -39,10 +39,13 @@ class GatewayStatus:
         A retained message replayed by the broker on (re)subscription tells the state but
         is no sign of life now, so it does not move ``last_seen``.
         """
-        state = self._state(topic)
-        if state is None or payload.strip() not in (STATUS_ONLINE, STATUS_OFFLINE):
+        word = payload.strip()
+        if word not in (STATUS_ONLINE, STATUS_OFFLINE):
             return False
-        online = payload.strip() == STATUS_ONLINE
+        state = self._state(topic)
+        if state is None:
+            return False
+        online = word == STATUS_ONLINE
         if state.online != online:
             state.status_changed_ms = now_ms
         state.online = online
