@@ -365,9 +365,14 @@ _VALID_IDS_MAX: Final = 100_000
 # Both are shared between payloads, so the index array is read-only.
 _METER_LAYOUTS: dict[tuple[str, ...], tuple[list[str], npt.NDArray[np.int32]]] = {}
 _METER_LAYOUTS_MAX: Final = 4_096
+# Only payloads up to this many readings are remembered, so the cache holds at most
+# 4 096 x 1 000 references (tens of MB) even if every payload had a new meter sequence.
+_METER_LAYOUT_READINGS_MAX: Final = 1_000
 
 
 def _remember_layout(key: tuple[str, ...], meters: list[str], idx: npt.NDArray[np.int32]) -> None:
+    if len(key) > _METER_LAYOUT_READINGS_MAX:
+        return
     if len(_METER_LAYOUTS) >= _METER_LAYOUTS_MAX:
         _METER_LAYOUTS.clear()
     idx.setflags(write=False)
