@@ -19,7 +19,13 @@ from typing import Annotated
 
 import typer
 
-from smartpark.cli.common import ConfigOption, RegistryOption, StoreOption, report_errors
+from smartpark.cli.common import (
+    ConfigOption,
+    LogLevelOption,
+    RegistryOption,
+    StoreOption,
+    report_errors,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -69,9 +75,7 @@ def run(
     config: ConfigOption = None,
     registry: RegistryOption = None,
     store: StoreOption = None,
-    log_level: Annotated[
-        str | None, typer.Option(help="debug, info, warning or error.", show_default=False)
-    ] = None,
+    log_level: LogLevelOption = None,
 ) -> None:
     """Evaluate the rules of --rules against the store and deliver alerts."""
     if ctx.invoked_subcommand is not None:

@@ -40,6 +40,18 @@ StoreOption = Annotated[
     ),
 ]
 
+LogLevelOption = Annotated[
+    str | None, typer.Option(help="debug, info, warning or error.", show_default=False)
+]
+MetricsPortOption = Annotated[
+    int | None,
+    typer.Option(
+        help="Serve Prometheus /metrics and /healthz on this port (127.0.0.1 unless "
+        "metrics_host says otherwise).",
+        show_default=False,
+    ),
+]
+
 
 def report_errors(fn: Callable[P, R]) -> Callable[P, R]:
     """Turn smartpark errors into a readable message on stderr and exit code 1."""

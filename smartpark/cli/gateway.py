@@ -17,7 +17,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from smartpark.cli.common import BrokerOption, RegistryOption, report_errors
+from smartpark.cli.common import (
+    BrokerOption,
+    LogLevelOption,
+    MetricsPortOption,
+    RegistryOption,
+    report_errors,
+)
 
 GatewayConfigOption = Annotated[
     Path | None,
@@ -50,13 +56,8 @@ def run(
     config: GatewayConfigOption = None,
     registry: RegistryOption = None,
     broker: BrokerOption = None,
-    metrics_port: Annotated[
-        int | None,
-        typer.Option(help="Serve Prometheus /metrics on this port.", show_default=False),
-    ] = None,
-    log_level: Annotated[
-        str | None, typer.Option(help="debug, info, warning or error.", show_default=False)
-    ] = None,
+    metrics_port: MetricsPortOption = None,
+    log_level: LogLevelOption = None,
 ) -> None:
     """Run the gateway until SIGTERM (then flush, say offline, exit 0)."""
     if ctx.invoked_subcommand is not None:

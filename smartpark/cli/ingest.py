@@ -19,6 +19,8 @@ import typer
 from smartpark.cli.common import (
     BrokerOption,
     ConfigOption,
+    LogLevelOption,
+    MetricsPortOption,
     RegistryOption,
     StoreOption,
     report_errors,
@@ -56,13 +58,8 @@ def run(
         str | None,
         typer.Option(help="MQTT 5 shared subscription group (scale-out).", show_default=False),
     ] = None,
-    metrics_port: Annotated[
-        int | None,
-        typer.Option(help="Serve /metrics and /healthz on this port.", show_default=False),
-    ] = None,
-    log_level: Annotated[
-        str | None, typer.Option(help="debug, info, warning or error.", show_default=False)
-    ] = None,
+    metrics_port: MetricsPortOption = None,
+    log_level: LogLevelOption = None,
 ) -> None:
     """Subscribe, validate, batch and write telemetry until SIGTERM (then flush, exit 0)."""
     if ctx.invoked_subcommand is not None:

@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from smartpark.cli.common import ConfigOption, RegistryOption, StoreOption, report_errors
+from smartpark.cli.common import (
+    ConfigOption,
+    LogLevelOption,
+    RegistryOption,
+    StoreOption,
+    report_errors,
+)
 
 if TYPE_CHECKING:
     from smartpark.registry import Registry
@@ -93,9 +99,7 @@ def kpi(
     config: ConfigOption = None,
     registry: RegistryOption = None,
     store: StoreOption = None,
-    log_level: Annotated[
-        str | None, typer.Option(help="debug, info, warning or error.", show_default=False)
-    ] = None,
+    log_level: LogLevelOption = None,
 ) -> None:
     """Compute KPIs per enterprise, park or zone for full periods in [--from, --to)."""
     from analytics import periods
