@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from smartpark.cli.common import report_errors
+from smartpark.cli.common import RegistryOption, report_errors
 
 
 def register(app: typer.Typer) -> None:
@@ -21,11 +21,17 @@ def register(app: typer.Typer) -> None:
 
 @report_errors
 def check(
-    file: Annotated[Path, typer.Argument(help="Registry TOML file.", show_default=False)],
+    file: Annotated[
+        Path | None, typer.Argument(help="Registry TOML file.", show_default=False)
+    ] = None,
+    registry_option: RegistryOption = None,
 ) -> None:
     """Validate FILE; print every error with its path, or a summary table. Exit 1 on errors."""
     from smartpark import quantities, registry
 
+    file = file or registry_option
+    if file is None:
+        raise typer.BadParameter("give the registry file (FILE or --registry FILE)")
     reg = registry.load(file)
     kinds = quantities.KINDS
     table = Table(title=f"{file}: registry OK")

@@ -35,6 +35,12 @@ def test_registry_check_lists_errors_and_exits_1(tmp_path):
     assert "meter.m.gateway: missing required key" in result.stderr
 
 
+def test_registry_check_takes_the_common_registry_option_too():
+    result = smartpark("registry", "check", "--registry", str(EXAMPLE))
+    assert result.returncode == 0, result.stderr
+    assert "77 meter(s)" in result.stdout
+
+
 def test_usage_error_exits_2():
     assert smartpark("registry", "check").returncode == 2
     assert smartpark("no-such-command").returncode == 2
