@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import signal
 import time
@@ -110,7 +111,7 @@ class _SimGateway:
         publisher, task = self.publisher, self.task
         if publisher is None or task is None:
             return
-        publisher.options = PublishOptions(flush_timeout_s=0)
+        publisher.options = dataclasses.replace(publisher.options, flush_timeout_s=0)
         publisher.stop()
         await task
         # Counted after the task ended: acknowledgements can arrive while it stops.
