@@ -32,6 +32,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -174,20 +175,30 @@ def start_publisher(
 # --------------------------------------------------------------------------- ceilings
 
 
-def mosquitto_ceiling(broker: Mosquitto, gateways: int, messages: int, base_ts: int) -> float:
-    """Readings/s delivered to a bare paho subscriber (QoS 1, paho's automatic ack)."""
+def paho_subscriber_rate(
+    broker: Mosquitto,
+    client_id: str,
+    handle: Callable[[Any], None],
+    gateways: int,
+    messages: int,
+    base_ts: int,
+    timeout_s: float,
+) -> float:
+    """Readings/s from the start of publishing until a paho subscriber (QoS 1, paho's
+    automatic ack) has run ``handle`` on the last of ``messages`` messages."""
     got = 0
     done = threading.Event()
     last = [0.0]
 
-    def on_message(_c: Any, _u: Any, _m: Any) -> None:
+    def on_message(_c: Any, _u: Any, message: Any) -> None:
         nonlocal got
+        handle(message)
         got += 1
         if got == messages:
             last[0] = time.time()
             done.set()
 
-    sub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-bare-sub")
+    sub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
     sub.on_message = on_message
     sub.connect(broker.host, broker.port)
     sub.subscribe("smartpark/v1/+/+/telemetry", qos=1)
@@ -195,11 +206,18 @@ def mosquitto_ceiling(broker: Mosquitto, gateways: int, messages: int, base_ts: 
     time.sleep(0.5)
     pub = start_publisher(broker, gateways, messages, base_ts, None)
     t0 = pub.start()
-    done.wait(300)
+    done.wait(timeout_s)
     pub.publish_times()
     sub.disconnect()
     sub.loop_stop()
     return messages * PER_MESSAGE / (last[0] - t0)
+
+
+def mosquitto_ceiling(broker: Mosquitto, gateways: int, messages: int, base_ts: int) -> float:
+    """Readings/s delivered to a bare paho subscriber (QoS 1, paho's automatic ack)."""
+    return paho_subscriber_rate(
+        broker, "bench-bare-sub", lambda _m: None, gateways, messages, base_ts, 300
+    )
 
 
 def influx_ceiling(
@@ -236,12 +254,8 @@ def naive_baseline(
     """paho on_message → json.loads → line protocol → one HTTP POST per message."""
     http = httpx.Client(base_url=influxd.url, trust_env=False, timeout=60)
     kinds = {q.name: q.kind for q in quantities.QUANTITIES}
-    got = 0
-    done = threading.Event()
-    last = [0.0]
 
-    def on_message(_c: Any, _u: Any, message: Any) -> None:
-        nonlocal got
+    def write_one(message: Any) -> None:
         doc = json.loads(message.payload)
         park = message.topic.split("/")[2]
         lines = []
@@ -252,25 +266,13 @@ def naive_baseline(
                 f" value={r['value'] * factor} {r['ts']}"
             )
         http.post("/write", params={"db": db, "precision": "ms"}, content="\n".join(lines))
-        got += 1
-        if got == messages:
-            last[0] = time.time()
-            done.set()
 
-    sub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-naive-sub")
-    sub.on_message = on_message
-    sub.connect(broker.host, broker.port)
-    sub.subscribe("smartpark/v1/+/+/telemetry", qos=1)
-    sub.loop_start()
-    time.sleep(0.5)
-    pub = start_publisher(broker, gateways, messages, base_ts, None)
-    t0 = pub.start()
-    done.wait(600)
-    pub.publish_times()
-    sub.disconnect()
-    sub.loop_stop()
-    http.close()
-    return messages * PER_MESSAGE / (last[0] - t0)
+    try:
+        return paho_subscriber_rate(
+            broker, "bench-naive-sub", write_one, gateways, messages, base_ts, 600
+        )
+    finally:
+        http.close()
 
 
 # --------------------------------------------------------------------------- ingest
