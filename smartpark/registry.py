@@ -29,6 +29,7 @@ from smartpark import quantities
 from smartpark.errors import ConfigError
 from smartpark.factors import DEFAULT_FACTORS, DEFAULT_FACTORS_VERSION, DEFAULT_LIMITS
 from smartpark.ids import ID_PATTERN, is_valid_id
+from smartpark.tomlcheck import Checker
 
 DEFAULT_TIMEZONE: Final = "Asia/Shanghai"
 SECTIONS: Final = ("zone", "park", "enterprise", "gateway", "meter")
@@ -231,23 +232,13 @@ def from_dict(data: Mapping[str, Any], source: str = "<registry>") -> Registry:
     for key in data:
         if key not in SECTIONS:
             v.error(key, f"unknown section {key!r} (expected one of {', '.join(SECTIONS)})")
-    tables = {s: v.section(data, s) for s in SECTIONS}
+    tables = {s: v.tables(data, s) for s in SECTIONS}
 
-    zones = {i: v.zone(i, t) for i, t in tables["zone"].items() if v.check_id("zone", i)}
-    parks = {i: v.park(i, t, zones) for i, t in tables["park"].items() if v.check_id("park", i)}
-    enterprises = {
-        i: v.enterprise(i, t, parks)
-        for i, t in tables["enterprise"].items()
-        if v.check_id("enterprise", i)
-    }
-    gateways = {
-        i: v.gateway(i, t, parks) for i, t in tables["gateway"].items() if v.check_id("gateway", i)
-    }
-    meters = {
-        i: v.meter(i, t, enterprises, gateways)
-        for i, t in tables["meter"].items()
-        if v.check_id("meter", i)
-    }
+    zones = {i: v.zone(i, t) for i, t in tables["zone"].items()}
+    parks = {i: v.park(i, t, zones) for i, t in tables["park"].items()}
+    enterprises = {i: v.enterprise(i, t, parks) for i, t in tables["enterprise"].items()}
+    gateways = {i: v.gateway(i, t, parks) for i, t in tables["gateway"].items()}
+    meters = {i: v.meter(i, t, enterprises, gateways) for i, t in tables["meter"].items()}
     v.cross_check_meters(meters, enterprises, gateways)
     if not zones and "zone" not in v.failed_sections:
         v.error("zone", "registry defines no zone")
@@ -266,42 +257,10 @@ def from_dict(data: Mapping[str, Any], source: str = "<registry>") -> Registry:
 _MISSING: Final = object()
 
 
-class _Validator:
-    """Collects every problem with its path instead of stopping at the first."""
-
-    def __init__(self) -> None:
-        self.problems: list[str] = []
-        self.failed_sections: set[str] = set()
-
-    def error(self, path: str, message: str) -> None:
-        self.problems.append(f"{path}: {message}")
-
-    def section(self, data: Mapping[str, Any], name: str) -> dict[str, dict[str, Any]]:
-        raw = data.get(name, {})
-        if not isinstance(raw, dict):
-            self.error(name, "must be a table of tables ([" + name + ".ID])")
-            self.failed_sections.add(name)
-            return {}
-        out: dict[str, dict[str, Any]] = {}
-        for key, table in raw.items():
-            if not isinstance(table, dict):
-                self.error(f"{name}.{key}", "must be a table")
-                continue
-            out[key] = table
-        return out
-
-    def check_id(self, section: str, ident: str) -> bool:
-        if is_valid_id(ident):
-            return True
-        self.error(f"{section}.{ident}", f"invalid id {ident!r}: must match {ID_PATTERN}")
-        return False
+class _Validator(Checker):
+    """The registry's field readers and sections on top of :class:`Checker`."""
 
     # -- field readers ---------------------------------------------------------------
-
-    def fields(self, path: str, table: Mapping[str, Any], allowed: set[str]) -> None:
-        for key in table:
-            if key not in allowed:
-                self.error(f"{path}.{key}", f"unknown key {key!r}")
 
     def string(self, path: str, table: Mapping[str, Any], key: str, default: Any = _MISSING) -> Any:
         value = table.get(key, default)
@@ -328,37 +287,6 @@ class _Validator:
         if value not in targets:
             self.error(f"{path}.{key}", f"unknown {kind} {value!r}")
             return None
-        return value
-
-    def number(
-        self,
-        path: str,
-        table: Mapping[str, Any],
-        key: str,
-        default: Any = None,
-        *,
-        minimum: float | None = None,
-        maximum: float | None = None,
-        positive: bool = False,
-        integer: bool = False,
-    ) -> Any:
-        value = table.get(key, default)
-        if value is None or value is default:
-            return value
-        ok_type = int if integer else (int, float)
-        if isinstance(value, bool) or not isinstance(value, ok_type):
-            kind = "an integer" if integer else "a number"
-            self.error(f"{path}.{key}", f"must be {kind}, got {value!r}")
-            return default
-        if value != value or value in (float("inf"), float("-inf")):
-            self.error(f"{path}.{key}", f"must be finite, got {value!r}")
-            return default
-        if positive and value <= 0:
-            self.error(f"{path}.{key}", f"must be > 0, got {value!r}")
-            return default
-        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-            self.error(f"{path}.{key}", f"must be within [{minimum}, {maximum}], got {value!r}")
-            return default
         return value
 
     def boolean(self, path: str, table: Mapping[str, Any], key: str, default: bool) -> bool:
@@ -421,7 +349,7 @@ class _Validator:
 
     def zone(self, ident: str, t: dict[str, Any]) -> Zone:
         path = f"zone.{ident}"
-        self.fields(path, t, {"name", "timezone", "facts"})
+        self.keys(path, t, {"name", "timezone", "facts"})
         return Zone(
             id=ident,
             name=self.string(path, t, "name") or ident,
@@ -431,7 +359,7 @@ class _Validator:
 
     def park(self, ident: str, t: dict[str, Any], zones: Mapping[str, Zone]) -> Park:
         path = f"park.{ident}"
-        self.fields(
+        self.keys(
             path,
             t,
             {
@@ -486,7 +414,7 @@ class _Validator:
             "construction_started",
             "works_stopped_since",
         )
-        self.fields(
+        self.keys(
             path,
             t,
             {
@@ -518,7 +446,7 @@ class _Validator:
 
     def gateway(self, ident: str, t: dict[str, Any], parks: Mapping[str, Park]) -> Gateway:
         path = f"gateway.{ident}"
-        self.fields(path, t, {"park", "name"})
+        self.keys(path, t, {"park", "name"})
         return Gateway(
             id=ident,
             park=self.ref(path, t, "park", parks, "park") or "",
@@ -533,7 +461,7 @@ class _Validator:
         gateways: Mapping[str, Gateway],
     ) -> Meter | None:
         path = f"meter.{ident}"
-        self.fields(
+        self.keys(
             path,
             t,
             {

@@ -28,8 +28,8 @@ from typing import Any, Final, Literal, get_args
 from analytics.catalogue import KPIS
 from smartpark import quantities
 from smartpark.errors import ConfigError
-from smartpark.ids import ID_PATTERN, is_valid_id
 from smartpark.registry import POLLUTANTS, Registry
+from smartpark.tomlcheck import Checker
 
 ChannelKind = Literal["webhook", "dingtalk", "wecom", "feishu", "slack"]
 RuleKind = Literal[
@@ -167,7 +167,7 @@ def from_dict(
             channels[ident] = channel
     rules: dict[str, Rule] = {}
     raw_rules = v.tables(data, "rule")
-    if not raw_rules and "rule" not in v.failed:
+    if not raw_rules and "rule" not in v.failed_sections:
         v.error("rule", "the file defines no rule")
     for ident, table in raw_rules.items():
         rule = v.rule(ident, table, data.get("channel", {}))
@@ -181,39 +181,14 @@ def from_dict(
 _MISSING: Final = object()
 
 
-class _Validator:
+class _Validator(Checker):
     def __init__(self, registry: Registry, resolve_secrets: bool, base: Path) -> None:
+        super().__init__()
         self.registry = registry
         self.resolve_secrets = resolve_secrets
         self.base = base
-        self.problems: list[str] = []
-        self.failed: set[str] = set()
 
-    def error(self, path: str, message: str) -> None:
-        self.problems.append(f"{path}: {message}")
-
-    def tables(self, data: Mapping[str, Any], name: str) -> dict[str, dict[str, Any]]:
-        raw = data.get(name, {})
-        if not isinstance(raw, dict):
-            self.error(name, f"must be a table of tables ([{name}.ID])")
-            self.failed.add(name)
-            return {}
-        out: dict[str, dict[str, Any]] = {}
-        for ident, table in raw.items():
-            if not is_valid_id(ident):
-                self.error(f"{name}.{ident}", f"invalid id {ident!r}: must match {ID_PATTERN}")
-            elif not isinstance(table, dict):
-                self.error(f"{name}.{ident}", "must be a table")
-            else:
-                out[ident] = table
-        return out
-
-    # -- field readers -----------------------------------------------------------------
-
-    def keys(self, path: str, table: Mapping[str, Any], allowed: set[str]) -> None:
-        for key in table:
-            if key not in allowed:
-                self.error(f"{path}.{key}", f"unknown key {key!r}")
+    # -- field readers (tables, keys and number come from Checker) ----------------------
 
     def string(
         self, path: str, t: Mapping[str, Any], key: str, required: bool = False
@@ -237,36 +212,6 @@ class _Validator:
             return None
         if value not in options:
             self.error(f"{path}.{key}", f"must be one of {', '.join(options)}, got {value!r}")
-            return None
-        return value
-
-    def number(
-        self,
-        path: str,
-        t: Mapping[str, Any],
-        key: str,
-        *,
-        minimum: float | None = None,
-        maximum: float | None = None,
-        integer: bool = False,
-    ) -> Any:
-        value = t.get(key)
-        if value is None:
-            return None
-        ok_type = int if integer else (int, float)
-        if isinstance(value, bool) or not isinstance(value, ok_type):
-            self.error(
-                f"{path}.{key}", f"must be {'an integer' if integer else 'a number'}, got {value!r}"
-            )
-            return None
-        if value != value or value in (float("inf"), float("-inf")):
-            self.error(f"{path}.{key}", f"must be finite, got {value!r}")
-            return None
-        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-            low = "-inf" if minimum is None else minimum
-            high = "inf" if maximum is None else maximum
-            bounds = f"[{low}, {high}]"
-            self.error(f"{path}.{key}", f"must be within {bounds}, got {value!r}")
             return None
         return value
 
