@@ -48,7 +48,6 @@ the file named by ``SMARTPARK_MQTT_PASSWORD_FILE``.
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,6 +60,7 @@ from smartpark import quantities, registry
 from smartpark.errors import ConfigError
 from smartpark.ids import ID_PATTERN, is_valid_id
 from smartpark.secrets import read_secret
+from smartpark.tomlcheck import read_toml
 from smartpark.urls import BrokerUrl, parse_broker_url
 
 _TOP: Final = {
@@ -155,12 +155,7 @@ def load(
 ) -> GatewayConfig:
     """Load and validate ``path``; ``ConfigError`` lists every problem with its path."""
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(str(path), [f"cannot read config file: {exc}"]) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(str(path), [f"invalid TOML: {exc}"]) from None
+    data = read_toml(path, "config file")
     return from_dict(
         data,
         base=path.resolve().parent,

@@ -14,7 +14,6 @@ for the columnar paths of ingest and analytics.
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -29,7 +28,7 @@ from smartpark import quantities
 from smartpark.errors import ConfigError
 from smartpark.factors import DEFAULT_FACTORS, DEFAULT_FACTORS_VERSION, DEFAULT_LIMITS
 from smartpark.ids import ID_PATTERN, is_valid_id
-from smartpark.tomlcheck import Checker
+from smartpark.tomlcheck import Checker, read_toml
 
 DEFAULT_TIMEZONE: Final = "Asia/Shanghai"
 SECTIONS: Final = ("zone", "park", "enterprise", "gateway", "meter")
@@ -214,16 +213,7 @@ class Registry:
 
 def load(path: str | Path) -> Registry:
     """Load and validate a registry file; ``ConfigError`` lists every problem."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(str(path), [f"cannot read registry: {exc}"]) from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(str(path), [f"invalid TOML: {exc}"]) from None
-    return from_dict(data, source=str(path))
+    return from_dict(read_toml(path, "registry"), source=str(path))
 
 
 def from_dict(data: Mapping[str, Any], source: str = "<registry>") -> Registry:

@@ -11,7 +11,6 @@ of logs.
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -21,6 +20,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from smartpark.errors import ConfigError
 from smartpark.secrets import read_secret as read_secret  # re-exported; lives apart (no pydantic)
+from smartpark.tomlcheck import read_toml
 from smartpark.urls import BrokerUrl, StoreUrl, parse_broker_url, parse_store_url
 
 DEFAULT_STORE = "sqlite:///smartpark.db"
@@ -88,12 +88,7 @@ def load_settings(cls: type[S], config: Path | None = None, **options: Any) -> S
     source = str(config) if config else "settings"
     data: dict[str, Any] = {}
     if config is not None:
-        try:
-            data = tomllib.loads(Path(config).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(source, [f"cannot read config file: {exc}"]) from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(source, [f"invalid TOML: {exc}"]) from None
+        data = read_toml(config, "config file")
         # Relative file paths in the config are relative to the config file.
         base = Path(config).resolve().parent
         for key, value in data.items():

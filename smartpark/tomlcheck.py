@@ -7,10 +7,25 @@ so a user fixes a file in one pass (``meter.chem-a-main.quantity: unknown quanti
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
+from smartpark.errors import ConfigError
 from smartpark.ids import ID_PATTERN, is_valid_id
+
+
+def read_toml(path: str | Path, what: str) -> dict[str, Any]:
+    """The parsed document; ``ConfigError`` (``cannot read WHAT`` or ``invalid TOML``)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(path), [f"cannot read {what}: {exc}"]) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), [f"invalid TOML: {exc}"]) from None
 
 
 class Checker:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +28,7 @@ from analytics.catalogue import KPIS
 from smartpark import quantities
 from smartpark.errors import ConfigError
 from smartpark.registry import POLLUTANTS, Registry
-from smartpark.tomlcheck import Checker
+from smartpark.tomlcheck import Checker, read_toml
 
 ChannelKind = Literal["webhook", "dingtalk", "wecom", "feishu", "slack"]
 RuleKind = Literal[
@@ -135,14 +134,7 @@ def load(path: str | Path, registry: Registry, *, resolve_secrets: bool = True) 
     variable is not an error; a URL variable that is set is still read (to show its host).
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(str(path), [f"cannot read rules file: {exc}"]) from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(str(path), [f"invalid TOML: {exc}"]) from None
+    data = read_toml(path, "rules file")
     return from_dict(
         data, registry, source=str(path), resolve_secrets=resolve_secrets, base=path.parent
     )
