@@ -33,11 +33,11 @@ import numpy.typing as npt
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from analytics.alerts import rules as rules_mod  # noqa: E402
-from analytics.alerts.conditions import RegistryArrays  # noqa: E402
-from analytics.alerts.evaluate import Evaluator  # noqa: E402
-from analytics.alerts.state import AlertState  # noqa: E402
-from smartpark.registry import Registry, from_dict  # noqa: E402
+from smartpark.analytics.alerts import rules as rules_mod  # noqa: E402
+from smartpark.analytics.alerts.conditions import RegistryArrays  # noqa: E402
+from smartpark.analytics.alerts.evaluate import Evaluator  # noqa: E402
+from smartpark.analytics.alerts.state import AlertState  # noqa: E402
+from smartpark.core.registry import Registry, from_dict  # noqa: E402
 from smartpark.store.base import KpiRow, ReadingColumns  # noqa: E402
 
 HOUR = 3_600_000

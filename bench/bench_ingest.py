@@ -43,12 +43,12 @@ import paho.mqtt.client as mqtt
 import psutil
 from paho.mqtt.enums import CallbackAPIVersion
 
-from smartpark import contract, quantities
-from smartpark.localservers import Influxd, Mosquitto, free_port
-from smartpark.registry import load as load_registry
+from smartpark.core import contract, quantities
+from smartpark.core.registry import load as load_registry
+from smartpark.core.timestamps import now_ms
 from smartpark.store.base import ReadingColumns
 from smartpark.store.lineprotocol import LineBuilder
-from smartpark.timestamps import now_ms
+from smartpark.testing.servers import Influxd, Mosquitto, free_port
 
 PER_MESSAGE = 100
 QUANTITY_CYCLE = [

@@ -30,9 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np
 
-from analytics import compute_kpis, periods
-from smartpark import registry
-from smartpark.registry import Registry
+from smartpark.analytics import compute_kpis, periods
+from smartpark.core import registry
+from smartpark.core.registry import Registry
 from smartpark.store.base import ReadingColumns
 
 DAY_MS = 86_400_000
@@ -227,10 +227,10 @@ def month_case(reg: Any, start: int, args: argparse.Namespace) -> None:
 
 
 def influx_day(reg: Any, day: Any, start: int) -> None:
-    from analytics import read_range, write_back
-    from smartpark.localservers import Influxd
+    from smartpark.analytics import read_range, write_back
+    from smartpark.core.urls import parse_store_url
     from smartpark.store import open_store
-    from smartpark.urls import parse_store_url
+    from smartpark.testing.servers import Influxd
 
     with tempfile.TemporaryDirectory() as tmp, Influxd(Path(tmp)) as server:
         server.create_database("bench")

@@ -16,13 +16,13 @@ import time
 
 import numpy as np
 
-from analytics.landuse import analysis
-from analytics.landuse.cohort import Static
-from analytics.landuse.dataset import Dataset
-from analytics.landuse.facts import FIELDS
-from analytics.landuse.indicators import M2_PER_MU
-from analytics.landuse.monthly import month_code
-from smartpark import logs
+from smartpark.analytics.landuse import analysis
+from smartpark.analytics.landuse.cohort import Static
+from smartpark.analytics.landuse.dataset import Dataset
+from smartpark.analytics.landuse.facts import FIELDS
+from smartpark.analytics.landuse.indicators import M2_PER_MU
+from smartpark.analytics.landuse.monthly import month_code
+from smartpark.core import logs
 
 
 def synthetic(n: int, n_months: int, seed: int = 1) -> Dataset:

@@ -25,14 +25,14 @@ from typing import Any
 
 import numpy as np
 
-from smartpark import registry
-from smartpark.localservers import Influxd
-from smartpark.registry import Registry
+from smartpark.core import registry
+from smartpark.core.registry import Registry
+from smartpark.core.urls import parse_store_url
 from smartpark.store.base import ReadingColumns
 from smartpark.store.influx import InfluxStore
 from smartpark.store.lineprotocol import LineBuilder
 from smartpark.store.sqlite import SqliteStore
-from smartpark.urls import parse_store_url
+from smartpark.testing.servers import Influxd
 
 T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 QUANTITIES = ("electricity_import", "natural_gas", "fresh_water", "nox", "output_value")

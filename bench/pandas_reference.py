@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from smartpark.registry import Registry
+from smartpark.core.registry import Registry
 from smartpark.store.base import ReadingColumns
 
 COUNTERS = (

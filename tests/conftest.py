@@ -1,4 +1,4 @@
-"""Shared fixtures: real mosquitto and influxd servers (logic in tests/servers.py).
+"""Shared fixtures: real mosquitto and influxd servers (logic in smartpark.testing.servers).
 
 A missing binary skips the tests that need it, except under CI (``CI`` set and
 not "0"/"false"), where it fails them: CI must never skip silently.
@@ -14,7 +14,8 @@ from typing import TypeVar
 
 import pytest
 
-from tests.servers import Influxd, Mosquitto, ServerNotInstalledError
+from smartpark.core.errors import ServerNotInstalledError
+from smartpark.testing.servers import Influxd, Mosquitto
 
 _S = TypeVar("_S", Mosquitto, Influxd)
 

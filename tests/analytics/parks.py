@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from analytics import periods
-from smartpark import registry
-from smartpark.registry import Registry
+from smartpark.analytics import periods
+from smartpark.core import registry
+from smartpark.core.registry import Registry
 from smartpark.store.base import ReadingColumns
 
 TZ = "Asia/Shanghai"

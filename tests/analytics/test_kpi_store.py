@@ -9,16 +9,16 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from analytics import compute_kpis, read_range, write_back
-from analytics.schedule import Follow, latest_closed
-from smartpark import logs
-from smartpark import registry as registry_mod
+from smartpark.analytics import compute_kpis, read_range, write_back
+from smartpark.analytics.schedule import Follow, latest_closed
 from smartpark.cli import app
-from smartpark.localservers import Influxd
-from smartpark.registry import Registry
+from smartpark.core import logs
+from smartpark.core import registry as registry_mod
+from smartpark.core.registry import Registry
+from smartpark.core.urls import parse_store_url
 from smartpark.store import open_store
 from smartpark.store.base import ReadingColumns
-from smartpark.urls import parse_store_url
+from smartpark.testing.servers import Influxd
 
 from .parks import DAY_MS, HOUR_MS, day_ms
 
@@ -218,7 +218,7 @@ def test_kpi_follow_writes_and_exits_cleanly_on_sigterm(reg: Registry, tmp_path:
     import sys
     import time
 
-    from smartpark.timestamps import now_ms
+    from smartpark.core.timestamps import now_ms
 
     db = tmp_path / "s.db"
     store = open_store(parse_store_url(f"sqlite:///{db}"), reg)

@@ -1,13 +1,13 @@
-"""Known-answer tests for the KPI formulas (KPI_REFERENCE.md, "Known-answer checks")."""
+"""Known-answer tests for the KPI formulas (docs/kpis.md, "Known-answer checks")."""
 
 from typing import Any
 
 import numpy as np
 import pytest
 
-from analytics import catalogue, emissions
-from analytics.kpis import compute_kpis
-from analytics.table import KpiTable
+from smartpark.analytics import catalogue, emissions
+from smartpark.analytics.kpis import compute_kpis
+from smartpark.analytics.table import KpiTable
 
 from .parks import DAY_MS, HOUR_MS, columns, day_ms, park_registry
 
@@ -246,7 +246,7 @@ def test_zone_and_park_in_different_time_zones_each_use_their_own_days() -> None
 
 
 def test_bad_input_is_a_clear_error() -> None:
-    from analytics.errors import AnalyticsError
+    from smartpark.core.errors import AnalyticsError
     from smartpark.store.base import ReadingColumns
 
     reg = park_registry({"m": IMPORT})

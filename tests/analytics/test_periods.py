@@ -3,9 +3,9 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from analytics import periods
-from analytics.errors import AnalyticsError
-from analytics.periods import Grid
+from smartpark.analytics import periods
+from smartpark.analytics.periods import Grid
+from smartpark.core.errors import AnalyticsError
 
 from .parks import DAY_MS, HOUR_MS, day_ms
 

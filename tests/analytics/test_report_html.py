@@ -1,6 +1,6 @@
 import numpy as np
 
-from analytics.report import Chart, Section, Series, Table, render
+from smartpark.analytics.report import Chart, Section, Series, Table, render
 
 DAY = 86_400_000
 

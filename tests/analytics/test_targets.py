@@ -1,13 +1,21 @@
 import pytest
 
-from analytics import targets
+from smartpark.analytics import targets
 
 
 @pytest.mark.parametrize(
-    ("annual_tce", "line"), [(150_000, None), (200_000, 0.20), (999_999, 0.20), (1_500_000, 0.30)]
+    ("annual_tce", "line"),
+    [
+        (0, 0.20),
+        (150_000, 0.20),
+        (200_000, 0.20),
+        (999_999, 0.20),
+        (1_000_000, 0.30),
+        (1.5e6, 0.30),
+    ],
 )
 def test_carbon_per_energy_line_depends_on_annual_consumption(
-    annual_tce: float, line: float | None
+    annual_tce: float, line: float
 ) -> None:
     assert targets.carbon_per_energy_line(annual_tce) == line
 
@@ -16,7 +24,9 @@ def test_meets_compares_against_the_right_side() -> None:
     assert targets.meets("carbon_per_energy", 0.19, 500_000) is True
     assert targets.meets("carbon_per_energy", 0.21, 500_000) is False
     assert targets.meets("carbon_per_energy", 0.25, 2_000_000) is True
-    assert targets.meets("carbon_per_energy", 0.1, 1_000) is None
+    assert targets.meets("carbon_per_energy", 0.1, 1_000) is True  # small parks: 0.20 too
+    assert targets.meets("carbon_per_energy", 0.21, 1_000) is False
+    assert targets.meets("carbon_per_energy", 0.1) is None  # no consumption known
     assert targets.meets("water_reuse_rate", 80.0) is True
     assert targets.meets("clean_energy_share", 89.9) is False
     assert targets.meets("energy_tce", 1.0) is None

@@ -6,9 +6,9 @@ import aiomqtt
 import paho.mqtt.client as mqtt
 import pytest
 
-from smartpark.cli.demo.broker import embedded_broker
-from smartpark.localservers import find_mosquitto
-from smartpark.urls import parse_broker_url
+from smartpark.core.urls import parse_broker_url
+from smartpark.demo.broker import embedded_broker
+from smartpark.testing.servers import find_mosquitto
 
 
 async def round_trip(url: str, count: int) -> list[bytes]:

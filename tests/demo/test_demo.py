@@ -10,13 +10,13 @@ import time
 
 import pytest
 
-from analytics.kpis import compute_kpis
-from analytics.readers import read_range
-from analytics.render import to_json
-from smartpark import registry as registry_mod
+from smartpark.analytics.kpis import compute_kpis
+from smartpark.analytics.readers import read_range
+from smartpark.analytics.render import to_json
 from smartpark.cli.demo import default_registry
+from smartpark.core import registry as registry_mod
+from smartpark.core.urls import parse_store_url
 from smartpark.store.open import open_store
-from smartpark.urls import parse_store_url
 
 
 @pytest.fixture(scope="module")

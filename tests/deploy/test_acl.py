@@ -24,10 +24,10 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from smartpark import registry
+from smartpark.core import registry
+from smartpark.core.errors import ConfigError, ServerNotInstalledError
 from smartpark.deploy.acl import mosquitto_acl
-from smartpark.errors import ConfigError
-from tests.servers import Mosquitto, ServerNotInstalledError
+from smartpark.testing.servers import Mosquitto
 
 pytestmark = pytest.mark.servers
 

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from smartpark import registry
+from smartpark.core import registry
 from smartpark.deploy.acl import mosquitto_acl
+from smartpark.testing.servers import LOOPBACK, find_mosquitto, free_port, wait_until
 from tests.deploy.test_acl import (
     PASSWORDS,
     Client,
@@ -25,7 +26,6 @@ from tests.deploy.test_acl import (
     missing,
     write_password_file,
 )
-from tests.servers import LOOPBACK, find_mosquitto, free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 CONF = ROOT / "deploy" / "mosquitto" / "mosquitto.conf"

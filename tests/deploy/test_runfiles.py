@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ingest.settings import IngestSettings
-from smartpark.settings import CommonSettings, load_settings
-from smartpark.urls import parse_broker_url, parse_store_url
+from smartpark.core.settings import CommonSettings, load_settings
+from smartpark.core.urls import parse_broker_url, parse_store_url
+from smartpark.ingest.settings import IngestSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"

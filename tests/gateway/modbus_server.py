@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Sequence
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
-from tests.servers import free_port
+from smartpark.testing.servers import free_port
 
 
 def _device(device_id: int, holding: Sequence[int], inputs: Sequence[int]) -> SimDevice:

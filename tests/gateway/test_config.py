@@ -1,4 +1,4 @@
-"""The gateway configuration: DESIGN §11 shape, every error at once with its path."""
+"""The gateway configuration: docs/gateway.md shape, every error at once with its path."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from gateway.config import load
 from smartpark.cli import app
-from smartpark.errors import ConfigError
+from smartpark.core.errors import ConfigError
+from smartpark.gateway.config import load
 
 ROOT = Path(__file__).parents[2]
 REGISTRY = ROOT / "examples" / "registry.toml"

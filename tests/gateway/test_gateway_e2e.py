@@ -20,16 +20,16 @@ from typing import Any
 import numpy as np
 import pytest
 
-from gateway import config as gwconfig
-from gateway.drivers.base import CONNECTION
-from gateway.drivers.modbus import encode
-from gateway.drivers.simulator import sim_meters, values
-from gateway.outbox import read_status
-from gateway.service import Gateway
-from smartpark.timestamps import now_ms
+from smartpark.core.timestamps import now_ms
+from smartpark.gateway import config as gwconfig
+from smartpark.gateway.drivers.base import CONNECTION
+from smartpark.gateway.drivers.modbus import encode
+from smartpark.gateway.drivers.simulator import sim_meters, values
+from smartpark.gateway.outbox import read_status
+from smartpark.gateway.service import Gateway
+from smartpark.testing.servers import Mosquitto, free_port
 from tests.gateway.modbus_server import modbus_server
 from tests.gateway.mqtt_collector import Collector
-from tests.servers import Mosquitto, free_port
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(240)]
 

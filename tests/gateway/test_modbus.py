@@ -11,11 +11,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.drivers.base import CONNECTION, DEVICE_EXCEPTION, NON_FINITE, SKIPPED, TIMEOUT
-from gateway.drivers.modbus import Endpoint, ModbusDriver, RegisterMap, decode, encode
-from gateway.plausibility import screen
+from smartpark.gateway.drivers.base import (
+    CONNECTION,
+    DEVICE_EXCEPTION,
+    NON_FINITE,
+    SKIPPED,
+    TIMEOUT,
+)
+from smartpark.gateway.drivers.modbus import Endpoint, ModbusDriver, RegisterMap, decode, encode
+from smartpark.gateway.plausibility import screen
+from smartpark.testing.servers import free_port
 from tests.gateway.modbus_server import modbus_server
-from tests.servers import free_port
 
 pytestmark = pytest.mark.timeout(60)
 

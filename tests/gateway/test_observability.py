@@ -10,14 +10,14 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from gateway import config as gwconfig
-from gateway.drivers.base import BAD_ROW, NON_FINITE, UNKNOWN_METER
-from gateway.drivers.csv_replay import read_chunks
-from gateway.service import Gateway
 from smartpark.cli import app
+from smartpark.gateway import config as gwconfig
+from smartpark.gateway.drivers.base import BAD_ROW, NON_FINITE, UNKNOWN_METER
+from smartpark.gateway.drivers.csv_replay import read_chunks
+from smartpark.gateway.service import Gateway
+from smartpark.testing.servers import Mosquitto, free_port
 from tests.gateway.mqtt_collector import Collector
 from tests.gateway.test_gateway_e2e import until, write_config, write_registry
-from tests.servers import Mosquitto, free_port
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(120)]
 

@@ -15,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway.outbox import Outbox, read_status
-from gateway.readings import ReadingBatch
+from smartpark.gateway.outbox import Outbox, read_status
+from smartpark.gateway.readings import ReadingBatch
 
 T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 
@@ -96,8 +96,8 @@ _WRITER = textwrap.dedent(
     """
     import sys
     import numpy as np
-    from gateway.outbox import Outbox
-    from gateway.readings import ReadingBatch
+    from smartpark.gateway.outbox import Outbox
+    from smartpark.gateway.readings import ReadingBatch
     box = Outbox(sys.argv[1])
     k = 0
     while True:
@@ -144,7 +144,11 @@ def test_a_second_process_cannot_open_an_outbox_in_use(tmp_path: Path) -> None:
     path = tmp_path / "o.db"
     with Outbox(path):
         other = subprocess.run(
-            [sys.executable, "-c", f"from gateway.outbox import Outbox; Outbox({str(path)!r})"],
+            [
+                sys.executable,
+                "-c",
+                f"from smartpark.gateway.outbox import Outbox; Outbox({str(path)!r})",
+            ],
             capture_output=True,
             text=True,
             cwd=Path(__file__).parents[2],

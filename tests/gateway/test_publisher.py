@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gateway.outbox import Outbox
-from gateway.publisher import MqttOptions, Publisher, PublishOptions, backoff_delay
-from gateway.readings import ReadingBatch
+from smartpark.gateway.outbox import Outbox
+from smartpark.gateway.publisher import MqttOptions, Publisher, PublishOptions, backoff_delay
+from smartpark.gateway.readings import ReadingBatch
+from smartpark.testing.servers import Mosquitto
 from tests.gateway.mqtt_collector import Collector
-from tests.servers import Mosquitto
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(120)]
 

@@ -8,9 +8,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from gateway.drivers.base import SKIPPED, PollResult
-from gateway.readings import ReadingBatch
-from gateway.scheduler import Scheduler, utc_offset_ms
+from smartpark.gateway.drivers.base import SKIPPED, PollResult
+from smartpark.gateway.readings import ReadingBatch
+from smartpark.gateway.scheduler import Scheduler, utc_offset_ms
 
 T0 = 1_767_225_600_000
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gateway.drivers.simulator import (
+from smartpark.core import quantities, registry
+from smartpark.gateway.drivers.simulator import (
     DAY_MS,
     HOUR_MS,
     SimMeter,
@@ -21,7 +22,6 @@ from gateway.drivers.simulator import (
     simulate,
     values,
 )
-from smartpark import quantities, registry
 
 REGISTRY = Path(__file__).parents[2] / "examples" / "registry.toml"
 MIDNIGHT_SH = 1_767_225_600_000 - 8 * HOUR_MS  # 2026-01-01T00:00 in Asia/Shanghai

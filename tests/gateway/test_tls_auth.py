@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gateway.outbox import Outbox
-from gateway.publisher import MqttOptions, Publisher, PublishOptions
-from gateway.readings import ReadingBatch
+from smartpark.gateway.outbox import Outbox
+from smartpark.gateway.publisher import MqttOptions, Publisher, PublishOptions
+from smartpark.gateway.readings import ReadingBatch
+from smartpark.testing.servers import find_mosquitto, free_port
 from tests.gateway.mqtt_collector import Collector
-from tests.servers import find_mosquitto, free_port
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(120)]
 

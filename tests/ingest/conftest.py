@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from smartpark.testing.servers import Mosquitto
 from tests.conftest import _server
-from tests.servers import Mosquitto
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ import json
 import tomllib
 from typing import Any
 
-from smartpark import registry
-from smartpark.timestamps import now_ms
+from smartpark.core import registry
+from smartpark.core.timestamps import now_ms
 
 REGISTRY_TOML = """\
 [zone.z]

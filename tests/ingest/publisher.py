@@ -9,7 +9,7 @@ from typing import Self
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from tests.servers import Mosquitto
+from smartpark.testing.servers import Mosquitto
 
 WAIT_S = 20.0
 

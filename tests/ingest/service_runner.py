@@ -8,11 +8,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from ingest.service import Running, serve
-from ingest.settings import IngestSettings
-from smartpark.registry import Registry
+from smartpark.core.registry import Registry
+from smartpark.ingest.service import Running, serve
+from smartpark.ingest.settings import IngestSettings
 from smartpark.store.base import Store
-from tests.servers import Mosquitto
+from smartpark.testing.servers import Mosquitto
 
 
 def settings_for(broker: Mosquitto, tmp_path: Path, **over: Any) -> IngestSettings:

@@ -12,8 +12,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from ingest.ack import AckToken, ManualAck
-from tests.servers import Mosquitto
+from smartpark.ingest.ack import AckToken, ManualAck
+from smartpark.testing.servers import Mosquitto
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(60)]
 

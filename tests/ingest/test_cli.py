@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ingest.deadletter import DeadLetters
+from smartpark.ingest.deadletter import DeadLetters
 from smartpark.store.base import ReadingColumns
 from tests.ingest.park import park_registry
 
@@ -65,8 +65,8 @@ def test_dead_letters_lists_the_newest_first(tmp_path: Path) -> None:
 
 
 def test_the_documented_example_config_is_valid(tmp_path: Path) -> None:
-    from ingest.settings import IngestSettings
-    from smartpark.settings import load_settings
+    from smartpark.core.settings import load_settings
+    from smartpark.ingest.settings import IngestSettings
 
     doc = (Path(__file__).resolve().parents[2] / "docs" / "ingest.md").read_text()
     example = doc.split("Example `ingest.toml`:\n\n```toml\n", 1)[1].split("```", 1)[0]

@@ -16,10 +16,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from smartpark.timestamps import now_ms
+from smartpark.core.timestamps import now_ms
+from smartpark.testing.servers import Influxd, Mosquitto, free_port, wait_until
 from tests.ingest.park import REGISTRY_TOML, payload, reading
 from tests.ingest.publisher import Publisher
-from tests.servers import Influxd, Mosquitto, free_port, wait_until
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(240)]
 

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from ingest.service import Running
-from smartpark.timestamps import now_ms
+from smartpark.core.timestamps import now_ms
+from smartpark.ingest.service import Running
+from smartpark.testing.servers import Influxd, Mosquitto
 from tests.ingest.park import park_registry, payload, reading
 from tests.ingest.publisher import Publisher
 from tests.ingest.service_runner import eventually, run_service, settings_for
-from tests.servers import Influxd, Mosquitto
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(180)]
 

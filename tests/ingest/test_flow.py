@@ -8,10 +8,10 @@ import uuid
 import aiomqtt
 import pytest
 
-from ingest.ack import ManualAck
-from ingest.flow import ReadFlow
+from smartpark.ingest.ack import ManualAck
+from smartpark.ingest.flow import ReadFlow
+from smartpark.testing.servers import Mosquitto
 from tests.ingest.publisher import Publisher
-from tests.servers import Mosquitto
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(60)]
 

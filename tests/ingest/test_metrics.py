@@ -6,7 +6,7 @@ import asyncio
 
 import httpx
 
-from ingest.metrics import IngestMetrics, MetricsServer
+from smartpark.ingest.metrics import IngestMetrics, MetricsServer
 
 
 def test_healthz_reports_the_reason_and_metrics_render() -> None:

@@ -11,12 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ingest.ack import AckToken
-from ingest.deadletter import DeadLetters
-from ingest.metrics import IngestMetrics
-from ingest.pipeline import Pipeline, Received, RetryPolicy
-from smartpark.store.base import ReadingColumns, StoreError, StoreRejectedError
-from tests.ingest.memory_store import MemoryStore
+from smartpark.core.errors import StoreError, StoreRejectedError
+from smartpark.ingest.ack import AckToken
+from smartpark.ingest.deadletter import DeadLetters
+from smartpark.ingest.metrics import IngestMetrics
+from smartpark.ingest.pipeline import Pipeline, Received, RetryPolicy
+from smartpark.store.base import ReadingColumns
+from smartpark.testing.memory_store import MemoryStore
 from tests.ingest.park import park_registry
 
 pytestmark = pytest.mark.timeout(60)

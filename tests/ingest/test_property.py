@@ -20,13 +20,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest.service import Running, serve
+from smartpark.core.timestamps import now_ms
+from smartpark.ingest.service import Running, serve
 from smartpark.store.sqlite import SqliteStore
-from smartpark.timestamps import now_ms
+from smartpark.testing.servers import Mosquitto, wait_until
 from tests.ingest.park import UNITS, park_registry
 from tests.ingest.publisher import Publisher
 from tests.ingest.service_runner import settings_for
-from tests.servers import Mosquitto, wait_until
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(300)]
 

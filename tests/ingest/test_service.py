@@ -9,13 +9,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ingest.service import Running, serve
-from smartpark.timestamps import now_ms
-from tests.ingest.memory_store import MemoryStore
+from smartpark.core.timestamps import now_ms
+from smartpark.ingest.service import Running, serve
+from smartpark.testing.memory_store import MemoryStore
+from smartpark.testing.servers import Mosquitto
 from tests.ingest.park import park_registry, payload, reading
 from tests.ingest.publisher import Publisher
 from tests.ingest.service_runner import eventually, run_service, settings_for
-from tests.servers import Mosquitto
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(120)]
 

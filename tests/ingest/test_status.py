@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ingest.metrics import IngestMetrics
-from ingest.status import GatewayStatus
-from smartpark.topics import Topic
+from smartpark.core.topics import Topic
+from smartpark.ingest.metrics import IngestMetrics
+from smartpark.ingest.status import GatewayStatus
 from tests.ingest.park import park_registry
 
 

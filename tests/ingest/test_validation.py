@@ -9,7 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.validation import (
+from smartpark.core import contract
+from smartpark.core.timestamps import now_ms
+from smartpark.ingest.validation import (
     BAD_TOPIC,
     QUANTITY_MISMATCH,
     UNKNOWN_GATEWAY,
@@ -19,8 +21,6 @@ from ingest.validation import (
     WRONG_PARK,
     Validator,
 )
-from smartpark import contract
-from smartpark.timestamps import now_ms
 from tests.ingest.park import park_registry, payload, reading
 
 REG = park_registry()

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from smartpark import registry
-from smartpark.registry import Registry
+from smartpark.core import registry
+from smartpark.core.registry import Registry
 from smartpark.store.base import ReadingColumns
 
 T0 = 1_700_000_000_000  # 2023-11-14T22:13:20Z, epoch ms

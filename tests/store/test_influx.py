@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from smartpark import registry
-from smartpark.errors import ConfigError
-from smartpark.store import KpiRow, StoreError, StoreRejectedError
+from smartpark.core import registry
+from smartpark.core.errors import ConfigError, StoreError, StoreRejectedError
+from smartpark.core.urls import parse_store_url
+from smartpark.store import KpiRow
 from smartpark.store.influx import InfluxStore
-from smartpark.urls import parse_store_url
-from tests.servers import Influxd
+from smartpark.testing.servers import Influxd
 from tests.store.stores import REGISTRY, T0, columns, expected, registry_doc, triples
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(120)]

@@ -11,10 +11,10 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from smartpark import registry
+from smartpark.core import registry
 from smartpark.store.base import KpiRow, ReadingColumns
 from smartpark.store.lineprotocol import LineBuilder, escape, kpi_lines, series_key
-from tests.servers import Influxd
+from smartpark.testing.servers import Influxd
 
 # ------------------------------------------------------------------ reference parser
 #

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from smartpark import registry
-from smartpark.store import StoreError
+from smartpark.core import registry
+from smartpark.core.errors import StoreError
 from smartpark.store.sqlite import SqliteStore
 from tests.store.stores import REGISTRY, T0, code, columns, registry_doc, triples
 

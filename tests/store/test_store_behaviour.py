@@ -10,11 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from smartpark import registry
-from smartpark.registry import Registry
-from smartpark.store import KpiRow, Store, StoreRejectedError, open_store
+from smartpark.core import registry
+from smartpark.core.errors import StoreRejectedError
+from smartpark.core.registry import Registry
+from smartpark.core.urls import parse_store_url
+from smartpark.store import KpiRow, Store, open_store
 from smartpark.store.base import ReadingColumns
-from smartpark.urls import parse_store_url
 from tests.store.stores import REGISTRY, T0, code, columns, expected, registry_doc, triples
 
 OpenStore = Callable[[Registry], Store]

@@ -10,12 +10,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from analytics.alerts import rules as rules_mod
-from analytics.alerts.conditions import RegistryArrays
-from analytics.alerts.delivery import Deliverer
-from analytics.alerts.evaluate import Evaluator
-from analytics.alerts.state import AlertState
-from smartpark.registry import Registry, from_dict
+from smartpark.analytics.alerts import rules as rules_mod
+from smartpark.analytics.alerts.conditions import RegistryArrays
+from smartpark.analytics.alerts.delivery import Deliverer
+from smartpark.analytics.alerts.evaluate import Evaluator
+from smartpark.analytics.alerts.state import AlertState
+from smartpark.core.registry import Registry, from_dict
 from smartpark.store.base import ReadingColumns
 from smartpark.store.sqlite import SqliteStore
 from tests.analytics.alerts.receiver import Receiver

@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 from typer.testing import CliRunner
 
-from analytics.alerts import signing
-from analytics.alerts.state import AlertState
-from smartpark import registry
+from smartpark.analytics.alerts import signing
+from smartpark.analytics.alerts.state import AlertState
 from smartpark.cli import app
+from smartpark.core import registry
 from smartpark.store.sqlite import SqliteStore
 from tests.analytics.alerts.conftest import HOUR, SECRET, minutes, readings
 from tests.analytics.alerts.receiver import Receiver
@@ -237,7 +237,7 @@ def test_verify_command_accepts_a_signed_body_and_refuses_a_tampered_one(tmp_pat
 
 
 def test_status_shows_active_alerts_and_dead_letters(tmp_path: Path) -> None:
-    from analytics.alerts.state import Active
+    from smartpark.analytics.alerts.state import Active
 
     path = tmp_path / "alerts.db"
     with AlertState(path) as st:

@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analytics.alerts.conditions import Segments, gaps
+from smartpark.analytics.alerts.conditions import Segments, gaps
 
 
 def oracle(
@@ -69,9 +69,9 @@ def test_gaps_match_the_oracle(groups: list[list[int]], data: st.DataObject) -> 
 
 
 def test_pollutant_hours_agree_with_the_kpi_engines_exceedance_hours(park) -> None:  # type: ignore[no-untyped-def]
-    from analytics.alerts.conditions import RegistryArrays, pollutant_limit
-    from analytics.alerts.rules import Rule
-    from analytics.kpis import compute_kpis
+    from smartpark.analytics.alerts.conditions import RegistryArrays, pollutant_limit
+    from smartpark.analytics.alerts.rules import Rule
+    from smartpark.analytics.kpis import compute_kpis
     from tests.analytics.alerts.conftest import HOUR, MIN, T0, minutes, readings
 
     rng = np.random.default_rng(11)
@@ -104,7 +104,7 @@ def test_pollutant_hours_agree_with_the_kpi_engines_exceedance_hours(park) -> No
 
 
 def test_shared_reads_slice_exactly_what_the_store_would_return(park) -> None:  # type: ignore[no-untyped-def]
-    from analytics.alerts.reads import SharedReads
+    from smartpark.analytics.alerts.reads import SharedReads
     from tests.analytics.alerts.conftest import HOUR, MIN, T0, minutes, readings
 
     for k, meter in enumerate(("e1-nox", "e1-o2", "e1-power", "e2-power")):

@@ -7,9 +7,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from analytics.alerts import signing
-from analytics.alerts.channels import BODY_FIELDS
-from analytics.alerts.state import AlertState
+from smartpark.analytics.alerts import signing
+from smartpark.analytics.alerts.channels import BODY_FIELDS
+from smartpark.analytics.alerts.state import AlertState
 from tests.analytics.alerts.conftest import HOUR, MIN, SECRET, T0, Park, minutes, readings
 
 NOX_RULE = {"nox": {"kind": "pollutant_limit", "quantity": "nox", "channels": ["hook"]}}
@@ -360,8 +360,8 @@ def test_kpi_over_the_parks_target(park: Park) -> None:
 def test_exceedance_through_influxdb_fires_once_and_resolves_once(
     park: Park, influxd: Any, influx_db: str
 ) -> None:
+    from smartpark.core.urls import parse_store_url
     from smartpark.store.influx import InfluxStore
-    from smartpark.urls import parse_store_url
 
     park.store.close()
     park.store = InfluxStore(parse_store_url(influxd.store_url(influx_db)), park.reg)  # type: ignore[assignment]

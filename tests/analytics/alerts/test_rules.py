@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from analytics.alerts import rules
-from smartpark import registry
-from smartpark.errors import ConfigError
+from smartpark.analytics.alerts import rules
+from smartpark.core import registry
+from smartpark.core.errors import ConfigError
 from tests.analytics.alerts.conftest import park_registry
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"

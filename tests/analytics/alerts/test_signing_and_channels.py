@@ -7,10 +7,10 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
-from analytics.alerts import channels, signing
-from analytics.alerts.delivery import Deliverer
-from analytics.alerts.rules import Channel
-from analytics.alerts.state import AlertState
+from smartpark.analytics.alerts import channels, signing
+from smartpark.analytics.alerts.delivery import Deliverer
+from smartpark.analytics.alerts.rules import Channel
+from smartpark.analytics.alerts.state import AlertState
 from tests.analytics.alerts.receiver import Receiver
 
 # printf '1764000000.{"rule":"x"}' | openssl dgst -sha256 -hmac 'topsecret'

@@ -9,10 +9,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from analytics.alerts import service
-from analytics.alerts.state import AlertState
-from smartpark.errors import SmartparkError
-from smartpark.store.base import ReadingColumns, StoreError
+from smartpark.analytics.alerts import service
+from smartpark.analytics.alerts.state import AlertState
+from smartpark.core.errors import SmartparkError, StoreError
+from smartpark.store.base import ReadingColumns
 from tests.analytics.alerts.conftest import HOUR, MIN, T0, Park, minutes, readings
 from tests.analytics.alerts.test_end_to_end import NOX_RULE, write_stack
 

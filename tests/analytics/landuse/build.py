@@ -7,10 +7,10 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from analytics.landuse.cohort import Static
-from analytics.landuse.dataset import Dataset
-from analytics.landuse.facts import FIELDS
-from analytics.landuse.indicators import M2_PER_MU
+from smartpark.analytics.landuse.cohort import Static
+from smartpark.analytics.landuse.dataset import Dataset
+from smartpark.analytics.landuse.facts import FIELDS
+from smartpark.analytics.landuse.indicators import M2_PER_MU
 
 
 def dates(values: Sequence[dt.date | None]) -> np.ndarray:

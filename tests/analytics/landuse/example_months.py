@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from analytics.landuse.monthly import Monthly, month_code, month_label
+from smartpark.analytics.landuse.monthly import Monthly, month_code, month_label
 
 FIRST = month_code(2022, 1)
 N_MONTHS = 48
@@ -36,7 +36,7 @@ PROFILE = {
     "pv-glass": (4_000_000, 4.0, 20_000),
     "textile-a": (600_000, 2.0, 15_000),
 }
-TCE_PER_KWH = 0.0001229  # equivalent value of electricity (KPI_REFERENCE)
+TCE_PER_KWH = 0.0001229  # equivalent value of electricity (docs/kpis.md)
 
 
 def activity(enterprise: str, code: int) -> float:

@@ -132,7 +132,7 @@ def test_write_puts_the_kpis_in_the_store(tmp_path):
     db = tmp_path / "kpi.db"
     result = run("--write", "--store", f"sqlite:///{db}", "--format", "json")
     assert result.exit_code == 0, result.output
-    from smartpark import registry
+    from smartpark.core import registry
 
     with SqliteStore(db, registry.load(REGISTRY)) as store:
         year = store.read_kpis(0, 2**62, scope="park", period="year")

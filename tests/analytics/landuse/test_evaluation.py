@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analytics.errors import AnalyticsError
-from analytics.landuse import cohort, evaluation, grades, indicators
-from analytics.landuse.evaluation import Config, evaluate
+from smartpark.analytics.landuse import cohort, evaluation, grades, indicators
+from smartpark.analytics.landuse.evaluation import Config, evaluate
+from smartpark.core.errors import AnalyticsError
 from tests.analytics.landuse.build import dataset, static
 
 NAN = math.nan
@@ -263,7 +263,7 @@ def test_share_presets_and_bad_shares():
 
 
 def _slow_evaluate(data, year, config):
-    """LAND_USE.md §2–3 written one enterprise at a time, as plainly as possible."""
+    """docs/landuse.md §2–3 written one enterprise at a time, as plainly as possible."""
     st = data.static
     n = len(st.ids)
     profiles = {

@@ -5,10 +5,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analytics.landuse import analysis, dataset, facts, monthly, telemetry
-from analytics.landuse.idle import RULES
-from analytics.landuse.park import start_ms
-from smartpark import registry
+from smartpark.analytics.landuse import analysis, dataset, facts, monthly, telemetry
+from smartpark.analytics.landuse.idle import RULES
+from smartpark.analytics.landuse.park import start_ms
+from smartpark.core import registry
 from smartpark.store.base import KpiRow
 from smartpark.store.sqlite import SqliteStore
 from tests.analytics.landuse import example_months

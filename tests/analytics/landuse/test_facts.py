@@ -7,10 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analytics.errors import AnalyticsError
-from analytics.landuse import facts, monthly
-from smartpark import registry
-from smartpark.errors import ConfigError
+from smartpark.analytics.landuse import facts, monthly
+from smartpark.core import registry
+from smartpark.core.errors import AnalyticsError, ConfigError
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE = ROOT / "examples" / "registry.toml"

@@ -6,9 +6,9 @@ import math
 import numpy as np
 import pytest
 
-from analytics.landuse import idle
-from analytics.landuse.idle import IdleConfig, detect, run_lengths
-from analytics.landuse.monthly import month_code
+from smartpark.analytics.landuse import idle
+from smartpark.analytics.landuse.idle import IdleConfig, detect, run_lengths
+from smartpark.analytics.landuse.monthly import month_code
 from tests.analytics.landuse.build import dataset, static
 
 NAN = math.nan

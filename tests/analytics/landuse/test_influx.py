@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from analytics.landuse import monthly
-from analytics.landuse.park import start_ms
-from smartpark import logs, registry
+from smartpark.analytics.landuse import monthly
+from smartpark.analytics.landuse.park import start_ms
 from smartpark.cli import app
+from smartpark.core import logs, registry
+from smartpark.core.urls import parse_store_url
 from smartpark.store import open_store
 from smartpark.store.base import KpiRow
-from smartpark.urls import parse_store_url
 from tests.analytics.landuse import example_months
 
 ROOT = Path(__file__).resolve().parents[3]

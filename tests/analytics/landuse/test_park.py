@@ -1,4 +1,4 @@
-"""Park and zone land-use KPIs (LAND_USE.md §5) computed by hand."""
+"""Park and zone land-use KPIs (docs/landuse.md §5) computed by hand."""
 
 import dataclasses
 import datetime as dt
@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from analytics.landuse import idle, park
-from analytics.landuse.evaluation import Config, evaluate
-from analytics.landuse.monthly import month_code
+from smartpark.analytics.landuse import idle, park
+from smartpark.analytics.landuse.evaluation import Config, evaluate
+from smartpark.analytics.landuse.monthly import month_code
 from tests.analytics.landuse.build import dataset, static
 
 NAN = math.nan

@@ -5,9 +5,9 @@ import math
 import numpy as np
 import pytest
 
-from analytics.kpis import compute_kpis
-from analytics.landuse import telemetry
-from analytics.landuse.monthly import month_code
+from smartpark.analytics.kpis import compute_kpis
+from smartpark.analytics.landuse import telemetry
+from smartpark.analytics.landuse.monthly import month_code
 from smartpark.store.sqlite import SqliteStore
 from tests.analytics.parks import HOUR_MS, columns, day_ms, park_registry
 

@@ -1,0 +1,592 @@
+"""Rule conditions as *segments*, computed for all subjects of a rule at once (numpy).
+
+A segment says "for subject ``s``, from ``start`` to ``end`` the condition was true
+(or false)". Two families:
+
+* **periodic** (``pollutant_limit``, ``completeness``, ``rate_of_change``,
+  ``kpi_threshold``): one segment per subject and closed period (local hours, or the
+  KPI's period), true or false, known at the period's end. A period without data is
+  false (a silent meter is the business of ``stale_meter``).
+* **gaps** (``stale_meter``, ``gateway_offline``): a meter (or every meter of a
+  gateway) without a reading for longer than its limit is true from
+  ``last reading + limit`` until the next reading, which adds a zero-length false
+  segment. A gap still running at the end of the window is true up to it (``open``).
+
+Only the subjects that matter leave this module: those with a true segment, and those
+the caller names as already alerting (so they can resolve).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from smartpark.analytics import emissions, gauges, periods
+from smartpark.analytics.alerts.rules import Rule
+from smartpark.analytics.series import FloatArray, IntArray, SeriesIndex
+from smartpark.core import quantities
+from smartpark.core.registry import POLLUTANTS, Registry
+from smartpark.store.base import ReadingColumns, Store
+
+HOUR_MS: Final = 3_600_000
+BoolArray = npt.NDArray[np.bool_]
+IdxArray = npt.NDArray[np.intp]
+
+
+@dataclass(frozen=True)
+class Subjects:
+    """What a rule watches: ``scope`` plus ids, each with its park and time zone."""
+
+    scope: str
+    ids: tuple[str, ...]
+    park: tuple[str, ...]
+    timezone: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+@dataclass(frozen=True)
+class Segments:
+    """Condition segments sorted by (subject, start, active); ``end`` exclusive."""
+
+    subject: IdxArray
+    start: IntArray
+    end: IntArray
+    active: BoolArray
+    value: FloatArray
+    threshold: FloatArray
+
+    @classmethod
+    def empty(cls) -> Segments:
+        z = np.zeros(0, np.int64)
+        return cls(z.astype(np.intp), z, z, z.astype(np.bool_), z.astype(float), z.astype(float))
+
+    @classmethod
+    def concat(cls, parts: Sequence[Segments]) -> Segments:
+        if not parts:
+            return cls.empty()
+        cat = np.concatenate
+        seg = cls(
+            cat([p.subject for p in parts]),
+            cat([p.start for p in parts]),
+            cat([p.end for p in parts]),
+            cat([p.active for p in parts]),
+            cat([p.value for p in parts]),
+            cat([p.threshold for p in parts]),
+        )
+        # Inactive before active at the same instant: a reading ends one gap first.
+        order = np.lexsort((seg.active, seg.start, seg.subject))
+        return seg.take(order)
+
+    def take(self, index: IdxArray | BoolArray) -> Segments:
+        return Segments(
+            self.subject[index],
+            self.start[index],
+            self.end[index],
+            self.active[index],
+            self.value[index],
+            self.threshold[index],
+        )
+
+    def __len__(self) -> int:
+        return int(self.subject.size)
+
+    def keep_subjects(self, wanted: IdxArray) -> Segments:
+        """Segments of subjects with a true segment or listed in ``wanted``."""
+        mask = np.zeros(int(self.subject.max(initial=-1)) + 1, np.bool_)
+        mask[self.subject[self.active]] = True
+        wanted = wanted[wanted < mask.size]
+        mask[wanted] = True
+        return self.take(mask[self.subject]) if len(self) else self
+
+
+class RegistryArrays:
+    """Registry facts as arrays indexed by meter code."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.reg = registry
+        self.meter_ids = registry.meter_ids
+        meters = [registry.meters[m] for m in self.meter_ids]
+        self.n = len(meters)
+        self.quantity = np.array([m.quantity for m in meters], dtype=object)
+        self.enterprise = np.array([m.enterprise for m in meters], dtype=object)
+        self.park = np.array([registry.park_of_meter(m.id) for m in meters], dtype=object)
+        self.gateway = np.array([m.gateway for m in meters], dtype=object)
+        self.interval_ms = registry.meter_interval_s * 1000
+        self.multiplier = registry.meter_multiplier
+        self.is_counter = np.array(
+            [quantities.BY_NAME[m.quantity].nature == "counter" for m in meters], np.bool_
+        )
+        self.o2_ref = np.array([np.nan if m.o2_ref is None else m.o2_ref for m in meters])
+        # CEMS stacks: pollutant meter -> the O2 and flow gauges of its (enterprise, stack).
+        self.partner_o2 = registry.stack_partner("o2")
+        self.partner_flow = registry.stack_partner("flue_gas_flow")
+
+    @cached_property
+    def timezone(self) -> npt.NDArray[np.object_]:
+        return np.array([self.reg.parks[p].timezone for p in self.park], dtype=object)
+
+    def select(self, rule: Rule, quantities_: Sequence[str] | None = None) -> IdxArray:
+        """Codes of the meters a rule applies to (filters and quantity), ascending."""
+        reg = self.reg
+        mask = np.ones(self.n, np.bool_)
+        f = rule.filters
+        if f.parks:
+            wanted = [k for k, p in enumerate(reg.park_ids) if p in f.parks]
+            mask &= np.isin(reg.meter_park, wanted)
+        if f.enterprises:
+            wanted = [k for k, e in enumerate(reg.enterprise_ids) if e in f.enterprises]
+            mask &= np.isin(reg.meter_enterprise, wanted)
+        if f.meters:
+            mask &= np.isin(np.arange(self.n), [reg.meter_code[m] for m in f.meters])
+        if quantities_ is not None:
+            codes = [quantities.BY_NAME[q].code for q in quantities_]
+            mask &= np.isin(reg.meter_quantity, codes)
+        return np.flatnonzero(mask)
+
+    def meter_subjects(self, codes: IdxArray) -> Subjects:
+        return Subjects(
+            "meter",
+            tuple(self.meter_ids[c] for c in codes.tolist()),
+            tuple(self.park[codes].tolist()),
+            tuple(self.timezone[codes].tolist()),
+        )
+
+
+# ---------------------------------------------------------------------------------------
+# Periods
+
+
+def hour_ends_in(timezone: str, after_ms: int, until_ms: int) -> IntArray:
+    """Boundaries of the local hours ending in ``(after_ms, until_ms]``, with the first start.
+
+    ``out[k]..out[k+1]`` are consecutive hours; empty when none ends in the range.
+    """
+    bounds = periods.boundaries(timezone, "hour", after_ms - 2 * HOUR_MS, until_ms)
+    ends = bounds[(bounds > after_ms) & (bounds <= until_ms)]
+    if ends.size == 0:
+        return ends
+    first = bounds[np.searchsorted(bounds, ends[0]) - 1]
+    return np.concatenate([[first], ends]).astype(np.int64)
+
+
+def _periodic(
+    values: FloatArray, active: BoolArray, bounds: IntArray, threshold: float | FloatArray
+) -> Segments:
+    """Subjects x periods matrices into segments (row-major: subject, then time)."""
+    n_subj, n_per = values.shape
+    subject = np.repeat(np.arange(n_subj, dtype=np.intp), n_per)
+    start = np.tile(bounds[:-1], n_subj)
+    end = np.tile(bounds[1:], n_subj)
+    thr = np.broadcast_to(np.asarray(threshold, np.float64).reshape(-1, 1), (n_subj, n_per))
+    return Segments(subject, start, end, active.ravel(), values.ravel(), thr.ravel().copy())
+
+
+def _by_timezone(subjects: Subjects) -> dict[str, IdxArray]:
+    tz = np.array(subjects.timezone, dtype=object)
+    return {z: np.flatnonzero(tz == z) for z in sorted(set(subjects.timezone))}
+
+
+def _remap(seg: Segments, rows: IdxArray) -> Segments:
+    return Segments(rows[seg.subject], seg.start, seg.end, seg.active, seg.value, seg.threshold)
+
+
+def _read(store: Store, start_ms: int, end_ms: int, codes: IdxArray) -> ReadingColumns:
+    if codes.size == 0 or end_ms <= start_ms:
+        return ReadingColumns.empty()
+    return store.read(start_ms, end_ms, codes.astype(np.int32))
+
+
+# ---------------------------------------------------------------------------------------
+# Periodic rules over local hours
+
+
+def pollutant_limit(
+    arr: RegistryArrays, store: Store, rule: Rule, after_ms: int, until_ms: int
+) -> tuple[Subjects, Segments]:
+    """Hourly time-weighted mean of the O2-corrected concentration above the limit.
+
+    The same arithmetic as the ``*_exceed_h`` KPIs (:mod:`analytics.emissions`).
+    """
+    codes = arr.select(rule, [rule.quantity] if rule.quantity else POLLUTANTS)
+    subjects = arr.meter_subjects(codes)
+    limits = np.array(
+        [
+            rule.limit
+            if rule.limit is not None
+            else arr.reg.parks[arr.park[c]].limits.get(arr.quantity[c], np.nan)
+            for c in codes.tolist()
+        ],
+        np.float64,
+    )
+    parts = []
+    for tz, rows in _by_timezone(subjects).items():
+        bounds = hour_ends_in(tz, after_ms, until_ms)
+        if bounds.size < 2:
+            continue
+        meters = codes[rows]
+        partners = np.concatenate([arr.partner_o2[meters], arr.partner_flow[meters]])
+        wanted = np.unique(np.concatenate([meters, partners[partners >= 0]]))
+        margin = gauges.HOLD_INTERVALS * int(arr.interval_ms[wanted].max())
+        cols = _read(store, int(bounds[0]) - margin, int(bounds[-1]), wanted)
+        index = SeriesIndex.build(cols, arr.n)
+        held = gauges.hold(index, cols.value, arr.interval_ms)
+        is_pol = np.zeros(arr.n, np.bool_)
+        is_pol[meters] = True
+        pol_cols = cols.take(is_pol[cols.meter])
+        samples = emissions.stack_samples(
+            held,
+            pol_cols.meter,
+            pol_cols.ts,
+            pol_cols.value,
+            arr.partner_o2,
+            arr.partner_flow,
+            arr.o2_ref,
+        )
+        pol_index = SeriesIndex.build(pol_cols, arr.n)
+        integral, covered = gauges.window_integrals(
+            gauges.hold(pol_index, samples.concentration, arr.interval_ms),
+            meters.astype(np.int32),
+            bounds,
+        )
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(covered > 0, integral / covered, np.nan)
+        limit = limits[rows][:, None]
+        active = np.isfinite(mean) & (mean > limit)
+        parts.append(_remap(_periodic(mean, active, bounds, limits[rows]), rows))
+    return subjects, Segments.concat(parts)
+
+
+def _group_subjects(arr: RegistryArrays, codes: IdxArray, scope: str) -> tuple[Subjects, IdxArray]:
+    """Subjects at ``scope`` (meter, enterprise or park) and each meter's subject row."""
+    if scope == "meter":
+        return arr.meter_subjects(codes), np.arange(codes.size, dtype=np.intp)
+    keys = arr.enterprise[codes] if scope == "enterprise" else arr.park[codes]
+    ids, row = np.unique(keys.astype(str), return_inverse=True)
+    parks = [arr.reg.enterprises[i].park if scope == "enterprise" else str(i) for i in ids.tolist()]
+    tzs = [arr.reg.parks[p].timezone for p in parks]
+    return Subjects(scope, tuple(ids.tolist()), tuple(parks), tuple(tzs)), row.astype(np.intp)
+
+
+def completeness(
+    arr: RegistryArrays, store: Store, rule: Rule, after_ms: int, until_ms: int
+) -> tuple[Subjects, Segments]:
+    """Received / expected samples per local hour (percent) below ``below``."""
+    codes = arr.select(rule, [rule.quantity] if rule.quantity else None)
+    subjects, row_of_meter = _group_subjects(arr, codes, rule.scope or "meter")
+    threshold = 100.0 * float(rule.below or 0.0)
+    parts = []
+    tz_of_meter = arr.timezone[codes]
+    for tz in sorted(set(tz_of_meter.tolist())):
+        mrows = np.flatnonzero(tz_of_meter == tz)
+        bounds = hour_ends_in(tz, after_ms, until_ms)
+        if bounds.size < 2:
+            continue
+        meters = codes[mrows]
+        cols = _read(store, int(bounds[0]), int(bounds[-1]), meters)
+        index = SeriesIndex.build(cols, arr.n)
+        got = np.diff(index.count_before(meters[:, None], bounds[None, :]), axis=1)
+        expected = np.diff(bounds)[None, :] / arr.interval_ms[meters][:, None]
+        # Sum per subject (meters of one subject share the time zone: it is the park's).
+        sub_rows, sub_of = np.unique(row_of_meter[mrows], return_inverse=True)
+        got_s = np.zeros((sub_rows.size, bounds.size - 1))
+        exp_s = np.zeros_like(got_s)
+        np.add.at(got_s, sub_of, np.minimum(got, expected))
+        np.add.at(exp_s, sub_of, expected)
+        pct = 100.0 * got_s / exp_s
+        parts.append(_remap(_periodic(pct, pct < threshold, bounds, threshold), sub_rows))
+    return subjects, Segments.concat(parts)
+
+
+def rate_of_change(
+    arr: RegistryArrays, store: Store, rule: Rule, after_ms: int, until_ms: int
+) -> tuple[Subjects, Segments]:
+    """Largest rise (or fall) per hour between consecutive readings, per local hour.
+
+    ``rate = (v[i] - v[i-1]) / (t[i] - t[i-1])`` in canonical units per hour, counted in
+    the hour of the later reading; counters are scaled by their multiplier.
+    """
+    codes = arr.select(rule, [rule.quantity] if rule.quantity else None)
+    subjects = arr.meter_subjects(codes)
+    parts = []
+    for tz, rows in _by_timezone(subjects).items():
+        bounds = hour_ends_in(tz, after_ms, until_ms)
+        if bounds.size < 2:
+            continue
+        meters = codes[rows]
+        margin = gauges.HOLD_INTERVALS * int(arr.interval_ms[meters].max())
+        cols = _read(store, int(bounds[0]) - margin, int(bounds[-1]), meters)
+        n_h = bounds.size - 1
+        hi = np.full((meters.size, n_h), -np.inf)
+        lo = np.full((meters.size, n_h), np.inf)
+        if len(cols) > 1:
+            m, t = cols.meter, cols.ts
+            v = cols.value * np.where(arr.is_counter[m], arr.multiplier[m], 1.0)
+            same = m[1:] == m[:-1]
+            dt_h = (t[1:] - t[:-1]) / HOUR_MS
+            with np.errstate(invalid="ignore", divide="ignore"):
+                rate = np.where(dt_h > 0, (v[1:] - v[:-1]) / dt_h, np.nan)
+            hour = np.searchsorted(bounds, t[1:], side="right") - 1
+            ok = same & np.isfinite(rate) & (hour >= 0) & (hour < n_h)
+            row_of = np.full(arr.n, -1, np.intp)
+            row_of[meters] = np.arange(meters.size)
+            r, h = row_of[m[1:][ok]], hour[ok]
+            np.maximum.at(hi, (r, h), rate[ok])
+            np.minimum.at(lo, (r, h), rate[ok])
+        above = np.inf if rule.above is None else rule.above
+        below = -np.inf if rule.below is None else rule.below
+        over, under = hi > above, lo < below
+        value = np.where(over, hi, np.where(under, lo, np.where(np.isfinite(hi), hi, np.nan)))
+        threshold = np.where(over | (rule.below is None), above, below)
+        seg = _periodic(value, over | under, bounds, 0.0)
+        seg = Segments(seg.subject, seg.start, seg.end, seg.active, seg.value, threshold.ravel())
+        parts.append(_remap(seg, rows))
+    return subjects, Segments.concat(parts)
+
+
+# ---------------------------------------------------------------------------------------
+# Gap rules
+
+
+def gaps(
+    group: IdxArray,
+    ts: IntArray,
+    n_groups: int,
+    limit_ms: IntArray,
+    read_start_ms: int | IntArray,
+    until_ms: int,
+) -> Segments:
+    """Silences longer than ``limit_ms[g]`` in readings sorted by (group, ts).
+
+    The time before a group's first reading counts from ``read_start_ms`` (one instant,
+    or one per group). Values are the silence in minutes, thresholds the limit in
+    minutes.
+    """
+    start_of = np.broadcast_to(np.asarray(read_start_ms, np.int64), (n_groups,))
+    counts = np.bincount(group, minlength=n_groups)
+    stop = np.cumsum(counts)
+    first = stop - counts
+    has = counts > 0
+    all_g = np.arange(n_groups, dtype=np.intp)
+    lim = limit_ms.astype(np.int64)
+    # Silence before the first reading (or over the whole range without one).
+    lead_end = np.where(has, ts[np.minimum(first, max(ts.size - 1, 0))] if ts.size else 0, until_ms)
+    lead = (lead_end - start_of) > lim
+    # Silences between consecutive readings of a group.
+    same = np.zeros(ts.size, np.bool_)
+    if ts.size > 1:
+        same[:-1] = group[1:] == group[:-1]
+    gap = np.zeros(ts.size, np.int64)
+    gap[:-1] = ts[1:] - ts[:-1]
+    inner = same & (gap > lim[group])
+    i = np.flatnonzero(inner)
+    # Silence after the last reading, still running at ``until_ms``.
+    last = np.maximum(stop - 1, 0)
+    tail = has & ((until_ms - (ts[last] if ts.size else 0)) > lim)
+    g_tail = all_g[tail]
+    g_lead = all_g[lead]
+    minutes = 60_000.0
+    active = Segments(
+        np.concatenate([g_lead, group[i], g_tail]).astype(np.intp),
+        np.concatenate(
+            [start_of[g_lead] + lim[g_lead], ts[i] + lim[group[i]], ts[last[g_tail]] + lim[g_tail]]
+        ),
+        np.concatenate([lead_end[g_lead], ts[i + 1], np.full(g_tail.size, until_ms, np.int64)]),
+        np.ones(g_lead.size + i.size + g_tail.size, np.bool_),
+        np.concatenate(
+            [
+                (lead_end[g_lead] - start_of[g_lead]) / minutes,
+                gap[i] / minutes,
+                (until_ms - ts[last[g_tail]]) / minutes,
+            ]
+        ),
+        np.concatenate([lim[g_lead], lim[group[i]], lim[g_tail]]) / minutes,
+    )
+    # A reading ends a silence: zero-length false segments at every group's first
+    # reading and at each reading that ends an inner gap.
+    g_first = all_g[has]
+    ends_at = np.concatenate([ts[first[g_first]], ts[i + 1]]) if ts.size else np.zeros(0, np.int64)
+    end_groups = np.concatenate([g_first, group[i]]).astype(np.intp)
+    inactive = Segments(
+        end_groups,
+        ends_at,
+        ends_at,
+        np.zeros(end_groups.size, np.bool_),
+        np.full(end_groups.size, np.nan),
+        lim[end_groups] / minutes,
+    )
+    return Segments.concat([active, inactive])
+
+
+def stale_meter(
+    arr: RegistryArrays, store: Store, rule: Rule, after_ms: int, until_ms: int
+) -> tuple[Subjects, Segments]:
+    codes = arr.select(rule, [rule.quantity] if rule.quantity else None)
+    subjects = arr.meter_subjects(codes)
+    limit = int(rule.intervals or 1) * arr.interval_ms[codes]
+    # One read per distinct limit, each reaching back just that far: a daily meter's
+    # five-day lookback must not drag five days of every minute meter along.
+    parts = [
+        _read(store, after_ms - int(lim), until_ms, codes[limit == lim])
+        for lim in np.unique(limit).tolist()
+    ]
+    parts = [p for p in parts if len(p)]
+    if len(parts) > 1:
+        cat = ReadingColumns(
+            np.concatenate([p.meter for p in parts]),
+            np.concatenate([p.ts for p in parts]),
+            np.concatenate([p.value for p in parts]),
+        )
+        cols = cat.take(np.argsort(cat.meter, kind="stable"))
+    else:
+        cols = parts[0] if parts else ReadingColumns.empty()
+    row_of = np.full(arr.n, -1, np.intp)
+    row_of[codes] = np.arange(codes.size)
+    seg = gaps(row_of[cols.meter], cols.ts, codes.size, limit, after_ms - limit, until_ms)
+    return subjects, seg
+
+
+def gateway_offline(
+    arr: RegistryArrays, store: Store, rule: Rule, after_ms: int, until_ms: int
+) -> tuple[Subjects, Segments]:
+    """A gateway none of whose meters sent a reading for ``minutes``."""
+    codes = arr.select(rule)
+    reg = arr.reg
+    gw_codes = np.unique(reg.meter_gateway[codes])
+    gw_ids = [reg.gateway_ids[g] for g in gw_codes.tolist()]
+    parks = tuple(reg.gateways[g].park for g in gw_ids)
+    subjects = Subjects(
+        "gateway", tuple(gw_ids), parks, tuple(reg.parks[p].timezone for p in parks)
+    )
+    limit_ms = round(float(rule.minutes or 0.0) * 60_000)
+    # All meters of the selected gateways speak for the gateway.
+    row_of_gw = np.full(len(reg.gateway_ids), -1, np.intp)
+    row_of_gw[gw_codes] = np.arange(gw_codes.size)
+    meter_gw = row_of_gw[reg.meter_gateway]
+    all_codes = np.flatnonzero(meter_gw >= 0)
+    read_start = after_ms - limit_ms
+    cols = _read(store, read_start, until_ms, all_codes)
+    group = meter_gw[cols.meter]
+    order = np.lexsort((cols.ts, group))
+    limits = np.full(len(gw_ids), limit_ms, np.int64)
+    seg = gaps(group[order], cols.ts[order], len(gw_ids), limits, read_start, until_ms)
+    return subjects, seg
+
+
+# ---------------------------------------------------------------------------------------
+# KPI rules
+
+
+def kpi_subjects(reg: Registry, rule: Rule) -> Subjects:
+    f = rule.filters
+    if rule.scope == "enterprise":
+        ids = [
+            e
+            for e in reg.enterprise_ids
+            if (not f.enterprises or e in f.enterprises)
+            and (not f.parks or reg.enterprises[e].park in f.parks)
+        ]
+        parks = [reg.enterprises[e].park for e in ids]
+        tzs = tuple(reg.parks[p].timezone for p in parks)
+        return Subjects("enterprise", tuple(ids), tuple(parks), tzs)
+    if rule.scope == "park":
+        wanted = set(f.parks) | {reg.enterprises[e].park for e in f.enterprises}
+        ids = [p for p in reg.park_ids if not wanted or p in wanted]
+        return Subjects("park", tuple(ids), tuple(ids), tuple(reg.parks[p].timezone for p in ids))
+    wanted_parks = set(f.parks) | {reg.enterprises[e].park for e in f.enterprises}
+    zones = {reg.parks[p].zone for p in wanted_parks}
+    ids = [z for z in reg.zone_ids if not zones or z in zones]
+    tzs = tuple(reg.zones[z].timezone for z in ids)
+    # Zone alerts group by zone (the "park" slot is the grouping key).
+    return Subjects("zone", tuple(ids), tuple(ids), tzs)
+
+
+_LONGEST_PERIOD_MS: Final = {"hour": HOUR_MS, "day": 25 * HOUR_MS, "month": 32 * 24 * HOUR_MS}
+
+
+def kpi_threshold(
+    arr: RegistryArrays, store: Store, rule: Rule, after_ms: int, until_ms: int
+) -> tuple[Subjects, Segments]:
+    """KPI rows of the rule's scope and period whose period ended in ``(after, until]``."""
+    subjects = kpi_subjects(arr.reg, rule)
+    period = periods.parse_period(rule.period or "day")
+    row_of = {ident: k for k, ident in enumerate(subjects.ids)}
+    rows = store.read_kpis(
+        after_ms - _LONGEST_PERIOD_MS[period],
+        until_ms,
+        scope=rule.scope,  # type: ignore[arg-type]
+        period=period,
+    )
+    subject, start, end, value = [], [], [], []
+    for row in rows:
+        k = row_of.get(row.id)
+        if row.kpi != rule.kpi or k is None:
+            continue
+        bounds = periods.boundaries(
+            subjects.timezone[k], period, row.start_ms, row.start_ms + _LONGEST_PERIOD_MS[period]
+        )
+        if bounds.size < 2 or bounds[0] != row.start_ms:
+            continue
+        row_end = int(bounds[1])
+        if after_ms < row_end <= until_ms:
+            subject.append(k)
+            start.append(row.start_ms)
+            end.append(row_end)
+            value.append(row.value)
+    v = np.array(value, np.float64)
+    above = np.full(v.shape, np.inf if rule.above is None else rule.above)
+    below = np.full(v.shape, -np.inf if rule.below is None else rule.below)
+    if rule.target is not None and rule.kpi is not None:
+        # The park's target for this KPI; a park without one never alerts.
+        line = np.array(
+            [arr.reg.parks[subjects.ids[k]].targets.get(rule.kpi, np.nan) for k in subject]
+        )
+        if rule.target == "above":
+            above = np.where(np.isnan(line), np.inf, line)
+        else:
+            below = np.where(np.isnan(line), -np.inf, line)
+    over, under = v > above, v < below
+    threshold = np.where(over | ~np.isfinite(below), above, below)
+    seg = Segments(
+        np.array(subject, np.intp),
+        np.array(start, np.int64),
+        np.array(end, np.int64),
+        over | under,
+        v,
+        threshold.astype(np.float64),
+    )
+    return subjects, Segments.concat([seg])
+
+
+CONDITIONS: Final = {
+    "pollutant_limit": pollutant_limit,
+    "completeness": completeness,
+    "rate_of_change": rate_of_change,
+    "stale_meter": stale_meter,
+    "gateway_offline": gateway_offline,
+    "kpi_threshold": kpi_threshold,
+}
+PERIODIC_HOURLY: Final = ("pollutant_limit", "completeness", "rate_of_change")
+
+
+def unit_of(arr: RegistryArrays, rule: Rule) -> str:
+    """The unit of a rule's ``value`` and ``threshold``."""
+    if rule.kind == "pollutant_limit":
+        return "mg/m3"
+    if rule.kind == "completeness":
+        return "%"
+    if rule.kind in ("stale_meter", "gateway_offline"):
+        return "min"
+    if rule.kind == "rate_of_change" and rule.quantity:
+        return f"{quantities.BY_NAME[rule.quantity].canonical_unit}/h"
+    if rule.kind == "kpi_threshold" and rule.kpi:
+        from smartpark.analytics.catalogue import unit
+
+        return unit(rule.kpi)
+    return ""

@@ -1,0 +1,488 @@
+"""The rules file (docs/alerts.md): channels and rules in one TOML file beside the registry.
+
+::
+
+    [channel.ops]                       [rule.nox-limit]
+    kind = "dingtalk"                   kind = "pollutant_limit"
+    url_env = "SMARTPARK_OPS_URL"       quantity = "nox"
+    secret_env = "SMARTPARK_OPS_SECRET" severity = "critical"
+                                        channels = ["ops"]
+
+:func:`load` validates the whole file against the registry and raises one
+:class:`~smartpark.core.errors.ConfigError` listing every problem with its path
+(``rule.nox-limit.quantity: unknown pollutant 'noxx'``). Secrets are read from the
+environment variable or file the channel names; they are kept out of ``repr`` and never
+logged.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final, Literal, get_args
+
+from smartpark.analytics.catalogue import KPIS
+from smartpark.core import quantities
+from smartpark.core.errors import ConfigError
+from smartpark.core.registry import POLLUTANTS, Registry
+from smartpark.core.tomlcheck import Checker, read_toml
+
+ChannelKind = Literal["webhook", "dingtalk", "wecom", "feishu", "slack"]
+RuleKind = Literal[
+    "pollutant_limit",
+    "kpi_threshold",
+    "stale_meter",
+    "gateway_offline",
+    "completeness",
+    "rate_of_change",
+]
+Severity = Literal["info", "warning", "critical"]
+ScopeName = Literal["meter", "gateway", "enterprise", "park", "zone"]
+
+CHANNEL_KINDS: Final[tuple[ChannelKind, ...]] = get_args(ChannelKind)
+RULE_KINDS: Final[tuple[RuleKind, ...]] = get_args(RuleKind)
+SEVERITIES: Final[tuple[Severity, ...]] = get_args(Severity)
+KPI_SCOPES: Final = ("enterprise", "park", "zone")
+KPI_PERIODS: Final = ("hour", "day", "month")
+COMPLETENESS_SCOPES: Final = ("meter", "enterprise", "park")
+
+# Chat robots accept about 20 messages a minute (DingTalk and WeCom document that limit).
+DEFAULT_RATE_PER_MINUTE: Final[dict[ChannelKind, int]] = {
+    "webhook": 60,
+    "dingtalk": 20,
+    "wecom": 20,
+    "feishu": 20,
+    "slack": 20,
+}
+
+_DURATION_RE: Final = re.compile(r"^(\d+)(s|m|h|d)$")
+_DURATION_MS: Final = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    """Where alerts go. ``url`` and ``secret`` are ``None`` when secrets were not resolved."""
+
+    id: str
+    kind: ChannelKind
+    url: str | None = field(repr=False)  # may embed a key (WeCom, Slack): not for logs
+    secret: str | None = field(repr=False)
+    timeout_s: float = 10.0
+    max_attempts: int = 8
+    rate_per_minute: int = 60
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """Optional park/enterprise/meter filters; an empty set means "any"."""
+
+    parks: frozenset[str] = frozenset()
+    enterprises: frozenset[str] = frozenset()
+    meters: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str
+    kind: RuleKind
+    severity: Severity
+    channels: tuple[str, ...]
+    for_ms: int = 0
+    resolve_for_ms: int = 0  # the condition must stay false this long before resolving
+    filters: Filters = Filters()
+    quantity: str | None = None  # pollutant_limit, rate_of_change, stale_meter, completeness
+    limit: float | None = None  # pollutant_limit: overrides the park's limit
+    kpi: str | None = None  # kpi_threshold
+    scope: str | None = None  # kpi_threshold, completeness
+    period: str | None = None  # kpi_threshold
+    above: float | None = None  # kpi_threshold, rate_of_change
+    below: float | None = None  # kpi_threshold, rate_of_change, completeness
+    target: Literal["above", "below"] | None = None  # kpi_threshold: the park's target line
+    intervals: int | None = None  # stale_meter
+    minutes: float | None = None  # gateway_offline
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    channels: Mapping[str, Channel]
+    rules: Mapping[str, Rule]
+    source: str = "<rules>"
+
+
+def parse_duration(value: object) -> int:
+    """Milliseconds of ``"90s"``, ``"15m"``, ``"2h"``, ``"1d"`` or integer seconds."""
+    if isinstance(value, bool):
+        raise ValueError(f"not a duration: {value!r}")
+    if isinstance(value, int) and value >= 0:
+        return value * 1000
+    if isinstance(value, str):
+        match = _DURATION_RE.match(value.strip())
+        if match:
+            return int(match.group(1)) * _DURATION_MS[match.group(2)]
+    raise ValueError(
+        f"not a duration: {value!r} (use seconds or a string such as '90s', '15m', '2h', '1d')"
+    )
+
+
+def load(path: str | Path, registry: Registry, *, resolve_secrets: bool = True) -> RuleSet:
+    """Load and validate a rules file; ``ConfigError`` lists every problem.
+
+    With ``resolve_secrets=False`` (a dry run) secrets are not read and an unset URL
+    variable is not an error; a URL variable that is set is still read (to show its host).
+    """
+    path = Path(path)
+    data = read_toml(path, "rules file")
+    return from_dict(
+        data, registry, source=str(path), resolve_secrets=resolve_secrets, base=path.parent
+    )
+
+
+def from_dict(
+    data: Mapping[str, Any],
+    registry: Registry,
+    *,
+    source: str = "<rules>",
+    resolve_secrets: bool = True,
+    base: Path | None = None,
+) -> RuleSet:
+    v = _Validator(registry, resolve_secrets, base or Path.cwd())
+    for key in data:
+        if key not in ("channel", "rule"):
+            v.error(key, f"unknown section {key!r} (expected channel or rule)")
+    channels: dict[str, Channel] = {}
+    for ident, table in v.tables(data, "channel").items():
+        channel = v.channel(ident, table)
+        if channel is not None:
+            channels[ident] = channel
+    rules: dict[str, Rule] = {}
+    raw_rules = v.tables(data, "rule")
+    if not raw_rules and "rule" not in v.failed_sections:
+        v.error("rule", "the file defines no rule")
+    for ident, table in raw_rules.items():
+        rule = v.rule(ident, table, data.get("channel", {}))
+        if rule is not None:
+            rules[ident] = rule
+    if v.problems:
+        raise ConfigError(source, v.problems)
+    return RuleSet(channels=channels, rules=rules, source=source)
+
+
+_MISSING: Final = object()
+
+
+class _Validator(Checker):
+    def __init__(self, registry: Registry, resolve_secrets: bool, base: Path) -> None:
+        super().__init__()
+        self.registry = registry
+        self.resolve_secrets = resolve_secrets
+        self.base = base
+
+    # -- field readers (tables, keys and number come from Checker) ----------------------
+
+    def string(
+        self, path: str, t: Mapping[str, Any], key: str, required: bool = False
+    ) -> str | None:
+        value = t.get(key, _MISSING)
+        if value is _MISSING:
+            if required:
+                self.error(f"{path}.{key}", "missing required key")
+            return None
+        if not isinstance(value, str) or not value:
+            self.error(f"{path}.{key}", f"must be a non-empty string, got {value!r}")
+            return None
+        return value
+
+    def choice(
+        self, path: str, t: Mapping[str, Any], key: str, options: tuple[str, ...], default: Any
+    ) -> Any:
+        value = t.get(key, default)
+        if value is _MISSING:
+            self.error(f"{path}.{key}", f"missing required key (one of {', '.join(options)})")
+            return None
+        if value not in options:
+            self.error(f"{path}.{key}", f"must be one of {', '.join(options)}, got {value!r}")
+            return None
+        return value
+
+    def id_set(
+        self, path: str, t: Mapping[str, Any], key: str, known: Mapping[str, Any], what: str
+    ) -> frozenset[str]:
+        value = t.get(key)
+        if value is None:
+            return frozenset()
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            self.error(f"{path}.{key}", f"must be a {what} id or a list of them, got {value!r}")
+            return frozenset()
+        for item in items:
+            if item not in known:
+                self.error(f"{path}.{key}", f"unknown {what} {item!r}")
+        return frozenset(items)
+
+    # -- sections ----------------------------------------------------------------------
+
+    def channel(self, ident: str, t: dict[str, Any]) -> Channel | None:
+        path = f"channel.{ident}"
+        before = len(self.problems)
+        self.keys(
+            path,
+            t,
+            {
+                "kind",
+                "url",
+                "url_env",
+                "secret_env",
+                "secret_file",
+                "timeout_s",
+                "max_attempts",
+                "rate_per_minute",
+            },
+        )
+        kind = self.choice(path, t, "kind", CHANNEL_KINDS, _MISSING)
+        url = self.source(path, t, "url", "url_env", None, required=True)
+        if url is not None and not url.startswith(("http://", "https://")):
+            # Never echo the URL: it may carry a robot key.
+            self.error(f"{path}.url", "must be an http:// or https:// URL")
+        if "url" in t and "url_env" in t:
+            self.error(f"{path}.url", "set url or url_env, not both")
+        secret = self.source(path, t, None, "secret_env", "secret_file", required=False)
+        if "secret_env" in t and "secret_file" in t:
+            self.error(f"{path}.secret_env", "set secret_env or secret_file, not both")
+        has_secret = "secret_env" in t or "secret_file" in t
+        if kind == "webhook" and not has_secret:
+            self.error(f"{path}", "a webhook channel needs secret_env or secret_file (it signs)")
+        if kind in ("wecom", "slack") and has_secret:
+            self.error(
+                f"{path}",
+                f"{kind} robots are not signed (their key is in the URL): drop the secret",
+            )
+        timeout = self.number(path, t, "timeout_s", minimum=0.1, maximum=300)
+        attempts = self.number(path, t, "max_attempts", minimum=1, maximum=100, integer=True)
+        rate = self.number(path, t, "rate_per_minute", minimum=1, maximum=6000, integer=True)
+        if len(self.problems) != before or kind is None:
+            return None
+        return Channel(
+            id=ident,
+            kind=kind,
+            url=url,
+            secret=secret,
+            timeout_s=float(timeout or 10.0),
+            max_attempts=int(attempts or 8),
+            rate_per_minute=int(rate or DEFAULT_RATE_PER_MINUTE[kind]),
+        )
+
+    def source(
+        self,
+        path: str,
+        t: Mapping[str, Any],
+        plain: str | None,
+        env: str,
+        file: str | None,
+        *,
+        required: bool,
+    ) -> str | None:
+        """A value given inline, by environment variable name, or by file."""
+        if plain is not None and plain in t:
+            return self.string(path, t, plain)
+        if env in t:
+            name = self.string(path, t, env)
+            if name is None:
+                return None
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+                self.error(f"{path}.{env}", f"not an environment variable name: {name!r}")
+                return None
+            is_secret = plain is None
+            if is_secret and not self.resolve_secrets:
+                return None
+            value = os.environ.get(name)
+            if not value:
+                # Unresolved secrets are fine for a dry run: it shows shapes, not secrets.
+                if self.resolve_secrets:
+                    self.error(f"{path}.{env}", f"environment variable {name} is not set")
+                return None
+            return value.strip()
+        if file is not None and file in t:
+            name = self.string(path, t, file)
+            if name is None or not self.resolve_secrets:
+                return None
+            file_path = self.base / name
+            try:
+                content = file_path.read_text(encoding="utf-8").strip()
+            except (OSError, UnicodeDecodeError) as exc:
+                reason = getattr(exc, "strerror", None) or type(exc).__name__
+                self.error(f"{path}.{file}", f"cannot read {file_path}: {reason}")
+                return None
+            if not content:
+                self.error(f"{path}.{file}", f"{file_path} is empty")
+                return None
+            return content
+        if required:
+            where = f"{plain} or {env}" if plain else env
+            self.error(path, f"missing {where}")
+        return None
+
+    def rule(self, ident: str, t: dict[str, Any], raw_channels: Any) -> Rule | None:
+        path = f"rule.{ident}"
+        before = len(self.problems)
+        kind = self.choice(path, t, "kind", RULE_KINDS, _MISSING)
+        common = {
+            "kind",
+            "severity",
+            "channels",
+            "for",
+            "resolve_for",
+            "park",
+            "enterprise",
+            "meter",
+        }
+        extra: dict[str, set[str]] = {
+            "pollutant_limit": {"quantity", "limit"},
+            "kpi_threshold": {"kpi", "scope", "period", "above", "below"},
+            "stale_meter": {"intervals", "quantity"},
+            "gateway_offline": {"minutes"},
+            "completeness": {"below", "scope", "quantity"},
+            "rate_of_change": {"quantity", "above", "below"},
+        }
+        self.keys(path, t, common | extra.get(kind or "", set()))
+        severity = self.choice(path, t, "severity", SEVERITIES, "warning")
+        channels = self.channel_refs(path, t, raw_channels)
+        for_ms = self.duration(path, t, "for")
+        resolve_for_ms = self.duration(path, t, "resolve_for")
+        reg = self.registry
+        filters = Filters(
+            parks=self.id_set(path, t, "park", reg.parks, "park"),
+            enterprises=self.id_set(path, t, "enterprise", reg.enterprises, "enterprise"),
+            meters=self.id_set(path, t, "meter", reg.meters, "meter"),
+        )
+        fields: dict[str, Any] = {}
+        if kind == "pollutant_limit":
+            q = self.string(path, t, "quantity")
+            if q is not None and q not in POLLUTANTS:
+                self.error(
+                    f"{path}.quantity",
+                    f"unknown pollutant {q!r} (expected one of {', '.join(POLLUTANTS)})",
+                )
+            fields.update(quantity=q, limit=self.number(path, t, "limit", minimum=0.0))
+        elif kind == "kpi_threshold":
+            kpi = self.string(path, t, "kpi", required=True)
+            if kpi is not None and kpi not in KPIS:
+                self.error(f"{path}.kpi", f"unknown KPI {kpi!r}")
+            scope = self.choice(path, t, "scope", KPI_SCOPES, _MISSING)
+            target = self.target(path, t, kpi, scope)
+            fields.update(
+                kpi=kpi,
+                scope=scope,
+                period=self.choice(path, t, "period", KPI_PERIODS, _MISSING),
+                target=target,
+                **self.bounds(
+                    {k: v for k, v in t.items() if v != "target"},
+                    path,
+                    has_target="target" in (t.get("above"), t.get("below")),
+                ),
+            )
+            if filters.meters:
+                self.error(f"{path}.meter", "a KPI rule applies to scopes, not meters")
+        elif kind == "stale_meter":
+            intervals = self.number(path, t, "intervals", minimum=1, maximum=100_000, integer=True)
+            if "intervals" not in t:
+                self.error(f"{path}.intervals", "missing required key")
+            fields.update(intervals=intervals, quantity=self.quantity(path, t))
+        elif kind == "gateway_offline":
+            minutes = self.number(path, t, "minutes", minimum=0.1, maximum=1e6)
+            if "minutes" not in t:
+                self.error(f"{path}.minutes", "missing required key")
+            fields.update(minutes=minutes)
+            if filters.meters:
+                self.error(f"{path}.meter", "a gateway rule applies to gateways, not meters")
+        elif kind == "completeness":
+            below = self.number(path, t, "below", minimum=0.0, maximum=1.0)
+            if "below" not in t:
+                self.error(f"{path}.below", "missing required key (a fraction, e.g. 0.8)")
+            fields.update(
+                below=below,
+                scope=self.choice(path, t, "scope", COMPLETENESS_SCOPES, "meter"),
+                quantity=self.quantity(path, t),
+            )
+        elif kind == "rate_of_change":
+            q = self.quantity(path, t)
+            if "quantity" not in t:
+                self.error(f"{path}.quantity", "missing required key")
+            fields.update(quantity=q, **self.bounds(t, path))
+        if len(self.problems) != before or kind is None:
+            return None
+        return Rule(
+            id=ident,
+            kind=kind,
+            severity=severity,
+            channels=channels,
+            for_ms=for_ms,
+            resolve_for_ms=resolve_for_ms,
+            filters=filters,
+            **fields,
+        )
+
+    def duration(self, path: str, t: Mapping[str, Any], key: str) -> int:
+        if key not in t:
+            return 0
+        try:
+            return parse_duration(t[key])
+        except ValueError as exc:
+            self.error(f"{path}.{key}", str(exc))
+            return 0
+
+    def quantity(self, path: str, t: Mapping[str, Any]) -> str | None:
+        q = self.string(path, t, "quantity")
+        if q is not None and q not in quantities.BY_NAME:
+            self.error(f"{path}.quantity", f"unknown quantity {q!r}")
+            return None
+        return q
+
+    def target(self, path: str, t: Mapping[str, Any], kpi: str | None, scope: Any) -> Any:
+        """``above = "target"`` / ``below = "target"``: the line is ``[park.X.targets]``."""
+        sides = [side for side in ("above", "below") if t.get(side) == "target"]
+        if not sides:
+            return None
+        if len(sides) == 2:
+            self.error(f"{path}.below", "only one of above and below can be the target")
+            return None
+        if scope != "park":
+            self.error(f"{path}.{sides[0]}", 'a "target" line needs scope = "park"')
+            return None
+        if kpi is not None and not any(kpi in p.targets for p in self.registry.parks.values()):
+            self.error(
+                f"{path}.{sides[0]}",
+                f"no park of the registry has a target for {kpi} ([park.ID.targets] {kpi} = ...)",
+            )
+        return sides[0]
+
+    def bounds(
+        self, t: Mapping[str, Any], path: str, *, has_target: bool = False
+    ) -> dict[str, float | None]:
+        above = self.number(path, t, "above")
+        below = self.number(path, t, "below")
+        if "above" not in t and "below" not in t and not has_target:
+            self.error(path, "set above, below or both")
+        if above is not None and below is not None and below >= above:
+            self.error(f"{path}.below", f"must be less than above ({above}), got {below}")
+        return {"above": above, "below": below}
+
+    def channel_refs(self, path: str, t: Mapping[str, Any], raw_channels: Any) -> tuple[str, ...]:
+        value = t.get("channels", _MISSING)
+        if value is _MISSING:
+            self.error(f"{path}.channels", "missing required key (a list of channel ids)")
+            return ()
+        if not isinstance(value, list) or not value or not all(isinstance(c, str) for c in value):
+            self.error(
+                f"{path}.channels", f"must be a non-empty list of channel ids, got {value!r}"
+            )
+            return ()
+        known = raw_channels if isinstance(raw_channels, dict) else {}
+        for ident in value:
+            if ident not in known:
+                self.error(f"{path}.channels", f"unknown channel {ident!r}")
+        if len(set(value)) != len(value):
+            self.error(f"{path}.channels", "lists a channel twice")
+        return tuple(value)

@@ -1,0 +1,134 @@
+"""The adapter to the KPI engine: its monthly enterprise KPIs as :class:`Monthly` arrays.
+
+The KPI engine (:mod:`analytics.kpis`) computes, per enterprise and calendar month in
+the park's time zone, ``electricity_kwh``, ``energy_tce`` and ``fresh_water_m3`` with a
+``completeness`` (% of expected samples), and write-back stores them in measurement
+``kpi``. The land-use rules take them from either place:
+
+- :func:`monthly_from_table` — a :class:`~analytics.table.KpiTable` just computed;
+- :func:`read_monthly` — the stored rows (``Store.read_kpis``), via
+  :func:`monthly_from_rows`.
+
+A month whose completeness is below ``min_completeness`` (default the engine's
+``COMPLETE_AT``, 99 %) is *missing* (NaN), not a small number: a meter outage must never
+look like a stopped plant. The engine's completeness covers all meters of the
+enterprise, so a gap in a water meter also drops that month's electricity; counters
+carry consumption across their own gaps, so a zone that trusts them may lower it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from smartpark.analytics.landuse.monthly import QUANTITIES, Monthly, month_code
+from smartpark.analytics.table import COMPLETE_AT, KpiTable
+from smartpark.core.registry import Registry
+from smartpark.store.base import KpiRow, Store
+
+
+@lru_cache(maxsize=64)
+def _zone(tz: str) -> ZoneInfo:
+    return ZoneInfo(tz)
+
+
+def _month_of(start_ms: int, timezone: str) -> int:
+    local = dt.datetime.fromtimestamp(start_ms / 1000, tz=_zone(timezone))
+    return month_code(local.year, local.month)
+
+
+def _assemble(
+    enterprises: tuple[str, ...],
+    cells: Iterable[tuple[str, int, str, float]],  # (enterprise, month code, kpi, value)
+    min_completeness: float,
+) -> Monthly:
+    row = {e: i for i, e in enumerate(enterprises)}
+    values: dict[str, dict[tuple[int, int], float]] = {q: {} for q in QUANTITIES}
+    complete: dict[tuple[int, int], float] = {}
+    for ident, code, kpi, value in cells:
+        i = row.get(ident)
+        if i is None:
+            continue
+        if kpi == "completeness":
+            complete[i, code] = value
+        elif kpi in values:
+            values[kpi][i, code] = value
+    codes = [code for q in QUANTITIES for (_, code) in values[q]]
+    if not codes:
+        empty = np.zeros((len(enterprises), 0))
+        return Monthly(enterprises, 0, {q: empty for q in QUANTITIES})
+    first, last = min(codes), max(codes)
+    out = {q: np.full((len(enterprises), last - first + 1), np.nan) for q in QUANTITIES}
+    for q in QUANTITIES:
+        for (i, code), value in values[q].items():
+            if complete.get((i, code), 100.0) >= min_completeness:
+                out[q][i, code - first] = value
+    return Monthly(enterprises, first, out)
+
+
+def monthly_from_table(
+    table: KpiTable, enterprises: tuple[str, ...], min_completeness: float = COMPLETE_AT
+) -> Monthly:
+    """Monthly electricity, energy and water per enterprise from a computed table."""
+    cells: list[tuple[str, int, str, float]] = []
+    for block in table.blocks:
+        if block.scope != "enterprise" or block.period != "month":
+            continue
+        codes = [_month_of(int(s), block.timezone) for s in block.starts.tolist()]
+        for kpi in (*QUANTITIES, "completeness"):
+            if kpi not in block.values:
+                continue
+            array = block.values[kpi]
+            for i, ident in enumerate(block.ids):
+                for k, code in enumerate(codes):
+                    value = float(array[i, k])
+                    if np.isfinite(value):
+                        cells.append((ident, code, kpi, value))
+    return _assemble(enterprises, cells, min_completeness)
+
+
+def monthly_from_rows(
+    rows: Iterable[KpiRow],
+    enterprises: tuple[str, ...],
+    timezones: Mapping[str, str],
+    min_completeness: float = COMPLETE_AT,
+) -> Monthly:
+    """The same from stored KPI rows; ``timezones`` maps enterprise → its park's zone."""
+    cells = [
+        (r.id, _month_of(r.start_ms, timezones.get(r.id, "UTC")), r.kpi, r.value)
+        for r in rows
+        if r.scope == "enterprise" and r.period == "month"
+    ]
+    return _assemble(enterprises, cells, min_completeness)
+
+
+def read_monthly(
+    store: Store,
+    registry: Registry,
+    enterprises: tuple[str, ...],
+    first_month: int,
+    last_month: int,
+    min_completeness: float = COMPLETE_AT,
+) -> Monthly:
+    """Stored monthly enterprise KPIs for month codes ``first_month..last_month``."""
+    timezones = {e: registry.parks[registry.enterprises[e].park].timezone for e in enterprises}
+    # Month starts lie within a day of UTC month starts; pad the range by two days.
+    start = dt.datetime(first_month // 12, first_month % 12 + 1, 1, tzinfo=dt.UTC)
+    after = last_month + 1
+    end = dt.datetime(after // 12, after % 12 + 1, 1, tzinfo=dt.UTC)
+    pad = dt.timedelta(days=2)
+    rows = store.read_kpis(
+        int((start - pad).timestamp() * 1000),
+        int((end + pad).timestamp() * 1000),
+        scope="enterprise",
+        period="month",
+    )
+    monthly = monthly_from_rows(rows, enterprises, timezones, min_completeness)
+    span = last_month - first_month + 1
+    return Monthly(
+        enterprises, first_month, {q: monthly.window(q, first_month, span) for q in QUANTITIES}
+    )

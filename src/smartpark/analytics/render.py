@@ -1,0 +1,126 @@
+"""KPI tables for people and programs: a rich table, CSV or JSON.
+
+Every column names its unit; a row computed on incomplete data (completeness below
+:data:`analytics.table.COMPLETE_AT`) is flagged, in the table with a ``!`` and in
+CSV/JSON with ``incomplete``. In the table, park and zone values with a zero-carbon park
+reference line (:mod:`analytics.targets`) are green when they meet it, red when not.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Sequence
+from typing import Any, Final
+
+from rich.table import Table
+
+from smartpark.analytics import periods, targets
+from smartpark.analytics.catalogue import KPIS
+from smartpark.analytics.table import COMPLETE_AT, KpiTable
+
+DEFAULT_COLUMNS: Final = (
+    "electricity_kwh",
+    "energy_tce",
+    "co2_total_t",
+    "carbon_per_energy",
+    "renewable_share",
+    "clean_energy_share",
+    "peak_demand_kw",
+    "fresh_water_m3",
+    "water_reuse_rate",
+    "nox_kg",
+    "completeness",
+)
+_META: Final = ("scope", "id", "period", "start", "end", "factors_version", "incomplete")
+
+
+def _local(ms: int, timezone: str, period: str) -> str:
+    moment = periods.from_ms(ms, timezone)
+    if period == "hour":
+        return moment.strftime("%Y-%m-%d %H:%M")
+    if period == "day":
+        return moment.strftime("%Y-%m-%d")
+    return moment.strftime("%Y-%m")
+
+
+def _number(value: float | None) -> str:
+    if value is None or not math.isfinite(value):
+        return "-"
+    magnitude = abs(value)
+    if magnitude >= 1000:
+        return f"{value:,.0f}"
+    if magnitude >= 10:
+        return f"{value:.1f}"
+    return f"{value:.4g}"
+
+
+def rich_table(table: KpiTable, kpis: Sequence[str] = DEFAULT_COLUMNS, title: str = "") -> Table:
+    out = Table(title=title or None, caption=f"! = completeness below {COMPLETE_AT:g} %")
+    out.add_column("id", no_wrap=True)
+    out.add_column("period", no_wrap=True)
+    for kpi in kpis:
+        # Spaces let long names wrap in the header instead of being cut.
+        out.add_column(f"{kpi.replace('_', ' ')}\n[dim]{KPIS[kpi].unit}[/]", justify="right")
+    out.add_column("", justify="left")
+    for rec in table.records():
+        style = "yellow" if rec["incomplete"] else None
+        out.add_row(
+            rec["id"] if rec["scope"] != "zone" else f"{rec['id']} (zone)",
+            _local(rec["start_ms"], rec["timezone"], rec["period"]),
+            *(_against_line(rec, k) for k in kpis),
+            "!" if rec["incomplete"] else "",
+            style=style,
+        )
+    return out
+
+
+def _against_line(rec: dict[str, Any], kpi: str) -> str:
+    """The value, green/red where a zero-carbon park reference line applies (park, zone)."""
+    text = _number(rec.get(kpi))
+    value, tce = rec.get(kpi), rec.get("energy_tce")
+    if value is None or rec["scope"] == "enterprise":
+        return text
+    annual = targets.annualised(tce, rec["end_ms"] - rec["start_ms"]) if tce else None
+    verdict = targets.meets(kpi, value, annual)
+    if verdict is None:
+        return text
+    return f"[green]{text}[/]" if verdict else f"[red]{text}[/]"
+
+
+def _flat(rec: dict[str, Any], kpis: Sequence[str]) -> dict[str, Any]:
+    row = {
+        "scope": rec["scope"],
+        "id": rec["id"],
+        "period": rec["period"],
+        "start": periods.from_ms(rec["start_ms"], rec["timezone"]).isoformat(),
+        "end": periods.from_ms(rec["end_ms"], rec["timezone"]).isoformat(),
+        "factors_version": rec["factors_version"],
+        "incomplete": rec["incomplete"],
+    }
+    row.update({k: rec.get(k) for k in kpis})
+    return row
+
+
+def to_csv(table: KpiTable, kpis: Sequence[str] = tuple(KPIS)) -> str:
+    """One line per (scope, id, period start); KPI columns carry their unit in the header."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow([*_META, *(f"{k} [{KPIS[k].unit}]" for k in kpis)])
+    for rec in table.records():
+        row = _flat(rec, kpis)
+        writer.writerow(["" if row[c] is None else row[c] for c in (*_META, *kpis)])
+    return buf.getvalue()
+
+
+def to_json(table: KpiTable, kpis: Sequence[str] = tuple(KPIS)) -> str:
+    """``{"units": {kpi: unit}, "rows": [...]}``; undefined values are ``null``."""
+    return json.dumps(
+        {
+            "units": {k: KPIS[k].unit for k in kpis},
+            "rows": [_flat(rec, kpis) for rec in table.records()],
+        },
+        indent=1,
+    )

@@ -1,0 +1,72 @@
+"""Options and error handling shared by every command (docs/configuration.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+
+from smartpark.core.errors import ConfigError, SmartparkError
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+err_console = Console(stderr=True)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", help="TOML settings file (SMARTPARK_* variables override it)."),
+]
+RegistryOption = Annotated[Path | None, typer.Option("--registry", help="Park registry TOML file.")]
+BrokerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--broker",
+        help="mqtt://[user@]host[:port] or mqtts://...; password from SMARTPARK_MQTT_PASSWORD "
+        "or SMARTPARK_MQTT_PASSWORD_FILE.",
+    ),
+]
+StoreOption = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        help="influxdb://host[:port]/DB, influxdb2://host[:port]/BUCKET?org=ORG "
+        "(token from SMARTPARK_INFLUX_TOKEN), influxdbs://, influxdb2s://, or "
+        "sqlite:///path/to/store.db.",
+    ),
+]
+
+LogLevelOption = Annotated[
+    str | None, typer.Option(help="debug, info, warning or error.", show_default=False)
+]
+MetricsPortOption = Annotated[
+    int | None,
+    typer.Option(
+        help="Serve Prometheus /metrics and /healthz on this port (127.0.0.1 unless "
+        "metrics_host says otherwise).",
+        show_default=False,
+    ),
+]
+
+
+def report_errors(fn: Callable[P, R]) -> Callable[P, R]:
+    """Turn smartpark errors into a readable message on stderr and exit code 1."""
+
+    @wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except ConfigError as exc:
+            err_console.print(f"[bold red]error:[/] {exc.source}: {len(exc.problems)} error(s)")
+            for problem in exc.problems:
+                err_console.print(f"  {problem}", markup=False, highlight=False)
+            raise typer.Exit(1) from None
+        except SmartparkError as exc:
+            err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+            raise typer.Exit(1) from None
+
+    return wrapper

@@ -1,0 +1,96 @@
+"""Every exception smartpark raises, in one place.
+
+::
+
+    SmartparkError              root of everything below
+    ├── ConfigError             a file or setting is invalid; carries every problem at once
+    ├── ContractError           a value breaks the wire contract (topic, id, unit, timestamp)
+    │   └── PayloadError        the whole payload is rejected (not JSON, too large, envelope)
+    ├── StoreError              the store could not be reached or failed; may be retried
+    │   └── StoreRejectedError  the store refused the data itself (HTTP 4xx): do not retry
+    ├── OutboxError             a gateway's outbox database cannot be opened or written
+    ├── ConnectFailedError      one broker connection attempt failed (retried after a backoff)
+    ├── AnalyticsError          a KPI or land-use job was asked what it cannot answer
+    ├── StateBusyError          another alerts process holds the alert state file
+    ├── GrafanaPushError        Grafana refused or could not be reached (names step and URL)
+    └── ServerError             a local test server failed to start, died or answered badly
+        └── ServerNotInstalledError  its binary is missing; the message says how to install
+
+User-facing errors say what to fix and where (``meter.chem-a-main.quantity: unknown
+quantity 'gass'``), and where a command fixes it, name the command.
+"""
+
+from __future__ import annotations
+
+
+class SmartparkError(Exception):
+    """Root of all smartpark errors."""
+
+
+class ConfigError(SmartparkError):
+    """A configuration or registry file is invalid.
+
+    ``problems`` lists every error found, each prefixed with its path, so a user fixes
+    the file in one pass.
+    """
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = list(problems)
+        lines = "\n".join(f"  {p}" for p in self.problems)
+        super().__init__(f"{source}: {len(self.problems)} error(s)\n{lines}")
+
+
+class ContractError(SmartparkError):
+    """A value breaks the wire contract (docs/contract.md).
+
+    ``reason`` is machine-readable (``bad_id``, ``bad_unit``, ...); ``field`` names the
+    offending field.
+    """
+
+    def __init__(self, reason: str, field: str, detail: str) -> None:
+        self.reason = reason
+        self.field = field
+        self.detail = detail
+        super().__init__(f"{field}: {detail} ({reason})")
+
+
+class PayloadError(ContractError):
+    """The whole payload is rejected (not JSON, too large, bad envelope)."""
+
+
+class StoreError(SmartparkError):
+    """The store could not be reached or failed; the write may be retried."""
+
+
+class StoreRejectedError(StoreError):
+    """The store refused the data itself (HTTP 4xx): retrying the same data cannot help."""
+
+
+class OutboxError(SmartparkError):
+    """The outbox database cannot be opened or written."""
+
+
+class ConnectFailedError(SmartparkError):
+    """One connection attempt to the broker failed (the publisher retries after a backoff)."""
+
+
+class AnalyticsError(SmartparkError):
+    """A KPI or land-use job was asked something it cannot answer (bad range, period, zone)."""
+
+
+class StateBusyError(SmartparkError):
+    """Another alerts process is using the state file."""
+
+
+class GrafanaPushError(SmartparkError):
+    """Grafana refused or could not be reached; the message names the step and the URL."""
+
+
+class ServerError(SmartparkError):
+    """A local server (``smartpark.testing.servers``) failed to start, died, or answered an
+    HTTP request with an error."""
+
+
+class ServerNotInstalledError(ServerError):
+    """The server binary was not found; the message says how to install it."""

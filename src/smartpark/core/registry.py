@@ -1,0 +1,539 @@
+"""The park registry (docs/registry.md): zone → park → enterprise → meter, plus gateways.
+
+A TOML file of flat tables keyed by id, each child naming its parent::
+
+    [zone.lanzhou-new-area]   [park.petrochem]   [enterprise.chem-a]
+    [gateway.gw-chem-a]       [meter.chem-a-main]
+
+:func:`load` validates everything and raises one :class:`~smartpark.core.errors.ConfigError`
+listing every problem with its path (``meter.chem-a-main.quantity: unknown quantity
+'gass'``). A loaded :class:`Registry` also offers the meters as int32-coded numpy arrays
+for the columnar paths of ingest and analytics.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Final, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+import numpy.typing as npt
+
+from smartpark.core import quantities
+from smartpark.core.errors import ConfigError
+from smartpark.core.factors import DEFAULT_FACTORS, DEFAULT_FACTORS_VERSION, DEFAULT_LIMITS
+from smartpark.core.ids import ID_PATTERN, is_valid_id
+from smartpark.core.tomlcheck import Checker, read_toml
+
+DEFAULT_TIMEZONE: Final = "Asia/Shanghai"
+SECTIONS: Final = ("zone", "park", "enterprise", "gateway", "meter")
+POLLUTANTS: Final = ("so2", "nox", "particulate")
+STACK_GAUGES: Final = ("o2", "flue_gas_flow")  # the gauges that go with a pollutant meter
+
+Role = Literal["boundary", "sub"]
+Scale = Literal["above", "below"]
+
+
+@dataclass(frozen=True, slots=True)
+class Zone:
+    id: str
+    name: str
+    timezone: str = DEFAULT_TIMEZONE
+    facts: str | None = None  # annual facts file, relative to the registry
+
+
+@dataclass(frozen=True, slots=True)
+class Park:
+    id: str
+    zone: str
+    name: str
+    timezone: str
+    enclave: bool = False  # an enclave park hosted by its zone
+    land_km2: float | None = None
+    clean_includes_natural_gas: bool = False
+    factors: Mapping[str, float] = field(default_factory=dict)
+    factors_version: str = DEFAULT_FACTORS_VERSION
+    limits: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
+    targets: Mapping[str, float] = field(default_factory=dict)
+
+    def factor(self, name: str) -> float:
+        """A KPI coefficient: the park's override, else the docs/kpis.md default."""
+        return self.factors.get(name, DEFAULT_FACTORS[name].value)
+
+
+@dataclass(frozen=True, slots=True)
+class Enterprise:
+    id: str
+    park: str
+    name: str
+    land_m2: float | None = None
+    scale: Scale | None = None
+    utility: bool = False
+    production_start: dt.date | None = None
+    land_grant: dt.date | None = None
+    construction_due: dt.date | None = None
+    construction_started: dt.date | None = None
+    works_stopped_since: dt.date | None = None
+    built_ratio: float | None = None
+    invested_ratio: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Gateway:
+    id: str
+    park: str
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Meter:
+    id: str
+    enterprise: str
+    gateway: str
+    quantity: str
+    role: Role = "boundary"
+    interval_s: int = 60
+    multiplier: float = 1.0
+    register_max: float | None = None  # counter rollover point
+    parent: str | None = None  # the meter a sub-meter breaks down
+    stack: str | None = None  # emission point grouping CEMS gauges
+    o2_ref: float | None = None  # reference O2 % for pollutant correction
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Registry:
+    """A validated registry. Build it with :func:`load` or :func:`from_dict`."""
+
+    zones: Mapping[str, Zone]
+    parks: Mapping[str, Park]
+    enterprises: Mapping[str, Enterprise]
+    gateways: Mapping[str, Gateway]
+    meters: Mapping[str, Meter]
+    source: str = "<registry>"
+
+    # Columnar view: meters sorted by id, parents coded by position in their sorted ids.
+    @cached_property
+    def meter_ids(self) -> tuple[str, ...]:
+        return tuple(sorted(self.meters))
+
+    @cached_property
+    def meter_code(self) -> dict[str, int]:
+        return {m: i for i, m in enumerate(self.meter_ids)}
+
+    @cached_property
+    def enterprise_ids(self) -> tuple[str, ...]:
+        return tuple(sorted(self.enterprises))
+
+    @cached_property
+    def park_ids(self) -> tuple[str, ...]:
+        return tuple(sorted(self.parks))
+
+    @cached_property
+    def zone_ids(self) -> tuple[str, ...]:
+        return tuple(sorted(self.zones))
+
+    @cached_property
+    def gateway_ids(self) -> tuple[str, ...]:
+        return tuple(sorted(self.gateways))
+
+    def _meter_column(self, get: Callable[[Meter], Any], dtype: Any) -> npt.NDArray[Any]:
+        return np.array([get(self.meters[m]) for m in self.meter_ids], dtype=dtype)
+
+    @cached_property
+    def meter_enterprise(self) -> npt.NDArray[np.int32]:
+        code = {e: i for i, e in enumerate(self.enterprise_ids)}
+        return self._meter_column(lambda m: code[m.enterprise], np.int32)
+
+    @cached_property
+    def meter_park(self) -> npt.NDArray[np.int32]:
+        code = {p: i for i, p in enumerate(self.park_ids)}
+        return self._meter_column(lambda m: code[self.enterprises[m.enterprise].park], np.int32)
+
+    @cached_property
+    def meter_gateway(self) -> npt.NDArray[np.int32]:
+        code = {g: i for i, g in enumerate(self.gateway_ids)}
+        return self._meter_column(lambda m: code[m.gateway], np.int32)
+
+    @cached_property
+    def meter_quantity(self) -> npt.NDArray[np.int32]:
+        return self._meter_column(lambda m: quantities.BY_NAME[m.quantity].code, np.int32)
+
+    @cached_property
+    def meter_boundary(self) -> npt.NDArray[np.bool_]:
+        return self._meter_column(lambda m: m.role == "boundary", np.bool_)
+
+    @cached_property
+    def meter_interval_s(self) -> npt.NDArray[np.int64]:
+        return self._meter_column(lambda m: m.interval_s, np.int64)
+
+    @cached_property
+    def meter_multiplier(self) -> npt.NDArray[np.float64]:
+        return self._meter_column(lambda m: m.multiplier, np.float64)
+
+    def stack_partner(self, quantity: str) -> npt.NDArray[np.int64]:
+        """Per meter code: the code of the ``quantity`` gauge (``o2`` or ``flue_gas_flow``)
+        on the same emission point (enterprise and ``stack``) for pollutant meters, else -1.
+        """
+        return self._stack_partners[quantity]
+
+    @cached_property
+    def _stack_partners(self) -> dict[str, npt.NDArray[np.int64]]:
+        gauges: dict[tuple[str, str, str], int] = {}
+        for code, m in enumerate(self.meters[i] for i in self.meter_ids):
+            if m.stack is not None and m.quantity in STACK_GAUGES:
+                gauges.setdefault((m.enterprise, m.stack, m.quantity), code)
+        out = {}
+        for quantity in STACK_GAUGES:
+            partner = np.full(len(self.meter_ids), -1, np.int64)
+            for code, m in enumerate(self.meters[i] for i in self.meter_ids):
+                if m.stack is not None and m.quantity in POLLUTANTS:
+                    partner[code] = gauges.get((m.enterprise, m.stack, quantity), -1)
+            out[quantity] = partner
+        return out
+
+    def park_of_meter(self, meter: str) -> str:
+        return self.enterprises[self.meters[meter].enterprise].park
+
+    def meters_of_gateway(self, gateway: str) -> list[Meter]:
+        return [m for m in self.meters.values() if m.gateway == gateway]
+
+    def kind_of_meter(self, meter: str) -> str:
+        return quantities.BY_NAME[self.meters[meter].quantity].kind
+
+
+# ---------------------------------------------------------------------------------------
+# Loading and validation
+
+
+def load(path: str | Path) -> Registry:
+    """Load and validate a registry file; ``ConfigError`` lists every problem."""
+    return from_dict(read_toml(path, "registry"), source=str(path))
+
+
+def from_dict(data: Mapping[str, Any], source: str = "<registry>") -> Registry:
+    """Validate a parsed registry document."""
+    v = _Validator()
+    for key in data:
+        if key not in SECTIONS:
+            v.error(key, f"unknown section {key!r} (expected one of {', '.join(SECTIONS)})")
+    tables = {s: v.tables(data, s) for s in SECTIONS}
+
+    zones = {i: v.zone(i, t) for i, t in tables["zone"].items()}
+    parks = {i: v.park(i, t, zones) for i, t in tables["park"].items()}
+    enterprises = {i: v.enterprise(i, t, parks) for i, t in tables["enterprise"].items()}
+    gateways = {i: v.gateway(i, t, parks) for i, t in tables["gateway"].items()}
+    meters = {i: v.meter(i, t, enterprises, gateways) for i, t in tables["meter"].items()}
+    v.cross_check_meters(meters, enterprises, gateways)
+    if not zones and "zone" not in v.failed_sections:
+        v.error("zone", "registry defines no zone")
+    if v.problems:
+        raise ConfigError(source, v.problems)
+    return Registry(
+        zones=zones,
+        parks=parks,
+        enterprises=enterprises,
+        gateways=gateways,
+        meters={k: m for k, m in meters.items() if m is not None},
+        source=source,
+    )
+
+
+_MISSING: Final = object()
+
+
+class _Validator(Checker):
+    """The registry's field readers and sections on top of :class:`Checker`."""
+
+    # -- field readers ---------------------------------------------------------------
+
+    def string(self, path: str, table: Mapping[str, Any], key: str, default: Any = _MISSING) -> Any:
+        value = table.get(key, default)
+        if value is _MISSING:
+            self.error(f"{path}.{key}", "missing required key")
+            return None
+        if value is not None and not isinstance(value, str):
+            self.error(f"{path}.{key}", f"must be a string, got {value!r}")
+            return None if default is _MISSING else default
+        return value
+
+    def ref(
+        self,
+        path: str,
+        table: Mapping[str, Any],
+        key: str,
+        targets: Mapping[str, Any],
+        kind: str,
+        required: bool = True,
+    ) -> Any:
+        value = self.string(path, table, key, _MISSING if required else None)
+        if value is None:
+            return None
+        if value not in targets:
+            self.error(f"{path}.{key}", f"unknown {kind} {value!r}")
+            return None
+        return value
+
+    def boolean(self, path: str, table: Mapping[str, Any], key: str, default: bool) -> bool:
+        value = table.get(key, default)
+        if not isinstance(value, bool):
+            self.error(f"{path}.{key}", f"must be true or false, got {value!r}")
+            return default
+        return value
+
+    def date(self, path: str, table: Mapping[str, Any], key: str) -> dt.date | None:
+        value = table.get(key)
+        if value is None:
+            return None
+        if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
+            self.error(f"{path}.{key}", f"must be a date (YYYY-MM-DD), got {value!r}")
+            return None
+        return value
+
+    def choice(
+        self, path: str, table: Mapping[str, Any], key: str, options: tuple[str, ...], default: Any
+    ) -> Any:
+        value = table.get(key, default)
+        if value is not default and value not in options:
+            self.error(f"{path}.{key}", f"must be one of {', '.join(options)}, got {value!r}")
+            return default
+        return value
+
+    def timezone(self, path: str, table: Mapping[str, Any], default: str | None) -> Any:
+        value = self.string(path, table, "timezone", default)
+        if value is None:
+            return default
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            self.error(f"{path}.timezone", f"unknown time zone {value!r}")
+            return default or DEFAULT_TIMEZONE
+        return value
+
+    def number_table(
+        self, path: str, table: Mapping[str, Any], key: str, allowed: tuple[str, ...] | None
+    ) -> dict[str, float]:
+        raw = table.get(key, {})
+        if not isinstance(raw, dict):
+            self.error(f"{path}.{key}", "must be a table")
+            return {}
+        out: dict[str, float] = {}
+        for name in raw:
+            if allowed is not None and name not in allowed:
+                self.error(
+                    f"{path}.{key}.{name}",
+                    f"unknown key {name!r} (expected one of {', '.join(allowed)})",
+                )
+                continue
+            value = self.number(f"{path}.{key}", raw, name, positive=True)
+            if value is not None:
+                out[name] = float(value)
+        return out
+
+    # -- sections ----------------------------------------------------------------------
+
+    def zone(self, ident: str, t: dict[str, Any]) -> Zone:
+        path = f"zone.{ident}"
+        self.keys(path, t, {"name", "timezone", "facts"})
+        return Zone(
+            id=ident,
+            name=self.string(path, t, "name") or ident,
+            timezone=self.timezone(path, t, DEFAULT_TIMEZONE),
+            facts=self.string(path, t, "facts", None),
+        )
+
+    def park(self, ident: str, t: dict[str, Any], zones: Mapping[str, Zone]) -> Park:
+        path = f"park.{ident}"
+        self.keys(
+            path,
+            t,
+            {
+                "zone",
+                "name",
+                "timezone",
+                "enclave",
+                "land_km2",
+                "clean_includes_natural_gas",
+                "factors",
+                "limits",
+                "targets",
+            },
+        )
+        zone = self.ref(path, t, "zone", zones, "zone")
+        raw_factors = t.get("factors", {})
+        if not isinstance(raw_factors, dict):
+            self.error(f"{path}.factors", "must be a table")
+            raw_factors = {}
+        version = raw_factors.get("factors_version", DEFAULT_FACTORS_VERSION)
+        if not isinstance(version, str):
+            self.error(f"{path}.factors.factors_version", f"must be a string, got {version!r}")
+            version = DEFAULT_FACTORS_VERSION
+        coefficients = {k: v for k, v in raw_factors.items() if k != "factors_version"}
+        factors = self.number_table(
+            path, {"factors": coefficients}, "factors", tuple(DEFAULT_FACTORS)
+        )
+        if factors and version == DEFAULT_FACTORS_VERSION:
+            version = f"{DEFAULT_FACTORS_VERSION}+{ident}"
+        limits = dict(DEFAULT_LIMITS)
+        limits.update(self.number_table(path, t, "limits", POLLUTANTS))
+        return Park(
+            id=ident,
+            zone=zone or "",
+            name=self.string(path, t, "name") or ident,
+            timezone=self.timezone(path, t, zones[zone].timezone if zone else DEFAULT_TIMEZONE),
+            enclave=self.boolean(path, t, "enclave", False),
+            land_km2=self.number(path, t, "land_km2", positive=True),
+            clean_includes_natural_gas=self.boolean(path, t, "clean_includes_natural_gas", False),
+            factors=factors,
+            factors_version=version,
+            limits=limits,
+            targets=self.number_table(path, t, "targets", None),
+        )
+
+    def enterprise(self, ident: str, t: dict[str, Any], parks: Mapping[str, Park]) -> Enterprise:
+        path = f"enterprise.{ident}"
+        dates = (
+            "production_start",
+            "land_grant",
+            "construction_due",
+            "construction_started",
+            "works_stopped_since",
+        )
+        self.keys(
+            path,
+            t,
+            {
+                "park",
+                "name",
+                "land_m2",
+                "scale",
+                "utility",
+                "built_ratio",
+                "invested_ratio",
+                *dates,
+            },
+        )
+        return Enterprise(
+            id=ident,
+            park=self.ref(path, t, "park", parks, "park") or "",
+            name=self.string(path, t, "name") or ident,
+            land_m2=self.number(path, t, "land_m2", minimum=0.0),
+            scale=self.choice(path, t, "scale", ("above", "below"), None),
+            utility=self.boolean(path, t, "utility", False),
+            built_ratio=self.number(path, t, "built_ratio", minimum=0.0, maximum=1.0),
+            invested_ratio=self.number(path, t, "invested_ratio", minimum=0.0, maximum=1.0),
+            production_start=self.date(path, t, "production_start"),
+            land_grant=self.date(path, t, "land_grant"),
+            construction_due=self.date(path, t, "construction_due"),
+            construction_started=self.date(path, t, "construction_started"),
+            works_stopped_since=self.date(path, t, "works_stopped_since"),
+        )
+
+    def gateway(self, ident: str, t: dict[str, Any], parks: Mapping[str, Park]) -> Gateway:
+        path = f"gateway.{ident}"
+        self.keys(path, t, {"park", "name"})
+        return Gateway(
+            id=ident,
+            park=self.ref(path, t, "park", parks, "park") or "",
+            name=self.string(path, t, "name", ""),
+        )
+
+    def meter(
+        self,
+        ident: str,
+        t: dict[str, Any],
+        enterprises: Mapping[str, Enterprise],
+        gateways: Mapping[str, Gateway],
+    ) -> Meter | None:
+        path = f"meter.{ident}"
+        self.keys(
+            path,
+            t,
+            {
+                "enterprise",
+                "gateway",
+                "quantity",
+                "role",
+                "interval_s",
+                "multiplier",
+                "register_max",
+                "parent",
+                "stack",
+                "o2_ref",
+                "name",
+            },
+        )
+        before = len(self.problems)
+        enterprise = self.ref(path, t, "enterprise", enterprises, "enterprise")
+        gateway = self.ref(path, t, "gateway", gateways, "gateway")
+        quantity = self.string(path, t, "quantity")
+        if quantity is not None and quantity not in quantities.BY_NAME:
+            self.error(f"{path}.quantity", f"unknown quantity {quantity!r}")
+        stack = self.string(path, t, "stack", None)
+        if stack is not None and not is_valid_id(stack):
+            self.error(f"{path}.stack", f"invalid id {stack!r}: must match {ID_PATTERN}")
+        meter = Meter(
+            id=ident,
+            enterprise=enterprise or "",
+            gateway=gateway or "",
+            quantity=quantity or "",
+            role=self.choice(path, t, "role", ("boundary", "sub"), "boundary"),
+            interval_s=self.number(path, t, "interval_s", 60, integer=True, positive=True),
+            multiplier=float(self.number(path, t, "multiplier", 1.0, positive=True)),
+            register_max=self.number(path, t, "register_max", positive=True),
+            parent=self.string(path, t, "parent", None),
+            stack=stack,
+            o2_ref=self.number(path, t, "o2_ref", minimum=0.0, maximum=20.9),
+            name=self.string(path, t, "name", ""),
+        )
+        return meter if len(self.problems) == before else None
+
+    def cross_check_meters(
+        self,
+        meters: Mapping[str, Meter | None],
+        enterprises: Mapping[str, Enterprise],
+        gateways: Mapping[str, Gateway],
+    ) -> None:
+        for ident, m in meters.items():
+            if m is None:
+                continue
+            path = f"meter.{ident}"
+            e_park = enterprises[m.enterprise].park
+            g_park = gateways[m.gateway].park
+            if e_park and g_park and e_park != g_park:
+                self.error(
+                    f"{path}.gateway",
+                    f"gateway {m.gateway!r} is in park {g_park!r} but "
+                    f"enterprise {m.enterprise!r} is in park {e_park!r}",
+                )
+            q = quantities.BY_NAME[m.quantity]
+            if m.register_max is not None and q.nature != "counter":
+                self.error(f"{path}.register_max", f"only counters roll over; {q.name} is a gauge")
+            if m.o2_ref is not None and m.quantity not in POLLUTANTS:
+                self.error(
+                    f"{path}.o2_ref",
+                    f"only pollutant meters ({', '.join(POLLUTANTS)}) take an O2 reference",
+                )
+            if m.parent is None:
+                continue
+            parent = meters.get(m.parent)
+            if m.parent not in meters:
+                self.error(f"{path}.parent", f"unknown meter {m.parent!r}")
+            elif m.role != "sub":
+                self.error(
+                    f"{path}.role",
+                    f"meter has parent {m.parent!r} and would be counted "
+                    'twice as boundary; set role = "sub"',
+                )
+            elif parent is not None and (
+                parent.enterprise != m.enterprise or parent.quantity != m.quantity
+            ):
+                self.error(
+                    f"{path}.parent",
+                    f"parent {m.parent!r} must measure {m.quantity} of enterprise {m.enterprise!r}",
+                )

@@ -1,0 +1,331 @@
+"""What the demo shows at the end: the KPIs per park, the faults, the HTML report."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import numpy.typing as npt
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from smartpark.analytics import render as kpi_render
+from smartpark.analytics import targets
+from smartpark.analytics.catalogue import KPIS
+from smartpark.analytics.emissions import o2_corrected
+from smartpark.analytics.kpis import compute_kpis
+from smartpark.analytics.readers import read_range
+from smartpark.analytics.report import Chart, Section, Series, Table, render
+from smartpark.analytics.table import COMPLETE_AT, KpiBlock, KpiTable
+from smartpark.core.registry import Registry
+from smartpark.demo.runner import DemoResult, local_time
+from smartpark.store.base import ReadingColumns, Store
+
+HOUR_MS = 3_600_000
+DAY_MS = 86_400_000
+# The KPIs shown per park, with short headers so a park's days fit in 120 columns.
+SHORT = {
+    "energy_tce": "energy",
+    "electricity_kwh": "electricity",
+    "renewable_share": "RE",
+    "co2_scope1_t": "CO2 s1",
+    "co2_scope2_t": "CO2 s2",
+    "co2_total_t": "CO2",
+    "carbon_per_energy": "CO2/tce",
+    "water_reuse_rate": "reuse",
+    "nox_exceed_h": "NOx>",
+    "so2_exceed_h": "SO2>",
+    "particulate_exceed_h": "PM>",
+    "completeness": "complete",
+}
+
+
+@dataclass(frozen=True)
+class DemoKpis:
+    table: KpiTable
+    readings: ReadingColumns  # what the KPIs were computed from (with edge readings)
+    in_store: int  # readings stored inside the simulated range
+
+
+def compute(store: Store, registry: Registry, result: DemoResult) -> DemoKpis:
+    """KPIs of every hour and day of the simulated range, from the store, written back."""
+    end = result.reached_ms // HOUR_MS * HOUR_MS
+    readings = read_range(store, registry, result.start_ms, max(end, result.start_ms + HOUR_MS))
+    table = compute_kpis(
+        registry,
+        readings,
+        result.start_ms,
+        max(end, result.start_ms + HOUR_MS),
+        ("hour", "day"),
+    )
+    store.write_kpis(table.rows())
+    in_store = len(store.read(result.start_ms, result.end_ms))
+    return DemoKpis(table, readings, in_store)
+
+
+def zero_carbon_line(table: KpiTable, park: str, days: float) -> float:
+    """The park's ``carbon_per_energy`` line for its consumption over the run, annualised."""
+    day = _summary_block(table, "park")
+    tce = 0.0
+    if day is not None and park in day.ids:
+        tce = float(np.nansum(day.values["energy_tce"][day.row_of(park)]))
+    return targets.carbon_per_energy_line(targets.annualised(tce, int(max(days, 1e-9) * DAY_MS)))
+
+
+def print_summary(
+    console: Console, registry: Registry, result: DemoResult, kpis: DemoKpis, days: float
+) -> None:
+    c = result.counts
+    tz = ZoneInfo(registry.zones[registry.zone_ids[0]].timezone)
+    block = _summary_block(kpis.table, "park")
+    for park_id in registry.park_ids:
+        if block is None or park_id not in block.ids:
+            continue
+        park = registry.parks[park_id]
+        line = zero_carbon_line(kpis.table, park_id, days)
+        table = RichTable(
+            title=f"{park.name} ({park_id}) · zero-carbon line {line:.2f} tCO2/tce · "
+            f"factors {park.factors_version}",
+            caption=f"! = completeness below {COMPLETE_AT:g} %",
+        )
+        table.add_column(block.period, no_wrap=True)
+        for kpi in SHORT:
+            table.add_column(f"{SHORT[kpi]}\n[dim]{KPIS[kpi].unit}[/]", justify="right")
+        table.add_column("")
+        r = block.row_of(park_id)
+        incomplete = block.incomplete()[r]
+        for k, start in enumerate(block.starts.tolist()):
+            fmt = "%m-%d" if block.period == "day" else "%m-%d %H:00"
+            when = dt.datetime.fromtimestamp(start / 1000, tz).strftime(fmt)
+            cells = []
+            for kpi in SHORT:
+                value = block.values[kpi][r, k]
+                above_line = kpi == "carbon_per_energy" and value > line
+                cells.append(f"[red]{_num(value)}[/]" if above_line else _num(value))
+            table.add_row(when, *cells, "!" if incomplete[k] else "")
+        console.print(table)
+    lost = c.published - kpis.in_store
+    verdict = "[green]nothing lost[/]" if lost == 0 else f"[red]{lost:+,} readings differ[/]"
+    span = f"{local_time(result.start_ms, registry)} → {local_time(result.reached_ms, registry)}"
+    console.print(
+        f"\nsimulated {span}"
+        f" in {result.wall_s:.1f} s ({c.stored / max(result.wall_s, 1e-9):,.0f} readings/s)"
+        f"{' — interrupted' if result.interrupted else ''}"
+    )
+    console.print(
+        f"published {c.published:,} · stored {c.stored:,} · in the store {kpis.in_store:,} · "
+        f"rejected {c.rejected:,} · left in outboxes {c.outbox:,} → {verdict}"
+    )
+    for fault, outcome in fault_lines(registry, result, kpis.table):
+        console.print(f"  • {fault}: {outcome}")
+
+
+def fault_lines(registry: Registry, result: DemoResult, table: KpiTable) -> list[tuple[str, str]]:
+    """(fault, outcome) of each staged fault."""
+    f = result.faults
+    ent = registry.meters[f.reset_meter].enterprise
+    day = _summary_block(table, "enterprise")
+    resets = float(np.nansum(day.values["resets"][day.row_of(ent)])) if day else float("nan")
+    park = registry.park_of_meter(f.exceed_meter)
+    pday = _summary_block(table, "park")
+    exceed = (
+        float(np.nansum(pday.values["nox_exceed_h"][pday.row_of(park)])) if pday else float("nan")
+    )
+    pending = "not reached before the run stopped"
+    reached = result.reached_ms
+    return [
+        (
+            f"gateway {f.offline_gateway} offline {local_time(f.offline_from_ms, registry)} – "
+            f"{local_time(f.offline_to_ms, registry)}",
+            "its outbox kept the readings and caught up"
+            if reached >= f.offline_to_ms and result.counts.outbox == 0
+            else pending,
+        ),
+        (
+            f"counter {f.reset_meter} reset at {local_time(f.reset_at_ms, registry)}",
+            f"{resets:.0f} reset(s) handled for {ent}" if reached > f.reset_at_ms else pending,
+        ),
+        (
+            f"CEMS {f.exceed_meter} above the NOx limit "
+            f"{local_time(f.exceed_from_ms, registry)} – {local_time(f.exceed_to_ms, registry)}",
+            f"{exceed:.0f} exceedance hour(s) in {park}" if reached >= f.exceed_to_ms else pending,
+        ),
+    ]
+
+
+def write_report(
+    path: Path,
+    registry: Registry,
+    result: DemoResult,
+    kpis: DemoKpis,
+    store_desc: str,
+    days: float,
+) -> None:
+    tz = ZoneInfo(registry.zones[registry.zone_ids[0]].timezone)
+    c = result.counts
+    sections = [
+        Section(
+            "Run",
+            text=(
+                f"Simulated {local_time(result.start_ms, registry)} to "
+                f"{local_time(result.reached_ms, registry)}; broker {result.broker}; store "
+                f"{store_desc}. Published {c.published:,} readings, {kpis.in_store:,} in the "
+                f"store, {c.rejected:,} rejected."
+            ),
+            tables=[
+                Table(
+                    ["fault", "outcome"],
+                    [
+                        list(fault_outcome)
+                        for fault_outcome in fault_lines(registry, result, kpis.table)
+                    ],
+                )
+            ],
+        )
+    ]
+    hour = _hour_block(kpis.table, "park")
+    for park_id in registry.park_ids:
+        park = registry.parks[park_id]
+        day = _summary_block(kpis.table, "park")
+        rows: list[list[str]] = []
+        if day is not None and park_id in day.ids:
+            r = day.row_of(park_id)
+            for k, start in enumerate(day.starts.tolist()):
+                fmt = "%Y-%m-%d" if day.period == "day" else "%Y-%m-%d %H:00"
+                label = dt.datetime.fromtimestamp(start / 1000, tz).strftime(fmt)
+                rows.append([label, *(_num(day.values[kpi][r, k]) for kpi in SHORT)])
+        charts: list[Chart] = []
+        if day is not None and park_id in day.ids:
+            r = day.row_of(park_id)
+            charts.append(
+                Chart(
+                    f"{'Daily' if day.period == 'day' else 'Hourly'} energy and carbon",
+                    "tce, tCO2",
+                    [
+                        Series("energy tce", day.starts, day.values["energy_tce"][r]),
+                        Series("CO2 t", day.starts, day.values["co2_total_t"][r]),
+                    ],
+                    kind="bar",
+                    tz=tz,
+                )
+            )
+        if hour is not None and park_id in hour.ids:
+            r = hour.row_of(park_id)
+            charts.append(
+                Chart(
+                    "Load curve (hourly mean demand)",
+                    "kW",
+                    [Series("electricity", hour.starts, hour.values["electricity_kwh"][r])],
+                    tz=tz,
+                )
+            )
+        charts.extend(_emission_charts(registry, kpis.readings, park_id, tz))
+        line = zero_carbon_line(kpis.table, park_id, days)
+        sections.append(
+            Section(
+                f"{park.name} ({park_id})",
+                text=f"Zero-carbon park line: {line:.2f} tCO2/tce. Factors: "
+                f"{park.factors_version}.",
+                tables=[
+                    Table(["period", *(f"{h} ({KPIS[k].unit})" for k, h in SHORT.items())], rows)
+                ],
+                charts=charts,
+            )
+        )
+    zone = registry.zones[registry.zone_ids[0]]
+    path.write_text(
+        render(
+            f"smartpark demo — {zone.name}",
+            sections,
+            subtitle=f"{len(registry.parks)} "
+            f"parks, {len(registry.enterprises)} enterprises, {len(registry.meters)} meters",
+        ),
+        encoding="utf-8",
+    )
+
+
+def write_run_json(path: Path, result: DemoResult, kpis: DemoKpis) -> None:
+    """The run's range, counts and faults, for scripts and tests."""
+    run = {
+        "start_ms": result.start_ms,
+        "end_ms": result.end_ms,
+        "reached_ms": result.reached_ms,
+        "interrupted": result.interrupted,
+        "broker": result.broker,
+        "wall_s": round(result.wall_s, 3),
+        "in_store": kpis.in_store,
+        "counts": dataclasses.asdict(result.counts),
+        "faults": dataclasses.asdict(result.faults),
+    }
+    path.write_text(json.dumps(run, indent=1), encoding="utf-8")
+
+
+def write_kpis_json(path: Path, table: KpiTable) -> None:
+    path.write_text(kpi_render.to_json(table), encoding="utf-8")
+
+
+def _emission_charts(
+    registry: Registry, readings: ReadingColumns, park_id: str, tz: dt.tzinfo
+) -> list[Chart]:
+    charts = []
+    park = registry.parks[park_id]
+    for meter in sorted(registry.meters.values(), key=lambda m: m.id):
+        if meter.quantity != "nox" or registry.park_of_meter(meter.id) != park_id:
+            continue
+        o2_code = int(registry.stack_partner("o2")[registry.meter_code[meter.id]])
+        hours, means = _hourly_corrected(registry, readings, meter.id, o2_code, meter.o2_ref)
+        charts.append(
+            Chart(
+                f"{meter.id}: hourly NOx (O2-corrected) against the limit",
+                "mg/m3",
+                [Series(meter.id, hours, means)],
+                limit=park.limits["nox"],
+                tz=tz,
+            )
+        )
+    return charts
+
+
+def _hourly_corrected(
+    registry: Registry,
+    readings: ReadingColumns,
+    meter: str,
+    o2_code: int,
+    o2_ref: float | None,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    code = registry.meter_code
+    sel = readings.meter == code[meter]
+    ts, conc = readings.ts[sel], readings.value[sel]
+    if o2_code >= 0 and o2_ref is not None:
+        o2_sel = readings.meter == o2_code
+        common, i, j = np.intersect1d(ts, readings.ts[o2_sel], return_indices=True)
+        ts = common
+        conc = o2_corrected(conc[i], readings.value[o2_sel][j], np.full(i.size, o2_ref))
+    hour = ts // HOUR_MS
+    uniq, inverse = np.unique(hour, return_inverse=True)
+    sums = np.bincount(inverse, weights=np.nan_to_num(conc))
+    counts = np.bincount(inverse)
+    return uniq * HOUR_MS, sums / np.maximum(counts, 1)
+
+
+def _summary_block(table: KpiTable, scope: str) -> KpiBlock | None:
+    """The day block of ``scope``, or the hour block when the run holds no full day."""
+    blocks = [b for b in table.blocks if b.scope == scope and b.starts.size]
+    for period in ("day", "hour"):
+        found = next((b for b in blocks if b.period == period), None)
+        if found is not None:
+            return found
+    return None
+
+
+def _hour_block(table: KpiTable, scope: str) -> KpiBlock | None:
+    return next((b for b in table.blocks if b.scope == scope and b.period == "hour"), None)
+
+
+def _num(v: float) -> str:
+    return "" if not np.isfinite(v) else (f"{v:,.1f}" if abs(v) >= 100 else f"{v:.3g}")

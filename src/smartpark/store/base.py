@@ -1,0 +1,79 @@
+"""The :class:`Store` interface and the column types it speaks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+Scope = Literal["enterprise", "park", "zone"]
+Period = Literal["hour", "day", "month", "year"]
+
+
+@dataclass(frozen=True, slots=True)
+class ReadingColumns:
+    """Readings as columns: meter codes index ``Registry.meter_ids``; values canonical."""
+
+    meter: npt.NDArray[np.int32]
+    ts: npt.NDArray[np.int64]  # epoch ms
+    value: npt.NDArray[np.float64]
+
+    def __post_init__(self) -> None:
+        if not self.meter.shape == self.ts.shape == self.value.shape:
+            raise ValueError("meter, ts and value columns must have the same length")
+
+    def __len__(self) -> int:
+        return int(self.ts.shape[0])
+
+    @classmethod
+    def empty(cls) -> ReadingColumns:
+        return cls(np.zeros(0, np.int32), np.zeros(0, np.int64), np.zeros(0, np.float64))
+
+    def take(self, index: npt.NDArray[np.intp] | npt.NDArray[np.bool_]) -> ReadingColumns:
+        return ReadingColumns(self.meter[index], self.ts[index], self.value[index])
+
+
+@dataclass(frozen=True, slots=True)
+class KpiRow:
+    """One KPI value; stored in measurement ``kpi`` with tags scope, id, period, kpi."""
+
+    scope: Scope
+    id: str
+    period: Period
+    kpi: str
+    start_ms: int  # period start, epoch ms
+    value: float
+
+
+class Store(Protocol):
+    """What ingest writes to and analytics reads from.
+
+    ``write`` returns only once the points are durable (acknowledged by InfluxDB, or
+    committed to SQLite); writing the same reading twice leaves one point (same series,
+    same timestamp: last write wins).
+    """
+
+    def write(self, readings: ReadingColumns) -> None: ...
+
+    def read(
+        self,
+        start_ms: int,
+        end_ms: int,
+        meters: npt.NDArray[np.int32] | None = None,
+    ) -> ReadingColumns:
+        """Readings with ``start_ms <= ts < end_ms``, sorted by (meter, ts)."""
+        ...
+
+    def write_kpis(self, rows: list[KpiRow]) -> None: ...
+
+    def read_kpis(
+        self,
+        start_ms: int,
+        end_ms: int,
+        scope: Scope | None = None,
+        period: Period | None = None,
+    ) -> list[KpiRow]: ...
+
+    def close(self) -> None: ...

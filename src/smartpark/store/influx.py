@@ -1,0 +1,441 @@
+"""InfluxDB over HTTP (docs/store.md): line protocol writes, InfluxQL reads, sync httpx.
+
+Endpoints, by store URL:
+
+- ``influxdb://host:port/DB`` (InfluxDB 1.x; 2.x via DBRP mapping; 3.x): writes to
+  ``/write?db=DB&precision=ms``; optional basic auth from ``SMARTPARK_INFLUX_USER`` /
+  ``SMARTPARK_INFLUX_PASSWORD`` (or ``..._FILE``).
+- ``influxdb2://host:port/BUCKET?org=ORG`` (2.x, 3.x): writes to
+  ``/api/v2/write?org=ORG&bucket=BUCKET&precision=ms`` with ``Authorization: Token``
+  from ``SMARTPARK_INFLUX_TOKEN``; reads through the v1 compatibility ``/query`` with
+  ``db=BUCKET`` and the same token (needs a DBRP mapping, a deploy step).
+
+Reads are one InfluxQL query per measurement and range (``SELECT value FROM energy
+WHERE time >= …ms AND time < …ms GROUP BY meter``), streamed with ``chunked=true`` and
+decoded chunk by chunk straight into numpy arrays; meter tags map to registry codes and
+points of meters the registry does not know are dropped and counted
+(:attr:`InfluxStore.dropped_unknown`).
+
+Errors (ingest retries the first kind and bisects/dead-letters the second):
+
+- :class:`StoreError` (retry later): connection refused, timeouts and other transport
+  errors, HTTP 5xx and 429, and also 401/403 (credentials) and 404 (database or bucket
+  missing). Those last three are configuration problems, not bad data: dead-lettering
+  every reading until an operator fixes a password would lose the stream, while
+  retrying keeps it safe in the broker.
+- :class:`StoreRejectedError` (the data itself): every other 4xx, notably 400 (unable
+  to parse, field type conflict, "partial write": the good points of the batch were
+  stored, rewriting them is harmless) and 413 (body too large: bisecting helps).
+
+Overwrites: InfluxDB 1.x/2.x keep the last write of a point, so replays and KPI
+recomputation overwrite. On InfluxDB 3 Core an overwrite of a point with a *different*
+value is not deterministic: identical replays stay safe, but recomputed KPIs must not
+rely on overwriting there (read the latest of the series, or version the ``kpi`` tag).
+
+Gzip: ``gzip_min_bytes`` compresses write bodies of at least that size
+(``Content-Encoding: gzip``; bodies shrink about 9x), off by default. Measured with
+``bench/bench_store.py`` against a local influxd it gained nothing: the link is not the
+bottleneck, and level 1 costs about 12-19 ms of client CPU per 10,000 points, which on
+a 2-core machine is taken from influxd and ingest. Turn it on for slow links only.
+
+HTTP proxy variables are ignored (``trust_env=False``): the database is reached
+directly.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any, Final
+
+import httpx
+import msgspec
+import numpy as np
+import numpy.typing as npt
+
+from smartpark.core.errors import ConfigError, StoreError, StoreRejectedError
+from smartpark.core.logs import get_logger
+from smartpark.core.registry import Registry
+from smartpark.core.settings import read_secret
+from smartpark.core.urls import StoreUrl
+from smartpark.store.base import KpiRow, Period, ReadingColumns, Scope
+from smartpark.store.checks import check_kpi_rows, check_readings
+from smartpark.store.lineprotocol import FIELD, KPI_MEASUREMENT, LineBuilder, kpi_lines
+
+_log = get_logger(__name__)
+
+CHUNK_SIZE: Final = 10_000  # points per chunk of a chunked /query response
+# Larger writes are split (about 6 MB of body each; influxd 1.x refuses > 25 MB).
+MAX_POINTS_PER_REQUEST: Final = 50_000
+_MAX_ERROR_CHARS: Final = 500
+_IN_QUERY_METERS: Final = 200  # up to this many meters, filter in the query itself
+# InfluxDB keeps time as int64 ns: ranges are clamped to what it can represent.
+_MIN_MS: Final = -9_223_372_036_854
+_MAX_MS: Final = 9_223_372_036_854
+
+
+def _time_range(start_ms: int, end_ms: int) -> str:
+    start = min(max(int(start_ms), _MIN_MS), _MAX_MS)
+    end = min(max(int(end_ms), _MIN_MS), _MAX_MS)
+    return f"time >= {start}ms AND time < {end}ms"
+
+
+class _Series(msgspec.Struct):
+    name: str = ""
+    tags: dict[str, str] | None = None
+    columns: list[str] = []
+    values: list[tuple[int, float]] = []
+
+
+class _Result(msgspec.Struct):
+    series: list[_Series] = []
+    error: str | None = None
+
+
+class _Response(msgspec.Struct):
+    results: list[_Result] = []
+    error: str | None = None
+
+
+_decode_chunk = msgspec.json.Decoder(_Response).decode
+
+
+def quote_ident(name: str) -> str:
+    """An InfluxQL identifier in double quotes."""
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def quote_string(text: str) -> str:
+    """An InfluxQL string literal in single quotes."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+class InfluxStore:
+    """The :class:`~smartpark.store.Store` on InfluxDB (v1 or v2 write API)."""
+
+    def __init__(
+        self,
+        url: StoreUrl,
+        registry: Registry,
+        *,
+        timeout_s: float = 30.0,
+        gzip_min_bytes: int | None = None,
+        chunk_size: int = CHUNK_SIZE,
+        read_concurrency: int = 2,
+        max_points_per_request: int = MAX_POINTS_PER_REQUEST,
+    ) -> None:
+        if url.kind not in ("influxdb", "influxdb2"):
+            raise ValueError(f"not an InfluxDB store URL: {url}")
+        self.url = url
+        self.registry = registry
+        self.gzip_min_bytes = gzip_min_bytes
+        self.chunk_size = chunk_size
+        self.read_concurrency = read_concurrency
+        self.max_points_per_request = max(1, max_points_per_request)
+        self.dropped_unknown = 0  # points of meters not in the registry, over all reads
+        self._lines = LineBuilder(registry)
+        headers: dict[str, str] = {}
+        auth: httpx.BasicAuth | None = None
+        if url.kind == "influxdb2":
+            token = read_secret("influx_token")
+            if not token:
+                raise ConfigError(
+                    str(url),
+                    [
+                        "an influxdb2 store needs a token: set SMARTPARK_INFLUX_TOKEN or "
+                        "SMARTPARK_INFLUX_TOKEN_FILE"
+                    ],
+                )
+            headers["Authorization"] = f"Token {token}"
+            self._write_path = "/api/v2/write"
+            self._write_params = {"org": url.org or "", "bucket": url.database, "precision": "ms"}
+        else:
+            user = read_secret("influx_user")
+            if user:
+                auth = httpx.BasicAuth(user, read_secret("influx_password") or "")
+            self._write_path = "/write"
+            self._write_params = {"db": url.database, "precision": "ms"}
+        self._http = httpx.Client(
+            base_url=url.http_base,
+            headers=headers,
+            auth=auth,
+            timeout=httpx.Timeout(timeout_s),
+            trust_env=False,
+        )
+
+    def __repr__(self) -> str:
+        return f"InfluxStore({str(self.url)!r})"
+
+    # -- HTTP plumbing
+
+    def _request(self, what: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise StoreError(f"{self.url}: {what} failed: {type(exc).__name__}: {exc}") from exc
+        _raise_for_status(response, f"{self.url}: {what}")
+        return response
+
+    @contextmanager
+    def _stream(self, what: str, params: dict[str, str]) -> Iterator[httpx.Response]:
+        try:
+            with self._http.stream("GET", "/query", params=params) as response:
+                if response.status_code >= 300:
+                    response.read()
+                _raise_for_status(response, f"{self.url}: {what}")
+                yield response
+        except httpx.HTTPError as exc:
+            raise StoreError(f"{self.url}: {what} failed: {type(exc).__name__}: {exc}") from exc
+
+    def _post_lines(self, what: str, body: bytes) -> None:
+        headers = {"Content-Type": "text/plain; charset=utf-8"}
+        if self.gzip_min_bytes is not None and len(body) >= self.gzip_min_bytes:
+            body = gzip.compress(body, compresslevel=1)
+            headers["Content-Encoding"] = "gzip"
+        self._request(
+            what, "POST", self._write_path, params=self._write_params, content=body, headers=headers
+        )
+
+    # -- setup
+
+    def server_version(self) -> str:
+        """The server's ``X-Influxdb-Version`` from ``/ping`` ('' when it sends none)."""
+        response = self._request("ping", "GET", "/ping")
+        return str(response.headers.get("X-Influxdb-Version", ""))
+
+    def ensure_database(self) -> str:
+        """Create the database on InfluxDB 1.x (no-op elsewhere); return the server version.
+
+        InfluxDB 2.x accepts no ``CREATE`` over InfluxQL (its bucket and DBRP mapping are
+        a deploy step), and 3.x creates databases on first write.
+        """
+        version = self.server_version()
+        if self.url.kind == "influxdb" and version.lstrip("v").startswith("1."):
+            self._request(
+                "create database",
+                "POST",
+                "/query",
+                data={"q": f"CREATE DATABASE {quote_ident(self.url.database)}"},
+            )
+            _log.info("influx_database_ensured", database=self.url.database, version=version)
+        return version
+
+    # -- readings
+
+    def write(self, readings: ReadingColumns) -> None:
+        """Write ``readings``; returns once InfluxDB acknowledged them (HTTP 204)."""
+        if len(readings) == 0:
+            return
+        check_readings(readings, len(self.registry.meter_ids))
+        step = self.max_points_per_request
+        for i in range(0, len(readings), step):
+            part = readings if len(readings) <= step else _slice(readings, i, i + step)
+            self.write_lines(self._lines.build(part))
+
+    def write_lines(self, body: bytes) -> None:
+        """POST pre-built line protocol (ms timestamps) to the write endpoint."""
+        if body:
+            self._post_lines("write", body)
+
+    def read(
+        self,
+        start_ms: int,
+        end_ms: int,
+        meters: npt.NDArray[np.int32] | None = None,
+    ) -> ReadingColumns:
+        """Readings with ``start_ms <= ts < end_ms``, sorted by (meter code, ts).
+
+        One query per measurement (quantity kind) involved, not per meter.
+        """
+        registry = self.registry
+        n_meters = len(registry.meter_ids)
+        if meters is not None:
+            codes = np.unique(np.asarray(meters, dtype=np.int64))
+            if len(codes) and (codes.min() < 0 or codes.max() >= n_meters):
+                raise ValueError(f"meters: codes must be in 0..{n_meters - 1}")
+            wanted = np.zeros(n_meters, dtype=bool)
+            wanted[codes] = True
+        else:
+            codes = np.arange(n_meters, dtype=np.int64)
+            wanted = np.ones(n_meters, dtype=bool)
+        if len(codes) == 0 or end_ms <= start_ms:
+            return ReadingColumns.empty()
+        kinds = sorted({registry.kind_of_meter(registry.meter_ids[c]) for c in codes.tolist()})
+        meter_filter = ""
+        if meters is not None and len(codes) <= _IN_QUERY_METERS:
+            ids = [registry.meter_ids[c] for c in codes.tolist()]
+            meter_filter = " AND (" + " OR ".join(f'"meter" = {quote_string(m)}' for m in ids)
+            meter_filter += ")"
+        queries = [
+            (
+                f"SELECT {quote_ident(FIELD)} FROM {quote_ident(kind)} "  # noqa: S608 (quoted)
+                f"WHERE {_time_range(start_ms, end_ms)}{meter_filter} "
+                f'GROUP BY "meter"',
+                f"read {kind}",
+            )
+            for kind in kinds
+        ]
+        # influxd spends its time emitting points, so measurements are queried in
+        # parallel (read_concurrency at a time); each stays chunked and bounded.
+        workers = max(1, min(self.read_concurrency, len(queries)))
+        with ThreadPoolExecutor(workers, thread_name_prefix="influx-read") as pool:
+            pieces = list(pool.map(lambda q: self._read_measurement(q[0], q[1], wanted), queries))
+        parts_meter = [m for piece in pieces for m in piece[0]]
+        parts_ts = [t for piece in pieces for t in piece[1]]
+        parts_value = [v for piece in pieces for v in piece[2]]
+        dropped = sum(piece[3] for piece in pieces)
+        del pieces
+        if dropped:
+            self.dropped_unknown += dropped
+            _log.warning("influx_read_unknown_meters", points=dropped, start_ms=start_ms)
+        if not parts_ts:
+            return ReadingColumns.empty()
+        meter = np.concatenate(parts_meter)
+        ts = np.concatenate(parts_ts)
+        value = np.concatenate(parts_value)
+        del parts_meter, parts_ts, parts_value
+        # Each series arrives time-sorted; series of one measurement in meter order.
+        order = np.argsort(meter, kind="stable")
+        return ReadingColumns(meter[order], ts[order], value[order])
+
+    def _read_measurement(
+        self, query: str, what: str, wanted: npt.NDArray[np.bool_]
+    ) -> tuple[
+        list[npt.NDArray[np.int32]], list[npt.NDArray[np.int64]], list[npt.NDArray[np.float64]], int
+    ]:
+        """Columns per series of one ``GROUP BY meter`` query, and the unknown points."""
+        meter_code = self.registry.meter_code
+        parts_meter: list[npt.NDArray[np.int32]] = []
+        parts_ts: list[npt.NDArray[np.int64]] = []
+        parts_value: list[npt.NDArray[np.float64]] = []
+        dropped = 0
+        for tags, ts, value in self._query_series(query, what):
+            code = meter_code.get(tags.get("meter", ""), -1)
+            if code < 0:
+                dropped += len(ts)
+            elif wanted[code]:
+                parts_meter.append(np.full(len(ts), code, dtype=np.int32))
+                parts_ts.append(ts)
+                parts_value.append(value)
+        return parts_meter, parts_ts, parts_value, dropped
+
+    def _query_series(
+        self, query: str, what: str
+    ) -> Iterator[tuple[dict[str, str], npt.NDArray[np.int64], npt.NDArray[np.float64]]]:
+        """(tags, ts, value) per series piece of a chunked ``/query`` response."""
+        params = {
+            "db": self.url.database,
+            "q": query,
+            "epoch": "ms",
+            "chunked": "true",
+            "chunk_size": str(self.chunk_size),
+        }
+        with self._stream(what, params) as response:
+            for line in response.iter_lines():
+                if not line.strip():
+                    continue
+                try:
+                    chunk = _decode_chunk(line)
+                except msgspec.DecodeError as exc:
+                    raise StoreError(f"{self.url}: {what}: bad response chunk: {exc}") from exc
+                if chunk.error:
+                    raise StoreError(f"{self.url}: {what}: {chunk.error}")
+                for result in chunk.results:
+                    if result.error:
+                        raise _query_error(f"{self.url}: {what}", result.error)
+                    for series in result.series:
+                        if series.columns[:2] != ["time", FIELD]:
+                            raise StoreError(f"{self.url}: {what}: columns {series.columns}")
+                        if not series.values:
+                            continue
+                        table = np.array(series.values, dtype=_POINT)
+                        yield series.tags or {}, table["ts"], table["value"]
+
+    # -- KPIs
+
+    def write_kpis(self, rows: list[KpiRow]) -> None:
+        """Write KPI rows to measurement ``kpi`` (ts = period start)."""
+        if not rows:
+            return
+        check_kpi_rows(rows)
+        self._post_lines("write_kpis", kpi_lines(rows))
+
+    def read_kpis(
+        self,
+        start_ms: int,
+        end_ms: int,
+        scope: Scope | None = None,
+        period: Period | None = None,
+    ) -> list[KpiRow]:
+        """KPI rows with ``start_ms <= start < end_ms``, sorted by series then start."""
+        where = _time_range(start_ms, end_ms)
+        if scope is not None:
+            where += f' AND "scope" = {quote_string(scope)}'
+        if period is not None:
+            where += f' AND "period" = {quote_string(period)}'
+        query = (
+            f"SELECT {quote_ident(FIELD)} FROM {quote_ident(KPI_MEASUREMENT)} "  # noqa: S608
+            f"WHERE {where} "
+            'GROUP BY "scope", "id", "period", "kpi"'
+        )
+        rows: list[KpiRow] = []
+        for tags, ts, value in self._query_series(query, "read_kpis"):
+            try:
+                key = (tags["scope"], tags["id"], tags["period"], tags["kpi"])
+            except KeyError:
+                continue  # a point written without our tags: not a smartpark KPI
+            rows += [KpiRow(*key, t, v) for t, v in zip(ts.tolist(), value.tolist(), strict=True)]  # type: ignore[arg-type]
+        rows.sort(key=lambda r: (r.scope, r.id, r.period, r.kpi, r.start_ms))
+        return rows
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> InfluxStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+_POINT = np.dtype([("ts", np.int64), ("value", np.float64)])
+
+
+def _slice(readings: ReadingColumns, start: int, stop: int) -> ReadingColumns:
+    return ReadingColumns(
+        readings.meter[start:stop], readings.ts[start:stop], readings.value[start:stop]
+    )
+
+
+def _error_text(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        text = body.get("error") or body.get("message") or response.text
+    else:
+        text = response.text
+    text = str(text).strip()
+    return text if len(text) <= _MAX_ERROR_CHARS else text[:_MAX_ERROR_CHARS] + "…"
+
+
+def _raise_for_status(response: httpx.Response, what: str) -> None:
+    status = response.status_code
+    if status < 300:
+        return
+    message = f"{what}: HTTP {status}: {_error_text(response)}"
+    if status >= 500 or status in (401, 403, 404, 408, 429):
+        raise StoreError(message)
+    raise StoreRejectedError(message)
+
+
+def _query_error(what: str, error: str) -> StoreError:
+    # "database not found" is a configuration problem; other statement errors are bugs
+    # in the query or data the server refuses: neither improves by retrying, but only
+    # the first may be fixed by an operator while we wait.
+    if "not found" in error:
+        return StoreError(f"{what}: {error}")
+    return StoreRejectedError(f"{what}: {error}")
