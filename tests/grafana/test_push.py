@@ -7,6 +7,7 @@ so a rerun updates in place, and that an unreachable Grafana gives a clear error
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -24,7 +25,7 @@ from smartpark.grafana.datasource import (
     datasource_payload,
     prometheus_payload,
 )
-from smartpark.grafana.push import dashboard_payload, push
+from smartpark.grafana.push import connect, dashboard_payload, push
 from smartpark.testing.servers import free_port
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "registry.toml"
@@ -96,10 +97,8 @@ def test_sqlite_store_cannot_back_grafana():
 
 
 def test_push_to_an_unreachable_grafana_names_the_step_and_url():
-    from grafana_client.api import GrafanaApi
-
     url = f"http://127.0.0.1:{free_port()}"
-    api = GrafanaApi.from_url(url, credential="token", timeout=5.0)
+    api = connect(url, "token", timeout=5.0)
     store = parse_store_url("influxdb://127.0.0.1:8086/smartpark")
     with pytest.raises(
         GrafanaPushError, match="datasource smartpark-influxdb: cannot reach Grafana"
@@ -168,3 +167,77 @@ def test_cli_push_refuses_credentials_in_the_url():
     assert result.returncode == 1
     assert "--url" in result.stderr
     assert "admin:admin" not in result.stderr
+
+
+def _imports_of(path: Path, package: str) -> list[tuple[int, bool]]:
+    """(line, at module level) of every import of ``package`` in the module at ``path``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    top = {id(node) for node in tree.body}
+    found = []
+    for node in ast.walk(tree):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            names = [node.module or ""]
+        if any(n == package or n.startswith(f"{package}.") for n in names):
+            found.append((node.lineno, id(node) in top))
+    return found
+
+
+def test_grafana_client_is_imported_lazily_and_only_by_push():
+    src = Path(__file__).resolve().parents[2] / "src" / "smartpark"
+    users = {}
+    for path in sorted(src.rglob("*.py")):
+        found = _imports_of(path, "grafana_client")
+        if found:
+            users[str(path.relative_to(src))] = found
+    assert list(users) == ["grafana/push.py"]
+    assert not any(top for _, top in users["grafana/push.py"]), "import it inside a function"
+
+
+def _without_grafana_client(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The CLI in a Python where ``import grafana_client`` fails, as if it were not installed."""
+    code = (
+        "import runpy, sys; sys.modules['grafana_client'] = None; "
+        f"sys.argv = ['smartpark', *{list(args)!r}]; "
+        "runpy.run_module('smartpark', run_name='__main__')"
+    )
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("SMARTPARK_")}
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**clean, "COLUMNS": "400", **env},
+    )
+
+
+def test_without_grafana_client_push_says_how_to_install_it(tmp_path):
+    result = _without_grafana_client(
+        "grafana",
+        "push",
+        "--url",
+        "http://127.0.0.1:1",
+        "--registry",
+        str(EXAMPLE),
+        "--store",
+        "influxdb://127.0.0.1:8086/smartpark",
+        env={"SMARTPARK_GRAFANA_TOKEN": "x"},
+    )
+    assert result.returncode == 1, result.stdout
+    assert "grafana-client is not installed" in result.stderr
+    assert "pip install 'smartpark[grafana]'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_without_grafana_client_the_dashboards_are_still_generated(tmp_path):
+    result = _without_grafana_client(
+        "grafana", "dashboards", "--registry", str(EXAMPLE), "--out", str(tmp_path), env={}
+    )
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "operations.json",
+        "park.json",
+        "zone-overview.json",
+    ]

@@ -9,6 +9,7 @@ from typing import Annotated, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from smartpark.core.errors import ConfigError, SmartparkError
 
@@ -66,7 +67,7 @@ def report_errors(fn: Callable[P, R]) -> Callable[P, R]:
                 err_console.print(f"  {problem}", markup=False, highlight=False)
             raise typer.Exit(1) from None
         except SmartparkError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
             raise typer.Exit(1) from None
 
     return wrapper

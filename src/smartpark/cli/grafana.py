@@ -71,44 +71,18 @@ def push(
     InfluxDB token (2.x/3.x) from SMARTPARK_INFLUX_TOKEN[_FILE], a 1.x user and password
     from SMARTPARK_INFLUX_USER / SMARTPARK_INFLUX_PASSWORD[_FILE].
     """
-    from grafana_client.api import GrafanaApi
-
     from smartpark.core import registry as registry_mod
-    from smartpark.core.errors import ConfigError
-    from smartpark.core.settings import CommonSettings, load_settings, read_secret
-    from smartpark.grafana import push as push_mod
-    from smartpark.grafana.dashboards import all_dashboards
-    from smartpark.grafana.datasource import datasource_payload, prometheus_payload
+    from smartpark.core.settings import CommonSettings, load_settings
+    from smartpark.grafana.push import push_to_grafana
 
     settings = load_settings(CommonSettings, config, registry=registry, store=store)
-    token = read_secret("grafana_token")
-    if not token:
-        raise ConfigError("grafana push", ["SMARTPARK_GRAFANA_TOKEN(_FILE): no API token set"])
-    if "@" in url:
-        raise ConfigError(
-            "grafana push",
-            ["--url: must not carry credentials; set SMARTPARK_GRAFANA_TOKEN(_FILE)"],
-        )
-    if not url.startswith(("http://", "https://")):
-        raise ConfigError("grafana push", [f"--url: must be http(s)://host[:port], got {url!r}"])
-    try:
-        payload = datasource_payload(
-            settings.store_url,
-            url=influx_url,
-            database=database,
-            token=read_secret("influx_token"),
-            user=read_secret("influx_user"),
-            password=read_secret("influx_password"),
-        )
-        payloads = [payload]
-        if prometheus_url:
-            payloads.append(prometheus_payload(prometheus_url))
-    except ValueError as exc:
-        raise ConfigError("grafana push", [str(exc)]) from None
-    boards = list(all_dashboards(registry_mod.load(settings.registry)).values())
-    api = GrafanaApi.from_url(url, credential=token)
-    result = push_mod.push(api, payloads, boards, where=url)
-    for uid, ds_action in result.datasources.items():
-        typer.echo(f"datasource {uid}: {ds_action}")
-    for uid, board_action in result.dashboards.items():
-        typer.echo(f"dashboard {uid}: {board_action or 'unchanged'}")
+    result = push_to_grafana(
+        url,
+        settings.store_url,
+        registry_mod.load(settings.registry),
+        influx_url=influx_url,
+        database=database,
+        prometheus_url=prometheus_url,
+    )
+    for line in result.lines():
+        typer.echo(line)

@@ -1,11 +1,14 @@
 """Grafana for smartpark: dashboards generated from code, the datasource, and upload.
 
 - :mod:`smartpark.grafana.dashboards`: the zone overview, park and operations dashboards;
+- :mod:`smartpark.grafana.kpis`: KPI queries and panels whose units, descriptions and
+  reference lines come from the analytics catalogue and targets, never restated;
 - :mod:`smartpark.grafana.panels`: builders for Grafana's dashboard JSON model;
 - :mod:`smartpark.grafana.datasource`: the InfluxDB (InfluxQL) datasource, 1.x and 2.x/3.x;
 - :mod:`smartpark.grafana.interpolate`: Grafana's macro and variable interpolation, so the
   queries can be run against InfluxDB outside Grafana;
-- :mod:`smartpark.grafana.push`: idempotent upload through ``grafana-client``.
+- :mod:`smartpark.grafana.push`: idempotent upload through ``grafana-client`` (the ``grafana``
+  extra, imported only there).
 
 The generated files live in ``deploy/grafana/dashboards/``; never edit them by hand.
 """

@@ -3,7 +3,10 @@
 Every query reads the docs/store.md schema: readings in measurements named for their kind
 (``energy``, ``water``, ``emissions``, ``waste``, ``production``; tags ``park``,
 ``enterprise``, ``meter``, ``quantity``; field ``value`` in the canonical unit) and KPIs in
-``kpi`` (tags ``scope``, ``id``, ``period``, ``kpi``; field ``value``).
+``kpi`` (tags ``scope``, ``id``, ``period``, ``kpi``; field ``value``). KPI panels are
+built by :mod:`smartpark.grafana.kpis`, so their units, descriptions and reference lines
+are the analytics catalogue's and targets'; carrier factors, emission limits and units
+come from :mod:`smartpark.core.factors` and :mod:`smartpark.core.quantities`.
 
 The registry is an input for one thing the schema cannot answer: which meters are
 sub-meters. Panels that add counters up exclude them, as the KPIs do, so nothing is
@@ -20,18 +23,32 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
+from smartpark.analytics.periods import PERIODS
+from smartpark.analytics.targets import (
+    CARBON_PER_ENERGY_LINE,
+    CARBON_PER_ENERGY_LINE_LARGE,
+    LARGE_PARK_TCE,
+)
 from smartpark.core import quantities
 from smartpark.core.factors import DEFAULT_FACTORS, DEFAULT_LIMITS
 from smartpark.core.registry import POLLUTANTS, Registry
+from smartpark.grafana.kpis import (
+    grafana_unit,
+    kpi_bargauge,
+    kpi_query,
+    kpi_stat,
+    kpi_timeseries,
+    reference_line,
+    unit,
+)
 from smartpark.grafana.panels import (
     Json,
     Panel,
     PromQuery,
     Query,
     Row,
-    bargauge,
     custom_variable,
     dashboard,
     query_variable,
@@ -40,25 +57,19 @@ from smartpark.grafana.panels import (
     text,
     timeseries,
 )
+from smartpark.store.lineprotocol import KPI_MEASUREMENT
 
 ZONE_UID: Final = "smartpark-zone"
 PARK_UID: Final = "smartpark-park"
 OPS_UID: Final = "smartpark-operations"
 
-# Zero-carbon park lines (docs/kpis.md §2): tCO2/tce for 200k-1M tce/year, larger parks.
-CARBON_PER_ENERGY_LINE: Final = 0.20
-CARBON_PER_ENERGY_LINE_LARGE: Final = 0.30
-CLEAN_ENERGY_LINE: Final = 90.0
-WATER_REUSE_LINE: Final = 80.0
-COMPLETENESS_LINE: Final = 95.0  # KPIs in % (analytics.catalogue), like the shares
-
 READINGS: Final = "/^(" + "|".join(quantities.KINDS) + ")$/"
 PARK: Final = '"park" =~ /^$park$/'
 ENTERPRISE: Final = '"enterprise" =~ /^$enterprise$/'
-PERIOD: Final = "\"period\" = '$period'"
 
-# Energy carriers as tce, with the GB/T 2589 defaults of docs/kpis.md §1.
-_CARRIERS: Final = (
+# Energy carriers converted to tce with the default factors (docs/kpis.md): quantity,
+# legend, factor name in core.factors.DEFAULT_FACTORS (tce per canonical unit).
+CARRIERS: Final = (
     ("electricity_import", "purchased electricity", "electricity_tce_per_kwh"),
     ("green_electricity_import", "purchased green electricity", "electricity_tce_per_kwh"),
     ("pv_generation", "on-site PV", "electricity_tce_per_kwh"),
@@ -70,23 +81,6 @@ _CARRIERS: Final = (
     ("steam", "steam", "steam_tce_per_t"),
 )
 _POLLUTANT_TITLES: Final = {"so2": "SO2", "nox": "NOx", "particulate": "Particulate"}
-
-
-def kpi_query(
-    scope: str,
-    kpi: str,
-    ids: str,
-    *,
-    select: str = '"value"',
-    group_by: str = '"id"',
-    period: str = PERIOD,
-    alias: str = "$tag_id",
-    fmt: Any = "time_series",
-) -> Query:
-    """A query on measurement ``kpi`` for one KPI of a scope; ``ids`` filters tag ``id``."""
-    where = f'"scope" = \'{scope}\' AND "id" =~ /^{ids}$/ AND {period} AND "kpi" = \'{kpi}\''
-    influxql = f'SELECT {select} FROM "kpi" WHERE {where} AND $timeFilter GROUP BY {group_by}'
-    return Query(influxql, alias=alias, format=fmt)
 
 
 def _sub_meter_filter(registry: Registry) -> str:
@@ -101,7 +95,8 @@ def _variables(zone: bool, park: bool, enterprise: bool, period: bool) -> list[J
             query_variable(
                 "zone",
                 "Zone",
-                'SHOW TAG VALUES FROM "kpi" WITH KEY = "id" WHERE "scope" = \'zone\'',
+                f'SHOW TAG VALUES FROM "{KPI_MEASUREMENT}" WITH KEY = "id" '
+                "WHERE \"scope\" = 'zone'",
             )
         )
     if park:
@@ -117,8 +112,31 @@ def _variables(zone: bool, park: bool, enterprise: bool, period: bool) -> list[J
             )
         )
     if period:
-        out.append(custom_variable("period", "KPI period", ("hour", "day", "month"), "day"))
+        out.append(custom_variable("period", "KPI period", PERIODS, "day"))
     return out
+
+
+def _spaced(number: float) -> str:
+    """``1000000.0`` → ``1 000 000``: a large whole number as docs/kpis.md writes it."""
+    return f"{number:,.0f}".replace(",", " ")
+
+
+def _carbon_note() -> str:
+    per, tce = unit("carbon_per_energy"), unit("energy_tce")
+    large = _spaced(LARGE_PARK_TCE)
+    return (
+        f"Core zero-carbon park indicator: at most {CARBON_PER_ENERGY_LINE} {per} for parks "
+        f"consuming less than {large} {tce}/year, {CARBON_PER_ENERGY_LINE_LARGE} from "
+        f"{large} {tce}/year on (red line: {CARBON_PER_ENERGY_LINE})."
+    )
+
+
+def _guiding_note(kpi: str, label: str) -> str:
+    line = reference_line(kpi)
+    if line is None:
+        raise ValueError(f"{kpi} has no guiding line in analytics.targets.GUIDING_LINES")
+    side, value = line
+    return f"Guiding line: {label} {'>=' if side == 'above' else '<='} {value:g} {unit(kpi)}."
 
 
 # ---------------------------------------------------------------------------------------
@@ -127,80 +145,66 @@ def _variables(zone: bool, park: bool, enterprise: bool, period: bool) -> list[J
 
 def zone_overview() -> Json:
     """Parks side by side: tce, CO2, tCO2/tce against the line, clean/renewable, water."""
+    per = unit("carbon_per_energy")
     items: list[Panel | Row] = [
         Row("Zone totals"),
-        stat(
-            "Zone energy (tce)",
+        kpi_stat(
+            f"Zone energy ({unit('energy_tce')})",
             kpi_query("zone", "energy_tce", "$zone", select='sum("value")', alias="$tag_id"),
-            unit="none",
             decimals=1,
             width=6,
         ),
-        stat(
-            "Zone CO2 (t)",
+        kpi_stat(
+            f"Zone CO2 ({unit('co2_total_t')})",
             kpi_query("zone", "co2_total_t", "$zone", select='sum("value")'),
-            unit="none",
             decimals=1,
             width=6,
         ),
-        stat(
-            "Zone tCO2/tce (latest period)",
+        kpi_stat(
+            f"Zone {per} (latest period)",
             kpi_query("zone", "carbon_per_energy", "$zone", select='last("value")'),
             decimals=3,
-            thresholds=[(CARBON_PER_ENERGY_LINE, "red")],
             width=6,
         ),
-        stat(
+        kpi_stat(
             "Zone clean energy share (latest)",
             kpi_query("zone", "clean_energy_share", "$zone", select='last("value")'),
-            unit="percent",
             decimals=1,
-            thresholds=[(0, "red"), (CLEAN_ENERGY_LINE, "green")],
             width=6,
         ),
         Row("Parks side by side"),
-        bargauge(
-            "Energy by park (tce, selected range)",
+        kpi_bargauge(
+            f"Energy by park ({unit('energy_tce')}, selected range)",
             kpi_query("park", "energy_tce", ".*", select='sum("value")'),
             decimals=1,
             width=8,
         ),
-        bargauge(
-            "CO2 by park (t, selected range)",
+        kpi_bargauge(
+            f"CO2 by park ({unit('co2_total_t')}, selected range)",
             kpi_query("park", "co2_total_t", ".*", select='sum("value")'),
             decimals=1,
             width=8,
         ),
-        bargauge(
-            "Water reuse by park (latest, %)",
+        kpi_bargauge(
+            f"Water reuse by park (latest, {unit('water_reuse_rate')})",
             kpi_query("park", "water_reuse_rate", ".*", select='last("value")'),
-            unit="percent",
             decimals=1,
-            thresholds=[(0, "red"), (WATER_REUSE_LINE, "green")],
             width=8,
         ),
-        timeseries(
-            "Carbon per energy by park (tCO2/tce) against the zero-carbon line",
+        kpi_timeseries(
+            f"Carbon per energy by park ({per}) against the zero-carbon line",
             [kpi_query("park", "carbon_per_energy", ".*")],
-            threshold_line=CARBON_PER_ENERGY_LINE,
             width=12,
-            description=(
-                f"Core zero-carbon park indicator: at most {CARBON_PER_ENERGY_LINE} tCO2/tce "
-                "for parks consuming 200 000 - 1 000 000 tce/year, "
-                f"{CARBON_PER_ENERGY_LINE_LARGE} for larger ones (red line: "
-                f"{CARBON_PER_ENERGY_LINE})."
-            ),
+            note=_carbon_note(),
         ),
-        timeseries(
-            "Renewable and clean energy share by park (%)",
+        kpi_timeseries(
+            f"Renewable and clean energy share by park ({unit('clean_energy_share')})",
             [
                 kpi_query("park", "renewable_share", ".*", alias="$tag_id renewable"),
                 kpi_query("park", "clean_energy_share", ".*", alias="$tag_id clean"),
             ],
-            unit="percent",
-            threshold_line=CLEAN_ENERGY_LINE,
             width=12,
-            description=f"Guiding line: clean energy share >= {CLEAN_ENERGY_LINE:g} %.",
+            note=_guiding_note("clean_energy_share", "clean energy share"),
         ),
     ]
     return dashboard(
@@ -231,72 +235,77 @@ def _carrier_query(quantity: str, label: str, factor: str, exclude_subs: str) ->
     )
 
 
+def _carrier_sources() -> str:
+    """The standards the carriers' default factors come from (``GB/T 2589-2020 ...``)."""
+    sources = (DEFAULT_FACTORS[factor].source.split(",")[0] for _, _, factor in CARRIERS)
+    return ", ".join(dict.fromkeys(sources))
+
+
+def _emission_panel(pollutant: str) -> Panel:
+    measured = quantities.BY_NAME[pollutant].canonical_unit
+    limit = DEFAULT_LIMITS[pollutant]
+    return timeseries(
+        f"{_POLLUTANT_TITLES[pollutant]} hourly mean ({measured}, measured)",
+        [
+            Query(
+                'SELECT mean("value") FROM "emissions" '
+                f"WHERE \"quantity\" = '{pollutant}' AND {PARK} AND {ENTERPRISE} AND $timeFilter "
+                'GROUP BY time($__interval), "meter" fill(none)',
+                alias="$tag_meter",
+            )
+        ],
+        unit=grafana_unit(measured),
+        threshold_line=limit,
+        min_interval="1h",
+        width=8,
+        description=(
+            f"Hourly means as the monitoring rules count them; red line: the default "
+            f"limit {limit:g} {measured} (GB 13271-2014, gas-fired). Values are "
+            "as measured, not O2-corrected; the exceedance-hour KPIs below use each "
+            "park's own limits and the O2 correction."
+        ),
+    )
+
+
 def park_dashboard(registry: Registry) -> Json:
     """One park (or several): load, energy by carrier, carbon, water, emissions, quality."""
     exclude_subs = _sub_meter_filter(registry)
-    emission_panels = [
-        timeseries(
-            f"{_POLLUTANT_TITLES[p]} hourly mean (mg/m3, measured)",
-            [
-                Query(
-                    'SELECT mean("value") FROM "emissions" '
-                    f"WHERE \"quantity\" = '{p}' AND {PARK} AND {ENTERPRISE} AND $timeFilter "
-                    'GROUP BY time($__interval), "meter" fill(none)',
-                    alias="$tag_meter",
-                )
-            ],
-            unit="conmgm3",
-            threshold_line=DEFAULT_LIMITS[p],
-            min_interval="1h",
-            width=8,
-            description=(
-                f"Hourly means as the monitoring rules count them; red line: the default "
-                f"limit {DEFAULT_LIMITS[p]:g} mg/m3 (GB 13271-2014, gas-fired). Values are "
-                "as measured, not O2-corrected; the exceedance-hour KPIs below use each "
-                "park's own limits and the O2 correction."
-            ),
-        )
-        for p in POLLUTANTS
-    ]
+    power = quantities.BY_NAME["active_power"].canonical_unit
+    tce = unit("energy_tce")
     items: list[Panel | Row] = [
         Row("Key figures (park KPIs over the selected range)"),
-        stat(
-            "Energy (tce)",
+        kpi_stat(
+            f"Energy ({tce})",
             kpi_query("park", "energy_tce", "$park", select='sum("value")', group_by='"kpi"'),
             decimals=1,
         ),
-        stat(
-            "Electricity (kWh)",
+        kpi_stat(
+            f"Electricity ({unit('electricity_kwh')})",
             kpi_query("park", "electricity_kwh", "$park", select='sum("value")', group_by='"kpi"'),
-            unit="kwatth",
         ),
-        stat(
-            "CO2 total (t)",
+        kpi_stat(
+            f"CO2 total ({unit('co2_total_t')})",
             kpi_query("park", "co2_total_t", "$park", select='sum("value")', group_by='"kpi"'),
             decimals=1,
         ),
-        stat(
-            "tCO2/tce (latest)",
+        kpi_stat(
+            f"{unit('carbon_per_energy')} (latest)",
             kpi_query("park", "carbon_per_energy", "$park", select='last("value")'),
             decimals=3,
-            thresholds=[(CARBON_PER_ENERGY_LINE, "red")],
         ),
-        stat(
+        kpi_stat(
             "Renewable share (latest)",
             kpi_query("park", "renewable_share", "$park", select='last("value")'),
-            unit="percent",
             decimals=1,
         ),
-        stat(
+        kpi_stat(
             "Water reuse (latest)",
             kpi_query("park", "water_reuse_rate", "$park", select='last("value")'),
-            unit="percent",
             decimals=1,
-            thresholds=[(0, "red"), (WATER_REUSE_LINE, "green")],
         ),
         Row("Energy"),
         timeseries(
-            "Load curve (kW, by enterprise)",
+            f"Load curve ({power}, by enterprise)",
             [
                 Query(
                     'SELECT mean("value") FROM "energy" '
@@ -306,25 +315,26 @@ def park_dashboard(registry: Registry) -> Json:
                     alias="$tag_enterprise",
                 )
             ],
-            unit="kwatt",
+            unit=grafana_unit(power),
             stacked=True,
             width=12,
         ),
         timeseries(
-            "Energy by carrier (tce)",
-            [_carrier_query(q, label, f, exclude_subs) for q, label, f in _CARRIERS],
-            unit="none",
+            f"Energy by carrier ({tce})",
+            [_carrier_query(q, label, f, exclude_subs) for q, label, f in CARRIERS],
+            unit=grafana_unit(tce),
             bars=True,
             stacked=True,
             width=12,
             description=(
-                "Counter deltas of boundary meters per interval, converted with the "
-                "GB/T 2589 default coefficients (park overrides are applied only in the KPIs)."
+                "Counter deltas of boundary meters per interval, converted with the default "
+                f"coefficients of {_carrier_sources()} (park overrides are applied only in "
+                "the KPIs)."
             ),
         ),
         Row("Carbon and water (KPIs per $period)"),
-        timeseries(
-            "CO2 by scope (t)",
+        kpi_timeseries(
+            f"CO2 by scope ({unit('co2_total_t')})",
             [
                 kpi_query("park", "co2_scope1_t", "$park", alias="$tag_id scope 1"),
                 kpi_query("park", "co2_scope2_t", "$park", alias="$tag_id scope 2"),
@@ -333,8 +343,8 @@ def park_dashboard(registry: Registry) -> Json:
             stacked=True,
             width=12,
         ),
-        timeseries(
-            "Water (m3)",
+        kpi_timeseries(
+            f"Water ({unit('fresh_water_m3')})",
             [
                 kpi_query("park", "fresh_water_m3", "$park", alias="$tag_id fresh"),
                 kpi_query("park", "wastewater_m3", "$park", alias="$tag_id wastewater"),
@@ -343,21 +353,18 @@ def park_dashboard(registry: Registry) -> Json:
             width=12,
         ),
         Row("Emissions against limits"),
-        *emission_panels,
-        timeseries(
+        *(_emission_panel(p) for p in POLLUTANTS),
+        kpi_timeseries(
             "Exceedance hours (park limits, O2-corrected)",
             [kpi_query("park", f"{p}_exceed_h", "$park", alias=f"$tag_id {p}") for p in POLLUTANTS],
-            unit="h",
             bars=True,
             stacked=True,
             width=24,
         ),
         Row("Data quality"),
-        timeseries(
+        kpi_timeseries(
             "Data completeness by enterprise (received / expected samples)",
             [kpi_query("enterprise", "completeness", "$enterprise")],
-            unit="percent",
-            threshold_line=COMPLETENESS_LINE,
             width=24,
         ),
     ]
@@ -527,7 +534,7 @@ def operations() -> Json:
             ],
             description="Time of each meter's last stored reading, as 'n minutes ago'.",
         ),
-        bargauge(
+        kpi_bargauge(
             "Completeness by enterprise (latest hour)",
             kpi_query(
                 "enterprise",
@@ -536,8 +543,6 @@ def operations() -> Json:
                 select='last("value")',
                 period="\"period\" = 'hour'",
             ),
-            unit="percent",
-            thresholds=[(0, "red"), (COMPLETENESS_LINE, "green")],
             width=24,
         ),
         *_service_panels(),

@@ -6,6 +6,10 @@ uid, the ``smartpark`` folder is created once, and each dashboard is saved with 
 uid and ``overwrite: true`` (Grafana keeps the previous versions in its history). The API
 token comes from ``SMARTPARK_GRAFANA_TOKEN`` or the file named by
 ``SMARTPARK_GRAFANA_TOKEN_FILE``, never from the command line.
+
+``grafana-client`` is imported here only, and only when something is pushed: generating
+the dashboards does not need it. Without it, push fails with a :class:`GrafanaPushError`
+that says to install the ``grafana`` extra (:data:`INSTALL`).
 """
 
 from __future__ import annotations
@@ -14,11 +18,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal, Protocol
 
-from smartpark.core.errors import GrafanaPushError
+from smartpark.core.errors import ConfigError, GrafanaPushError
 from smartpark.core.logs import get_logger
+from smartpark.core.registry import Registry
+from smartpark.core.secrets import read_secret
+from smartpark.core.urls import StoreUrl
+from smartpark.grafana.dashboards import all_dashboards
+from smartpark.grafana.datasource import datasource_payload, prometheus_payload
 
 FOLDER_UID: Final = "smartpark"
 FOLDER_TITLE: Final = "smartpark"
+INSTALL: Final = "pip install 'smartpark[grafana]'"
 
 log = get_logger(__name__)
 
@@ -57,6 +67,26 @@ class PushResult:
     folder: Action | None  # None: it existed and was left alone
     dashboards: dict[str, Action | None] = field(default_factory=dict)
 
+    def lines(self) -> list[str]:
+        """What happened, one line per datasource and dashboard, for the command to print."""
+        return [f"datasource {uid}: {a}" for uid, a in self.datasources.items()] + [
+            f"dashboard {uid}: {a or 'unchanged'}" for uid, a in self.dashboards.items()
+        ]
+
+
+def _not_installed(where: str) -> GrafanaPushError:
+    return GrafanaPushError(f"{where}: grafana-client is not installed; run {INSTALL}")
+
+
+def connect(url: str, token: str, *, timeout: float = 5.0) -> GrafanaLike:
+    """A ``grafana_client.GrafanaApi`` for ``url`` authenticated by the API ``token``."""
+    try:
+        from grafana_client.api import GrafanaApi
+    except ImportError:
+        raise _not_installed(url) from None
+    api: GrafanaLike = GrafanaApi.from_url(url, credential=token, timeout=timeout)
+    return api
+
 
 def dashboard_payload(
     board: Mapping[str, Any], *, folder_uid: str = FOLDER_UID, message: str = ""
@@ -92,8 +122,11 @@ def push(
     folder_title: str = FOLDER_TITLE,
 ) -> PushResult:
     """Create or update the datasources, the folder and every dashboard in ``api``."""
-    from grafana_client.client import GrafanaException
-    from niquests.exceptions import RequestException
+    try:
+        from grafana_client.client import GrafanaException
+        from niquests.exceptions import RequestException
+    except ImportError:
+        raise _not_installed(where) from None
 
     step = "datasource"
     try:
@@ -138,3 +171,53 @@ def push(
         raise GrafanaPushError(f"{where}: {step}: {detail}") from None
     except RequestException as exc:
         raise GrafanaPushError(f"{where}: {step}: cannot reach Grafana ({exc})") from None
+
+
+def _check_url(url: str) -> None:
+    if "@" in url:
+        raise ConfigError(
+            "grafana push",
+            ["--url: must not carry credentials; set SMARTPARK_GRAFANA_TOKEN(_FILE)"],
+        )
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError("grafana push", [f"--url: must be http(s)://host[:port], got {url!r}"])
+
+
+def push_to_grafana(
+    url: str,
+    store: StoreUrl,
+    registry: Registry,
+    *,
+    influx_url: str | None = None,
+    database: str | None = None,
+    prometheus_url: str | None = None,
+) -> PushResult:
+    """``smartpark grafana push``: the datasources of ``store`` (and Prometheus) and every
+    dashboard of ``registry``, pushed to the Grafana at ``url``.
+
+    Secrets come from the environment (:func:`~smartpark.core.secrets.read_secret`): the
+    API token from ``SMARTPARK_GRAFANA_TOKEN[_FILE]``, the InfluxDB token (2.x/3.x) from
+    ``SMARTPARK_INFLUX_TOKEN[_FILE]``, a 1.x user and password from
+    ``SMARTPARK_INFLUX_USER`` / ``SMARTPARK_INFLUX_PASSWORD[_FILE]``.
+    """
+    token = read_secret("grafana_token")
+    if not token:
+        raise ConfigError("grafana push", ["SMARTPARK_GRAFANA_TOKEN(_FILE): no API token set"])
+    _check_url(url)
+    try:
+        payloads = [
+            datasource_payload(
+                store,
+                url=influx_url,
+                database=database,
+                token=read_secret("influx_token"),
+                user=read_secret("influx_user"),
+                password=read_secret("influx_password"),
+            )
+        ]
+        if prometheus_url:
+            payloads.append(prometheus_payload(prometheus_url))
+    except ValueError as exc:
+        raise ConfigError("grafana push", [str(exc)]) from None
+    boards = list(all_dashboards(registry).values())
+    return push(connect(url, token), payloads, boards, where=url)
