@@ -1,6 +1,6 @@
 """The KPI catalogue: every KPI smartpark computes, with its unit and meaning.
 
-Formulas and coefficient sources: ``docs/kpis.md`` and ``docs/kpis.md``.
+Formulas and coefficient sources: ``docs/kpis.md``.
 """
 
 from __future__ import annotations
