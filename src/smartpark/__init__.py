@@ -1,7 +1,9 @@
-"""smartpark shared kernel: wire contract, quantity catalogue, park registry, settings.
+"""smartpark: industrial-park telemetry and low-carbon KPIs, one package in layers.
 
-Every part (``gateway``, ``ingest``, ``analytics``) imports this package; it imports none
-of them (the CLI aside, which imports each part lazily inside its command).
+``core`` (what every part shares) < ``store`` < the parts ``gateway``, ``ingest``,
+``analytics``, ``deploy``, ``testing`` < ``grafana`` < ``demo`` < ``cli``; each imports
+only what stands below it, and a part never imports a sibling (docs/architecture.md,
+checked by tests/test_layers.py).
 """
 
 __version__ = "0.1.0"
