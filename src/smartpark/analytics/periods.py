@@ -22,7 +22,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import numpy.typing as npt
 
-from smartpark.core.errors import AnalyticsError
+from smartpark.core.errors import AnalyticsError, ContractError
+from smartpark.core.timestamps import parse_rfc3339
 
 PeriodName = Literal["hour", "day", "month"]
 PERIODS: Final[tuple[PeriodName, ...]] = get_args(PeriodName)
@@ -47,6 +48,23 @@ def from_ms(ms: int, timezone: str) -> dt.datetime:
 def local_midnight_ms(day: dt.date, timezone: str) -> int:
     """Epoch ms of the start of ``day`` (local midnight, or the first instant after it)."""
     return to_ms(dt.datetime(day.year, day.month, day.day, tzinfo=_zone(timezone)))
+
+
+def parse_instant(text: str, timezone: str, option: str) -> int:
+    """Epoch ms of a date (local midnight in ``timezone``) or an RFC 3339 time.
+
+    ``ContractError`` with ``field`` = ``option``: reason ``bad_ts`` for a malformed
+    RFC 3339 time, ``bad_date`` for text that is neither (its ``detail`` says so).
+    """
+    if "T" in text.upper():
+        return parse_rfc3339(text, option)
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        raise ContractError(
+            "bad_date", option, f"{text!r} is neither a date (YYYY-MM-DD) nor an RFC 3339 time"
+        ) from None
+    return local_midnight_ms(day, timezone)
 
 
 @lru_cache(maxsize=64)

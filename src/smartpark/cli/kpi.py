@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -23,9 +23,6 @@ from smartpark.cli.common import (
     StoreOption,
     report_errors,
 )
-
-if TYPE_CHECKING:
-    from smartpark.core.registry import Registry
 
 
 class PeriodChoice(StrEnum):
@@ -102,16 +99,12 @@ def kpi(
     log_level: LogLevelOption = None,
 ) -> None:
     """Compute KPIs per enterprise, park or zone for full periods in [--from, --to)."""
-    from smartpark.analytics import periods
+    from smartpark.analytics import jobs
     from smartpark.analytics.catalogue import KPIS
-    from smartpark.analytics.kpis import compute_kpis
-    from smartpark.analytics.readers import read_range
     from smartpark.analytics.render import DEFAULT_COLUMNS, rich_table, to_csv, to_json
-    from smartpark.analytics.schedule import Follow
-    from smartpark.analytics.writeback import write_back
     from smartpark.core import logs
     from smartpark.core import registry as registry_mod
-    from smartpark.core.errors import AnalyticsError
+    from smartpark.core.errors import ContractError
     from smartpark.core.settings import CommonSettings, load_settings
     from smartpark.store.open import open_store
 
@@ -120,42 +113,25 @@ def kpi(
     )
     logs.configure(settings.log_level)
     reg = registry_mod.load(settings.registry)
-    if park is not None and park not in reg.parks:
-        raise AnalyticsError(
-            f"--park: unknown park {park!r} (registry has {', '.join(reg.park_ids)})"
-        )
-    unknown = [k for k in kpis or () if k not in KPIS]
-    if unknown:
-        raise AnalyticsError(f"--kpi: unknown KPI {unknown[0]!r} (known: {', '.join(KPIS)})")
-    timezone = reg.parks[park].timezone if park else reg.zones[reg.zone_ids[0]].timezone
-    ids = _ids(reg, scope.value, park)
-    period_name = periods.parse_period(period.value)
+    selection = jobs.Selection.check(reg, period.value, scope.value, park, kpis)
     the_store = open_store(settings.store_url, reg)
     try:
         if follow:
-
-            def cycle(start_ms: int, end_ms: int) -> int:
-                readings = read_range(the_store, reg, start_ms, end_ms)
-                table = compute_kpis(reg, readings, start_ms, end_ms, [period_name])
-                return write_back(the_store, table)
-
-            runner = Follow(timezone, period_name, interval_s, max_cycles=cycles)
-            runner.install_signal_handlers()
-            runner.run(cycle)
+            jobs.follow(the_store, reg, selection, interval_s, cycles)
             return
         if from_ is None or to is None:
             raise typer.BadParameter("give --from and --to (or --follow)")
-        start_ms = _instant(from_, timezone, "--from")
-        end_ms = _instant(to, timezone, "--to")
-        readings = read_range(the_store, reg, start_ms, end_ms)
-        full = compute_kpis(reg, readings, start_ms, end_ms, [period_name])
+        try:
+            result = jobs.run_range(the_store, reg, selection, from_, to, write=write)
+        except ContractError as exc:  # --from/--to, shown as typer shows a bad value
+            message = exc.detail if exc.reason == "bad_date" else str(exc)
+            raise typer.BadParameter(message, param_hint=exc.field) from None
         if write:
-            written = write_back(the_store, full)
-            typer.echo(f"wrote {written} KPI points", err=True)
-        table = full.select(scope.value, ids)
+            typer.echo(f"wrote {result.written} KPI points", err=True)
     finally:
         the_store.close()
-    columns = list(kpis) if kpis else None
+    table = selection.shown(result.table)
+    columns = selection.columns
     if output is FormatChoice.csv:
         sys.stdout.write(to_csv(table, columns or tuple(KPIS)))
     elif output is FormatChoice.json:
@@ -163,40 +139,8 @@ def kpi(
     else:
         from rich.console import Console
 
-        title = f"{scope.value} KPIs per {period.value}, {from_} to {to} ({timezone})"
+        title = f"{scope.value} KPIs per {period.value}, {from_} to {to} ({selection.timezone})"
         console = Console(width=max(Console().width, 160))
         console.print(rich_table(table, columns or DEFAULT_COLUMNS, title))
         if not table.blocks:
             console.print(f"no full {period.value} inside [{from_}, {to})")
-
-
-def _ids(reg: Registry, scope: str, park: str | None) -> list[str] | None:
-    if park is None:
-        return None
-    if scope == "enterprise":
-        return [e for e, ent in reg.enterprises.items() if ent.park == park]
-    if scope == "park":
-        return [park]
-    return [reg.parks[park].zone]
-
-
-def _instant(text: str, timezone: str, option: str) -> int:
-    """Epoch ms of a date (local midnight in ``timezone``) or an RFC 3339 time."""
-    import datetime as dt
-
-    from smartpark.analytics import periods
-    from smartpark.core.errors import ContractError
-    from smartpark.core.timestamps import parse_rfc3339
-
-    if "T" in text.upper():
-        try:
-            return parse_rfc3339(text, option)
-        except ContractError as exc:
-            raise typer.BadParameter(str(exc), param_hint=option) from None
-    try:
-        day = dt.date.fromisoformat(text)
-    except ValueError:
-        raise typer.BadParameter(
-            f"{text!r} is neither a date (YYYY-MM-DD) nor an RFC 3339 time", param_hint=option
-        ) from None
-    return periods.local_midnight_ms(day, timezone)

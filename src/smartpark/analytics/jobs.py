@@ -1,0 +1,134 @@
+"""The KPI job: read a range from the store, compute its KPIs, write them back.
+
+``smartpark kpi`` (one range, or ``--follow`` every cycle) and ``smartpark demo`` run
+this one job; :class:`Selection` checks what ``smartpark kpi`` was asked for against
+the registry (docs/kpis.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from smartpark.analytics import periods
+from smartpark.analytics.catalogue import KPIS
+from smartpark.analytics.kpis import SCOPES, compute_kpis
+from smartpark.analytics.periods import PeriodName
+from smartpark.analytics.readers import read_range
+from smartpark.analytics.schedule import Follow
+from smartpark.analytics.table import KpiTable
+from smartpark.analytics.writeback import write_back
+from smartpark.core.errors import AnalyticsError
+from smartpark.core.registry import Registry
+from smartpark.store.base import ReadingColumns, Scope, Store
+
+
+@dataclass(frozen=True)
+class KpiJobResult:
+    table: KpiTable  # every full period of the range, every scope
+    readings: ReadingColumns  # what it was computed from (with each meter's edge readings)
+    written: int  # KPI points written back (0 without ``write``)
+
+
+def kpi_job(
+    store: Store,
+    registry: Registry,
+    start_ms: int,
+    end_ms: int,
+    periods_: Iterable[PeriodName],
+    *,
+    write: bool,
+) -> KpiJobResult:
+    """KPIs of the full ``periods_`` in ``[start_ms, end_ms)``, written back when ``write``."""
+    readings = read_range(store, registry, start_ms, end_ms)
+    table = compute_kpis(registry, readings, start_ms, end_ms, periods_)
+    written = write_back(store, table) if write else 0
+    return KpiJobResult(table, readings, written)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The period, scope, park and KPI columns of ``smartpark kpi``, checked."""
+
+    period: PeriodName
+    scope: Scope
+    timezone: str  # of --park, else of the registry's first zone
+    ids: list[str] | None  # the rows of --park at the scope; None: all
+    columns: list[str] | None  # --kpi; None: the command's default set
+
+    @classmethod
+    def check(
+        cls,
+        registry: Registry,
+        period: str,
+        scope: str,
+        park: str | None = None,
+        kpis: Sequence[str] | None = None,
+    ) -> Selection:
+        """``AnalyticsError`` naming the option (``--park``, ``--kpi``) that is wrong."""
+        if park is not None and park not in registry.parks:
+            raise AnalyticsError(
+                f"--park: unknown park {park!r} (registry has {', '.join(registry.park_ids)})"
+            )
+        unknown = [k for k in kpis or () if k not in KPIS]
+        if unknown:
+            raise AnalyticsError(f"--kpi: unknown KPI {unknown[0]!r} (known: {', '.join(KPIS)})")
+        the_scope = _scope(scope)
+        timezone = (
+            registry.parks[park].timezone if park else registry.zones[registry.zone_ids[0]].timezone
+        )
+        return cls(
+            periods.parse_period(period),
+            the_scope,
+            timezone,
+            scope_ids(registry, the_scope, park),
+            list(kpis) if kpis else None,
+        )
+
+    def shown(self, table: KpiTable) -> KpiTable:
+        """The blocks of the selected scope, only the rows of the selected park."""
+        return table.select(self.scope, self.ids)
+
+
+def scope_ids(registry: Registry, scope: Scope, park: str | None) -> list[str] | None:
+    """The ids at ``scope`` belonging to ``park`` (its enterprises, itself, its zone)."""
+    if park is None:
+        return None
+    if scope == "enterprise":
+        return [e for e, ent in registry.enterprises.items() if ent.park == park]
+    if scope == "park":
+        return [park]
+    return [registry.parks[park].zone]
+
+
+def run_range(
+    store: Store, registry: Registry, selection: Selection, from_: str, to: str, *, write: bool
+) -> KpiJobResult:
+    """The job over ``[from_, to)`` (dates or RFC 3339, see :func:`periods.parse_instant`)."""
+    start_ms = periods.parse_instant(from_, selection.timezone, "--from")
+    end_ms = periods.parse_instant(to, selection.timezone, "--to")
+    return kpi_job(store, registry, start_ms, end_ms, [selection.period], write=write)
+
+
+def follow(
+    store: Store,
+    registry: Registry,
+    selection: Selection,
+    interval_s: float,
+    max_cycles: int | None = None,
+) -> int:
+    """Recompute and write the latest closed periods until SIGTERM/SIGINT; cycles run."""
+
+    def cycle(start_ms: int, end_ms: int) -> int:
+        return kpi_job(store, registry, start_ms, end_ms, [selection.period], write=True).written
+
+    runner = Follow(selection.timezone, selection.period, interval_s, max_cycles=max_cycles)
+    runner.install_signal_handlers()
+    return runner.run(cycle)
+
+
+def _scope(value: str) -> Scope:
+    for scope in SCOPES:
+        if scope == value:
+            return scope
+    raise AnalyticsError(f"--scope: unknown scope {value!r} (expected one of {', '.join(SCOPES)})")
