@@ -13,9 +13,9 @@ import pytest
 from smartpark.analytics.kpis import compute_kpis
 from smartpark.analytics.readers import read_range
 from smartpark.analytics.render import to_json
-from smartpark.cli.demo import default_registry
 from smartpark.core import registry as registry_mod
 from smartpark.core.urls import parse_store_url
+from smartpark.demo.app import default_registry
 from smartpark.store.open import open_store
 
 

@@ -1,50 +1,24 @@
 """``smartpark demo``: the whole platform on a bare machine, in one command.
 
-The command module stays light; the pieces are imported when the demo runs.
+The command parses the options and calls :func:`smartpark.demo.app.run`, imported when
+the demo runs so the command module stays light.
 """
 
 from __future__ import annotations
 
-import asyncio
-import shutil
 from collections.abc import Callable
-from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import Annotated, TypeVar
 
 import typer
 
 from smartpark.cli.common import BrokerOption, RegistryOption, StoreOption, report_errors
 
-if TYPE_CHECKING:
-    from rich.console import Console
-
-    from smartpark.demo.runner import DemoOptions, DemoResult
-    from smartpark.store.base import Store
-
 T = TypeVar("T")
-
-# Files of a previous demo run in --out that a new run replaces.
-_OWN_FILES = (
-    "store.db",
-    "store.db-wal",
-    "store.db-shm",
-    "dead-letters.db",
-    "report.html",
-    "kpis.json",
-)
 
 
 def register(app: typer.Typer) -> None:
     app.command("demo")(demo)
-
-
-def default_registry() -> Path:
-    """The example registry: ./examples/registry.toml in a clone, else the packaged copy."""
-    local = Path("examples/registry.toml")
-    if local.is_file():
-        return local
-    return Path(str(resources.files("smartpark").joinpath("examples/registry.toml")))
 
 
 @report_errors
@@ -68,63 +42,19 @@ def demo(
     """
     from rich.console import Console
 
-    from smartpark.core import logs
-    from smartpark.core import registry as registry_mod
     from smartpark.core.urls import parse_broker_url, parse_store_url
-    from smartpark.demo import runner, summary
-    from smartpark.store.open import open_store
+    from smartpark.demo import app
 
-    logs.configure("warning")  # the progress display says what the services would log
+    if broker is not None:
+        _check(lambda: parse_broker_url(broker), "--broker")
+    store_url = _check(lambda: parse_store_url(store), "--store") if store is not None else None
     console = Console()
     if not console.is_terminal:  # piped or logged: wide enough for the KPI tables
         console = Console(width=120)
-    reg = registry_mod.load(registry or default_registry())
-    out.mkdir(parents=True, exist_ok=True)
-    if broker is not None:
-        _check(lambda: parse_broker_url(broker), "--broker")
-    store_url = _check(
-        lambda: parse_store_url(store or f"sqlite:///{(out / 'store.db').resolve()}"), "--store"
-    )
-    if store is None:
-        for name in _OWN_FILES:
-            (out / name).unlink(missing_ok=True)
-        shutil.rmtree(out / "outbox", ignore_errors=True)
-    the_store = open_store(store_url, reg)
-    ensure = getattr(the_store, "ensure_database", None)
-    if callable(ensure):
-        ensure()
-    options = runner.DemoOptions(reg, days, speed, out, store_url, broker, seed)
-    try:
-        result = asyncio.run(_run(options, the_store, console))
-        kpis = summary.compute(the_store, reg, result)
-    finally:
-        the_store.close()
-    summary.print_summary(console, reg, result, kpis, days)
-    report = out / "report.html"
-    summary.write_report(report, reg, result, kpis, str(store_url), days)
-    summary.write_kpis_json(out / "kpis.json", kpis.table)
-    summary.write_run_json(out / "run.json", result, kpis)
-    console.print(f"\nreport: {report.resolve()}")
-    console.print(f"store:  {store_url}")
-    if store_url.kind == "sqlite":
-        console.print(
-            "Grafana: run the demo with --store influxdb://HOST:8086/smartpark and provision "
-            "deploy/grafana (docs/deploy.md), or open this SQLite file with Grafana's SQLite "
-            "datasource plugin (tables readings and kpi)."
-        )
-    if result.interrupted:
-        raise typer.Exit(130)
-    if result.counts.published != kpis.in_store:
-        console.print("[red]published and stored readings differ[/]")
-        raise typer.Exit(1)
-
-
-async def _run(options: DemoOptions, store: Store, console: Console) -> DemoResult:
-    from smartpark.demo.runner import DemoRun, watch_signals
-
-    stop = asyncio.Event()
-    watch_signals(stop)
-    return await DemoRun(options, store, console, stop).run()
+    request = app.DemoRequest(registry, days, speed, out, broker, store_url, seed)
+    code = app.run(request, console)
+    if code:
+        raise typer.Exit(code)
 
 
 def _check(parse: Callable[[], T], option: str) -> T:

@@ -323,17 +323,8 @@ class DemoRun:
             for g in self.gateways
         )
         if self.ingest is not None:
-            m = self.ingest.metrics.registry
-            c.stored = int(m.get_sample_value("smartpark_ingest_readings_stored_total") or 0)
-            c.rejected = int(
-                sum(
-                    s.value
-                    for metric in m.collect()
-                    if metric.name == "smartpark_ingest_readings_rejected"
-                    for s in metric.samples
-                    if s.name.endswith("_total")
-                )
-            )
+            ingest = self.ingest.counts()
+            c.stored, c.rejected = ingest.stored, ingest.rejected
 
     def _refresh(self, phase: str) -> None:
         self._count()

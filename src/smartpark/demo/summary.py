@@ -18,8 +18,7 @@ from smartpark.analytics import render as kpi_render
 from smartpark.analytics import targets
 from smartpark.analytics.catalogue import KPIS
 from smartpark.analytics.emissions import o2_corrected
-from smartpark.analytics.kpis import compute_kpis
-from smartpark.analytics.readers import read_range
+from smartpark.analytics.jobs import kpi_job
 from smartpark.analytics.report import Chart, Section, Series, Table, render
 from smartpark.analytics.table import COMPLETE_AT, KpiBlock, KpiTable
 from smartpark.core.registry import Registry
@@ -54,18 +53,10 @@ class DemoKpis:
 
 def compute(store: Store, registry: Registry, result: DemoResult) -> DemoKpis:
     """KPIs of every hour and day of the simulated range, from the store, written back."""
-    end = result.reached_ms // HOUR_MS * HOUR_MS
-    readings = read_range(store, registry, result.start_ms, max(end, result.start_ms + HOUR_MS))
-    table = compute_kpis(
-        registry,
-        readings,
-        result.start_ms,
-        max(end, result.start_ms + HOUR_MS),
-        ("hour", "day"),
-    )
-    store.write_kpis(table.rows())
+    end = max(result.reached_ms // HOUR_MS * HOUR_MS, result.start_ms + HOUR_MS)
+    job = kpi_job(store, registry, result.start_ms, end, ("hour", "day"), write=True)
     in_store = len(store.read(result.start_ms, result.end_ms))
-    return DemoKpis(table, readings, in_store)
+    return DemoKpis(job.table, job.readings, in_store)
 
 
 def zero_carbon_line(table: KpiTable, park: str, days: float) -> float:

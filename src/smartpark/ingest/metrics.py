@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Final
 
 from prometheus_client import (
@@ -31,6 +32,17 @@ log = get_logger("ingest.metrics")
 
 _NS: Final = "smartpark_ingest"
 _WRITE_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestCounts:
+    """What the service took in since it started, summed over gateways and reasons."""
+
+    accepted: int  # readings that passed validation
+    rejected: int  # readings rejected by validation
+    payloads_rejected: int  # payloads rejected whole
+    stored: int  # readings durably written to the store
+    dead_letters: int  # readings the store refused
 
 
 class IngestMetrics:
@@ -123,6 +135,23 @@ class IngestMetrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+    def counts(self) -> IngestCounts:
+        """The totals of the reading and payload counters, for callers that embed ingest."""
+        return IngestCounts(
+            accepted=_total(self.readings_accepted),
+            rejected=_total(self.readings_rejected),
+            payloads_rejected=_total(self.payloads_rejected),
+            stored=_total(self.readings_stored),
+            dead_letters=_total(self.dead_letters),
+        )
+
+
+def _total(counter: Counter) -> int:
+    """A counter's value summed over all its label values."""
+    return round(
+        sum(s.value for m in counter.collect() for s in m.samples if s.name.endswith("_total"))
+    )
 
 
 HealthCheck = Callable[[], str | None]

@@ -20,7 +20,7 @@ from smartpark.core.registry import Registry
 from smartpark.core.settings import read_secret
 from smartpark.ingest.accounting import Accounting
 from smartpark.ingest.deadletter import DeadLetters
-from smartpark.ingest.metrics import IngestMetrics, MetricsServer
+from smartpark.ingest.metrics import IngestCounts, IngestMetrics, MetricsServer
 from smartpark.ingest.pipeline import Pipeline, RetryPolicy
 from smartpark.ingest.settings import IngestSettings
 from smartpark.ingest.status import GatewayStatus
@@ -39,6 +39,10 @@ class Running:
     pipeline: Pipeline
     subscriber: Subscriber
     metrics_server: MetricsServer | None
+
+    def counts(self) -> IngestCounts:
+        """Readings accepted, rejected, stored, ... so far (:class:`IngestCounts`)."""
+        return self.metrics.counts()
 
 
 def mqtt_options(settings: IngestSettings) -> MqttOptions:
