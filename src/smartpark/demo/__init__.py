@@ -1,4 +1,4 @@
 """The demo: simulated parks run through the real gateways, broker, ingest, store and
 analytics in one process (``smartpark demo``). It sits above the parts it wires together;
-the command ``smartpark.cli.demo`` only parses options and prints.
+the command ``smartpark.cli.demo`` parses the options and calls :func:`smartpark.demo.app.run`.
 """
