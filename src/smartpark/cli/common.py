@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from smartpark.core.errors import ConfigError, SmartparkError
+from smartpark.core.errors import ConfigError, OptionError, SmartparkError
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -55,7 +55,8 @@ MetricsPortOption = Annotated[
 
 
 def report_errors(fn: Callable[P, R]) -> Callable[P, R]:
-    """Turn smartpark errors into a readable message on stderr and exit code 1."""
+    """Turn smartpark errors into a readable message on stderr and exit code 1; an
+    :class:`OptionError` is a bad option to typer (usage, exit code 2)."""
 
     @wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -66,6 +67,8 @@ def report_errors(fn: Callable[P, R]) -> Callable[P, R]:
             for problem in exc.problems:
                 err_console.print(f"  {problem}", markup=False, highlight=False)
             raise typer.Exit(1) from None
+        except OptionError as exc:
+            raise typer.BadParameter(str(exc)) from None
         except SmartparkError as exc:
             err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
             raise typer.Exit(1) from None

@@ -11,6 +11,7 @@
     ├── OutboxError             a gateway's outbox database cannot be opened or written
     ├── ConnectFailedError      one broker connection attempt failed (retried after a backoff)
     ├── AnalyticsError          a KPI or land-use job was asked what it cannot answer
+    │   └── OptionError         one option's value is unusable; the message starts with it
     ├── StateBusyError          another alerts process holds the alert state file
     ├── GrafanaPushError        Grafana refused or could not be reached (names step and URL)
     └── ServerError             a local test server failed to start, died or answered badly
@@ -77,6 +78,11 @@ class ConnectFailedError(SmartparkError):
 
 class AnalyticsError(SmartparkError):
     """A KPI or land-use job was asked something it cannot answer (bad range, period, zone)."""
+
+
+class OptionError(AnalyticsError):
+    """One option of a job has a value it cannot use; the message starts with the option
+    (``--park: no park 'x' in zone 'z'``), and a command reports it as a bad option."""
 
 
 class StateBusyError(SmartparkError):

@@ -1,0 +1,352 @@
+"""A land-use :class:`Analysis` for people and programs: rich tables, CSV or JSON.
+
+:func:`landuse` and :func:`idle` give what ``smartpark landuse`` and ``smartpark idle``
+print in one ``--format``: a string (CSV, JSON) or a :class:`Screen` of rich renderables.
+The pieces are here too: :func:`select` (a park's enterprises, grades staying zone-wide),
+the JSON payloads as dicts, the CSV text and the tables. The records themselves come
+from :mod:`records`; the rules are in docs/landuse.md.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+from rich.console import RenderableType
+from rich.highlighter import ReprHighlighter
+from rich.table import Table
+from rich.text import Text
+
+from smartpark.analytics.landuse import records
+from smartpark.analytics.landuse.analysis import Analysis
+from smartpark.analytics.landuse.indicators import INDICATORS
+from smartpark.core.errors import OptionError
+from smartpark.store.base import KpiRow
+
+Format = Literal["table", "csv", "json"]
+FORMATS: Final = ("table", "csv", "json")
+DISCLAIMER: Final = "Grades are an aid for the park's management committee, not an official result."
+CSV_HEAD: Final = ("year", "enterprise", "park", "land_mu", "profile", "grade", "rank", "score")
+PARK_KPIS: Final = (
+    ("land_output_rate", "100M CNY/km2"),
+    ("energy_output_rate", "10k CNY/tce"),
+    ("water_output_rate", "CNY/m3"),
+    ("grade_share_A", "%"),
+    ("grade_share_B", "%"),
+    ("grade_share_C", "%"),
+    ("grade_share_D", "%"),
+)
+
+_highlight = ReprHighlighter()
+
+
+@dataclass(frozen=True)
+class Screen:
+    """Renderables to print, in order, on a console at least ``width`` columns wide."""
+
+    parts: tuple[RenderableType, ...]
+    width: int
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The records of an analysis shown for one park (or all); grades stay zone-wide."""
+
+    analysis: Analysis
+    park: str | None
+    enterprises: list[dict[str, Any]]
+    flags: list[dict[str, Any]]
+    kpis: list[KpiRow]
+
+
+def select(analysis: Analysis, park: str | None = None) -> Selection:
+    """The enterprises, flags and KPI rows of ``park`` (and the zone's KPIs), or all."""
+    if park is not None and park not in set(analysis.data.static.park):
+        raise OptionError(f"--park: no park {park!r} in zone {analysis.data.zone!r}")
+    return Selection(
+        analysis,
+        park,
+        [r for r in records.enterprises(analysis) if park in (None, r["park"])],
+        [f for f in records.flags(analysis) if park in (None, f["park"])],
+        [r for r in analysis.year_rows() if park is None or r.scope == "zone" or r.id == park],
+    )
+
+
+def explain(analysis: Analysis, enterprise: str) -> dict[str, Any]:
+    """:func:`records.explain`, with an unknown enterprise an :class:`OptionError`."""
+    try:
+        return records.explain(analysis, enterprise)
+    except KeyError:
+        raise OptionError(f"--explain: no enterprise {enterprise!r} in the zone") from None
+
+
+def landuse(
+    analysis: Analysis, output: Format, park: str | None = None, explain_id: str | None = None
+) -> str | Screen:
+    """What ``smartpark landuse`` prints: one enterprise explained, or the whole zone."""
+    if explain_id is not None:
+        record = explain(analysis, explain_id)
+        return to_json(record) if output == "json" else explain_screen(record)
+    shown = select(analysis, park)
+    if output == "json":
+        return to_json(landuse_payload(shown))
+    if output == "csv":
+        return landuse_csv(shown)
+    return landuse_screen(shown)
+
+
+def idle(analysis: Analysis, output: Format, park: str | None = None) -> str | Screen:
+    """What ``smartpark idle`` prints: the flags at the analysis's as-of month."""
+    shown = select(analysis, park)
+    if output == "json":
+        return to_json(idle_payload(shown))
+    if output == "csv":
+        return idle_csv(shown)
+    return idle_screen(shown)
+
+
+def to_json(payload: dict[str, Any]) -> str:
+    return json.dumps(payload, ensure_ascii=False, indent=2) + "\n"
+
+
+def landuse_payload(shown: Selection) -> dict[str, Any]:
+    result = shown.analysis
+    return {
+        "zone": result.data.zone,
+        "year": result.evaluation.year,
+        "profile": result.evaluation.config.profile,
+        "shares": list(result.evaluation.config.shares),
+        "benchmarks": records.benchmarks(result),
+        "enterprises": shown.enterprises,
+        "flags": shown.flags,
+        "kpis": [
+            {
+                "scope": r.scope,
+                "id": r.id,
+                "period": r.period,
+                "kpi": r.kpi,
+                "start_ms": r.start_ms,
+                "value": r.value,
+            }
+            for r in shown.kpis
+        ],
+        "control_revenue_per_mu": result.control_revenue_per_mu,
+        "notes": list(result.notes),
+        "disclaimer": DISCLAIMER,
+    }
+
+
+def untested(shown: Selection) -> dict[str, str]:
+    """Enterprise -> why the idle rules could not test it, for the selected park."""
+    st = shown.analysis.data.static
+    reasons = shown.analysis.detection.runs.untested
+    return {
+        e: why
+        for e, p, why in zip(st.ids, st.park, reasons, strict=True)
+        if why and shown.park in (None, p)
+    }
+
+
+def idle_payload(shown: Selection) -> dict[str, Any]:
+    result = shown.analysis
+    return {
+        "zone": result.data.zone,
+        "as_of": result.detection.runs.months[-1],
+        "facts_year": result.evaluation.year,
+        "flags": shown.flags,
+        "untested": untested(shown),
+        "notes": list(result.detection.notes),
+    }
+
+
+def landuse_csv(shown: Selection) -> str:
+    """One line per enterprise: grade, indicators, item scores, flags, why not graded."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(
+        [*CSV_HEAD, *INDICATORS, *(f"item_{k}" for k in INDICATORS), "flags", "not_graded"]
+    )
+    for r in shown.enterprises:
+        writer.writerow(
+            [
+                *("" if r[k] is None else r[k] for k in CSV_HEAD),
+                *("" if r["indicators"].get(k) is None else r["indicators"][k] for k in INDICATORS),
+                *("" if r["items"].get(k) is None else r["items"][k] for k in INDICATORS),
+                ";".join(r["flags"]),
+                r["not_graded"] or "",
+            ]
+        )
+    return out.getvalue()
+
+
+def idle_csv(shown: Selection) -> str:
+    """One line per flag; the evidence as a JSON object."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["rule", "enterprise", "park", "land_mu", "evidence"])
+    for f in shown.flags:
+        evidence = json.dumps(f["evidence"], ensure_ascii=False)
+        writer.writerow([f["rule"], f["enterprise"], f["park"], f["land_mu"], evidence])
+    return out.getvalue()
+
+
+def _fmt(value: Any, digits: int = 2) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    return str(value)
+
+
+def _line(text: str, highlight: bool = True) -> Text:
+    """``text`` as printed without markup, highlighted like a console highlights a str."""
+    return _highlight(text) if highlight else Text(text)
+
+
+def landuse_screen(shown: Selection) -> Screen:
+    """The grades table, the flags, the park KPIs, the notes and the disclaimer."""
+    parts: list[RenderableType] = [grade_table(shown)]
+    if shown.flags:
+        parts.append(flag_table(shown.analysis, shown.flags))
+    parts.append(park_kpi_table(shown))
+    parts += [_line(f"note: {note}", highlight=False) for note in shown.analysis.notes]
+    parts.append(_line(DISCLAIMER))
+    return Screen(tuple(parts), 140)
+
+
+def grade_table(shown: Selection) -> Table:
+    ev = shown.analysis.evaluation
+    title = (
+        f"{shown.analysis.data.zone} {ev.year}: per-mu grades ({ev.config.profile}, shares "
+        f"{'/'.join(f'{s:g}' for s in ev.config.shares)})"
+    )
+    table = Table(title=title)
+    for column, justify in [
+        ("rank", "right"),
+        ("enterprise", "left"),
+        ("park", "left"),
+        ("mu", "right"),
+        ("grade", "center"),
+        ("score", "right"),
+        ("items", "left"),
+        ("flags / not graded", "left"),
+    ]:
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    rows = shown.enterprises
+    ordered = sorted(rows, key=lambda r: (r["rank"] is None, r["rank"] or 0, r["enterprise"]))
+    for r in ordered:
+        items = ", ".join(f"{k} {v:.1f}" for k, v in r["items"].items() if v is not None)
+        if r["pollutant_mean_used"]:
+            items += " (pollutant: cohort mean)"
+        notes = ", ".join(r["flags"])
+        if r["not_graded"]:
+            notes = f"not graded: {r['not_graded']}" + (f"; {notes}" if notes else "")
+        table.add_row(
+            _fmt(r["rank"]),
+            r["enterprise"],
+            r["park"],
+            _fmt(r["land_mu"], 1),
+            r["grade"],
+            _fmt(r["score"]),
+            items,
+            notes,
+        )
+    return table
+
+
+def park_kpi_table(shown: Selection) -> Table:
+    table = Table(title=f"park land-use indicators {shown.analysis.evaluation.year}")
+    table.add_column("scope")
+    for name, unit in PARK_KPIS:
+        table.add_column(f"{name}\n({unit})", justify="right")
+    values: dict[str, dict[str, float]] = {}
+    for row in shown.kpis:
+        values.setdefault(f"{row.scope} {row.id}", {})[row.kpi] = row.value
+    for scope, v in values.items():
+        table.add_row(scope, *(_fmt(v.get(name)) for name, _ in PARK_KPIS))
+    return table
+
+
+def flag_table(result: Analysis, flag_rows: list[dict[str, Any]]) -> Table:
+    table = Table(title=f"idle and inefficient land at {result.detection.runs.months[-1]}")
+    for column in ("rule", "enterprise", "park", "mu", "evidence"):
+        table.add_column(column)
+    for f in flag_rows:
+        table.add_row(
+            f["rule"], f["enterprise"], f["park"], _fmt(f["land_mu"], 1), evidence(f["evidence"])
+        )
+    return table
+
+
+def idle_screen(shown: Selection) -> Screen:
+    """The flags table, the enterprises not tested and the facts year used."""
+    parts: list[RenderableType] = [flag_table(shown.analysis, shown.flags)]
+    parts += [_line(f"not tested: {e}: {why}", False) for e, why in untested(shown).items()]
+    parts.append(_line(f"facts of {shown.analysis.evaluation.year}"))
+    return Screen(tuple(parts), 140)
+
+
+def evidence(values: dict[str, Any]) -> str:
+    """A flag's evidence on one line: ``ratios 25-01:0.00 ...; stopped_since 2024-11``."""
+    parts = []
+    for key, value in values.items():
+        if key == "run_ratio" and isinstance(value, dict):
+            ratios = " ".join(f"{m[2:]}:{r:.2f}" for m, r in value.items())
+            parts.append(f"ratios {ratios}")
+        elif isinstance(value, dict):
+            parts.append(f"{key} " + " ".join(f"{k}:{_fmt(v)}" for k, v in value.items()))
+        elif value is not None:
+            parts.append(f"{key} {_fmt(value)}")
+    return "; ".join(parts)
+
+
+_ITEM_FIXED: Final = frozenset(
+    {
+        "indicator",
+        "unit",
+        "value",
+        "benchmark",
+        "benchmark_source",
+        "ratio",
+        "cap",
+        "weight",
+        "item_score",
+        "note",
+    }
+)
+
+
+def explain_screen(record: dict[str, Any]) -> Screen:
+    """One enterprise's grade, item by item, its flags and the disclaimer."""
+    head = f"{record['enterprise']} {record['year']}: grade {record['grade']}"
+    if record["rank"]:
+        head += f", rank {record['rank']} of {record['graded']}, score {_fmt(record['score'])}"
+    parts: list[RenderableType] = [_line(head)]
+    if record["not_graded"]:
+        parts.append(_line(f"not graded: {record['not_graded']}"))
+    if record["items"]:
+        table = Table(title=f"items ({record['profile']}): weight × min(value / benchmark, cap)")
+        for column in ("indicator", "inputs", "value", "benchmark", "ratio", "weight", "item"):
+            table.add_column(column)
+        for item in record["items"]:
+            inputs = ", ".join(f"{k} {_fmt(v)}" for k, v in item.items() if k not in _ITEM_FIXED)
+            table.add_row(
+                f"{item['indicator']} ({item['unit']})",
+                inputs,
+                _fmt(item["value"], 4),
+                f"{_fmt(item['benchmark'], 4)} ({item['benchmark_source']})",
+                _fmt(item["ratio"], 4),
+                _fmt(item["weight"], 0),
+                _fmt(item["item_score"]) + (f" — {item['note']}" if item["note"] else ""),
+            )
+        parts.append(table)
+    parts += [
+        _line(f"flag {flag['rule']}: {evidence(flag['evidence'])}") for flag in record["flags"]
+    ]
+    if record["idle_untested"]:
+        parts.append(_line(f"idle rules: {record['idle_untested']}"))
+    parts.append(_line(DISCLAIMER))
+    return Screen(tuple(parts), 120)
