@@ -17,7 +17,9 @@ import math
 
 import numpy as np
 
-from smartpark.analytics.landuse.monthly import Monthly, month_code, month_label
+from smartpark.analytics.landuse.monthly import QUANTITIES, Monthly, month_code, month_label
+from smartpark.analytics.landuse.park import start_ms
+from smartpark.store.base import KpiRow
 
 FIRST = month_code(2022, 1)
 N_MONTHS = 48
@@ -68,6 +70,23 @@ def build() -> Monthly:
             tce[e, k] = round(kwh[e, k] * TCE_PER_KWH * tce_factor, 3)
             water[e, k] = round(base_water * share)
     return Monthly(ids, FIRST, {"electricity_kwh": kwh, "energy_tce": tce, "fresh_water_m3": water})
+
+
+def kpi_rows(timezone: str = "Asia/Shanghai") -> list[KpiRow]:
+    """The table as the monthly enterprise KPIs ``smartpark kpi --write`` puts in a store."""
+    monthly = build()
+    rows = []
+    for e, ident in enumerate(monthly.enterprises):
+        for k in range(monthly.n_months):
+            if math.isnan(monthly.values["electricity_kwh"][e, k]):
+                continue  # no meter yet
+            code = monthly.first + k
+            start = start_ms(code // 12, code % 12 + 1, timezone)
+            for q in QUANTITIES:
+                value = float(monthly.values[q][e, k])
+                rows.append(KpiRow("enterprise", ident, "month", q, start, value))
+            rows.append(KpiRow("enterprise", ident, "month", "completeness", start, 100.0))
+    return rows
 
 
 def csv_text() -> str:

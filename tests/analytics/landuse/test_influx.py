@@ -1,19 +1,19 @@
-"""Land-use KPIs through a real influxd: monthly enterprise KPIs in, park KPIs out."""
+"""``smartpark landuse`` end to end on a real influxd: monthly KPIs in, park KPIs out.
 
-import json
-import math
+The job itself on influxd is tested in test_job.py; this shows the command wires it up.
+"""
+
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from smartpark.analytics.landuse import monthly
-from smartpark.analytics.landuse.park import start_ms
+from smartpark.analytics.landuse import render
+from smartpark.analytics.landuse.job import Request, run
 from smartpark.cli import app
 from smartpark.core import logs, registry
 from smartpark.core.urls import parse_store_url
 from smartpark.store import open_store
-from smartpark.store.base import KpiRow
 from tests.analytics.landuse import example_months
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -22,48 +22,29 @@ REGISTRY = ROOT / "examples" / "registry.toml"
 pytestmark = pytest.mark.servers
 
 
-def test_landuse_reads_monthly_kpis_from_influxd_and_writes_park_kpis(influxd, influx_db):
+def test_landuse_command_reads_monthly_kpis_from_influxd_and_writes_park_kpis(influxd, influx_db):
     reg = registry.load(REGISTRY)
     url = influxd.store_url(influx_db)
-    m = example_months.build()
-    rows = []
-    for i, ident in enumerate(m.enterprises):
-        for k in range(m.n_months):
-            code = m.first + k
-            start = start_ms(code // 12, code % 12 + 1, "Asia/Shanghai")
-            if math.isnan(m.values["electricity_kwh"][i, k]):
-                continue  # no meter yet
-            for q in monthly.QUANTITIES:
-                rows.append(
-                    KpiRow("enterprise", ident, "month", q, start, float(m.values[q][i, k]))
-                )
-            rows.append(KpiRow("enterprise", ident, "month", "completeness", start, 100.0))
     store = open_store(parse_store_url(url), reg)
     try:
-        store.write_kpis(rows)
+        store.write_kpis(example_months.kpi_rows())
     finally:
         store.close()
 
     args = ["landuse", "--registry", str(REGISTRY), "--year", "2025", "--store", url]
-    from_store = CliRunner().invoke(app, [*args, "--write", "--format", "json"])
-    from_csv = CliRunner().invoke(
-        app, [*args, "--monthly", str(ROOT / "examples" / "monthly-energy.csv"), "--format", "json"]
-    )
+    result = CliRunner().invoke(app, [*args, "--write", "--format", "json"], env={"COLUMNS": "200"})
     logs.configure()  # the command logged to CliRunner's stderr, closed now
-    assert from_store.exit_code == 0, from_store.output
-    assert from_csv.exit_code == 0, from_csv.output
-    via_store, via_csv = json.loads(from_store.stdout), json.loads(from_csv.stdout)
-    assert via_store["enterprises"] == via_csv["enterprises"]
-    assert via_store["flags"] == via_csv["flags"]
+    assert result.exit_code == 0, result.output
+    done = run(Request(registry=REGISTRY, year=2025, store=parse_store_url(url)))
+    assert result.stdout == render.to_json(render.landuse_payload(render.select(done.analysis)))
+    rows = len(done.analysis.kpi_rows())
+    assert f"wrote {rows} land-use KPI rows to {url}" in result.stderr
 
     store = open_store(parse_store_url(url), reg)
     try:
         year = store.read_kpis(0, 2**62, scope="zone", period="year")
-        month = store.read_kpis(0, 2**62, scope="park", period="month")
     finally:
         store.close()
-    written = {r.kpi: r.value for r in year}
-    printed = {k["kpi"]: k["value"] for k in via_store["kpis"] if k["scope"] == "zone"}
-    assert written == pytest.approx(printed, rel=1e-12)
-    assert written["grade_share_D"] == pytest.approx(100 / 7)
-    assert len(month) == 24 * 3 * 6
+    assert {r.kpi: r.value for r in year} == pytest.approx(
+        {r.kpi: r.value for r in done.analysis.year_rows() if r.scope == "zone"}, rel=1e-12
+    )

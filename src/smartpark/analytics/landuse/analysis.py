@@ -1,6 +1,6 @@
 """One land-use analysis of a zone: the year's grades, the idle flags, the park KPIs.
 
-:func:`analyse` is what the CLI, write-back and reports call: it evaluates ``year``
+:func:`analyse` is what the job (:mod:`job`) and reports call: it evaluates ``year``
 (and ``year - 1`` for the two-D-grades test), runs the idle rules at ``as_of``
 (December of ``year`` by default) with the graded cohort's mean revenue per mu as the
 control value unless the zone sets one, and derives the park and zone KPI rows.

@@ -1,7 +1,7 @@
 """An :class:`Analysis` as plain records: per enterprise, per flag, and item by item.
 
-The CLI prints these as a table, CSV or JSON, and a report can embed them; every value
-is a str, int, float or None (NaN becomes None), so JSON needs no custom encoder.
+:mod:`render` turns these into a table, CSV or JSON, and a report can embed them; every
+value is a str, int, float or None (NaN becomes None), so JSON needs no custom encoder.
 """
 
 from __future__ import annotations
