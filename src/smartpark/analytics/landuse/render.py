@@ -27,7 +27,6 @@ from smartpark.core.errors import OptionError
 from smartpark.store.base import KpiRow
 
 Format = Literal["table", "csv", "json"]
-FORMATS: Final = ("table", "csv", "json")
 DISCLAIMER: Final = "Grades are an aid for the park's management committee, not an official result."
 CSV_HEAD: Final = ("year", "enterprise", "park", "land_mu", "profile", "grade", "rank", "score")
 PARK_KPIS: Final = (
