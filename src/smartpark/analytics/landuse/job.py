@@ -7,10 +7,9 @@ What ``smartpark landuse`` and ``smartpark idle`` run, callable without the CLI:
 
 Facts come from the zone's facts file (or ``facts``); monthly electricity, energy and
 water from the ``monthly`` CSV or, without it, from the monthly enterprise KPIs in the
-store. Errors are :class:`~smartpark.core.errors.AnalyticsError` or
+store (docs/landuse.md §1). Errors are :class:`~smartpark.core.errors.AnalyticsError` or
 :class:`~smartpark.core.errors.ConfigError`; an option's unusable value is an
 :class:`~smartpark.core.errors.OptionError` whose message starts with the option.
-The rules are in docs/landuse.md.
 """
 
 from __future__ import annotations
