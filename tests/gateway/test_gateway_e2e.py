@@ -27,9 +27,9 @@ from smartpark.gateway.drivers.modbus import encode
 from smartpark.gateway.drivers.simulator import sim_meters, values
 from smartpark.gateway.outbox import read_status
 from smartpark.gateway.service import Gateway
+from smartpark.testing.mqtt import Collector
 from smartpark.testing.servers import Mosquitto, free_port
 from tests.gateway.modbus_server import modbus_server
-from tests.gateway.mqtt_collector import Collector
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(240)]
 

@@ -15,8 +15,8 @@ from smartpark.gateway import config as gwconfig
 from smartpark.gateway.drivers.base import BAD_ROW, NON_FINITE, UNKNOWN_METER
 from smartpark.gateway.drivers.csv_replay import read_chunks
 from smartpark.gateway.service import Gateway
+from smartpark.testing.mqtt import Collector
 from smartpark.testing.servers import Mosquitto, free_port
-from tests.gateway.mqtt_collector import Collector
 from tests.gateway.test_gateway_e2e import until, write_config, write_registry
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(120)]

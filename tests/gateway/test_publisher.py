@@ -11,8 +11,8 @@ import pytest
 from smartpark.gateway.outbox import Outbox
 from smartpark.gateway.publisher import MqttOptions, Publisher, PublishOptions, backoff_delay
 from smartpark.gateway.readings import ReadingBatch
+from smartpark.testing.mqtt import Collector
 from smartpark.testing.servers import Mosquitto
-from tests.gateway.mqtt_collector import Collector
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(120)]
 

@@ -16,8 +16,8 @@ import pytest
 from smartpark.gateway.outbox import Outbox
 from smartpark.gateway.publisher import MqttOptions, Publisher, PublishOptions
 from smartpark.gateway.readings import ReadingBatch
+from smartpark.testing.mqtt import Collector
 from smartpark.testing.servers import find_mosquitto, free_port
-from tests.gateway.mqtt_collector import Collector
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(120)]
 

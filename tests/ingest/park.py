@@ -1,13 +1,15 @@
-"""A small park registry and a payload builder shared by the ingest tests."""
+"""A small park registry shared by the ingest tests, and readings of its meters.
+
+Payloads are built with :mod:`smartpark.testing.payloads`.
+"""
 
 from __future__ import annotations
 
-import json
 import tomllib
 from typing import Any
 
 from smartpark.core import registry
-from smartpark.core.timestamps import now_ms
+from smartpark.testing import payloads
 
 REGISTRY_TOML = """\
 [zone.z]
@@ -84,25 +86,9 @@ def park_registry() -> registry.Registry:
     return registry.from_dict(REGISTRY_DOC)
 
 
-def reading(meter: str, ts: int, value: Any, **over: Any) -> dict[str, Any]:
+def reading(meter: str, ts: Any, value: Any, **over: Any) -> dict[str, Any]:
+    """A reading of ``meter`` in its registry quantity and unit; ``over`` replaces fields."""
     quantity, unit = UNITS.get(meter, ("electricity_import", "kWh"))
-    out: dict[str, Any] = {
-        "meter": meter,
-        "quantity": quantity,
-        "ts": ts,
-        "value": value,
-        "unit": unit,
-    }
+    out = payloads.reading(meter, ts, value, quantity=quantity, unit=unit)
     out.update(over)
     return out
-
-
-def payload(gateway: str, readings: list[Any], seq: int = 1, **envelope: Any) -> bytes:
-    doc: dict[str, Any] = {
-        "gateway": gateway,
-        "seq": seq,
-        "sent_at": now_ms(),
-        "readings": readings,
-    }
-    doc.update(envelope)
-    return json.dumps(doc).encode()

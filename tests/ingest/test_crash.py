@@ -17,9 +17,10 @@ import httpx
 import pytest
 
 from smartpark.core.timestamps import now_ms
+from smartpark.testing.mqtt import Publisher
+from smartpark.testing.payloads import payload
 from smartpark.testing.servers import Influxd, Mosquitto, free_port, wait_until
-from tests.ingest.park import REGISTRY_TOML, payload, reading
-from tests.ingest.publisher import Publisher
+from tests.ingest.park import REGISTRY_TOML, reading
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(240)]
 

@@ -13,9 +13,10 @@ import pytest
 
 from smartpark.core.timestamps import now_ms
 from smartpark.ingest.service import Running
+from smartpark.testing.mqtt import Publisher
+from smartpark.testing.payloads import payload
 from smartpark.testing.servers import Influxd, Mosquitto
-from tests.ingest.park import park_registry, payload, reading
-from tests.ingest.publisher import Publisher
+from tests.ingest.park import park_registry, reading
 from tests.ingest.service_runner import eventually, run_service, settings_for
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(180)]

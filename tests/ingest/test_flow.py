@@ -10,8 +10,8 @@ import pytest
 
 from smartpark.ingest.ack import ManualAck
 from smartpark.ingest.flow import ReadFlow
+from smartpark.testing.mqtt import Publisher
 from smartpark.testing.servers import Mosquitto
-from tests.ingest.publisher import Publisher
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(60)]
 

@@ -23,9 +23,9 @@ from hypothesis import strategies as st
 from smartpark.core.timestamps import now_ms
 from smartpark.ingest.service import Running, serve
 from smartpark.store.sqlite import SqliteStore
+from smartpark.testing.mqtt import Publisher
 from smartpark.testing.servers import Mosquitto, wait_until
 from tests.ingest.park import UNITS, park_registry
-from tests.ingest.publisher import Publisher
 from tests.ingest.service_runner import settings_for
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(300)]

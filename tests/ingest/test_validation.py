@@ -21,7 +21,8 @@ from smartpark.ingest.validation import (
     WRONG_PARK,
     Validator,
 )
-from tests.ingest.park import park_registry, payload, reading
+from smartpark.testing.payloads import payload
+from tests.ingest.park import park_registry, reading
 
 REG = park_registry()
 V = Validator(REG)

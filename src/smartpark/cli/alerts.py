@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 from typing import Annotated
 
@@ -83,35 +82,13 @@ def run(
     modes = [name for name, on in (("once", once), ("follow", follow), ("dry_run", dry_run)) if on]
     if len(modes) != 1:
         raise typer.BadParameter("give exactly one of --once, --follow, --dry-run")
-    from smartpark.analytics.alerts import rules as rules_mod
-    from smartpark.analytics.alerts.service import serve
-    from smartpark.analytics.alerts.state import default_path
-    from smartpark.core import logs
-    from smartpark.core import registry as registry_mod
+    from smartpark.analytics.alerts import job
     from smartpark.core.settings import CommonSettings, load_settings
-    from smartpark.store.open import open_store
 
     settings = load_settings(
         CommonSettings, config, registry=registry, store=store, log_level=log_level
     )
-    reg = registry_mod.load(settings.registry)
-    rules = rules or Path(settings.registry).parent / "rules.toml"
-    ruleset = rules_mod.load(rules, reg, resolve_secrets=modes[0] != "dry_run")
-    logs.configure(settings.log_level)
-    state_path = state or default_path(str(settings.store_url))
-    the_store = open_store(settings.store_url, reg)
-    try:
-        serve(
-            reg,
-            ruleset,
-            the_store,
-            state_path,
-            modes[0],  # type: ignore[arg-type]
-            interval_s=interval_s,
-            out=sys.stdout,
-        )
-    finally:
-        the_store.close()
+    job.run(settings, modes[0], rules=rules, state=state, interval_s=interval_s, out=sys.stdout)  # type: ignore[arg-type]
 
 
 @report_errors
@@ -137,22 +114,9 @@ def verify(
     ] = 300.0,
 ) -> None:
     """Check a received webhook's signature. Exit 0 if valid, 1 if not."""
-    from smartpark.analytics.alerts import signing
-    from smartpark.core.errors import ConfigError
+    from smartpark.analytics.alerts.job import verify_webhook
 
-    try:
-        secret = secret_file.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(str(secret_file), [f"cannot read secret file: {exc}"]) from None
-    if not secret:
-        raise ConfigError(str(secret_file), ["secret file is empty"])
-    try:
-        data = body.read_bytes() if body is not None else sys.stdin.buffer.read()
-    except OSError as exc:
-        raise ConfigError(str(body), [f"cannot read body: {exc}"]) from None
-    verdict = signing.verify(
-        secret, timestamp, signature, data, now_s=time.time(), max_age_s=max_age_s
-    )
+    verdict = verify_webhook(secret_file, timestamp, signature, body, max_age_s=max_age_s)
     if verdict.ok:
         typer.echo("signature ok")
         return
@@ -170,59 +134,12 @@ def status(
     store: StoreOption = None,
 ) -> None:
     """Show active alerts, the outbox per channel, and dead letters with their reasons."""
-    from collections import Counter
-
     from rich.console import Console
-    from rich.table import Table
 
-    from smartpark.analytics.alerts.evaluate import rfc3339
-    from smartpark.analytics.alerts.state import AlertState, default_path
-    from smartpark.core.errors import ConfigError
+    from smartpark.analytics.alerts import job
     from smartpark.core.settings import CommonSettings, load_settings
 
     settings = load_settings(CommonSettings, config, store=store)
-    path = state or default_path(str(settings.store_url))
-    if not path.exists():
-        raise ConfigError(str(path), ["no alert state file here (has `alerts --once` run?)"])
     console = Console(width=max(Console().width, 120))
-    with AlertState(path) as st:
-        active = Table(title=f"{path}: active alerts")
-        for column in ("rule", "scope", "id", "status", "since (UTC)", "value", "threshold"):
-            active.add_column(column)
-        for a in st.all_active():
-            active.add_row(
-                a.rule,
-                a.scope,
-                a.id,
-                a.status + (" (clearing)" if a.clearing_ms is not None else ""),
-                rfc3339(a.since_ms, "UTC"),
-                "-" if a.value is None else f"{a.value:.4g}",
-                "-" if a.threshold is None else f"{a.threshold:.4g}",
-            )
-        console.print(active)
-        counts: Counter[tuple[str, str]] = Counter()
-        for name, messages in (
-            ("pending", st.pending()),
-            ("delivered", st.delivered()),
-            ("dead", st.dead()),
-        ):
-            for m in messages:
-                counts[(m.channel, name)] += 1
-        outbox = Table(title="outbox (messages)")
-        for column in ("channel", "pending", "delivered", "dead"):
-            outbox.add_column(column, justify="right")
-        for channel in sorted({c for c, _ in counts}):
-            outbox.add_row(
-                channel, *(str(counts[(channel, n)]) for n in ("pending", "delivered", "dead"))
-            )
-        console.print(outbox)
-        dead = st.dead()
-        if dead:
-            letters = Table(title="dead letters")
-            for column in ("message", "channel", "alerts", "attempts", "reason"):
-                letters.add_column(column)
-            for m in dead:
-                letters.add_row(
-                    str(m.id), m.channel, str(len(m.events)), str(m.attempts), m.reason or ""
-                )
-            console.print(letters)
+    for table in job.status_tables(job.status(str(settings.store_url), state)):
+        console.print(table)

@@ -1,7 +1,20 @@
-"""A tiny in-memory Store for pipeline tests where the store itself is not under test.
+"""An in-memory :class:`~smartpark.store.base.Store` to test against without a database.
 
-Points are kept as {(meter, ts): value}, so a rewrite overwrites (like InfluxDB). Hooks
-let a test make writes fail, reject, or wait.
+::
+
+    from smartpark.testing.memory_store import MemoryStore
+
+    store = MemoryStore(registry)        # refuses what SqliteStore/InfluxStore refuse
+    store.write(ReadingColumns(meter, ts, value))
+    store.read(start_ms, end_ms)         # sorted by (meter, ts), like the real stores
+    store.points[(meter_code, ts_ms)]    # or look at what was written directly
+
+It keeps the real stores' semantics: a point is (meter, ts), so writing it again
+overwrites it (last write wins); a batch the real stores refuse (a meter code outside
+the registry, a non-finite value, an unstorable KPI row) is refused whole with
+:class:`~smartpark.core.errors.StoreRejectedError` before anything is kept; KPI rows
+are replaced per (scope, id, period, kpi, start). Hooks let a test make writes fail
+(:attr:`MemoryStore.fail`) or wait (:attr:`MemoryStore.gate`). Thread-safe.
 """
 
 from __future__ import annotations
@@ -13,27 +26,56 @@ import numpy as np
 import numpy.typing as npt
 
 from smartpark.core.errors import StoreError
+from smartpark.core.registry import Registry
 from smartpark.store.base import KpiRow, Period, ReadingColumns, Scope
+from smartpark.store.checks import check_kpi_rows, check_readings
+
+__all__ = ["MemoryStore"]
+
+_ANY_METER = 2**31 - 1  # without a registry, every non-negative int32 code is a meter
 
 
 class MemoryStore:
-    def __init__(self) -> None:
+    """A :class:`~smartpark.store.base.Store` held in dicts.
+
+    With ``registry``, meter codes must index ``registry.meter_ids`` (as in the real
+    stores); without, any non-negative code is accepted.
+
+    Attributes a test may read or set:
+
+    * ``points``: ``{(meter code, ts ms): value}``, every point written
+    * ``writes``: the size of every successful :meth:`write`, in order
+    * ``attempts``: how many times :meth:`write` was called, failed or not
+    * ``fail``: called with each batch before it is kept; raise from it to make the
+      write fail (``StoreError``: retryable, ``StoreRejectedError``: refused)
+    * ``gate``: a :class:`threading.Event`, set; ``clear()`` it to make writes wait
+      (at most ``gate_timeout_s``, then ``StoreError``) until it is set again
+    """
+
+    def __init__(self, registry: Registry | None = None) -> None:
+        self.n_meters = _ANY_METER if registry is None else len(registry.meter_ids)
         self.points: dict[tuple[int, int], float] = {}
-        self.writes: list[int] = []  # size of every successful write, in order
+        self.kpis: dict[tuple[Scope, str, Period, str, int], float] = {}
+        self.writes: list[int] = []
         self.attempts = 0
-        self.fail: Callable[[ReadingColumns], None] | None = None  # may raise
+        self.fail: Callable[[ReadingColumns], None] | None = None
         self.gate = threading.Event()
-        self.gate.set()  # clear() to make writes wait
+        self.gate.set()
         self.gate_timeout_s = 30.0
         self.lock = threading.Lock()
 
     def write(self, readings: ReadingColumns) -> None:
+        """Keep every reading (overwriting the same meter and ts), or none."""
         with self.lock:
             self.attempts += 1
         if not self.gate.wait(self.gate_timeout_s):
-            raise StoreError("test store gate stayed closed")
+            raise StoreError(
+                f"memory store gate stayed closed for {self.gate_timeout_s} s: "
+                "the test must call store.gate.set()"
+            )
         if self.fail is not None:
             self.fail(readings)
+        check_readings(readings, self.n_meters)
         with self.lock:
             for m, t, v in zip(
                 readings.meter.tolist(), readings.ts.tolist(), readings.value.tolist(), strict=True
@@ -44,10 +86,28 @@ class MemoryStore:
     def read(
         self, start_ms: int, end_ms: int, meters: npt.NDArray[np.int32] | None = None
     ) -> ReadingColumns:
-        raise NotImplementedError
+        """Readings with ``start_ms <= ts < end_ms`` (of ``meters`` only, if given),
+        sorted by (meter, ts)."""
+        wanted = None if meters is None else set(np.asarray(meters).tolist())
+        with self.lock:
+            rows = sorted(
+                (m, t, v)
+                for (m, t), v in self.points.items()
+                if start_ms <= t < end_ms and (wanted is None or m in wanted)
+            )
+        if not rows:
+            return ReadingColumns.empty()
+        meter, ts, value = zip(*rows, strict=True)
+        return ReadingColumns(
+            np.array(meter, np.int32), np.array(ts, np.int64), np.array(value, np.float64)
+        )
 
     def write_kpis(self, rows: list[KpiRow]) -> None:
-        raise NotImplementedError
+        """Insert or replace KPI rows: recomputing a period overwrites it."""
+        check_kpi_rows(rows)
+        with self.lock:
+            for r in rows:
+                self.kpis[(r.scope, r.id, r.period, r.kpi, int(r.start_ms))] = float(r.value)
 
     def read_kpis(
         self,
@@ -56,7 +116,16 @@ class MemoryStore:
         scope: Scope | None = None,
         period: Period | None = None,
     ) -> list[KpiRow]:
-        raise NotImplementedError
+        """KPI rows with ``start_ms <= start < end_ms``, sorted by series then start."""
+        with self.lock:
+            items = sorted(self.kpis.items())
+        return [
+            KpiRow(s, i, p, k, start, value)
+            for (s, i, p, k, start), value in items
+            if start_ms <= start < end_ms
+            and (scope is None or s == scope)
+            and (period is None or p == period)
+        ]
 
     def close(self) -> None:
-        pass
+        """Nothing to release; the data stays readable."""

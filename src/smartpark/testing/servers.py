@@ -12,7 +12,7 @@ ports, same data) and killed, so tests can exercise real fault paths::
         ...  # connect to broker.url, write to db.store_url("park")
         broker.restart()  # persistent sessions and queued QoS 1 messages survive
 
-Nothing here is a mock, and nothing here imports the rest of ``smartpark``. Every
+Nothing here is a mock, and nothing here imports more of ``smartpark`` than its errors. Every
 wait is bounded, and a server that does not come up raises :class:`ServerError` with
 the tail of its log. Servers still running when the interpreter exits are killed by an
 ``atexit`` hook.

@@ -11,6 +11,8 @@ Modules, one idea each:
 * :mod:`~analytics.alerts.channels`: message formats per channel kind
 * :mod:`~analytics.alerts.delivery`: sending, retries with backoff, dead letters
 * :mod:`~analytics.alerts.signing`: HMAC signatures (ours, DingTalk's, Feishu's)
+* :mod:`~analytics.alerts.service`: the alerts process (once, follow, dry run)
+* :mod:`~analytics.alerts.job`: each ``smartpark alerts`` command as one call
 
 User documentation: ``docs/alerts.md``.
 """
