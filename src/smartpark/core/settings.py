@@ -23,10 +23,14 @@ from smartpark.core.secrets import (
     read_secret as read_secret,  # re-exported; lives apart (no pydantic)
 )
 from smartpark.core.tomlcheck import read_toml
-from smartpark.core.urls import BrokerUrl, StoreUrl, parse_broker_url, parse_store_url
-
-DEFAULT_STORE = "sqlite:///smartpark.db"
-DEFAULT_BROKER = "mqtt://127.0.0.1:1883"
+from smartpark.core.urls import (
+    DEFAULT_BROKER,
+    DEFAULT_STORE,
+    BrokerUrl,
+    StoreUrl,
+    parse_broker_url,
+    parse_store_url,
+)
 
 
 def _valid_broker(value: str) -> str:
