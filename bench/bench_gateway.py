@@ -32,9 +32,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from smartpark.core import registry  # noqa: E402
+from smartpark.core.mqtt import MqttOptions  # noqa: E402
 from smartpark.gateway.drivers.simulator import sim_meters, simulate  # noqa: E402
 from smartpark.gateway.outbox import Outbox  # noqa: E402
-from smartpark.gateway.publisher import MqttOptions, Publisher, PublishOptions  # noqa: E402
+from smartpark.gateway.publisher import Publisher, PublishOptions  # noqa: E402
 from smartpark.testing.servers import Mosquitto  # noqa: E402
 
 QUANTITIES = [

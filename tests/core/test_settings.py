@@ -64,3 +64,19 @@ def test_secrets_from_env_or_file(tmp_path, monkeypatch):
     monkeypatch.setenv("SMARTPARK_MQTT_PASSWORD_FILE", str(tmp_path / "missing"))
     with pytest.raises(ConfigError, match="cannot read secret file"):
         read_secret("mqtt_password")
+
+
+def test_a_bad_value_from_the_environment_names_its_variable(monkeypatch):
+    monkeypatch.setenv("SMARTPARK_METRICS_PORT", "99999")
+    monkeypatch.setenv("SMARTPARK_BROKER", "http://x")
+    with pytest.raises(ConfigError) as err:
+        load_settings(CommonSettings, log_level="loud")
+    problems = err.value.problems
+    assert any(
+        p.startswith("metrics_port:") and p.endswith("(from SMARTPARK_METRICS_PORT)")
+        for p in problems
+    ), problems
+    assert any(p.startswith("broker: broker URL must start with") for p in problems)
+    assert any(p.endswith("(from SMARTPARK_BROKER)") for p in problems)
+    (level,) = [p for p in problems if p.startswith("log_level:")]
+    assert "SMARTPARK_" not in level  # given as an option, not from the environment

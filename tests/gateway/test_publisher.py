@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from smartpark.core.mqtt import MqttOptions
 from smartpark.gateway.outbox import Outbox
-from smartpark.gateway.publisher import MqttOptions, Publisher, PublishOptions, backoff_delay
+from smartpark.gateway.publisher import Publisher, PublishOptions, backoff_delay
 from smartpark.gateway.readings import ReadingBatch
 from smartpark.testing.mqtt import Collector
 from smartpark.testing.servers import Mosquitto

@@ -5,13 +5,15 @@
     smartpark gateway --config gateway.toml [--registry registry.toml] [--broker mqtt://...]
     smartpark gateway status --config gateway.toml
     smartpark gateway check --config gateway.toml
+
+Running calls :func:`smartpark.gateway.service.run` in this process, as the lean runner
+``python -m smartpark.gateway`` does (docs/gateway.md).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -24,6 +26,9 @@ from smartpark.cli.common import (
     RegistryOption,
     report_errors,
 )
+
+if TYPE_CHECKING:
+    from smartpark.gateway.config import GatewayConfig
 
 GatewayConfigOption = Annotated[
     Path | None,
@@ -42,12 +47,16 @@ def register(app: typer.Typer) -> None:
     app.add_typer(group, name="gateway")
 
 
-def _load(config: Path | None, registry: Path | None, broker: str | None) -> Any:
-    from smartpark.gateway.config import load
-
+def _required(config: Path | None) -> Path:
     if config is None:
         raise typer.BadParameter("--config FILE is required", param_hint="--config")
-    return load(config, registry_path=registry, broker=broker)
+    return config
+
+
+def _load(config: Path | None, registry: Path | None, broker: str | None) -> GatewayConfig:
+    from smartpark.gateway.config import load
+
+    return load(_required(config), registry_path=registry, broker=broker)
 
 
 @report_errors
@@ -62,25 +71,12 @@ def run(
     """Run the gateway until SIGTERM (then flush, say offline, exit 0)."""
     if ctx.invoked_subcommand is not None:
         return
-    import os
-    import sys
+    from smartpark.gateway.config import LOG_LEVELS
+    from smartpark.gateway.service import run as run_gateway
 
-    if log_level is not None and log_level not in ("debug", "info", "warning", "error"):
+    if log_level is not None and log_level not in LOG_LEVELS:
         raise typer.BadParameter("debug, info, warning or error", param_hint="--log-level")
-    _load(config, registry, broker)  # every configuration error, reported here
-    argv = [sys.executable, "-m", "smartpark.gateway", "--config", str(config)]
-    for flag, value in (
-        ("--registry", registry),
-        ("--broker", broker),
-        ("--metrics-port", metrics_port),
-        ("--log-level", log_level),
-    ):
-        if value is not None:
-            argv += [flag, str(value)]
-    sys.stdout.flush()
-    sys.stderr.flush()
-    # Same process, without the CLI framework's memory (see gateway/__main__.py).
-    os.execv(sys.executable, argv)  # noqa: S606 - our own interpreter and arguments
+    raise typer.Exit(run_gateway(_required(config), registry, broker, metrics_port, log_level))
 
 
 @report_errors
@@ -90,26 +86,14 @@ def check(
     broker: BrokerOption = None,
 ) -> None:
     """Validate the configuration against the registry and show how each meter is read."""
+    from smartpark.gateway.report import NOT_READ, meter_rows
+
     cfg = _load(config, registry, broker)
     table = Table(title=f"{config}: gateway {cfg.gateway} (park {cfg.park}) OK")
     for column in ("meter", "quantity", "interval", "read by"):
         table.add_column(column)
-    how: dict[str, str] = {}
-    for ep in cfg.endpoints:
-        for r in ep.reads:
-            how[r.meter] = (
-                f"modbus.{ep.name} unit {r.device_id} {r.function} {r.address} {r.type} "
-                f"× {r.scale:g} {r.unit}"
-            )
-    for m in cfg.simulated_meters:
-        how[m] = "simulator"
-    for meter in cfg.meters:
-        table.add_row(
-            meter,
-            cfg.meter_quantity[meter],
-            f"{cfg.registry.meters[meter].interval_s} s",
-            how.get(meter, "[yellow]not read[/]"),
-        )
+    for meter, quantity, interval, how in meter_rows(cfg):
+        table.add_row(meter, quantity, interval, f"[yellow]{how}[/]" if how == NOT_READ else how)
     console = Console(width=max(Console().width, 120))
     console.print(table)
     console.print(f"broker {cfg.broker}, outbox {cfg.outbox}")
@@ -121,56 +105,13 @@ def status(
     registry: RegistryOption = None,
 ) -> None:
     """Print the outbox queue and the last saved counters of the gateway."""
-    from smartpark.core.timestamps import format_rfc3339, now_ms
     from smartpark.gateway.outbox import read_status
+    from smartpark.gateway.report import status_rows
 
     cfg = _load(config, registry, None)
-    st = read_status(cfg.outbox)
-    s = st.status
-    now = now_ms()
     table = Table(title=f"gateway {cfg.gateway}: {cfg.outbox}")
     table.add_column("")
     table.add_column("value", justify="right")
-    updated = s.get("updated_at")
-    if updated is None:
-        state = "never ran"
-    elif not s.get("running", False):
-        state = "stopped (last saved status)"
-    elif now - int(updated) < 10_000:
-        state = "running"
-    else:
-        state = "not running: killed or crashed (last saved status)"
-    rows: list[tuple[str, str]] = [
-        ("state", state),
-        ("status saved", format_rfc3339(int(updated)) if updated else "never"),
-        ("broker connected", "yes" if s.get("connected") else "no"),
-        ("readings queued", f"{st.queued:,}"),
-        ("oldest queued", _age(now, st.oldest_ts)),
-        ("outbox size", f"{st.used_bytes / 1024 / 1024:.1f} MiB"),
-        ("dropped (outbox full)", f"{st.dropped:,}"),
-        ("polled (this run)", f"{s.get('polled', 0):,}"),
-        ("published (this run)", f"{s.get('published', 0):,}"),
-        ("messages", f"{s.get('messages', 0):,}"),
-        ("reconnects", f"{s.get('reconnects', 0):,}"),
-        ("meter errors", _errors(s.get("meter_errors", {}))),
-    ]
-    jitter = s.get("jitter_ms")
-    if jitter:
-        rows.append(
-            ("poll jitter p50/p99/max", "/".join(f"{jitter[k]:.0f}" for k in jitter) + " ms")
-        )
-    for name, value in rows:
+    for name, value in status_rows(read_status(cfg.outbox)):
         table.add_row(name, value)
     Console().print(table)
-
-
-def _age(now: int, ts: int | None) -> str:
-    if ts is None:
-        return "-"
-    return f"{dt.timedelta(seconds=max(0, (now - ts) // 1000))} ago"
-
-
-def _errors(counts: dict[str, int]) -> str:
-    if not counts:
-        return "0"
-    return ", ".join(f"{reason} {n:,}" for reason, n in sorted(counts.items()))

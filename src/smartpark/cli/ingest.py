@@ -91,7 +91,9 @@ def dead_letters(
     config: ConfigOption = None,
     file: Annotated[
         Path | None,
-        typer.Option("--file", help="Dead-letter file (default: from the settings)."),
+        typer.Option(
+            "--file", help="Dead-letter file (default: from the settings, docs/ingest.md)."
+        ),
     ] = None,
     limit: Annotated[int, typer.Option(help="Show at most this many, newest first.")] = 50,
 ) -> None:
@@ -100,30 +102,18 @@ def dead_letters(
     from rich.table import Table
 
     from smartpark.core.settings import load_settings
-    from smartpark.core.timestamps import format_rfc3339
-    from smartpark.ingest.deadletter import DeadLetters
+    from smartpark.ingest.deadletter import report
     from smartpark.ingest.settings import IngestSettings
 
     path = file if file is not None else load_settings(IngestSettings, config).dead_letters
-    if not path.exists():
+    found = report(path, limit)
+    if found is None:
         typer.echo(f"{path}: no dead letters (file does not exist)")
         return
-    dead = DeadLetters(path)
-    try:
-        total = dead.count()
-        rows = dead.latest(limit)
-    finally:
-        dead.close()
+    total, rows = found
     table = Table(title=f"{path}: {total} dead letter(s), newest first")
     for column in ("id", "dead-lettered at", "meter", "ts", "value", "reason"):
         table.add_column(column)
-    for d in rows:
-        table.add_row(
-            str(d.id),
-            format_rfc3339(d.at_ms),
-            d.meter,
-            format_rfc3339(d.ts_ms),
-            repr(d.value),
-            d.reason,
-        )
+    for row in rows:
+        table.add_row(*row)
     Console(width=160).print(table)

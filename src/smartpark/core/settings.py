@@ -2,7 +2,9 @@
 
 Precedence, highest first: command-line options, environment (``SMARTPARK_BROKER``,
 ``SMARTPARK_STORE``, ...), the ``--config`` TOML file, defaults. Every invalid setting is
-reported at once (:class:`~smartpark.core.errors.ConfigError`).
+reported at once (:class:`~smartpark.core.errors.ConfigError`), each as ``key: what is
+wrong``, the same shape as every checked file (:mod:`smartpark.core.tomlcheck`), with
+``(from SMARTPARK_KEY)`` when the value came from the environment.
 
 Secrets are never settings: :func:`read_secret` takes them from ``SMARTPARK_<NAME>`` or
 from the file named by ``SMARTPARK_<NAME>_FILE``, so they stay off command lines and out
@@ -11,6 +13,7 @@ of logs.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -23,10 +26,14 @@ from smartpark.core.secrets import (
     read_secret as read_secret,  # re-exported; lives apart (no pydantic)
 )
 from smartpark.core.tomlcheck import read_toml
-from smartpark.core.urls import BrokerUrl, StoreUrl, parse_broker_url, parse_store_url
-
-DEFAULT_STORE = "sqlite:///smartpark.db"
-DEFAULT_BROKER = "mqtt://127.0.0.1:1883"
+from smartpark.core.urls import (
+    DEFAULT_BROKER,
+    DEFAULT_STORE,
+    BrokerUrl,
+    StoreUrl,
+    parse_broker_url,
+    parse_store_url,
+)
 
 
 def _valid_broker(value: str) -> str:
@@ -114,12 +121,17 @@ def load_settings(cls: type[S], config: Path | None = None, **options: Any) -> S
     try:
         built = _Sourced(**given)
     except ValidationError as exc:
-        problems = [
-            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {_message(err)}"
-            for err in exc.errors()
-        ]
+        problems = [_problem(err, given) for err in exc.errors()]
         raise ConfigError(source, problems) from None
     return cls.model_validate(built.model_dump())
+
+
+def _problem(err: Any, given: dict[str, Any]) -> str:
+    """``key: message``, naming the variable when the bad value came from the environment."""
+    key = ".".join(str(p) for p in err["loc"]) or "settings"
+    env = f"SMARTPARK_{key.upper()}"
+    origin = f" (from {env})" if key not in given and os.environ.get(env) else ""
+    return f"{key}: {_message(err)}{origin}"
 
 
 def _is_path(field: FieldInfo) -> bool:

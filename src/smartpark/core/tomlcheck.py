@@ -2,7 +2,9 @@
 
 A :class:`Checker` collects ``path: message`` problems instead of stopping at the first,
 so a user fixes a file in one pass (``meter.chem-a-main.quantity: unknown quantity
-'gass'``). The registry and the alert rules build their own readers on it.
+'gass'``). The registry, the alert rules and the gateway configuration build their own
+readers on it; the wording of a problem (``must be an integer, got 'x'``, ``must be
+within [1, 1000], got 5000``, ``unknown key 'colour'``) is the same in every file.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from smartpark.core.errors import ConfigError
 from smartpark.core.ids import ID_PATTERN, is_valid_id
@@ -28,8 +30,33 @@ def read_toml(path: str | Path, what: str) -> dict[str, Any]:
         raise ConfigError(str(path), [f"invalid TOML: {exc}"]) from None
 
 
+_KIND_NAMES: Final = {
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "true or false",
+    dict: "a table",
+    list: "a list",
+}
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _bounds(minimum: float | None, maximum: float | None) -> str:
+    """``within [lo, hi]``, ``>= lo`` or ``<= hi``: the one wording of a range."""
+    if minimum is not None and maximum is not None:
+        return f"within [{minimum}, {maximum}]"
+    return f">= {minimum}" if minimum is not None else f"<= {maximum}"
+
+
 class Checker:
-    """Collects every problem with its path; see the module docstring."""
+    """Collects every problem with its path; see the module docstring.
+
+    Paths join with dots; ``""`` is the top of the document (``batch_ms``, not
+    ``.batch_ms``). :meth:`done` raises the :class:`ConfigError` with every problem.
+    """
 
     def __init__(self) -> None:
         self.problems: list[str] = []
@@ -37,6 +64,11 @@ class Checker:
 
     def error(self, path: str, message: str) -> None:
         self.problems.append(f"{path}: {message}")
+
+    def done(self, source: str) -> None:
+        """Raise ``ConfigError(source, problems)`` if anything was found."""
+        if self.problems:
+            raise ConfigError(source, self.problems)
 
     def tables(self, data: Mapping[str, Any], name: str) -> dict[str, dict[str, Any]]:
         """The ``[name.ID]`` tables of ``data`` whose ids are valid slugs."""
@@ -59,7 +91,45 @@ class Checker:
         """An error for each key of ``table`` not in ``allowed``."""
         for key in table:
             if key not in allowed:
-                self.error(f"{path}.{key}", f"unknown key {key!r}")
+                self.error(_join(path, key), f"unknown key {key!r}")
+
+    def value(
+        self,
+        path: str,
+        table: Mapping[str, Any],
+        key: str,
+        kind: type | tuple[type, ...],
+        default: Any = None,
+        *,
+        required: bool = False,
+        minimum: float | None = None,
+        maximum: float | None = None,
+        choices: tuple[str, ...] | None = None,
+    ) -> Any:
+        """``table[key]`` if it is of ``kind`` (and in ``choices`` or the bounds), else
+        ``default`` with an error; a missing key is ``default`` (an error if ``required``).
+        ``bool`` is never taken for ``int``."""
+        where = _join(path, key)
+        if key not in table:
+            if required:
+                self.error(where, "missing required key")
+            return default
+        value = table[key]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
+            # (int, float) reads "a number"
+            names = [
+                _KIND_NAMES.get(k, k.__name__) for k in kinds if k is not int or float not in kinds
+            ]
+            self.error(where, f"must be {' or '.join(names)}, got {value!r}")
+            return default
+        if choices is not None and value not in choices:
+            self.error(where, f"must be one of {', '.join(choices)}, got {value!r}")
+            return default
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            ok = self._finite(where, value) and self._within(where, value, minimum, maximum)
+            return value if ok else default
+        return value
 
     def number(
         self,
@@ -82,15 +152,24 @@ class Checker:
             kind = "an integer" if integer else "a number"
             self.error(f"{path}.{key}", f"must be {kind}, got {value!r}")
             return default
-        if value != value or value in (float("inf"), float("-inf")):
-            self.error(f"{path}.{key}", f"must be finite, got {value!r}")
+        where = f"{path}.{key}"
+        if not self._finite(where, value):
             return default
         if positive and value <= 0:
-            self.error(f"{path}.{key}", f"must be > 0, got {value!r}")
+            self.error(where, f"must be > 0, got {value!r}")
             return default
+        return value if self._within(where, value, minimum, maximum) else default
+
+    def _finite(self, where: str, value: float) -> bool:
+        if value != value or value in (float("inf"), float("-inf")):
+            self.error(where, f"must be finite, got {value!r}")
+            return False
+        return True
+
+    def _within(
+        self, where: str, value: float, minimum: float | None, maximum: float | None
+    ) -> bool:
         if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-            low = "-inf" if minimum is None else minimum
-            high = "inf" if maximum is None else maximum
-            self.error(f"{path}.{key}", f"must be within [{low}, {high}], got {value!r}")
-            return default
-        return value
+            self.error(where, f"must be {_bounds(minimum, maximum)}, got {value!r}")
+            return False
+        return True

@@ -7,6 +7,9 @@
   ``SMARTPARK_INFLUX_USER`` / ``SMARTPARK_INFLUX_PASSWORD``), ``influxdb2://host[:port]/
   BUCKET?org=ORG`` (``/api/v2/write``; token from ``SMARTPARK_INFLUX_TOKEN``), the https
   variants ``influxdbs://`` and ``influxdb2s://``, or ``sqlite:///path/to/store.db``.
+
+The defaults (:data:`DEFAULT_BROKER`, :data:`DEFAULT_STORE`) live here, not in
+:mod:`smartpark.core.settings`, so that the lean gateway shares them without pydantic.
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ from typing import Literal
 from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 
 StoreKind = Literal["influxdb", "influxdb2", "sqlite"]
+
+DEFAULT_BROKER = "mqtt://127.0.0.1:1883"
+DEFAULT_STORE = "sqlite:///smartpark.db"  # relative to the working directory
 
 _STORE_SCHEMES: dict[str, tuple[StoreKind, bool]] = {
     "influxdb": ("influxdb", False),

@@ -24,13 +24,14 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from smartpark.core.errors import SmartparkError
+from smartpark.core.mqtt import MqttOptions
 from smartpark.core.registry import Registry
 from smartpark.core.urls import BrokerUrl, StoreUrl, parse_broker_url
 from smartpark.demo.broker import embedded_broker
 from smartpark.demo.faults import Faults, plan
 from smartpark.gateway.drivers.simulator import SimMeter, sim_meters, simulate
 from smartpark.gateway.outbox import Outbox
-from smartpark.gateway.publisher import MqttOptions, Publisher, PublishOptions
+from smartpark.gateway.publisher import Publisher, PublishOptions
 from smartpark.ingest.service import Running, serve
 from smartpark.ingest.settings import IngestSettings
 from smartpark.store.base import Store

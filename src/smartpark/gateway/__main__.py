@@ -1,20 +1,19 @@
 """The lean gateway runner: ``python -m smartpark.gateway --config FILE [options]``.
 
-``smartpark gateway`` validates the configuration and then replaces itself with this
-runner (``exec``, same process id), so the long-running gateway does not carry the
-command-line framework (typer, and the pydantic it loads) in its memory: an edge device
-saves about 10 MiB. Exit codes: 0 stopped by SIGTERM/SIGINT, 1 configuration error.
+The same gateway as ``smartpark gateway`` (both call :func:`smartpark.gateway.service.run`),
+without the command-line framework: the process loads neither typer, rich nor pydantic,
+which matters on a small edge device (docs/gateway.md). Exit codes: 0 stopped by
+SIGTERM/SIGINT, 1 configuration error, 2 usage.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import dataclasses
 import sys
 from pathlib import Path
 
 from smartpark.core.errors import ConfigError
+from smartpark.gateway.config import LOG_LEVELS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,27 +22,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--registry", type=Path)
     parser.add_argument("--broker")
     parser.add_argument("--metrics-port", type=int)
-    parser.add_argument("--log-level", choices=("debug", "info", "warning", "error"))
+    parser.add_argument("--log-level", choices=LOG_LEVELS)
     args = parser.parse_args(argv)
 
-    from smartpark.core import logs
-    from smartpark.gateway.config import load
-    from smartpark.gateway.service import Gateway
+    from smartpark.gateway.service import run
 
     try:
-        cfg = load(args.config, registry_path=args.registry, broker=args.broker)
+        return run(args.config, args.registry, args.broker, args.metrics_port, args.log_level)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    changes: dict[str, object] = {}
-    if args.metrics_port is not None:
-        changes["metrics_port"] = args.metrics_port
-    if args.log_level is not None:
-        changes["log_level"] = args.log_level
-    cfg = dataclasses.replace(cfg, **changes) if changes else cfg  # type: ignore[arg-type]
-    logs.configure(cfg.log_level)
-    asyncio.run(Gateway(cfg).run())
-    return 0
 
 
 if __name__ == "__main__":

@@ -30,8 +30,8 @@ import sqlite3
 import ssl
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from dataclasses import dataclass
+from typing import Any, Final
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -40,31 +40,13 @@ from smartpark.core import topics
 from smartpark.core.contract import MAX_PAYLOAD_BYTES, encode
 from smartpark.core.errors import ConnectFailedError
 from smartpark.core.logs import get_logger
+from smartpark.core.mqtt import MqttOptions
 from smartpark.core.timestamps import now_ms
 from smartpark.gateway.outbox import Outbox
 
 log = get_logger(__name__)
 
-Protocol = Literal["3.1.1", "5"]
 _STATUS_WAIT_S: Final = 2.0
-
-
-@dataclass(frozen=True, slots=True)
-class MqttOptions:
-    """Where and how to connect. ``password`` comes from :func:`read_secret`, never a file."""
-
-    host: str
-    port: int
-    client_id: str
-    protocol: Protocol = "3.1.1"
-    keepalive_s: int = 30
-    tls: bool = False
-    ca_file: str | None = None
-    cert_file: str | None = None
-    key_file: str | None = None
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-    connect_timeout_s: float = 10.0
 
 
 @dataclass(frozen=True, slots=True)

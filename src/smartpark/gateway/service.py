@@ -1,5 +1,8 @@
 """The gateway service: scheduler, drivers, outbox, publisher and status in one asyncio run.
 
+:func:`run` is the one entry point: ``smartpark gateway`` and the lean runner
+``python -m smartpark.gateway`` both call it (docs/gateway.md).
+
 Every task belongs to one ``asyncio.TaskGroup``. SIGTERM (or SIGINT) stops the polls,
 lets the ones in flight commit, then gives the publisher ``flush_timeout_s`` to empty the
 outbox, says ``offline`` and exits 0; what could not be sent stays in the outbox for the
@@ -10,16 +13,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import signal
 import sqlite3
 from collections import Counter
+from pathlib import Path
 from typing import Any, Final
 
-from smartpark.core.errors import OutboxError
+from smartpark.core import logs
+from smartpark.core.errors import ConfigError, OutboxError
 from smartpark.core.logs import get_logger
 from smartpark.core.timestamps import now_ms
-from smartpark.gateway.config import GatewayConfig
+from smartpark.gateway.config import LOG_LEVELS, GatewayConfig, load
 from smartpark.gateway.drivers.base import SKIPPED, MeterDriver, MeterError, PollResult
 from smartpark.gateway.drivers.csv_replay import progress_key, read_chunks
 from smartpark.gateway.drivers.simulator import SimulatorDriver, sim_meters
@@ -33,6 +39,32 @@ log = get_logger(__name__)
 
 STATUS_EVERY_S: Final = 2.0
 CSV_MAX_QUEUED: Final = 50_000  # a back-fill waits while the outbox holds more than this
+
+
+def run(
+    config_path: str | Path,
+    registry: str | Path | None = None,
+    broker: str | None = None,
+    metrics_port: int | None = None,
+    log_level: str | None = None,
+) -> int:
+    """Load ``config_path`` (the options override the file), run until SIGTERM, return 0.
+
+    ``ConfigError`` lists every problem of the file and the options.
+    """
+    if log_level is not None and log_level not in LOG_LEVELS:
+        raise ConfigError(
+            "options", [f"log_level: must be one of {', '.join(LOG_LEVELS)}, got {log_level!r}"]
+        )
+    cfg = load(config_path, registry_path=registry, broker=broker)
+    cfg = dataclasses.replace(
+        cfg,
+        metrics_port=cfg.metrics_port if metrics_port is None else metrics_port,
+        log_level=log_level or cfg.log_level,
+    )
+    logs.configure(cfg.log_level)
+    asyncio.run(Gateway(cfg).run())
+    return 0
 
 
 class Gateway:

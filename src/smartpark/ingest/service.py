@@ -16,15 +16,15 @@ from dataclasses import dataclass
 from smartpark.core import registry as registry_mod
 from smartpark.core.errors import StoreError
 from smartpark.core.logs import get_logger
+from smartpark.core.mqtt import MqttOptions
 from smartpark.core.registry import Registry
-from smartpark.core.settings import read_secret
 from smartpark.ingest.accounting import Accounting
 from smartpark.ingest.deadletter import DeadLetters
 from smartpark.ingest.metrics import IngestCounts, IngestMetrics, MetricsServer
 from smartpark.ingest.pipeline import Pipeline, RetryPolicy
 from smartpark.ingest.settings import IngestSettings
 from smartpark.ingest.status import GatewayStatus
-from smartpark.ingest.subscriber import MqttOptions, Subscriber
+from smartpark.ingest.subscriber import SessionOptions, Subscriber
 from smartpark.ingest.validation import Validator
 from smartpark.store.base import Store
 
@@ -46,19 +46,19 @@ class Running:
 
 
 def mqtt_options(settings: IngestSettings) -> MqttOptions:
-    url = settings.broker_url
-    return MqttOptions(
-        host=url.host,
-        port=url.port,
-        tls=url.tls,
-        username=url.username,
-        password=read_secret("mqtt_password"),
-        client_id=settings.client_id,
+    return MqttOptions.from_url(
+        settings.broker_url,
+        settings.client_id,
         protocol=settings.mqtt_protocol,
+        keepalive_s=settings.keepalive_s,
+    )
+
+
+def session_options(settings: IngestSettings) -> SessionOptions:
+    return SessionOptions(
         shared_group=settings.shared_group,
         receive_maximum=settings.receive_maximum,
         session_expiry_s=settings.session_expiry_s,
-        keepalive_s=settings.keepalive_s,
     )
 
 
@@ -110,6 +110,7 @@ async def serve(
             metrics,
             GatewayStatus(reg, metrics),
             Accounting(metrics),
+            session=session_options(settings),
         )
 
         def health() -> str | None:

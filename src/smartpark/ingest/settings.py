@@ -3,18 +3,21 @@
 Read with :func:`smartpark.core.settings.load_settings` from ``--config FILE``,
 ``SMARTPARK_*`` variables (``SMARTPARK_BATCH_SIZE``, ``SMARTPARK_SHARED_GROUP``, ...)
 and command-line options. The MQTT password comes from ``SMARTPARK_MQTT_PASSWORD`` (or
-``..._FILE``), never from here.
+``..._FILE``), never from here. Without a ``dead_letters`` setting the dead-letter file
+is :func:`smartpark.ingest.deadletter.default_path` of the store (absolute).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
 from smartpark.core.ids import ID_PATTERN
 from smartpark.core.settings import CommonSettings
+from smartpark.core.urls import DEFAULT_STORE
+from smartpark.ingest.deadletter import default_path
 
 
 class IngestSettings(CommonSettings):
@@ -35,7 +38,16 @@ class IngestSettings(CommonSettings):
     retry_max_s: float = Field(default=30.0, gt=0, le=3600)
     # On SIGTERM, how long to try to flush before leaving the rest to the broker.
     drain_timeout_s: float = Field(default=30.0, ge=0, le=3600)
-    dead_letters: Path = Path("smartpark-dead-letters.db")
+    # Refused readings; the default (filled in below) depends on the store.
+    dead_letters: Path
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_dead_letters(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("dead_letters") is None:
+            store = data.get("store", DEFAULT_STORE)
+            data = {**data, "dead_letters": default_path(store if isinstance(store, str) else "")}
+        return data
 
     @model_validator(mode="after")
     def _shared_needs_mqtt5(self) -> IngestSettings:

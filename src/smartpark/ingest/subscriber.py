@@ -28,7 +28,7 @@ import math
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
@@ -36,6 +36,7 @@ from paho.mqtt.properties import Properties
 
 from smartpark.core.errors import ContractError
 from smartpark.core.logs import get_logger
+from smartpark.core.mqtt import MqttOptions
 from smartpark.core.timestamps import now_ms
 from smartpark.core.topics import STATUS_SUBSCRIPTION, TELEMETRY_SUBSCRIPTION, parse_topic
 from smartpark.core.topics import shared_subscription as shared_filter
@@ -50,23 +51,15 @@ from smartpark.store.base import ReadingColumns
 
 log = get_logger("ingest.subscriber")
 
-Protocol = Literal["5", "3.1.1"]
-
 
 @dataclass(frozen=True, slots=True)
-class MqttOptions:
-    host: str
-    port: int = 1883
-    client_id: str = "smartpark-ingest"
-    protocol: Protocol = "5"
-    tls: bool = False
-    username: str | None = None
-    password: str | None = None  # from read_secret; never logged
+class SessionOptions:
+    """Ingest's session on top of the connection (:class:`~smartpark.core.mqtt.MqttOptions`)."""
+
     shared_group: str | None = None  # MQTT 5 only
     # Messages read but not yet taken, at most (and MQTT 5 Receive Maximum for the broker).
     receive_maximum: int = 1_000
     session_expiry_s: int = 7 * 24 * 3600  # MQTT 5: how long the broker keeps our session
-    keepalive_s: int = 30
     reconnect_max_s: float = 30.0
 
     @property
@@ -84,8 +77,11 @@ class Subscriber:
         status: GatewayStatus,
         accounting: Accounting | None = None,
         acker: ManualAck | None = None,
+        *,
+        session: SessionOptions | None = None,
     ) -> None:
-        if options.shared_group and options.protocol != "5":
+        self.session = session = session or SessionOptions()
+        if session.shared_group and options.protocol != "5":
             raise ValueError("a shared subscription needs MQTT 5 (protocol = '5')")
         self.options = options
         self.validator = validator
@@ -94,7 +90,7 @@ class Subscriber:
         self.status = status
         self.accounting = accounting or Accounting(metrics)
         self.acker = acker or ManualAck()
-        self.flow = ReadFlow(options.receive_maximum, metrics=metrics)
+        self.flow = ReadFlow(session.receive_maximum, metrics=metrics)
         self._status_messages = metrics.messages.labels("status")
         self._telemetry_messages = metrics.messages.labels("telemetry")
         self.connected = False
@@ -104,7 +100,8 @@ class Subscriber:
         self._rng = random.Random()
 
     def _client(self) -> aiomqtt.Client:
-        o = self.options
+        o, session = self.options, self.session
+        tls = aiomqtt.TLSParameters(ca_certs=o.ca_file, certfile=o.cert_file, keyfile=o.key_file)
         common = {
             "hostname": o.host,
             "port": o.port,
@@ -112,13 +109,13 @@ class Subscriber:
             "username": o.username,
             "password": o.password,
             "keepalive": o.keepalive_s,
-            "tls_params": aiomqtt.TLSParameters() if o.tls else None,
+            "tls_params": tls if o.tls else None,
             "queue_type": self.flow.queue_type(),
         }
         if o.protocol == "5":
             props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-            props.SessionExpiryInterval = o.session_expiry_s
-            props.ReceiveMaximum = o.receive_maximum
+            props.SessionExpiryInterval = session.session_expiry_s
+            props.ReceiveMaximum = session.receive_maximum
             return aiomqtt.Client(
                 **common,  # type: ignore[arg-type]
                 protocol=aiomqtt.ProtocolVersion.V5,
@@ -157,7 +154,7 @@ class Subscriber:
                     self._set_connected(False)
                     self.acker.detach()
                 attempt += 1
-                delay = self._rng.uniform(0, min(self.options.reconnect_max_s, 0.5 * 2**attempt))
+                delay = self._rng.uniform(0, min(self.session.reconnect_max_s, 0.5 * 2**attempt))
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(delay):
                         await stop.wait()
@@ -202,14 +199,14 @@ class Subscriber:
     async def _subscribe(self, client: aiomqtt.Client) -> None:
         # No timeout: a resumed session's SUBACK waits behind its whole replayed backlog
         # (minutes when the store was down); a dead connection ends _consume instead.
-        await client.subscribe(self.options.telemetry_filter, qos=1, timeout=math.inf)
+        await client.subscribe(self.session.telemetry_filter, qos=1, timeout=math.inf)
         await client.subscribe(STATUS_SUBSCRIPTION, qos=1, timeout=math.inf)
         self.subscribed = True
         log.info(
             "subscribed",
             broker=f"{self.options.host}:{self.options.port}",
             client_id=self.options.client_id,
-            telemetry=self.options.telemetry_filter,
+            telemetry=self.session.telemetry_filter,
             protocol=self.options.protocol,
         )
 
