@@ -198,9 +198,12 @@ def _run_file_commands() -> list[list[str]]:
 
 @pytest.mark.parametrize("command", _run_file_commands(), ids=" ".join)
 def test_commands_used_by_the_run_files_exist(command):
+    # `smartpark WORDS...` or the lean runner `python -m smartpark.gateway`
+    module = command[1] if command[0] == "-m" else "smartpark"
+    command = command[2:] if command[0] == "-m" else command
     words = [w for w in command if not w.startswith("-") and not w.startswith("/")]
     result = subprocess.run(
-        [sys.executable, "-m", "smartpark", *words, "--help"],
+        [sys.executable, "-m", module, *words, "--help"],
         capture_output=True,
         text=True,
         timeout=60,
@@ -227,8 +230,17 @@ def test_unit_hardening(path):
     text = path.read_text()
     for secret in ("PASSWORD=", "TOKEN="):
         assert secret not in text.replace("_FILE", "")
-    command = service["ExecStart"].split()[1:]
-    assert command in (["ingest"], ["gateway", "--config", "/etc/smartpark/gateway.toml"])
+    command = service["ExecStart"].split()
+    assert command in (
+        ["/opt/smartpark/bin/smartpark", "ingest"],
+        [
+            "/opt/smartpark/bin/python",
+            "-m",
+            "smartpark.gateway",
+            "--config",
+            "/etc/smartpark/gateway.toml",
+        ],
+    )
 
 
 def test_ingest_template_gives_each_instance_its_own_session_and_state():
