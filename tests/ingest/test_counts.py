@@ -12,9 +12,10 @@ from smartpark.core.urls import parse_store_url
 from smartpark.ingest.metrics import IngestCounts
 from smartpark.ingest.service import Running
 from smartpark.store import open_store
+from smartpark.testing.mqtt import Publisher
+from smartpark.testing.payloads import payload
 from smartpark.testing.servers import Mosquitto
-from tests.ingest.park import park_registry, payload, reading
-from tests.ingest.publisher import Publisher
+from tests.ingest.park import park_registry, reading
 from tests.ingest.service_runner import eventually, run_service, settings_for
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(120)]
