@@ -176,10 +176,11 @@ class StreamDecoder:
     is buffered (counted), e.g. when a reply timed out.
     """
 
-    __slots__ = ("_buf", "rejects")
+    __slots__ = ("_buf", "_resync", "rejects")
 
     def __init__(self) -> None:
         self._buf = bytearray()
+        self._resync = False  # after a rejection: skipped bytes belong to the rejected frame
         self.rejects: Counter[str] = Counter()
 
     @property
@@ -191,6 +192,7 @@ class StreamDecoder:
         out: list[bytes] = []
         buf = self._buf
         pos = 0
+        shadow = 0  # bytes before this belong to a frame already rejected: not counted again
         while True:
             start = buf.find(START, pos)
             if start < 0:
@@ -204,56 +206,73 @@ class StreamDecoder:
             status, end = self._check(buf, start)
             if status == "ok":
                 out.append(bytes(buf[start:end]))
+                self._resync = False
                 pos = end
-            elif status == "incomplete":
-                later = self._later_frame(buf, start + 1)
+                continue
+            later, waiting = self._later_frame(buf, start + 1)
+            if status == "incomplete":
                 if later < 0:
                     del buf[:start]
                     return out
-                self.rejects["truncated"] += 1
-                pos = later
-            else:
+                status, end = "truncated", later
+            elif status != "bad_header":
+                if 0 <= later < end:
+                    status = "truncated"  # the next frame began before this one ended
+                elif 0 <= waiting < end:
+                    del buf[:start]  # a frame may be starting inside: decide when it is whole
+                    return out
+            if start >= shadow:
                 self.rejects[status] += 1
-                pos = start + 1
+            self._resync = True
+            shadow = max(shadow, end)
+            pos = later if status == "truncated" else start + 1
 
     def discard(self) -> None:
-        """Drop buffered bytes: a started frame counts ``truncated``, anything else garbage."""
-        rest = bytes(self._buf).lstrip(b"\xfe")
+        """Drop buffered bytes (a reply timed out): counted by what they are, a started frame
+        ``truncated``."""
+        rest = bytearray(bytes(self._buf).lstrip(b"\xfe"))
         if rest:
-            self.rejects["truncated" if rest[0] == START else "garbage"] += 1
+            status = self._check(rest, 0)[0] if rest[0] == START else "garbage"
+            self.rejects["truncated" if status in ("incomplete", "ok") else status] += 1
         self._buf.clear()
+        self._resync = False
 
     def _skip(self, garbage: bytes | bytearray) -> None:
-        if garbage:
+        if garbage and not self._resync:
             self.rejects["garbage"] += 1
 
     @staticmethod
     def _check(buf: bytearray, start: int) -> tuple[str, int]:
-        """(``ok`` | ``incomplete`` | a reject reason, end of the frame)."""
+        """(``ok`` | ``incomplete`` | a reject reason, end of the frame as its L says)."""
         if len(buf) - start < HEADER:
             # What is there must look like a header, else it is no frame at all.
             if len(buf) - start > 7 and buf[start + 7] != START:
-                return "bad_header", 0
+                return "bad_header", start + 8
             return "incomplete", 0
         if buf[start + 7] != START:
-            return "bad_header", 0
+            return "bad_header", start + 8
         end = start + OVERHEAD + buf[start + 9]
         if len(buf) < end:
-            return "incomplete", 0
+            return "incomplete", end
         if buf[end - 1] != END:
-            return "bad_length", 0
+            return "bad_length", end
         if sum(buf[start : end - 2]) & 0xFF != buf[end - 2]:
-            return "bad_checksum", 0
+            return "bad_checksum", end
         return "ok", end
 
-    def _later_frame(self, buf: bytearray, pos: int) -> int:
-        """Start of a complete valid frame after ``pos``, or -1."""
+    def _later_frame(self, buf: bytearray, pos: int) -> tuple[int, int]:
+        """(start of the first complete valid frame after ``pos`` or -1, start of the first
+        candidate before it that is still incomplete or -1)."""
+        waiting = -1
         while True:
             start = buf.find(START, pos)
             if start < 0:
-                return -1
-            if self._check(buf, start)[0] == "ok":
-                return start
+                return -1, waiting
+            status = self._check(buf, start)[0]
+            if status == "ok":
+                return start, waiting
+            if status == "incomplete" and waiting < 0:
+                waiting = start
             pos = start + 1
 
 
