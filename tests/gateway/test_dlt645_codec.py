@@ -46,7 +46,7 @@ def test_requests_match_public_captures() -> None:
 def test_replies_decode_to_the_published_values() -> None:
     frame = c.decode_frame(REPLY_1206)
     assert frame == c.Frame("000102030425", 0x91, h("00 00 01 00 42 06 12 00"))
-    assert frame.is_reply and not frame.is_error and not frame.has_more
+    assert (frame.is_reply, frame.is_error, frame.has_more) == (True, False, False)
     assert c.decode_bcd(frame.data[4:], 2, False) == 1206.42
     assert c.decode_bcd(c.decode_frame(REPLY_161).data[4:], 2, False) == 0.26
     va = c.decode_frame(REPLY_161_VA)
@@ -113,7 +113,8 @@ def test_error_byte_bits() -> None:
     reply = c.encode_frame("000000000001", c.READ_ERROR, b"\x02", preamble=0)
     assert reply[8:11] == h("D1 01 35")  # D1h, L = 1, 02h + 33h
     frame = c.decode_frame(reply)
-    assert frame.is_error and frame.data == b"\x02"
+    assert frame.is_error
+    assert frame.data == b"\x02"
 
 
 def test_decode_frame_rejections_name_the_reason() -> None:

@@ -211,25 +211,53 @@ def serve_pty(sim: LineSimulator) -> PtyLine:
     return PtyLine(sim)
 
 
-async def serve_tcp(sim: LineSimulator, host: str = "127.0.0.1", port: int = 0) -> asyncio.Server:
-    """Serve ``sim`` as a transparent serial server on ``host:port`` (0: a free port)."""
-    loop = asyncio.get_running_loop()
+class TcpLine:
+    """A line served as a transparent serial server; :meth:`close` drops its clients too."""
 
-    class _Conn(asyncio.Protocol):
-        def connection_made(self, transport: asyncio.BaseTransport) -> None:
-            assert isinstance(transport, asyncio.Transport)
-            self.transport = transport
+    def __init__(self, sim: LineSimulator) -> None:
+        self.sim = sim
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._clients: set[asyncio.Transport] = set()
 
-        def data_received(self, data: bytes) -> None:
-            for reply in sim.receive(data):
-                delay = sim.line_time(len(data) + len(reply))
-                if delay > 0:
-                    loop.call_later(delay, self._send, reply)
-                else:
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> TcpLine:
+        loop = asyncio.get_running_loop()
+        line = self
+
+        class _Conn(asyncio.Protocol):
+            def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                assert isinstance(transport, asyncio.Transport)
+                self.transport = transport
+                line._clients.add(transport)
+
+            def connection_lost(self, exc: Exception | None) -> None:
+                line._clients.discard(self.transport)
+
+            def data_received(self, data: bytes) -> None:
+                for reply in line.sim.receive(data):
+                    delay = line.sim.line_time(len(data) + len(reply))
+                    if delay > 0:
+                        loop.call_later(delay, self._send, reply)
+                    else:
+                        self._send(reply)
+
+            def _send(self, reply: bytes) -> None:
+                if not self.transport.is_closing():
                     self.transport.write(reply)
 
-        def _send(self, reply: bytes) -> None:
-            if not self.transport.is_closing():
-                self.transport.write(reply)
+        self._server = await loop.create_server(_Conn, host, port)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
 
-    return await loop.create_server(_Conn, host, port)
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            for client in list(self._clients):
+                client.close()
+            await self._server.wait_closed()
+            self._server = None
+
+
+async def serve_tcp(sim: LineSimulator, host: str = "127.0.0.1", port: int = 0) -> TcpLine:
+    """Serve ``sim`` as a transparent serial server on ``host:port`` (0: a free port)."""
+    return await TcpLine(sim).start(host, port)
