@@ -14,6 +14,10 @@
     │   └── OptionError         one option's value is unusable; the message starts with it
     ├── StateBusyError          another alerts process holds the alert state file
     ├── GrafanaPushError        Grafana refused or could not be reached (names step and URL)
+    ├── FrameError              bytes are not a valid field-bus frame (``reason`` says why)
+    ├── MeterRefusedError       a meter answered a request with an error reply (bits decoded)
+    ├── BusError                a field bus (serial port, serial server) cannot be used
+    │   └── BusTimeoutError     no matching reply within the timeout, after the retries
     └── ServerError             a local test server failed to start, died or answered badly
         └── ServerNotInstalledError  its binary is missing; the message says how to install
 
@@ -91,6 +95,35 @@ class StateBusyError(SmartparkError):
 
 class GrafanaPushError(SmartparkError):
     """Grafana refused or could not be reached; the message names the step and the URL."""
+
+
+class FrameError(SmartparkError):
+    """Bytes are not a valid field-bus frame; ``reason`` is the counted reject reason
+    (``bad_checksum``, ``bad_length``, ...)."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        self.reason = reason
+        self.detail = detail
+        super().__init__(f"{detail} ({reason})")
+
+
+class MeterRefusedError(SmartparkError):
+    """A meter answered with an error reply (DL/T 645: control 0xD1/0xD2): ``code`` is the
+    error byte, the message names its bits."""
+
+    def __init__(self, code: int, detail: str) -> None:
+        self.code = code
+        self.detail = detail
+        super().__init__(detail)
+
+
+class BusError(SmartparkError):
+    """A field bus cannot be used: the serial port cannot be opened or the serial server
+    cannot be reached; the message names the port or host."""
+
+
+class BusTimeoutError(BusError):
+    """No matching reply arrived within the timeout, after the retries."""
 
 
 class ServerError(SmartparkError):
