@@ -104,7 +104,7 @@ class Checker:
         required: bool = False,
         minimum: float | None = None,
         maximum: float | None = None,
-        choices: tuple[str, ...] | None = None,
+        choices: tuple[str | int, ...] | None = None,
     ) -> Any:
         """``table[key]`` if it is of ``kind`` (and in ``choices`` or the bounds), else
         ``default`` with an error; a missing key is ``default`` (an error if ``required``).
@@ -124,7 +124,7 @@ class Checker:
             self.error(where, f"must be {' or '.join(names)}, got {value!r}")
             return default
         if choices is not None and value not in choices:
-            self.error(where, f"must be one of {', '.join(choices)}, got {value!r}")
+            self.error(where, f"must be one of {', '.join(map(str, choices))}, got {value!r}")
             return default
         if isinstance(value, int | float) and not isinstance(value, bool):
             ok = self._finite(where, value) and self._within(where, value, minimum, maximum)

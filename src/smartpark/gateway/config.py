@@ -90,7 +90,19 @@ _MQTT: Final = {
     "live_during_drain",
     "client_id",
 }
-_ENDPOINT: Final = {"host", "port", "timeout_s", "retries", "read"}
+_ENDPOINT: Final = {
+    "host",
+    "port",
+    "device",
+    "baudrate",
+    "parity",
+    "stopbits",
+    "framer",
+    "timeout_s",
+    "retries",
+    "read",
+}
+BAUDRATES: Final = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
 _READ: Final = {
     "meter",
     "device_id",
@@ -344,14 +356,38 @@ class _Checker(Checker):
             endpoints.append(
                 Endpoint(
                     name=name,
-                    host=self.value(path, table, "host", str, "", required=True),
-                    port=self.value(path, table, "port", int, 502, minimum=1, maximum=65535),
                     timeout_s=float(timeout_s),
                     retries=self.value(path, table, "retries", int, 2, minimum=0, maximum=10),
                     reads=tuple(reads),
+                    **self.modbus_line(path, table),
                 )
             )
         return tuple(endpoints), set(mapped)
+
+    def modbus_line(self, path: str, table: Mapping[str, Any]) -> dict[str, Any]:
+        """Where ``[modbus.NAME]`` is: ``host`` (TCP) or ``device`` (RS-485, Modbus RTU)."""
+        has_host, has_device = "host" in table, "device" in table
+        if has_host == has_device:
+            self.error(path, "give host (Modbus TCP) or device (Modbus RTU on a serial port)")
+        if has_device:
+            for key in ("port", "framer"):
+                if key in table:
+                    self.error(f"{path}.{key}", "only with host; a serial device is always RTU")
+            return {
+                "device": self.value(path, table, "device", str, None),
+                "baudrate": self.value(path, table, "baudrate", int, 9600, choices=BAUDRATES),
+                "parity": self.value(path, table, "parity", str, "E", choices=("E", "N", "O")),
+                "stopbits": self.value(path, table, "stopbits", int, 1, choices=(1, 2)),
+                "framer": "rtu",
+            }
+        for key in ("baudrate", "parity", "stopbits"):
+            if key in table:
+                self.error(f"{path}.{key}", "only with device (a serial line)")
+        return {
+            "host": self.value(path, table, "host", str, ""),
+            "port": self.value(path, table, "port", int, 502, minimum=1, maximum=65535),
+            "framer": self.value(path, table, "framer", str, "socket", choices=("socket", "rtu")),
+        }
 
     def register(
         self,

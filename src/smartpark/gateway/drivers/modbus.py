@@ -1,4 +1,10 @@
-"""Modbus TCP meters (pymodbus, async): one driver per endpoint of the config's ``[modbus.X]``.
+"""Modbus meters (pymodbus, async): one driver per line of the config's ``[modbus.X]``.
+
+A line is a Modbus TCP device or gateway (``host``), an RS-485 bus read in Modbus RTU
+through a serial port (``device``: pymodbus's serial client, 8 data bits, ``parity``,
+``stopbits``), or RTU frames over TCP to a transparent serial server (``host`` with
+``framer = "rtu"``). The meters of one line are asked one request at a time, so several
+slave ids share a bus as RS-485 requires.
 
 Each ``[[modbus.X.read]]`` entry maps one registry meter to registers: unit id, function
 (holding | input), zero-based address, data type (int16, uint16, int32, uint32, float32,
@@ -23,7 +29,8 @@ from collections.abc import Sequence
 from typing import Final
 
 import numpy as np
-from pymodbus.client import AsyncModbusTcpClient
+from pymodbus import FramerType
+from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException
 
 from smartpark.core.logs import get_logger
@@ -79,29 +86,51 @@ class _Failing:
 
 
 class ModbusDriver:
-    """Reads the meters of one Modbus TCP endpoint."""
+    """Reads the meters of one Modbus line (TCP endpoint or RS-485 bus)."""
 
     def __init__(self, endpoint: Endpoint) -> None:
         self.endpoint = endpoint
         self.name = f"modbus.{endpoint.name}"
         self._maps = {r.meter: r for r in endpoint.reads}
-        self._client: AsyncModbusTcpClient | None = None
+        self._client: AsyncModbusTcpClient | AsyncModbusSerialClient | None = None
         self._failing: dict[str, _Failing] = {}
 
     @property
     def meters(self) -> Sequence[str]:
         return list(self._maps)
 
-    async def _connected(self) -> AsyncModbusTcpClient | None:
+    def _new_client(self) -> AsyncModbusTcpClient | AsyncModbusSerialClient:
+        ep = self.endpoint
+        if ep.device is not None:
+            return AsyncModbusSerialClient(
+                ep.device,
+                framer=FramerType.RTU,
+                baudrate=ep.baudrate,
+                bytesize=8,
+                parity=ep.parity,
+                stopbits=ep.stopbits,
+                timeout=ep.timeout_s,
+                retries=0,
+                reconnect_delay=0,
+            )
+        framer = FramerType.RTU if ep.framer == "rtu" else FramerType.SOCKET
+        return AsyncModbusTcpClient(
+            ep.host,
+            port=ep.port,
+            framer=framer,
+            timeout=ep.timeout_s,
+            retries=0,
+            reconnect_delay=0,
+        )
+
+    async def _connected(self) -> AsyncModbusTcpClient | AsyncModbusSerialClient | None:
         client = self._client
         if client is not None and client.connected:
             return client
         if client is not None:
             client.close()
         ep = self.endpoint
-        client = AsyncModbusTcpClient(
-            ep.host, port=ep.port, timeout=ep.timeout_s, retries=0, reconnect_delay=0
-        )
+        client = self._new_client()
         try:
             async with asyncio.timeout(ep.timeout_s):
                 ok = await client.connect()
@@ -127,7 +156,7 @@ class ModbusDriver:
         client = await self._connected()
         if client is None:
             ep = self.endpoint
-            detail = f"cannot connect to {ep.host}:{ep.port} ({self.name})"
+            detail = f"cannot connect to {ep.where} ({self.name})"
             for m in due:
                 self._failed(m, now)
             errs = [MeterError(m, CONNECTION, detail) for m in due]
@@ -154,7 +183,7 @@ class ModbusDriver:
         return PollResult(readings, errors)
 
     async def _read_one(
-        self, client: AsyncModbusTcpClient, reg: RegisterMap
+        self, client: AsyncModbusTcpClient | AsyncModbusSerialClient, reg: RegisterMap
     ) -> tuple[float | None, MeterError | None]:
         ep = self.endpoint
         call = (

@@ -14,6 +14,8 @@ from typing import Any, Final, Literal
 DataType = Literal["int16", "uint16", "int32", "uint32", "float32", "float64"]
 Order = Literal["big", "little"]
 Function = Literal["holding", "input"]
+Parity = Literal["E", "N", "O"]
+Framer = Literal["socket", "rtu"]
 
 # data type -> (struct format, registers)
 TYPES: Final[dict[str, tuple[str, int]]] = {
@@ -48,12 +50,31 @@ class RegisterMap:
 
 @dataclass(frozen=True, slots=True)
 class Endpoint:
+    """One Modbus line: a TCP device or gateway (``host``), or an RS-485 bus (``device``).
+
+    ``framer`` is ``socket`` (Modbus TCP, MBAP header) or ``rtu`` (RTU frames with CRC:
+    always on a serial ``device``, and over TCP to a transparent serial server). Several
+    slave ids (``RegisterMap.device_id``) share one line and are asked one at a time.
+    """
+
     name: str
-    host: str
+    host: str = ""
     port: int = 502
     timeout_s: float = 1.0
     retries: int = 2
     reads: tuple[RegisterMap, ...] = ()
+    device: str | None = None  # serial port, e.g. /dev/ttyUSB0: Modbus RTU on RS-485
+    baudrate: int = 9600
+    parity: Parity = "E"  # the Modbus serial line default: 8 data bits, even parity, 1 stop
+    stopbits: int = 1
+    framer: Framer = "socket"
+
+    @property
+    def where(self) -> str:
+        """The line as a person names it: ``/dev/ttyUSB0 9600 8E1`` or ``host:port``."""
+        if self.device is not None:
+            return f"{self.device} {self.baudrate} 8{self.parity}{self.stopbits}"
+        return f"{self.host}:{self.port}" + (" (RTU over TCP)" if self.framer == "rtu" else "")
 
 
 def decode(
