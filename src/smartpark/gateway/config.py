@@ -59,6 +59,7 @@ from smartpark.core.ids import ID_PATTERN, is_valid_id
 from smartpark.core.mqtt import PROTOCOLS, MqttOptions
 from smartpark.core.tomlcheck import Checker, read_toml
 from smartpark.core.urls import DEFAULT_BROKER, BrokerUrl, parse_broker_url
+from smartpark.gateway.drivers.dlt645_config import Dlt645Bus, parse_dlt645
 from smartpark.gateway.drivers.registers import TYPES, Endpoint, RegisterMap
 from smartpark.gateway.outbox import MIB
 from smartpark.gateway.publisher import PublishOptions
@@ -76,6 +77,7 @@ _TOP: Final = {
     "metrics_port",
     "mqtt",
     "modbus",
+    "dlt645",
     "simulator",
     "csv",
 }
@@ -146,6 +148,7 @@ class GatewayConfig:
     mqtt: MqttOptions
     publish: PublishOptions
     endpoints: tuple[Endpoint, ...] = ()
+    dlt645: tuple[Dlt645Bus, ...] = ()  # RS-485 lines of DL/T 645-2007 meters
     simulator: SimulatorConfig | None = None
     simulated_meters: tuple[str, ...] = ()
     unread_meters: tuple[str, ...] = ()  # the gateway's meters nothing reads
@@ -221,9 +224,10 @@ def from_dict(
         drain_rate=float(c.value("mqtt", mq, "drain_rate", (int, float), 5000.0, minimum=0)),
         live_during_drain=c.value("mqtt", mq, "live_during_drain", bool, True),
     )
-    endpoints, mapped = c.modbus(
-        c.value("", data, "modbus", dict, {}), meter_quantity, reg is not None and bool(park)
-    )
+    registry_ok = reg is not None and bool(park)
+    mapped: dict[str, str] = {}  # meter -> TOML path of the read that maps it, any driver
+    endpoints = c.modbus(c.value("", data, "modbus", dict, {}), meter_quantity, registry_ok, mapped)
+    buses = parse_dlt645(c, data, meter_quantity if registry_ok else None, mapped)
     simulator = c.simulator(data)
     if not publish.live_during_drain and publish.drain_rate > 0 and reg is not None:
         poll_rate = sum(1.0 / reg.meters[m].interval_s for m in meter_quantity)
@@ -233,7 +237,7 @@ def from_dict(
                 f"{publish.drain_rate:g} readings/s is below this gateway's polling rate "
                 f"({poll_rate:.1f}/s): with live_during_drain = false the queue would only grow",
             )
-    unmapped = tuple(sorted(set(meter_quantity) - mapped))
+    unmapped = tuple(sorted(set(meter_quantity) - set(mapped)))
     csv_config = c.csv(data)
 
     c.done(source)
@@ -249,6 +253,7 @@ def from_dict(
         mqtt=mqtt,
         publish=publish,
         endpoints=endpoints,
+        dlt645=tuple(buses),
         simulator=simulator,
         simulated_meters=unmapped if simulator is not None else (),
         unread_meters=() if simulator is not None else unmapped,
@@ -325,11 +330,14 @@ class _Checker(Checker):
         )
 
     def modbus(
-        self, modbus: Mapping[str, Any], meter_quantity: Mapping[str, str], registry_ok: bool
-    ) -> tuple[tuple[Endpoint, ...], set[str]]:
-        """The ``[modbus.NAME]`` endpoints and the meters their reads map."""
+        self,
+        modbus: Mapping[str, Any],
+        meter_quantity: Mapping[str, str],
+        registry_ok: bool,
+        mapped: dict[str, str],
+    ) -> tuple[Endpoint, ...]:
+        """The ``[modbus.NAME]`` endpoints; the meters their reads map go into ``mapped``."""
         endpoints: list[Endpoint] = []
-        mapped: dict[str, str] = {}  # meter -> path of the read that maps it
         for name, table in modbus.items():
             path = f"modbus.{name}"
             if not isinstance(table, dict):
@@ -362,7 +370,7 @@ class _Checker(Checker):
                     **self.modbus_line(path, table),
                 )
             )
-        return tuple(endpoints), set(mapped)
+        return tuple(endpoints)
 
     def modbus_line(self, path: str, table: Mapping[str, Any]) -> dict[str, Any]:
         """Where ``[modbus.NAME]`` is: ``host`` (TCP) or ``device`` (RS-485, Modbus RTU)."""

@@ -27,6 +27,12 @@ def meter_rows(cfg: GatewayConfig) -> list[tuple[str, str, str, str]]:
                 f"modbus.{ep.name} unit {r.device_id} {r.function} {r.address} {r.type} "
                 f"× {r.scale:g} {r.unit}"
             )
+    for bus in cfg.dlt645:
+        for d in bus.reads:
+            how[d.meter] = (
+                f"dlt645.{bus.name} meter {d.address} {d.di.name} ({d.di.code}) "
+                f"× {d.scale:g} {d.di.unit}"
+            )
     for m in cfg.simulated_meters:
         how[m] = "simulator"
     return [

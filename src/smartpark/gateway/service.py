@@ -79,6 +79,10 @@ class Gateway:
             from smartpark.gateway.drivers.modbus import ModbusDriver  # pymodbus only when needed
 
             self.drivers += [ModbusDriver(ep) for ep in config.endpoints if ep.reads]
+        if any(bus.reads for bus in config.dlt645):
+            from smartpark.gateway.drivers.dlt645 import Dlt645Driver  # pyserial when needed
+
+            self.drivers += [Dlt645Driver(bus) for bus in config.dlt645 if bus.reads]
         if config.simulator is not None and config.simulated_meters:
             sim = config.simulator
             self.drivers.append(
@@ -250,6 +254,7 @@ class Gateway:
             broker=str(cfg.broker),
             meters=len(cfg.meters),
             modbus=sum(len(e.reads) for e in cfg.endpoints),
+            dlt645=sum(len(b.reads) for b in cfg.dlt645),
             simulated=len(cfg.simulated_meters),
             unread=list(cfg.unread_meters),
             queued=self.outbox.count,
