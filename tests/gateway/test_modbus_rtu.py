@@ -272,3 +272,17 @@ unit = "kW"
     }
     assert {(r["quantity"], r["unit"]) for r in power} == {("active_power", "kW")}
     assert [r["value"] for r in power] == [pytest.approx(-25.0)] * len(power)
+
+
+def test_the_example_rtu_config_loads() -> None:
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    cfg = gwconfig.load(examples / "gateway-modbus-rtu.toml")
+    lines = {ep.name: ep for ep in cfg.endpoints}
+    assert lines["flow-meters"].where == "/dev/ttyUSB0 9600 8E1"
+    assert [r.device_id for r in lines["flow-meters"].reads] == [11, 12]
+    assert lines["steam-server"].framer == "rtu"
+    assert {r.meter for ep in cfg.endpoints for r in ep.reads} == {
+        "chem-a-gas",
+        "chem-a-water",
+        "chem-a-steam",
+    }

@@ -283,7 +283,7 @@ class StreamDecoder:
 class DataId:
     """One DL/T 645-2007 data item (appendix A tables): its wire form and value format.
 
-    ``quantity`` is the smartpark quantity it usually feeds (docs/gateway-dlt645.md), or
+    ``quantity`` is the smartpark quantity it usually feeds (docs/gateway.md), or
     ``None`` when the catalogue has none; ``nbytes``/``decimals``/``signed`` give the BCD
     format (``XXXXXX.XX`` = 4 bytes, 2 decimals).
     """

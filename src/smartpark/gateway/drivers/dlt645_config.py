@@ -1,4 +1,4 @@
-"""The ``[dlt645.BUS]`` tables of a gateway configuration (docs/gateway-dlt645.md).
+"""The ``[dlt645.BUS]`` tables of a gateway configuration (docs/gateway.md).
 
 ::
 
