@@ -54,14 +54,28 @@ async def modbus_rtu_server(
     *,
     baudrate: int = 9600,
     parity: str = "E",
+    noise: bytes = b"",
+    noisy_replies: int = 0,
+    corrupt: frozenset[int] = frozenset(),
 ) -> AsyncIterator[None]:
     """Serve each slave id's holding registers in Modbus RTU on the serial ``device``
-    (one end of a pty pair); ids not in ``slaves`` never answer, as on a real bus."""
+    (one end of a pty pair); ids not in ``slaves`` never answer, as on a real bus.
+
+    ``noise``: bytes sent before each of the first ``noisy_replies`` replies (line noise
+    between frames); ``corrupt``: slave ids whose replies go out with a wrong CRC."""
+    sent = [0]
 
     def silent_unless_present(sending: bool, packet: bytes) -> bytes:
         # an RTU frame starts with the slave id; pymodbus's simulator would answer an
         # unknown id with an exception, a real bus stays silent
-        return b"" if sending and packet and packet[0] not in slaves else packet
+        if not sending or not packet:
+            return packet
+        if packet[0] not in slaves:
+            return b""
+        if packet[0] in corrupt:
+            packet = packet[:-1] + bytes([packet[-1] ^ 0xFF])
+        sent[0] += 1
+        return (noise if sent[0] <= noisy_replies else b"") + packet
 
     server = ModbusSerialServer(
         [_device(i, regs, (0,)) for i, regs in slaves.items()],

@@ -118,6 +118,45 @@ async def test_a_dead_slave_times_out_and_the_others_are_still_read() -> None:
 
 
 @run_async
+async def test_a_bad_crc_fails_only_its_slave() -> None:
+    with PtyLink() as line:
+        async with modbus_rtu_server(line.a, SLAVES, parity=PTY_PARITY, corrupt=frozenset({2})):
+            driver = ModbusDriver(
+                Endpoint(
+                    "bus", device=line.b, parity=PTY_PARITY, timeout_s=0.3, retries=0, reads=READS
+                )
+            )
+            try:
+                result = await driver.read([r.meter for r in READS], T)
+            finally:
+                await driver.close()
+    assert values(result.readings) == {m: v for m, v in EXPECTED.items() if m != "m2"}
+    assert [(e.meter, e.reason) for e in result.errors] == [("m2", TIMEOUT)]
+
+
+@run_async
+async def test_after_noise_on_the_line_the_retry_reads_the_next_clean_frame() -> None:
+    with PtyLink() as line:
+        async with modbus_rtu_server(
+            line.a, SLAVES, parity=PTY_PARITY, noise=b"\x00\xff", noisy_replies=1
+        ):
+            noisy = Endpoint(
+                "bus", device=line.b, parity=PTY_PARITY, timeout_s=0.3, retries=0, reads=READS
+            )
+            driver = ModbusDriver(noisy)
+            try:
+                first = await driver.read([r.meter for r in READS], T)
+                second = await driver.read([r.meter for r in READS], T + 1000)
+            finally:
+                await driver.close()
+    # the noisy reply is lost to its request (pymodbus drops it), nothing else is
+    assert [(e.meter, e.reason) for e in first.errors] == [("m1", TIMEOUT)]
+    assert values(first.readings) == {m: v for m, v in EXPECTED.items() if m != "m1"}
+    assert second.errors == []
+    assert values(second.readings) == EXPECTED
+
+
+@run_async
 async def test_rtu_frames_over_tcp_to_a_serial_server() -> None:
     async with modbus_server(SLAVES[1], framer=FramerType.RTU) as port:
         reads = (reg("m1", 1, 0), reg("m1-i16", 1, 2, "int16"))
