@@ -97,7 +97,9 @@ def test_public_frame_parses() -> None:
     assert (p.qn, p.st, p.cn, p.pw, p.mn, p.flag) == (
         "20230803171130538", "31", "2011", "123456", "88888880000001234567", 5,
     )  # fmt: skip
-    assert p.ack_requested and not p.split and p.version == 1
+    assert p.ack_requested
+    assert not p.split
+    assert p.version == 1
     assert p.cp == {"DataTime": "20230803165500"}
     assert p.values["w01018"] == {"Rtd": "0.000", "Flag": "N"}
     assert len(p.values) == 8
@@ -109,14 +111,18 @@ def test_lower_case_crc_is_accepted() -> None:
 
 def test_public_2005_frame_with_a_wrong_crc_is_rejected_then_parses_when_fixed() -> None:
     reject, *rest = FrameScanner().feed(XIAOYAO)
-    assert isinstance(reject, Reject) and reject.reason == codec.BAD_CRC
+    assert isinstance(reject, Reject)
+    assert reject.reason == codec.BAD_CRC
     assert "3C00" in reject.detail
     assert reasons(rest) == ["garbage"]
     fixed = XIAOYAO.replace(b"&&4980", b"&&3C00")
     [segment] = FrameScanner().feed(fixed)
     assert isinstance(segment, bytes)
     p = parse(segment)
-    assert p.qn is None and p.flag is None and p.version == 0 and not p.ack_requested
+    assert p.qn is None
+    assert p.flag is None
+    assert p.version == 0
+    assert not p.ack_requested
     assert p.values == {
         "B01": {"Rtd": "36.91"},
         "011": {"Rtd": "231.0", "Flag": "N"},
@@ -126,18 +132,20 @@ def test_public_2005_frame_with_a_wrong_crc_is_rejected_then_parses_when_fixed()
 
 def test_standard_example_parses() -> None:
     p = parse(STANDARD)
-    assert p.cn == "1062" and p.cp == {"RtdInterval": "30"} and p.values == {}
+    assert p.cn == "1062"
+    assert p.cp == {"RtdInterval": "30"}
+    assert p.values == {}
 
 
 def test_data_response_frame() -> None:
     request = parse(STANDARD)
     reply = codec.data_response(request)
     segment = (
-        b"QN=20160801085857223;ST=91;CN=9014;PW=100000;MN=010000A8900016F000169DC0;Flag=4;"
-        b"CP=&&&&"
+        b"QN=20160801085857223;ST=91;CN=9014;PW=100000;MN=010000A8900016F000169DC0;Flag=4;CP=&&&&"
     )
     assert reply == b"##%04d" % len(segment) + segment + b"%04X\r\n" % appendix_a(segment)
-    assert reply.startswith(b"##0087") and reply.endswith(b"\r\n")
+    assert reply.startswith(b"##0087")
+    assert reply.endswith(b"\r\n")
     parsed = parse(reply[6:-6])
     assert (parsed.cn, parsed.st, parsed.flag, parsed.values) == ("9014", "91", 4, {})
 

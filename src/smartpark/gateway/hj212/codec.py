@@ -81,9 +81,9 @@ class FrameScanner:
     """Splits a byte stream into data segments, resynchronising on the next ``##``.
 
     A rejected candidate drops only its first ``#``, so a frame that follows a truncated
-    or mis-sized one (or a stray ``#``) is still found. ``feed`` returns, in stream order, the data segment of
-    every frame whose length, terminator and CRC are right, and a :class:`Reject` for
-    everything else. The buffer never holds more than one maximal frame.
+    or mis-sized one (or a stray ``#``) is still found. ``feed`` returns, in stream order,
+    the data segment of every frame whose length, terminator and CRC are right, and a
+    :class:`Reject` for everything else. The buffer never holds more than one maximal frame.
     """
 
     def __init__(self) -> None:
