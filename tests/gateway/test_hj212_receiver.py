@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,6 +20,7 @@ from smartpark.gateway.drivers.base import PollResult
 from smartpark.gateway.hj212 import Hj212Config, Hj212Receiver, LoggerConfig
 from smartpark.gateway.hj212 import simulator as sim
 from smartpark.gateway.hj212.codec import FrameScanner, Packet, data_response, encode, frame, parse
+from smartpark.gateway.outbox import Outbox
 from smartpark.gateway.plausibility import screen
 
 MN = "010000A8900016F000169DC0"
@@ -64,8 +66,10 @@ class Sink:
 Body = Callable[[Hj212Receiver, Sink], Awaitable[None]]
 
 
-def serve(cfg: Hj212Config, body: Body, timeout_s: float = 30.0) -> Hj212Receiver:
-    async def main() -> Hj212Receiver:
+def serve(cfg: Hj212Config, body: Body, timeout_s: float = 30.0) -> tuple[Hj212Receiver, Sink]:
+    """Run ``body`` against a started receiver (bounded by ``timeout_s``), then close it."""
+
+    async def main() -> tuple[Hj212Receiver, Sink]:
         sink = Sink()
         rx = Hj212Receiver(cfg, sink)
         await rx.start()
@@ -73,7 +77,7 @@ def serve(cfg: Hj212Config, body: Body, timeout_s: float = 30.0) -> Hj212Receive
             await asyncio.wait_for(body(rx, sink), timeout_s)
         finally:
             await rx.close()
-        return rx
+        return rx, sink
 
     return asyncio.run(main())
 
@@ -121,9 +125,8 @@ def test_real_time_upload_is_stored_and_acknowledged() -> None:
         assert frame(reply) == data_response(request)
         assert parse(reply).qn == request.qn == "20240101080000000"
 
-    rx = serve(config(), body)
-    sink_rows = rx._sink.rows  # type: ignore[attr-defined]
-    assert sink_rows == [
+    rx, sink = serve(config(), body)
+    assert sink.rows == [
         ("b-so2", "so2", "mg/m3", T0, 35.5),
         ("b-nox", "nox", "mg/m3", T0, 80.0),
         ("b-pm", "particulate", "mg/m3", T0, 8.25),
@@ -131,7 +134,7 @@ def test_real_time_upload_is_stored_and_acknowledged() -> None:
         ("b-flow", "flue_gas_flow", "m3/s", T0, 15.0),
         ("b-temp", "flue_gas_temperature", "degC", T0, 125.0),
     ]
-    good, bad = screen(rx._sink.results[0].readings)  # type: ignore[attr-defined]
+    good, bad = screen(sink.results[0].readings)
     assert len(good) == 6
     assert bad == []
     assert (rx.stats.packets, rx.stats.acks, rx.stats.readings) == (1, 1, 6)
@@ -147,8 +150,8 @@ def test_flags_are_counted_and_only_n_and_t_stored() -> None:
     async def body(rx: Hj212Receiver, sink: Sink) -> None:
         assert len(await exchange(rx.port, up, replies=2)) == 2
 
-    rx = serve(config(), body)
-    rows = rx._sink.rows  # type: ignore[attr-defined]
+    rx, sink = serve(config(), body)
+    rows = sink.rows
     assert [r[0] for r in rows] == ["b-so2", "b-nox"]
     assert rx.stats.flags == {"N": 1, "T": 1, "F": 1, "M": 1, "D": 1, "C": 1, "B": 6}
 
@@ -160,8 +163,8 @@ def test_interval_data_uses_avg_and_only_configured_commands_are_stored() -> Non
     async def body(rx: Hj212Receiver, sink: Sink) -> None:
         assert len(await exchange(rx.port, minute + hourly, replies=2)) == 2
 
-    rx = serve(config(store_commands=frozenset({"2051"})), body)
-    rows = rx._sink.rows  # type: ignore[attr-defined]
+    rx, sink = serve(config(store_commands=frozenset({"2051"})), body)
+    rows = sink.rows
     assert len(rows) == 6
     assert {r[4] for r in rows} == {1.5}
     assert {r[3] for r in rows} == {T0}
@@ -180,8 +183,8 @@ def test_a_2005_packet_without_qn_is_stored_not_acknowledged() -> None:
         assert await exchange(rx.port, frame(segment), replies=1, wait_s=0.5) == []
         await settle(rx, lambda: rx.stats.packets == 1)
 
-    rx = serve(config(loggers={MN: logger}), body)
-    assert rx._sink.rows == [  # type: ignore[attr-defined]
+    rx, sink = serve(config(loggers={MN: logger}), body)
+    assert sink.rows == [
         ("w-flow", "wastewater_flow", "L/s", T0, 36.91),
         ("w-cod", "cod", "mg/L", T0, 231.0),
         ("w-nh3n", "nh3_n", "mg/L", T0, 1.803),
@@ -207,8 +210,8 @@ def test_split_packets_are_processed_one_by_one() -> None:
         replies = await exchange(rx.port, up, replies=2)
         assert [parse(r).qn for r in replies] == ["20240101080000001", "20240101080000002"]
 
-    rx = serve(config(), body)
-    assert [r[0] for r in rx._sink.rows] == ["b-so2", "b-nox"]  # type: ignore[attr-defined]
+    rx, sink = serve(config(), body)
+    assert [r[0] for r in sink.rows] == ["b-so2", "b-nox"]
     assert rx.stats.split_packets == 2
 
 
@@ -246,7 +249,7 @@ def test_hostile_stream_is_rejected_reason_by_reason_and_the_good_frame_survives
         logged = {e.get("reason") for e in logs if e["event"] == "hj212_rejected"}
         assert {"garbage", "bad_crc", "bad_terminator", "unknown_mn", "bad_pw"} <= logged
 
-    rx = serve(config(), body)
+    rx, sink = serve(config(), body)
     r = rx.stats.rejects
     assert r["bad_crc"] == 1
     assert r["bad_length"] == 1
@@ -260,10 +263,10 @@ def test_hostile_stream_is_rejected_reason_by_reason_and_the_good_frame_survives
     assert rx.stats.unknown_codes == {"a99999": 1}
     assert rx.stats.unmapped_codes == {"w01018": 1}
     assert rx.stats.value_errors == {"bad_value": 1}
-    rows = rx._sink.rows  # type: ignore[attr-defined]
+    rows = sink.rows
     assert rows[0] == ("b-so2", "so2", "mg/m3", T0, 1.0)
     assert len(rows) == 1 + 6
-    errors = [e for res in rx._sink.results for e in res.errors]  # type: ignore[attr-defined]
+    errors = [e for res in sink.results for e in res.errors]
     assert [(e.meter, e.reason) for e in errors] == [("b-so2", "bad_value")]
 
 
@@ -290,7 +293,7 @@ def test_a_peer_sending_too_much_without_a_valid_packet_is_disconnected(
         finally:
             writer.close()
 
-    rx = serve(config(), body)
+    rx, _sink = serve(config(), body)
     assert rx.stats.disconnects["flood"] == 1
     assert rx.stats.bytes_in <= 8192 + 2 * len(chunk) + 65536
 
@@ -310,7 +313,7 @@ def test_connection_limit() -> None:
         for _, w in conns[1:]:
             w.close()
 
-    rx = serve(config(max_connections=3), body)
+    rx, _sink = serve(config(max_connections=3), body)
     assert rx.stats.connections == 4
 
 
@@ -321,7 +324,7 @@ def test_idle_peer_is_disconnected() -> None:
         assert await asyncio.wait_for(reader.read(), 3.0) == b""
         writer.close()
 
-    rx = serve(config(idle_timeout_s=0.2), body)
+    rx, _sink = serve(config(idle_timeout_s=0.2), body)
     assert rx.stats.disconnects["idle_timeout"] == 1
 
 
@@ -345,8 +348,8 @@ def test_fifty_loggers_at_once_all_received() -> None:
         )
         assert [(r.sent, r.acked) for r in reports] == [(uploads, uploads)] * n_loggers
 
-    rx = serve(cfg, body, timeout_s=60)
-    rows = rx._sink.rows  # type: ignore[attr-defined]
+    rx, sink = serve(cfg, body, timeout_s=60)
+    rows = sink.rows
     assert len(rows) == n_loggers * uploads * len(sim.FLUE_GAS)
     assert rx.stats.packets == n_loggers * uploads
     assert sum(rx.stats.rejects.values()) == 0
@@ -354,3 +357,76 @@ def test_fifty_loggers_at_once_all_received() -> None:
     assert ts.min() == T0
     assert ts.max() == T0 + (uploads - 1) * 30_000
     assert len({(r[0], r[3]) for r in rows}) == len(rows)  # every meter x time exactly once
+
+
+def test_readings_enter_the_outbox_like_any_driver_s(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "outbox.db")
+
+    def sink(result: PollResult, received_ms: int) -> None:  # as the gateway service does
+        good, bad = screen(result.readings)
+        assert bad == []
+        box.add(good)
+
+    async def main() -> None:
+        rx = Hj212Receiver(config(), sink)
+        await rx.start()
+        try:
+            report = await sim.run("127.0.0.1", rx.port, LOGGER, start_ms=T0, count=3)
+            assert report.acked == 3
+        finally:
+            await rx.close()
+
+    asyncio.run(asyncio.wait_for(main(), 30))
+    assert box.count == 3 * len(METERS)
+    fetched = box.fetch(0, 100)
+    assert fetched is not None
+    assert {r.meter for r in fetched.readings} == set(METERS.values())
+    assert sorted({r.ts for r in fetched.readings}) == [T0, T0 + 30_000, T0 + 60_000]
+    box.close()
+
+
+def test_a_trickle_of_garbage_does_not_hold_a_connection() -> None:
+    async def body(rx: Hj212Receiver, sink: Sink) -> None:
+        _reader, writer = await asyncio.open_connection("127.0.0.1", rx.port)
+        try:
+            for _ in range(40):  # 2 s at most; the idle limit is 0.3 s
+                writer.write(b"x")
+                await writer.drain()
+                await asyncio.sleep(0.05)
+                if rx.stats.disconnects:
+                    break
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+
+    rx, _sink = serve(config(idle_timeout_s=0.3), body)
+    assert rx.stats.disconnects["idle_timeout"] == 1
+
+
+def test_a_failing_sink_is_not_acknowledged_and_the_server_goes_on() -> None:
+    calls: list[int] = []
+
+    def sink(result: PollResult, received_ms: int) -> None:
+        calls.append(len(result.readings))
+        if len(calls) == 1:
+            raise OSError("disk full")
+
+    async def main() -> Hj212Receiver:
+        rx = Hj212Receiver(config(), sink)
+        await rx.start()
+        try:
+            first = await exchange(rx.port, sim.upload(LOGGER, T0), replies=1, wait_s=1.0)
+            assert first == []
+            second = await exchange(rx.port, sim.upload(LOGGER, T0), replies=1)
+            assert len(second) == 1
+        finally:
+            await rx.close()
+        return rx
+
+    rx = asyncio.run(asyncio.wait_for(main(), 30))
+    assert calls == [6, 6]
+    assert rx.stats.acks == 1
+    assert rx.stats.sink_errors == 1
+    assert rx.stats.readings == 6
+    assert not rx.stats.disconnects.get("internal_error")

@@ -19,8 +19,10 @@ value's ``-Flag`` (``N`` when absent, as 2005 loggers often send) is in ``store_
 Everything else is rejected with a counted reason (``stats.rejects``), logged (the first
 :data:`LOG_PER_CONNECTION` per connection, then a summary at close), and never crashes the
 server: frame errors resynchronise on the next ``##``; a peer that sends more than
-``max_invalid_bytes`` without an accepted packet, or nothing for ``idle_timeout_s``, is
-disconnected; connections beyond ``max_connections`` are closed at once.
+``max_invalid_bytes`` without an accepted packet, or no accepted packet for
+``idle_timeout_s`` (so a trickle of garbage cannot hold a connection), is disconnected;
+connections beyond ``max_connections`` are closed at once. A sink that raises (the outbox
+failed) leaves the upload unacknowledged, so the logger sends it again.
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ class ReceiverStats:
     split_packets: int = 0
     acks: int = 0
     readings: int = 0
+    sink_errors: int = 0  # the sink raised: the upload was not acknowledged
     rejects: Counter[str] = field(default_factory=Counter)
     disconnects: Counter[str] = field(default_factory=Counter)
     commands: Counter[str] = field(default_factory=Counter)
@@ -169,6 +172,9 @@ class Hj212Receiver:
         except (ConnectionError, OSError) as exc:
             self.stats.disconnects["connection_error"] += 1
             log.info("hj212_connection_error", peer=peer, error=str(exc))
+        except Exception as exc:  # a bug, not input: logged, this connection closed
+            self.stats.disconnects["internal_error"] += 1
+            log.error("hj212_internal_error", peer=peer, error=repr(exc))
         finally:
             self.stats.open -= 1
             if task is not None:
@@ -182,11 +188,13 @@ class Hj212Receiver:
         scanner = FrameScanner()
         unproductive = 0  # bytes since the last accepted packet
         timeout = self.config.idle_timeout_s
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout  # idle: no accepted packet for idle_timeout_s
         while True:
             try:
-                data = await asyncio.wait_for(reader.read(_READ_SIZE), timeout)
+                data = await asyncio.wait_for(reader.read(_READ_SIZE), deadline - loop.time())
             except TimeoutError:
-                self._disconnect(conn, IDLE, f"nothing received for {timeout} s")
+                self._disconnect(conn, IDLE, f"no accepted packet for {timeout} s")
                 return
             if not data:
                 self._disconnect(conn, CLOSED, "peer closed")
@@ -201,6 +209,7 @@ class Hj212Receiver:
                 accepted, reply = self._segment(conn, item)
                 if accepted:
                     unproductive = scanner.buffered
+                    deadline = loop.time() + timeout
                 if reply is not None:
                     replies.append(reply)
             if replies:
@@ -255,8 +264,13 @@ class Hj212Receiver:
             self._reject(conn, exc.reason, exc.detail, mn=packet.mn, qn=packet.qn)
             return True, None
         if packet.cn in self.config.store_commands and (len(result.readings) or result.errors):
+            try:
+                self._sink(result, self._clock())
+            except Exception as exc:  # the outbox failed: not acknowledged, sent again later
+                self.stats.sink_errors += 1
+                log.error("hj212_sink_failed", mn=packet.mn, qn=packet.qn, error=repr(exc))
+                return True, None
             self.stats.readings += len(result.readings)
-            self._sink(result, self._clock())
         if packet.ack_requested and packet.qn is not None:
             self.stats.acks += 1
             return True, data_response(packet)
