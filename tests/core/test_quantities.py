@@ -15,6 +15,9 @@ def test_catalogue_has_every_quantity_of_the_design():
         "fresh_water", "recycled_water", "wastewater_discharge", "water_flow", "so2", "nox",
         "particulate", "flue_gas_flow", "o2", "output_value", "solid_waste_generated",
         "solid_waste_utilised",
+        # HJ 212 data loggers (CEMS flue gas, wastewater)
+        "co", "flue_gas_velocity", "flue_gas_temperature", "flue_gas_pressure",
+        "flue_gas_humidity", "wastewater_flow", "cod", "nh3_n", "ph",
     }  # fmt: skip
     assert set(quantities.BY_NAME) == expected
 
@@ -32,6 +35,10 @@ def test_catalogue_has_every_quantity_of_the_design():
         ("o2", "emissions", "gauge", "%"),
         ("output_value", "production", "counter", "CNY"),
         ("solid_waste_utilised", "waste", "counter", "t"),
+        ("flue_gas_temperature", "emissions", "gauge", "degC"),
+        ("flue_gas_pressure", "emissions", "gauge", "kPa"),
+        ("cod", "water", "gauge", "mg/L"),
+        ("ph", "water", "gauge", "pH"),
     ],
 )
 def test_kind_nature_and_canonical_unit(name, kind, nature, unit):
@@ -52,10 +59,19 @@ def test_kind_nature_and_canonical_unit(name, kind, nature, unit):
         ("flue_gas_flow", 1.0, "m3/s", 3600.0),
         ("so2", 50_000.0, "ug/m3", 50.0),
         ("output_value", 3.0, "10k CNY", 30_000.0),
+        ("wastewater_flow", 2.0, "L/s", 7.2),
+        ("flue_gas_pressure", -250.0, "Pa", -0.25),
+        ("cod", 1.0, "g/L", 1000.0),
     ],
 )
 def test_known_conversions(name, value, unit, canonical):
     assert quantities.get(name).to_canonical(value, unit) == pytest.approx(canonical, rel=1e-15)
+
+
+def test_codes_of_the_original_quantities_do_not_move():
+    assert quantities.get("electricity_import").code == 0
+    assert quantities.get("solid_waste_utilised").code == 22
+    assert quantities.get("co").code == 23
 
 
 def test_unknown_quantity_names_the_value():

@@ -10,6 +10,7 @@
     │   └── StoreRejectedError  the store refused the data itself (HTTP 4xx): do not retry
     ├── OutboxError             a gateway's outbox database cannot be opened or written
     ├── ConnectFailedError      one broker connection attempt failed (retried after a backoff)
+    ├── FrameError              a peer's frame or packet breaks its protocol (HJ 212); counted
     ├── AnalyticsError          a KPI or land-use job was asked what it cannot answer
     │   └── OptionError         one option's value is unusable; the message starts with it
     ├── StateBusyError          another alerts process holds the alert state file
@@ -78,6 +79,19 @@ class OutboxError(SmartparkError):
 
 class ConnectFailedError(SmartparkError):
     """One connection attempt to the broker failed (the publisher retries after a backoff)."""
+
+
+class FrameError(SmartparkError):
+    """A frame or packet from a peer breaks its protocol (HJ 212).
+
+    ``reason`` is machine-readable and counted (``bad_crc``, ``bad_segment``…); ``detail``
+    says what was wrong, for the log.
+    """
+
+    def __init__(self, reason: str, detail: str) -> None:
+        self.reason = reason
+        self.detail = detail
+        super().__init__(f"{detail} ({reason})")
 
 
 class AnalyticsError(SmartparkError):

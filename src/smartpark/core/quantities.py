@@ -32,6 +32,11 @@ _M3H = {"m3/h": 1.0, "Nm3/h": 1.0, "m3/s": 3600.0, "L/s": 3.6, "km3/h": 1e3}
 _MG_M3 = {"mg/m3": 1.0, "ug/m3": 1e-3, "g/m3": 1e3}
 _PERCENT = {"%": 1.0}
 _CNY = {"CNY": 1.0, "10k CNY": 1e4}
+_M_S = {"m/s": 1.0}
+_DEG_C = {"degC": 1.0}
+_KPA = {"kPa": 1.0, "Pa": 1e-3, "hPa": 0.1, "MPa": 1e3}
+_MG_L = {"mg/L": 1.0, "g/m3": 1.0, "ug/L": 1e-3, "g/L": 1e3}
+_PH = {"pH": 1.0}
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +97,17 @@ _SPECS: Final[list[tuple[str, Kind, Nature, str, dict[str, float]]]] = [
     ("output_value", "production", "counter", "CNY", _CNY),
     ("solid_waste_generated", "waste", "counter", "t", _TONNE),
     ("solid_waste_utilised", "waste", "counter", "t", _TONNE),
+    # Added for HJ 212 data loggers (CEMS flue gas and wastewater); appended, so the codes
+    # of the quantities above do not move.
+    ("co", "emissions", "gauge", "mg/m3", _MG_M3),
+    ("flue_gas_velocity", "emissions", "gauge", "m/s", _M_S),
+    ("flue_gas_temperature", "emissions", "gauge", "degC", _DEG_C),
+    ("flue_gas_pressure", "emissions", "gauge", "kPa", _KPA),  # static (gauge) pressure
+    ("flue_gas_humidity", "emissions", "gauge", "%", _PERCENT),
+    ("wastewater_flow", "water", "gauge", "m3/h", _M3H),
+    ("cod", "water", "gauge", "mg/L", _MG_L),  # chemical oxygen demand
+    ("nh3_n", "water", "gauge", "mg/L", _MG_L),  # ammonia nitrogen
+    ("ph", "water", "gauge", "pH", _PH),
 ]
 
 QUANTITIES: Final[tuple[Quantity, ...]] = tuple(

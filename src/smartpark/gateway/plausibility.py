@@ -13,10 +13,11 @@ from smartpark.core import quantities
 from smartpark.gateway.drivers.base import BAD_UNIT, IMPOSSIBLE, NON_FINITE, MeterError
 from smartpark.gateway.readings import ReadingBatch
 
-# Quantities whose value may be negative (a power meter reading export as negative).
-SIGNED = frozenset({"active_power"})
+# Quantities whose value may be negative (a power meter reading export as negative; a
+# flue's static pressure is usually below the ambient; a winter stack can read below 0 degC).
+SIGNED = frozenset({"active_power", "flue_gas_pressure", "flue_gas_temperature"})
 # Upper bounds in the canonical unit.
-MAXIMUM = {"o2": 100.0}
+MAXIMUM = {"o2": 100.0, "flue_gas_humidity": 100.0, "ph": 14.0}
 
 
 def screen(batch: ReadingBatch) -> tuple[ReadingBatch, list[MeterError]]:

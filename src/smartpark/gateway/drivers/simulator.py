@@ -19,7 +19,11 @@ Shapes, in the meter's local time (the park's time zone):
   fresh-water rate at that instant (so gauges and counters agree), with sample noise;
   ``flue_gas_flow`` follows the load; ``o2`` varies around 6.5 %.
 - CEMS pollutants (``so2``, ``nox``, ``particulate``) run at about 50–70 % of the park's
-  limit, with occasional exceedance hours (``exceed_probability`` per hour) at 105–160 %.
+  limit, with occasional exceedance hours (``exceed_probability`` per hour) at 105–160 %;
+  ``co``, ``cod`` and ``nh3_n`` likewise (limit 100 unless the park sets one).
+- stack and effluent conditions (``flue_gas_velocity``, ``_temperature``, ``_pressure``,
+  ``_humidity``, ``ph``) are levels: a typical value with a small daily swing and noise,
+  not scaled by the enterprise's size; ``wastewater_flow`` follows the load.
 
 Sub-meters (``role = "sub"`` with a ``parent``) read a fixed share of their parent. Values
 are the raw register, i.e. divided by the registry ``multiplier`` (analytics multiplies).
@@ -48,7 +52,7 @@ DAY_MS: Final = 86_400_000
 HOUR_MS: Final = 3_600_000
 REF_DAY: Final = 18_262  # 2020-01-01: simulated registers start counting here
 
-ShapeKind = Literal["load", "solar", "o2", "cems"]
+ShapeKind = Literal["load", "solar", "o2", "cems", "level"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +94,15 @@ SHAPES: Final[dict[str, Shape]] = {
     "so2": Shape("cems", 0.55, 0.12, 12.0, noise=0.1),
     "nox": Shape("cems", 0.6, 0.12, 12.0, noise=0.1),
     "particulate": Shape("cems", 0.5, 0.12, 12.0, noise=0.1),
+    "co": Shape("cems", 0.3, 0.1, 12.0, noise=0.1),
+    "flue_gas_velocity": Shape("level", 12.0, 1.5, 12.0, noise=0.5),
+    "flue_gas_temperature": Shape("level", 125.0, 8.0, 14.0, noise=2.0),
+    "flue_gas_pressure": Shape("level", 0.3, 0.05, 12.0, noise=0.02),
+    "flue_gas_humidity": Shape("level", 9.0, 1.0, 6.0, noise=0.5),
+    "wastewater_flow": Shape("load", 30.0, 0.4, 13.0, 0.8, 0.15, 0.05, "wastewater_discharge"),
+    "cod": Shape("cems", 0.45, 0.1, 13.0, noise=0.1),
+    "nh3_n": Shape("cems", 0.3, 0.1, 13.0, noise=0.1),
+    "ph": Shape("level", 7.2, 0.2, 13.0, noise=0.1),
 }
 assert set(SHAPES) == set(quantities.QUANTITY_NAMES), "every quantity needs a shape"
 
@@ -218,7 +231,7 @@ def _salted(keys: U64, salt: int) -> U64:
 # ---------------------------------------------------------------------------------------
 # Parameters as columns, so one vectorized pass computes many meters at once.
 
-_KIND_CODE: Final = {"load": 0, "solar": 1, "o2": 2, "cems": 3}
+_KIND_CODE: Final = {"load": 0, "solar": 1, "o2": 2, "cems": 3, "level": 4}
 
 
 @dataclass(frozen=True, slots=True)
@@ -399,9 +412,8 @@ def _values(
         surge = 1.05 + 0.5 * uniform(_salted(g.meter_key, _SALT_NOISE2), hour) + 0.05 * noise
         cems = np.maximum(g.limit * np.where(exceed, surge, level), 0.0)
         load = np.maximum(rg * _profile(g, hg) * (1.0 + g.noise * noise), 0.0) / g.multiplier
-        out[gauge] = np.select(
-            [g.kind == _KIND_CODE["o2"], g.kind == _KIND_CODE["cems"]], [o2, cems], load
-        )
+        kinds = [g.kind == _KIND_CODE[k] for k in ("o2", "cems", "level")]
+        out[gauge] = np.select(kinds, [o2, cems, np.maximum(level, 0.0)], load)
     return out
 
 
