@@ -10,12 +10,11 @@
     │   └── StoreRejectedError  the store refused the data itself (HTTP 4xx): do not retry
     ├── OutboxError             a gateway's outbox database cannot be opened or written
     ├── ConnectFailedError      one broker connection attempt failed (retried after a backoff)
-    ├── FrameError              a peer's frame or packet breaks its protocol (HJ 212); counted
     ├── AnalyticsError          a KPI or land-use job was asked what it cannot answer
     │   └── OptionError         one option's value is unusable; the message starts with it
     ├── StateBusyError          another alerts process holds the alert state file
     ├── GrafanaPushError        Grafana refused or could not be reached (names step and URL)
-    ├── FrameError              bytes are not a valid field-bus frame (``reason`` says why)
+    ├── FrameError              a frame breaks its protocol (DL/T 645, HJ 212); counted by reason
     ├── MeterRefusedError       a meter answered a request with an error reply (bits decoded)
     ├── BusError                a field bus (serial port, serial server) cannot be used
     │   └── BusTimeoutError     no matching reply within the timeout, after the retries
@@ -81,19 +80,6 @@ class ConnectFailedError(SmartparkError):
     """One connection attempt to the broker failed (the publisher retries after a backoff)."""
 
 
-class FrameError(SmartparkError):
-    """A frame or packet from a peer breaks its protocol (HJ 212).
-
-    ``reason`` is machine-readable and counted (``bad_crc``, ``bad_segment``…); ``detail``
-    says what was wrong, for the log.
-    """
-
-    def __init__(self, reason: str, detail: str) -> None:
-        self.reason = reason
-        self.detail = detail
-        super().__init__(f"{detail} ({reason})")
-
-
 class AnalyticsError(SmartparkError):
     """A KPI or land-use job was asked something it cannot answer (bad range, period, zone)."""
 
@@ -112,8 +98,11 @@ class GrafanaPushError(SmartparkError):
 
 
 class FrameError(SmartparkError):
-    """Bytes are not a valid field-bus frame; ``reason`` is the counted reject reason
-    (``bad_checksum``, ``bad_length``, ...)."""
+    """A frame or packet breaks its protocol (a DL/T 645 frame, an HJ 212 packet).
+
+    ``reason`` is machine-readable and counted (``bad_checksum``, ``bad_crc``,
+    ``bad_segment``, ...); ``detail`` says what was wrong, for the log.
+    """
 
     def __init__(self, reason: str, detail: str) -> None:
         self.reason = reason

@@ -61,6 +61,8 @@ from smartpark.core.tomlcheck import Checker, read_toml
 from smartpark.core.urls import DEFAULT_BROKER, BrokerUrl, parse_broker_url
 from smartpark.gateway.drivers.dlt645_config import Dlt645Bus, parse_dlt645
 from smartpark.gateway.drivers.registers import TYPES, Endpoint, RegisterMap
+from smartpark.gateway.hj212.codes import CODES as HJ212_CODES
+from smartpark.gateway.hj212.config import Hj212Config, parse_hj212
 from smartpark.gateway.outbox import MIB
 from smartpark.gateway.publisher import PublishOptions
 
@@ -78,6 +80,7 @@ _TOP: Final = {
     "mqtt",
     "modbus",
     "dlt645",
+    "hj212",
     "simulator",
     "csv",
 }
@@ -149,6 +152,7 @@ class GatewayConfig:
     publish: PublishOptions
     endpoints: tuple[Endpoint, ...] = ()
     dlt645: tuple[Dlt645Bus, ...] = ()  # RS-485 lines of DL/T 645-2007 meters
+    hj212: Hj212Config | None = None  # the receiver HJ 212 data loggers dial into
     simulator: SimulatorConfig | None = None
     simulated_meters: tuple[str, ...] = ()
     unread_meters: tuple[str, ...] = ()  # the gateway's meters nothing reads
@@ -228,6 +232,9 @@ def from_dict(
     mapped: dict[str, str] = {}  # meter -> TOML path of the read that maps it, any driver
     endpoints = c.modbus(c.value("", data, "modbus", dict, {}), meter_quantity, registry_ok, mapped)
     buses = parse_dlt645(c, data, meter_quantity if registry_ok else None, mapped)
+    hj212 = parse_hj212(c, data["hj212"]) if "hj212" in data else None
+    if hj212 is not None and registry_ok:
+        c.hj212_meters(hj212, meter_quantity, mapped)
     simulator = c.simulator(data)
     if not publish.live_during_drain and publish.drain_rate > 0 and reg is not None:
         poll_rate = sum(1.0 / reg.meters[m].interval_s for m in meter_quantity)
@@ -254,6 +261,7 @@ def from_dict(
         publish=publish,
         endpoints=endpoints,
         dlt645=tuple(buses),
+        hj212=hj212,
         simulator=simulator,
         simulated_meters=unmapped if simulator is not None else (),
         unread_meters=() if simulator is not None else unmapped,
@@ -371,6 +379,27 @@ class _Checker(Checker):
                 )
             )
         return tuple(endpoints)
+
+    def hj212_meters(
+        self, config: Hj212Config, meter_quantity: Mapping[str, str], mapped: dict[str, str]
+    ) -> None:
+        """Each meter a logger feeds is this gateway's, read once, of the code's quantity."""
+        for mn, logger in config.loggers.items():
+            for code, meter in logger.meters.items():
+                path = f"hj212.logger.{mn}.meters.{code}"
+                quantity = HJ212_CODES[code].quantity
+                if meter not in meter_quantity:
+                    self.error(path, f"meter {meter!r} is not read by this gateway in the registry")
+                elif meter in mapped:
+                    self.error(path, f"meter {meter!r} is already read by {mapped[meter]}")
+                elif meter_quantity[meter] != quantity:
+                    self.error(
+                        path,
+                        f"{code} is {quantity} but meter {meter!r} is {meter_quantity[meter]} "
+                        "in the registry",
+                    )
+                else:
+                    mapped[meter] = path
 
     def modbus_line(self, path: str, table: Mapping[str, Any]) -> dict[str, Any]:
         """Where ``[modbus.NAME]`` is: ``host`` (TCP) or ``device`` (RS-485, Modbus RTU)."""

@@ -83,6 +83,11 @@ class Gateway:
             from smartpark.gateway.drivers.dlt645 import Dlt645Driver  # pyserial when needed
 
             self.drivers += [Dlt645Driver(bus) for bus in config.dlt645 if bus.reads]
+        self.hj212 = None
+        if config.hj212 is not None:
+            from smartpark.gateway.hj212.receiver import Hj212Receiver
+
+            self.hj212 = Hj212Receiver(config.hj212, self._on_received)
         if config.simulator is not None and config.simulated_meters:
             sim = config.simulator
             self.drivers.append(
@@ -129,6 +134,16 @@ class Gateway:
             self._count_errors(errors)
         if len(good):
             self._commit(good)
+
+    def _on_received(self, result: PollResult, received_ms: int) -> None:
+        """Readings a data logger pushed (HJ 212): committed before the logger gets its
+        acknowledgement, so an outbox failure raises and the upload is not acknowledged."""
+        good, bad = screen(result.readings)
+        errors = result.errors + bad
+        if errors:
+            self._count_errors(errors)
+        if len(good) and not self._commit(good):
+            raise OutboxError(f"outbox {self.config.outbox}: readings not committed")
 
     def _count_errors(self, errors: list[MeterError]) -> None:
         for e in errors:
@@ -255,22 +270,30 @@ class Gateway:
             meters=len(cfg.meters),
             modbus=sum(len(e.reads) for e in cfg.endpoints),
             dlt645=sum(len(b.reads) for b in cfg.dlt645),
+            hj212=len(cfg.hj212.meters) if cfg.hj212 is not None else 0,
             simulated=len(cfg.simulated_meters),
             unread=list(cfg.unread_meters),
             queued=self.outbox.count,
             outbox=str(cfg.outbox),
         )
         try:
+            if self.hj212 is not None:
+                await self.hj212.start()
             async with asyncio.TaskGroup() as tg:
                 publishing = tg.create_task(self.publisher.run())
                 tg.create_task(self._status_loop())
                 replay = tg.create_task(self._replay_csv())
                 await self.scheduler.run()  # until stop(); in-flight polls are committed
+                if self.hj212 is not None:
+                    await self.hj212.close()  # no upload is taken that cannot be committed
                 self._stopping.set()
                 await replay
                 self.publisher.stop()
                 await publishing
         finally:
+            if self.hj212 is not None:
+                with contextlib.suppress(Exception):
+                    await self.hj212.close()
             for driver in self.drivers:
                 with contextlib.suppress(Exception):
                     await driver.close()

@@ -7,7 +7,7 @@
 - :mod:`.receiver`: the TCP server (:class:`Hj212Receiver`).
 - :mod:`.simulator`: a logger that dials in and uploads data (tests, bench, demo).
 
-See docs/gateway-hj212.md.
+See docs/gateway.md.
 """
 
 from smartpark.gateway.hj212.config import Hj212Config, LoggerConfig, parse_hj212

@@ -2,7 +2,7 @@
 
 Units are the standard's for ``-Rtd``/``-Avg``/``-Min``/``-Max`` (HJ 212-2017 Appendix B;
 HJ/T 212-2005 Appendix for the old codes); ``-Cou`` (interval totals: kg, m3) is parsed but
-not stored (docs/gateway-hj212.md). The 2005 codes were checked against a public code table
+not stored (docs/gateway.md). The 2005 codes were checked against a public code table
 (lingkejia/bocon-operation-app ``src/lib/polcodeList05.js``): 01 烟尘 particulate, 02 SO2,
 03 NOx, 04 CO, B02 废气 flue-gas flow, S01 O2, S02 flow velocity, S03 temperature, S05
 humidity, S08 烟气压力 pressure; water B01 wastewater, 011 COD, 060 NH3-N, 001 pH.

@@ -12,7 +12,7 @@ Which values become readings: the code is mapped to a meter for that MN; the val
 ``-Rtd`` for 2011 and ``-Avg`` for the interval commands, timestamped with ``DataTime``
 (2011: the instant; 2051/2061/2031: the interval start) in the configured zone; the
 value's ``-Flag`` (``N`` when absent, as 2005 loggers often send) is in ``store_flags``
-(default N and T: see docs/gateway-hj212.md). Every flag is counted. Split messages
+(default N and T: see docs/gateway.md). Every flag is counted. Split messages
 (PNUM/PNO) are processed packet by packet: each sub-packet carries whole
 ``code-field=value`` groups and its own DataTime, so nothing waits for a lost sibling.
 
@@ -121,6 +121,11 @@ class Hj212Receiver:
     @property
     def meters(self) -> list[str]:
         return self.config.meters
+
+    @property
+    def serving(self) -> bool:
+        """Whether the receiver listens (between :meth:`start` and :meth:`close`)."""
+        return self._server is not None and bool(self._server.sockets)
 
     @property
     def port(self) -> int:
