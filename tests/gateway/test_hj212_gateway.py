@@ -13,6 +13,7 @@ from smartpark.core.quantities import BY_NAME
 from smartpark.gateway import config as gwconfig
 from smartpark.gateway.hj212 import simulator
 from smartpark.gateway.hj212.codes import CODES
+from smartpark.gateway.report import meter_rows
 from smartpark.gateway.service import Gateway
 from smartpark.testing.mqtt import Collector
 from smartpark.testing.servers import Mosquitto, free_port
@@ -39,6 +40,8 @@ pw = "123456"
 [hj212.logger.{MN}.meters]
 """ + "".join(f'{code} = "{meter}"\n' for code, meter in METERS.items())
     cfg = gwconfig.load(write_config(tmp_path / "gw.toml", registry, mosquitto.url, body))
+    how = {meter: read_by for meter, _, _, read_by in meter_rows(cfg)}
+    assert how["stack-so2"] == f"hj212 logger {MN} code a21026 (mg/m3)"
     logger = simulator.SimLogger(MN, "123456", codes=tuple(METERS))
     collector = Collector(mosquitto.host, mosquitto.port).start()
     count = 5

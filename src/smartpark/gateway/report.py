@@ -33,6 +33,10 @@ def meter_rows(cfg: GatewayConfig) -> list[tuple[str, str, str, str]]:
                 f"dlt645.{bus.name} meter {d.address} {d.di.name} ({d.di.code}) "
                 f"× {d.scale:g} {d.di.unit}"
             )
+    if cfg.hj212 is not None:
+        for mn, logger in cfg.hj212.loggers.items():
+            for code, meter in logger.meters.items():
+                how[meter] = f"hj212 logger {mn} code {code} ({logger.unit(code)})"
     for m in cfg.simulated_meters:
         how[m] = "simulator"
     return [
