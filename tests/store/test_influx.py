@@ -84,6 +84,32 @@ def test_kpis_are_points_of_measurement_kpi(
     ]
 
 
+def test_kpis_carry_factors_version_as_a_string_field(
+    store: InfluxStore, influxd: Influxd, influx_db: str
+) -> None:
+    """A field, not a tag: a restatement replaces the point instead of adding a series."""
+    store.write_kpis([KpiRow("park", "park-1", "month", "co2_total_t", T0, 5.366, "old")])
+    store.write_kpis([KpiRow("park", "park-1", "month", "co2_total_t", T0, 5.306, "new")])
+    assert influxd.query(influx_db, "SELECT * FROM kpi") == [
+        {
+            "time": T0,
+            "factors_version": "new",
+            "id": "park-1",
+            "kpi": "co2_total_t",
+            "period": "month",
+            "scope": "park",
+            "value": 5.306,
+        }
+    ]
+
+
+def test_kpis_written_before_versions_read_back_unversioned(
+    store: InfluxStore, influxd: Influxd, influx_db: str
+) -> None:
+    influxd.write(influx_db, f"kpi,id=park-1,kpi=energy_tce,period=day,scope=park value=2.5 {T0}")
+    assert store.read_kpis(*ALL) == [KpiRow("park", "park-1", "day", "energy_tce", T0, 2.5, "")]
+
+
 def test_unparsable_body_is_rejected_with_the_servers_message(store: InfluxStore) -> None:
     with pytest.raises(StoreRejectedError, match="HTTP 400: unable to parse"):
         store.write_lines(b"this is not line protocol\n")

@@ -16,6 +16,7 @@ import pytest
 
 from smartpark.core import registry
 from smartpark.core.errors import StoreError
+from smartpark.store.base import KpiRow
 from smartpark.store.sqlite import SqliteStore
 from tests.store.stores import REGISTRY, T0, code, columns, registry_doc, triples
 
@@ -130,3 +131,37 @@ def test_in_memory_store(tmp_path: Path) -> None:
     with SqliteStore(":memory:", REGISTRY) as store:
         store.write(columns([("b-nox", T0, 1.0)]))
         assert triples(store.read(*ALL)) == [("b-nox", T0, 1.0)]
+
+
+def test_a_store_file_of_the_previous_version_opens_and_keeps_its_kpis(tmp_path: Path) -> None:
+    """The kpi table before factors_version: opening adds the column, rows read as ''."""
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        """
+        CREATE TABLE series (id INTEGER PRIMARY KEY, meter TEXT NOT NULL UNIQUE);
+        CREATE TABLE readings (series INTEGER NOT NULL, ts INTEGER NOT NULL,
+            value REAL NOT NULL, PRIMARY KEY (ts, series)) WITHOUT ROWID;
+        CREATE TABLE kpi (scope TEXT NOT NULL, id TEXT NOT NULL, period TEXT NOT NULL,
+            kpi TEXT NOT NULL, start_ms INTEGER NOT NULL, value REAL NOT NULL,
+            PRIMARY KEY (scope, id, period, kpi, start_ms)) WITHOUT ROWID;
+        INSERT INTO kpi VALUES ('park', 'park-1', 'day', 'co2_total_t', 1000, 2.5);
+        """
+    )
+    conn.commit()
+    conn.close()
+    store = SqliteStore(path, REGISTRY)
+    try:
+        assert store.read_kpis(0, 2000) == [
+            KpiRow("park", "park-1", "day", "co2_total_t", 1000, 2.5)
+        ]
+        row = KpiRow("park", "park-1", "day", "co2_total_t", 1000, 2.4, "cn-2023-national")
+        store.write_kpis([row])
+        assert store.read_kpis(0, 2000) == [row]
+    finally:
+        store.close()
+    again = SqliteStore(path, REGISTRY)  # a migrated file opens again unchanged
+    try:
+        assert again.read_kpis(0, 2000) == [row]
+    finally:
+        again.close()

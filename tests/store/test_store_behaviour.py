@@ -233,3 +233,21 @@ def test_unbounded_range_reads_everything(store: Store) -> None:
     assert triples(store.read(-(2**62), 2**62)) == expected(points)
     store.write_kpis([KpiRow("park", "p", "year", "k", 0, 1.0)])
     assert len(store.read_kpis(-(2**62), 2**62)) == 1
+
+
+def test_kpi_factors_version_round_trips_and_a_recompute_replaces_it(store: Store) -> None:
+    old = KpiRow("park", "park-1", "month", "co2_total_t", T0, 5.366, "cn-2022-national")
+    straddling = KpiRow("zone", "z", "month", "co2_total_t", T0, 7.0, 'a>b,c "q"')
+    unversioned = KpiRow("park", "park-2", "month", "co2_total_t", T0, 1.0)
+    store.write_kpis([old, straddling, unversioned])
+    assert store.read_kpis(T0, T0 + 1) == [old, unversioned, straddling]
+    new = KpiRow("park", "park-1", "month", "co2_total_t", T0, 5.306, "cn-2023-national")
+    store.write_kpis([new])
+    assert store.read_kpis(T0, T0 + 1, scope="park") == [new, unversioned]
+
+
+def test_a_factors_version_line_protocol_cannot_carry_is_rejected(store: Store) -> None:
+    bad = KpiRow("park", "p", "day", "x", T0, 1.0, "a\\b")
+    with pytest.raises(StoreRejectedError, match="backslash"):
+        store.write_kpis([bad])
+    assert store.read_kpis(T0 - 1, T0 + 1) == []

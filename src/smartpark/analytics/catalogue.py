@@ -44,6 +44,12 @@ _SPECS: Final[tuple[KpiSpec, ...]] = (
     KpiSpec("load_factor", "%", "energy", "mean 15-minute demand / peak demand"),
     KpiSpec("co2_scope1_t", "tCO2", "carbon", "direct emissions from fuels (gas, coal, diesel)"),
     KpiSpec("co2_scope2_t", "tCO2", "carbon", "purchased electricity (net, >= 0) and heat/steam"),
+    KpiSpec(
+        "co2_scope2_market_t",
+        "tCO2",
+        "carbon",
+        "market-based scope 2: electricity net of green certificates x residual factor, + heat",
+    ),
     KpiSpec("co2_total_t", "tCO2", "carbon", "scope 1 + scope 2"),
     KpiSpec(
         "carbon_per_energy",

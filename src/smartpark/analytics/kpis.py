@@ -29,7 +29,9 @@ import numpy.typing as npt
 
 from smartpark.analytics import meters, periods
 from smartpark.analytics.catalogue import KPI_NAMES
+from smartpark.analytics.factorsets import WindowSets
 from smartpark.analytics.layout import Layout, group_sum
+from smartpark.analytics.market import certificate_kwh
 from smartpark.analytics.meters import MeterGrid
 from smartpark.analytics.periods import WINDOW_MS, Grid, PeriodName
 from smartpark.analytics.series import FloatArray, IntArray, sort_readings
@@ -64,6 +66,7 @@ class _Windows:
     names: tuple[str, ...]  # channel names
     channels: FloatArray  # (rows, channels, W)
     meters: MeterGrid
+    sets: WindowSets  # the factor set of each enterprise and park row and window
 
 
 def _windows(reg: Registry, lay: Layout, mg: MeterGrid, grid: Grid) -> _Windows:
@@ -78,11 +81,12 @@ def _windows(reg: Registry, lay: Layout, mg: MeterGrid, grid: Grid) -> _Windows:
     per_eq = per_eq.reshape(lay.n_ent, len(_COUNTERS), n_w)
     ch: dict[str, FloatArray] = {q: per_eq[:, k] for q, k in _Q.items()}
 
-    # Coefficient channels per enterprise, with its park's factors.
+    # Coefficient channels per enterprise and window, with its park's set of the window.
     parks = [reg.parks[reg.enterprises[e].park] for e in reg.enterprise_ids]
+    sets = WindowSets.of(reg, grid)
 
     def f(name: str) -> FloatArray:
-        return np.array([p.factor(name) for p in parks])[:, None]
+        return sets.factor(name, slice(0, lay.n_ent))
 
     gas_clean = np.array([p.clean_includes_natural_gas for p in parks], np.float64)[:, None]
     renewable = ch["pv_generation"] + ch["wind_generation"]
@@ -106,6 +110,7 @@ def _windows(reg: Registry, lay: Layout, mg: MeterGrid, grid: Grid) -> _Windows:
         + ch["diesel"] * f("diesel_tco2_per_t")
     )
     ch["co2_heat_t"] = (ch["heat"] + ch["steam"] * f("steam_gj_per_t")) * f("heat_tco2_per_gj")
+    ch["certificates_kwh"] = certificate_kwh(reg, grid)
 
     # Demand: 15-minute mean of the enterprise's active power meters, else 4 x import.
     pmeters = lay.meters_where(lay.of_quantity("active_power") & lay.boundary)
@@ -145,7 +150,7 @@ def _windows(reg: Registry, lay: Layout, mg: MeterGrid, grid: Grid) -> _Windows:
     )
     names = (*ch, "demand_kw")
     stacked = np.stack([*ch.values(), demand_e], axis=1)
-    return _Windows(names, lay.lift(stacked), mg)
+    return _Windows(names, lay.lift(stacked), mg, sets)
 
 
 def _exceed_windows(
@@ -205,15 +210,24 @@ def _period_kpis(
     out["load_factor"] = _ratio(mean, peak, 100.0)
 
     # Scope 2 nets import against export per scope and period (max(0, .)), each park with
-    # its own grid factor; a zone adds its parks' scope 2.
-    grid_f = np.array(
-        [reg.parks[reg.enterprises[e].park].factor("grid_tco2_per_mwh") for e in reg.enterprise_ids]
-        + [reg.parks[p].factor("grid_tco2_per_mwh") for p in reg.park_ids]
-    )
+    # its own grid factor (netted per part where a period straddles a factor change); a
+    # zone adds its parks' scope 2. Market-based: certificates reduce the net first, and
+    # what remains takes the residual factor.
     e_p = lay.n_ent + lay.n_park
-    elec_co2 = np.maximum(0.0, imp[:e_p] - exp_[:e_p]) / 1000.0 * grid_f[:, None]
+    channel = {name: win.channels[:e_p, k, :] for k, name in enumerate(win.names)}
+    net_w = channel["electricity_import"] - channel["electricity_export"]
+    elec_co2 = win.sets.netted("grid_tco2_per_mwh", gi, imp[:e_p] - exp_[:e_p], net_w)
+    cert = s["certificates_kwh"][:e_p]
+    market_co2 = win.sets.netted(
+        "grid_residual_tco2_per_mwh",
+        gi,
+        imp[:e_p] - exp_[:e_p] - cert,
+        net_w - channel["certificates_kwh"],
+    )
     zone_elec = group_sum(elec_co2[lay.n_ent :], lay.park_zone, lay.n_zone)
     scope2 = np.concatenate([elec_co2, zone_elec], axis=0) + s["co2_heat_t"]
+    zone_market = group_sum(market_co2[lay.n_ent :], lay.park_zone, lay.n_zone)
+    out["co2_scope2_market_t"] = np.concatenate([market_co2, zone_market]) + s["co2_heat_t"]
     out["co2_scope1_t"] = s["co2_scope1_t"]
     out["co2_scope2_t"] = scope2
     co2 = s["co2_scope1_t"] + scope2
@@ -296,6 +310,7 @@ def compute_kpis(
                 continue
             gi = grid.index(pb)
             values = _period_kpis(registry, lay, win, gi, pb)
+            versions = win.sets.versions(gi)
             for sc in wanted_scopes:
                 keep = ids.get(sc) if ids else None
                 rows = [
@@ -314,7 +329,8 @@ def compute_kpis(
                         starts=pb[:-1].copy(),
                         ends=pb[1:].copy(),
                         values={k: values[k][rows] for k in KPI_NAMES},
-                        factors_versions=tuple(lay.row_factors_version[r] for r in rows),
+                        factors_versions=tuple(str(versions[r, -1]) for r in rows),
+                        period_versions=versions[rows],
                     )
                 )
     _log.debug(

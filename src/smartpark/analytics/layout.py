@@ -43,7 +43,6 @@ class Layout:
     limit: FloatArray  # per meter: the park's limit for a pollutant meter, else NaN
     row_ids: tuple[tuple[Scope, str], ...]
     row_tz: tuple[str, ...]
-    row_factors_version: tuple[str, ...]
 
     @property
     def n_rows(self) -> int:
@@ -82,10 +81,6 @@ class Layout:
             ]
         )
         parks = [reg.parks[p] for p in reg.park_ids]
-        zone_versions = [
-            ",".join(sorted({p.factors_version for p in parks if p.zone == z}))
-            for z in reg.zone_ids
-        ]
         ent_parks = [reg.parks[reg.enterprises[e].park] for e in reg.enterprise_ids]
         return cls(
             n_meters=len(mids),
@@ -115,11 +110,6 @@ class Layout:
                 *(p.timezone for p in ent_parks),
                 *(p.timezone for p in parks),
                 *(reg.zones[z].timezone for z in reg.zone_ids),
-            ),
-            row_factors_version=(
-                *(p.factors_version for p in ent_parks),
-                *(p.factors_version for p in parks),
-                *zone_versions,
             ),
         )
 

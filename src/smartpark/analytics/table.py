@@ -34,7 +34,15 @@ class KpiBlock:
     starts: npt.NDArray[np.int64]  # period starts, epoch ms
     ends: npt.NDArray[np.int64]
     values: Mapping[str, npt.NDArray[np.float64]]  # kpi -> (len(ids), len(starts))
-    factors_versions: tuple[str, ...]  # per id
+    factors_versions: tuple[str, ...]  # per id, of its last period
+    # per id and period (docs/kpis.md "Factor sets"); None: factors_versions throughout
+    period_versions: npt.NDArray[np.object_] | None = None
+
+    def version(self, row: int, column: int) -> str:
+        """The ``factors_version`` of one id and period."""
+        if self.period_versions is None:
+            return self.factors_versions[row]
+        return str(self.period_versions[row, column])
 
     def incomplete(self) -> npt.NDArray[np.bool_]:
         """True where the scope's data completeness for the period is below ``COMPLETE_AT``."""
@@ -83,6 +91,7 @@ class KpiTable:
                     ids=tuple(b.ids[i] for i in rows),
                     values={k: v[rows] for k, v in b.values.items()},
                     factors_versions=tuple(b.factors_versions[i] for i in rows),
+                    period_versions=None if b.period_versions is None else b.period_versions[rows],
                 )
             )
         return KpiTable(tuple(out))
@@ -95,11 +104,12 @@ class KpiTable:
         out: list[KpiRow] = []
         for b in self.blocks:
             starts = b.starts.tolist()
+            versions = [[b.version(i, k) for k in range(len(starts))] for i in range(len(b.ids))]
             for kpi, arr in b.values.items():
                 for i, ident in enumerate(b.ids):
-                    for start, v in zip(starts, arr[i].tolist(), strict=True):
+                    for start, v, ver in zip(starts, arr[i].tolist(), versions[i], strict=True):
                         if math.isfinite(v):
-                            out.append(KpiRow(b.scope, ident, b.period, kpi, start, v))
+                            out.append(KpiRow(b.scope, ident, b.period, kpi, start, v, ver))
         return out
 
     def records(self) -> Iterator[dict[str, Any]]:
@@ -115,7 +125,7 @@ class KpiTable:
                         "start_ms": int(b.starts[k]),
                         "end_ms": int(b.ends[k]),
                         "timezone": b.timezone,
-                        "factors_version": b.factors_versions[i],
+                        "factors_version": b.version(i, k),
                         "incomplete": bool(flags[i, k]),
                     }
                     for kpi in KPIS:

@@ -6,6 +6,7 @@
     smartpark kpi --from 2026-11-01 --to 2026-11-02 --period hour --scope enterprise \\
         --park petrochem --format csv --write
     smartpark kpi --period hour --follow          # recompute the latest closed hours
+    smartpark kpi restate --from 2025-10-01 --to 2026-01-01 [--write]   # see cli/restate.py
 """
 
 from __future__ import annotations
@@ -44,11 +45,17 @@ class FormatChoice(StrEnum):
 
 
 def register(app: typer.Typer) -> None:
-    app.command("kpi")(kpi)
+    from smartpark.cli import restate
+
+    group = typer.Typer(help="Compute low-carbon KPIs; restate them after a factor change.")
+    group.callback(invoke_without_command=True)(kpi)
+    restate.register(group)
+    app.add_typer(group, name="kpi")
 
 
 @report_errors
 def kpi(
+    ctx: typer.Context,
     from_: Annotated[
         str | None,
         typer.Option(
@@ -99,6 +106,8 @@ def kpi(
     log_level: LogLevelOption = None,
 ) -> None:
     """Compute KPIs per enterprise, park or zone for full periods in [--from, --to)."""
+    if ctx.invoked_subcommand is not None:
+        return
     from smartpark.analytics import jobs
     from smartpark.analytics.catalogue import KPIS
     from smartpark.analytics.render import DEFAULT_COLUMNS, rich_table, to_csv, to_json

@@ -14,6 +14,7 @@ for the columnar paths of ingest and analytics.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -26,7 +27,13 @@ import numpy.typing as npt
 
 from smartpark.core import quantities
 from smartpark.core.errors import ConfigError
-from smartpark.core.factors import DEFAULT_FACTORS, DEFAULT_FACTORS_VERSION, DEFAULT_LIMITS
+from smartpark.core.factors import (
+    DEFAULT_FACTORS,
+    DEFAULT_FACTORS_VERSION,
+    DEFAULT_LIMITS,
+    FACTOR_SETS,
+    FactorSet,
+)
 from smartpark.core.ids import ID_PATTERN, is_valid_id
 from smartpark.core.tomlcheck import Checker, read_toml
 
@@ -56,14 +63,21 @@ class Park:
     enclave: bool = False  # an enclave park hosted by its zone
     land_km2: float | None = None
     clean_includes_natural_gas: bool = False
-    factors: Mapping[str, float] = field(default_factory=dict)
-    factors_version: str = DEFAULT_FACTORS_VERSION
+    factors: Mapping[str, float] = field(default_factory=dict)  # of the latest set
+    factors_version: str = DEFAULT_FACTORS_VERSION  # of the latest set
     limits: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
     targets: Mapping[str, float] = field(default_factory=dict)
+    # In date order, adjoining: the first open to the past, the last to the future.
+    factor_sets: tuple[FactorSet, ...] = ()
 
     def factor(self, name: str) -> float:
-        """A KPI coefficient: the park's override, else the docs/kpis.md default."""
+        """A KPI coefficient of the latest set: the park's override, else the default."""
         return self.factors.get(name, DEFAULT_FACTORS[name].value)
+
+    @property
+    def sets(self) -> tuple[FactorSet, ...]:
+        """The park's factor sets (one valid forever when built without any)."""
+        return self.factor_sets or (FactorSet(self.factors_version, self.factors),)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +95,8 @@ class Enterprise:
     works_stopped_since: dt.date | None = None
     built_ratio: float | None = None
     invested_ratio: float | None = None
+    # Green electricity certificates / contracts, MWh per local month "YYYY-MM".
+    green_certificates: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +261,11 @@ def from_dict(data: Mapping[str, Any], source: str = "<registry>") -> Registry:
 
 
 _MISSING: Final = object()
+_MONTH: Final = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
+
+
+def _ended(s: FactorSet, valid_to: dt.date | None) -> FactorSet:
+    return s if s.valid_to is not None else FactorSet(s.version, s.values, s.valid_from, valid_to)
 
 
 class _Validator(Checker):
@@ -335,6 +356,133 @@ class _Validator(Checker):
                 out[name] = float(value)
         return out
 
+    # -- factor sets (docs/registry.md) ----------------------------------------------
+
+    def factor_table(self, path: str, raw: Mapping[str, Any], ident: str) -> FactorSet:
+        """``[park.ID.factors]``: one set valid forever (the original shape)."""
+        version = raw.get("factors_version", DEFAULT_FACTORS_VERSION)
+        if not isinstance(version, str):
+            self.error(f"{path}.factors.factors_version", f"must be a string, got {version!r}")
+            version = DEFAULT_FACTORS_VERSION
+        coefficients = {k: v for k, v in raw.items() if k != "factors_version"}
+        factors = self.number_table(
+            path, {"factors": coefficients}, "factors", tuple(DEFAULT_FACTORS)
+        )
+        if factors and version == DEFAULT_FACTORS_VERSION:
+            version = f"{DEFAULT_FACTORS_VERSION}+{ident}"
+        return FactorSet(version, factors)
+
+    def factor_entry(self, path: str, raw: Any, ident: str) -> FactorSet | None:
+        """One ``[[park.ID.factors]]`` entry: a named set valid for a range of dates."""
+        if not isinstance(raw, dict):
+            self.error(path, "must be a table")
+            return None
+        meta = ("factors_version", "set", "valid_from", "valid_to")
+        base_name = self.string(path, raw, "set", None)
+        base: dict[str, float] = {}
+        if base_name is not None and base_name not in FACTOR_SETS:
+            self.error(
+                f"{path}.set",
+                f"unknown factor set {base_name!r} (known: {', '.join(FACTOR_SETS)})",
+            )
+        elif base_name is not None:
+            base = dict(FACTOR_SETS[base_name])
+        version = self.string(path, raw, "factors_version", None)
+        coefficients = {k: v for k, v in raw.items() if k not in meta}
+        for name in coefficients:
+            if name not in DEFAULT_FACTORS:
+                self.error(
+                    f"{path}.{name}",
+                    f"unknown factor {name!r} (expected one of {', '.join(DEFAULT_FACTORS)}, "
+                    f"or {', '.join(meta)})",
+                )
+        known = {k: v for k, v in coefficients.items() if k in DEFAULT_FACTORS}
+        head, _, last = path.rpartition(".")
+        values = base | self.number_table(head, {last: known}, last, None)
+        if version is None and base_name is not None:
+            version = base_name if not known else f"{base_name}+{ident}"
+        elif version is None:
+            self.error(f"{path}.factors_version", "missing required key: name the set")
+        valid_from = self.date(path, raw, "valid_from")
+        valid_to = self.date(path, raw, "valid_to")
+        if valid_from and valid_to and valid_to <= valid_from:
+            self.error(f"{path}.valid_to", f"must be after valid_from {valid_from}")
+        return FactorSet(version or "", values, valid_from, valid_to)
+
+    def factor_sets(self, path: str, raw: list[Any], ident: str) -> tuple[FactorSet, ...]:
+        """``[[park.ID.factors]]``: the sets in date order, adjoining (no gap, no overlap);
+        a missing ``valid_to`` ends where the next set begins."""
+        entries = [(i, self.factor_entry(f"{path}[{i}]", e, ident)) for i, e in enumerate(raw)]
+        if not raw:
+            self.error(path, "must name at least one factor set")
+        if all(s is None for _, s in entries):
+            return (FactorSet(DEFAULT_FACTORS_VERSION),)
+        ordered = sorted(
+            ((i, s) for i, s in entries if s is not None),
+            key=lambda e: (e[1].valid_from is not None, e[1].valid_from or dt.date.min),
+        )
+        versions: dict[str, int] = {}
+        out: list[FactorSet] = []
+        for k, (i, s) in enumerate(ordered):
+            where = f"{path}[{i}]"
+            if s.version and s.version in versions:
+                self.error(
+                    f"{where}.factors_version",
+                    f"{s.version!r} already names {path}[{versions[s.version]}]; "
+                    "give each set its own version",
+                )
+            versions.setdefault(s.version, i)
+            if k == 0 and s.valid_from is not None:
+                self.error(
+                    f"{where}.valid_from",
+                    f"no factor set is valid before {s.valid_from}; remove valid_from "
+                    "from the earliest set",
+                )
+            if k == 0:
+                out.append(s)
+                continue
+            j, prev = ordered[k - 1]
+            end = prev.valid_to if prev.valid_to is not None else s.valid_from
+            if s.valid_from is None or (end is not None and s.valid_from < end):
+                self.error(
+                    f"{where}.valid_from",
+                    f"overlaps {path}[{j}] (valid to {end or 'forever'}); make one set "
+                    "end where the next begins",
+                )
+            elif end is not None and s.valid_from > end:
+                self.error(
+                    f"{where}.valid_from",
+                    f"gap: {path}[{j}] ends {end} but this set begins {s.valid_from}; "
+                    "make one set end where the next begins",
+                )
+            out[-1] = _ended(out[-1], s.valid_from)
+            out.append(s)
+        if out[-1].valid_to is not None:
+            last = ordered[-1][0]
+            self.error(
+                f"{path}[{last}].valid_to",
+                f"no factor set is valid from {out[-1].valid_to}; remove valid_to from "
+                "the latest set",
+            )
+        return tuple(out)
+
+    def certificates(self, path: str, table: Mapping[str, Any]) -> dict[str, float]:
+        """``[enterprise.ID.green_certificates]``: MWh per local month ``"YYYY-MM"``."""
+        raw = table.get("green_certificates", {})
+        if not isinstance(raw, dict):
+            self.error(f"{path}.green_certificates", "must be a table")
+            return {}
+        out: dict[str, float] = {}
+        for month in raw:
+            where = f"{path}.green_certificates"
+            if not _MONTH.fullmatch(month):
+                self.error(f"{where}.{month}", f"must be a month YYYY-MM, got {month!r}")
+                continue
+            value = self.number(where, raw, month, minimum=0.0)
+            if value is not None:
+                out[month] = float(value)
+        return out
+
     # -- sections ----------------------------------------------------------------------
 
     def zone(self, ident: str, t: dict[str, Any]) -> Zone:
@@ -366,19 +514,13 @@ class _Validator(Checker):
         )
         zone = self.ref(path, t, "zone", zones, "zone")
         raw_factors = t.get("factors", {})
-        if not isinstance(raw_factors, dict):
-            self.error(f"{path}.factors", "must be a table")
-            raw_factors = {}
-        version = raw_factors.get("factors_version", DEFAULT_FACTORS_VERSION)
-        if not isinstance(version, str):
-            self.error(f"{path}.factors.factors_version", f"must be a string, got {version!r}")
-            version = DEFAULT_FACTORS_VERSION
-        coefficients = {k: v for k, v in raw_factors.items() if k != "factors_version"}
-        factors = self.number_table(
-            path, {"factors": coefficients}, "factors", tuple(DEFAULT_FACTORS)
-        )
-        if factors and version == DEFAULT_FACTORS_VERSION:
-            version = f"{DEFAULT_FACTORS_VERSION}+{ident}"
+        if isinstance(raw_factors, list):
+            sets = self.factor_sets(f"{path}.factors", raw_factors, ident)
+        elif isinstance(raw_factors, dict):
+            sets = (self.factor_table(path, raw_factors, ident),)
+        else:
+            self.error(f"{path}.factors", "must be a table or an array of tables ([[...]])")
+            sets = (FactorSet(DEFAULT_FACTORS_VERSION),)
         limits = dict(DEFAULT_LIMITS)
         limits.update(self.number_table(path, t, "limits", POLLUTANTS))
         return Park(
@@ -389,8 +531,9 @@ class _Validator(Checker):
             enclave=self.boolean(path, t, "enclave", False),
             land_km2=self.number(path, t, "land_km2", positive=True),
             clean_includes_natural_gas=self.boolean(path, t, "clean_includes_natural_gas", False),
-            factors=factors,
-            factors_version=version,
+            factors=sets[-1].values,
+            factors_version=sets[-1].version,
+            factor_sets=sets,
             limits=limits,
             targets=self.number_table(path, t, "targets", None),
         )
@@ -415,6 +558,7 @@ class _Validator(Checker):
                 "utility",
                 "built_ratio",
                 "invested_ratio",
+                "green_certificates",
                 *dates,
             },
         )
@@ -432,6 +576,7 @@ class _Validator(Checker):
             construction_due=self.date(path, t, "construction_due"),
             construction_started=self.date(path, t, "construction_started"),
             works_stopped_since=self.date(path, t, "works_stopped_since"),
+            green_certificates=self.certificates(path, t),
         )
 
     def gateway(self, ident: str, t: dict[str, Any], parks: Mapping[str, Park]) -> Gateway:

@@ -37,7 +37,8 @@ class ReadingColumns:
 
 @dataclass(frozen=True, slots=True)
 class KpiRow:
-    """One KPI value; stored in measurement ``kpi`` with tags scope, id, period, kpi."""
+    """One KPI value; stored in measurement ``kpi`` with tags scope, id, period, kpi and
+    the coefficient set it was computed with (docs/store.md)."""
 
     scope: Scope
     id: str
@@ -45,6 +46,7 @@ class KpiRow:
     kpi: str
     start_ms: int  # period start, epoch ms
     value: float
+    factors_version: str = ""  # "" for rows stored before versions were
 
 
 class Store(Protocol):

@@ -15,7 +15,7 @@ import numpy as np
 
 from smartpark.core.errors import StoreRejectedError
 from smartpark.store.base import KpiRow, Period, ReadingColumns, Scope
-from smartpark.store.lineprotocol import escape
+from smartpark.store.lineprotocol import escape, string_field
 
 SCOPES: Final[tuple[str, ...]] = get_args(Scope)
 PERIODS: Final[tuple[str, ...]] = get_args(Period)
@@ -56,6 +56,8 @@ def check_kpi_rows(rows: Sequence[KpiRow]) -> None:
                 escape(row.id, "tag_value")
                 escape(row.kpi, "tag_value")
                 seen.add(tags)
+            if row.factors_version:
+                string_field(row.factors_version)
             if not np.isfinite(row.value):
                 raise ValueError(f"value {row.value!r} is not finite")
             if not isinstance(row.start_ms, int | np.integer):

@@ -45,7 +45,7 @@ directly.
 from __future__ import annotations
 
 import gzip
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, Final
@@ -62,7 +62,13 @@ from smartpark.core.settings import read_secret
 from smartpark.core.urls import StoreUrl
 from smartpark.store.base import KpiRow, Period, ReadingColumns, Scope
 from smartpark.store.checks import check_kpi_rows, check_readings
-from smartpark.store.lineprotocol import FIELD, KPI_MEASUREMENT, LineBuilder, kpi_lines
+from smartpark.store.lineprotocol import (
+    FIELD,
+    KPI_MEASUREMENT,
+    VERSION_FIELD,
+    LineBuilder,
+    kpi_lines,
+)
 
 _log = get_logger(__name__)
 
@@ -100,6 +106,27 @@ class _Response(msgspec.Struct):
 
 
 _decode_chunk = msgspec.json.Decoder(_Response).decode
+
+
+class _KpiSeries(msgspec.Struct):
+    """A ``kpi`` series: rows of time, value and factors_version (null before versions)."""
+
+    tags: dict[str, str] | None = None
+    columns: list[str] = []
+    values: list[tuple[int, float, str | None]] = []
+
+
+class _KpiResult(msgspec.Struct):
+    series: list[_KpiSeries] = []
+    error: str | None = None
+
+
+class _KpiResponse(msgspec.Struct):
+    results: list[_KpiResult] = []
+    error: str | None = None
+
+
+_decode_kpi_chunk = msgspec.json.Decoder(_KpiResponse).decode
 
 
 def quote_ident(name: str) -> str:
@@ -325,6 +352,18 @@ class InfluxStore:
         self, query: str, what: str
     ) -> Iterator[tuple[dict[str, str], npt.NDArray[np.int64], npt.NDArray[np.float64]]]:
         """(tags, ts, value) per series piece of a chunked ``/query`` response."""
+        for series in self._query(query, what, _decode_chunk):
+            if series.columns[:2] != ["time", FIELD]:
+                raise StoreError(f"{self.url}: {what}: columns {series.columns}")
+            if not series.values:
+                continue
+            table = np.array(series.values, dtype=_POINT)
+            yield series.tags or {}, table["ts"], table["value"]
+
+    def _query(
+        self, query: str, what: str, decode: Callable[[str], _Response | _KpiResponse]
+    ) -> Iterator[Any]:
+        """Every series piece of a chunked ``/query`` response, decoded by ``decode``."""
         params = {
             "db": self.url.database,
             "q": query,
@@ -337,7 +376,7 @@ class InfluxStore:
                 if not line.strip():
                     continue
                 try:
-                    chunk = _decode_chunk(line)
+                    chunk = decode(line)
                 except msgspec.DecodeError as exc:
                     raise StoreError(f"{self.url}: {what}: bad response chunk: {exc}") from exc
                 if chunk.error:
@@ -345,13 +384,7 @@ class InfluxStore:
                 for result in chunk.results:
                     if result.error:
                         raise _query_error(f"{self.url}: {what}", result.error)
-                    for series in result.series:
-                        if series.columns[:2] != ["time", FIELD]:
-                            raise StoreError(f"{self.url}: {what}: columns {series.columns}")
-                        if not series.values:
-                            continue
-                        table = np.array(series.values, dtype=_POINT)
-                        yield series.tags or {}, table["ts"], table["value"]
+                    yield from result.series
 
     # -- KPIs
 
@@ -376,17 +409,20 @@ class InfluxStore:
         if period is not None:
             where += f' AND "period" = {quote_string(period)}'
         query = (
-            f"SELECT {quote_ident(FIELD)} FROM {quote_ident(KPI_MEASUREMENT)} "  # noqa: S608
-            f"WHERE {where} "
+            f"SELECT {quote_ident(FIELD)}, {quote_ident(VERSION_FIELD)} "  # noqa: S608
+            f"FROM {quote_ident(KPI_MEASUREMENT)} WHERE {where} "
             'GROUP BY "scope", "id", "period", "kpi"'
         )
         rows: list[KpiRow] = []
-        for tags, ts, value in self._query_series(query, "read_kpis"):
+        for series in self._query(query, "read_kpis", _decode_kpi_chunk):
+            tags = series.tags or {}
+            if series.columns[:3] != ["time", FIELD, VERSION_FIELD]:
+                raise StoreError(f"{self.url}: read_kpis: columns {series.columns}")
             try:
                 key = (tags["scope"], tags["id"], tags["period"], tags["kpi"])
             except KeyError:
                 continue  # a point written without our tags: not a smartpark KPI
-            rows += [KpiRow(*key, t, v) for t, v in zip(ts.tolist(), value.tolist(), strict=True)]  # type: ignore[arg-type]
+            rows += [KpiRow(*key, t, v, ver or "") for t, v, ver in series.values]
         rows.sort(key=lambda r: (r.scope, r.id, r.period, r.kpi, r.start_ms))
         return rows
 

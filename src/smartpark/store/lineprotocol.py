@@ -51,6 +51,8 @@ FIELD: Final = "value"
 KPI_MEASUREMENT: Final = "kpi"
 READING_TAGS: Final = ("enterprise", "meter", "park", "quantity")  # sorted, as influx likes
 KPI_TAGS: Final = ("id", "kpi", "period", "scope")
+VERSION_FIELD: Final = "factors_version"
+"""The string field of a KPI point naming its coefficient set (docs/store.md)."""
 
 # Control characters (C0, DEL) and the backslash cannot be carried; see module docstring.
 _FORBIDDEN = re.compile(r"[\x00-\x1f\x7f\\]")
@@ -81,6 +83,15 @@ def escape(text: str, position: Position) -> str:
         raise ValueError(f"{position} {text[:80]!r}: names must not start with '_' or be 'time'")
     pattern = _ESCAPE_MEASUREMENT if position == "measurement" else _ESCAPE_KEY
     return pattern.sub(r"\\\1", text)
+
+
+def string_field(text: str) -> str:
+    """``text`` as a quoted string field value; ``ValueError`` if it cannot be carried."""
+    bad = _FORBIDDEN.search(text)
+    if bad is not None:
+        what = "a backslash" if bad.group() == "\\" else f"control character {bad.group()!r}"
+        raise ValueError(f"string field {text[:80]!r} contains {what}")
+    return '"' + text.replace('"', '\\"') + '"'
 
 
 def series_key(measurement: str, tags: Iterable[tuple[str, str]]) -> str:
@@ -122,13 +133,15 @@ def _join(
     prefixes: Sequence[msgspec.Raw] | npt.NDArray[np.object_],
     value: npt.NDArray[np.float64],
     ts: npt.NDArray[np.int64],
+    middles: Sequence[msgspec.Raw] | None = None,
 ) -> bytes:
-    """``prefix value ts\\n`` per point, prefixes already chosen per point."""
+    """``prefix value middle ts\\n`` per point, prefixes (and the further fields with
+    their trailing space, ``middles``) already chosen per point."""
     n = len(value)
     parts: list[object] = [_NEWLINE] * (5 * n)
     parts[0::5] = prefixes if isinstance(prefixes, list) else list(prefixes)
     parts[1::5] = value.tolist()
-    parts[2::5] = [_SPACE] * n
+    parts[2::5] = [_SPACE] * n if middles is None else middles
     parts[3::5] = ts.tolist()
     # b"[a,b,...]" -> drop brackets and JSON commas, restore the series keys' commas.
     return _encoder.encode(parts)[1:-1].translate(_TRANSLATE, b",")
@@ -170,11 +183,14 @@ class LineBuilder:
 
 
 def kpi_lines(rows: Sequence[KpiRow]) -> bytes:
-    """Line protocol for KPI rows: measurement ``kpi``, tags scope/id/period/kpi, ms."""
+    """Line protocol for KPI rows: measurement ``kpi``, tags scope/id/period/kpi, field
+    ``value`` and (when set) string field ``factors_version``, ms."""
     if not rows:
         return b""
     cache: dict[tuple[str, str, str, str], msgspec.Raw] = {}
+    versions: dict[str, msgspec.Raw] = {"": _SPACE}
     prefixes = []
+    middles = []
     for row in rows:
         tags = (row.scope, row.id, row.period, row.kpi)
         prefix = cache.get(tags)
@@ -186,7 +202,17 @@ def kpi_lines(rows: Sequence[KpiRow]) -> bytes:
                 raise ValueError(f"kpi row {row!r}: {exc}") from None
             prefix = cache[tags] = _point_prefix(key)
         prefixes.append(prefix)
+        middle = versions.get(row.factors_version)
+        if middle is None:
+            try:
+                field = f",{VERSION_FIELD}={string_field(row.factors_version)} "
+            except ValueError as exc:
+                raise ValueError(f"kpi row {row!r}: {exc}") from None
+            middle = versions[row.factors_version] = msgspec.Raw(
+                field.encode().replace(b",", _PLACEHOLDER)
+            )
+        middles.append(middle)
     value = np.array([r.value for r in rows], dtype=np.float64)
     ts = np.array([r.start_ms for r in rows], dtype=np.int64)
     _check_values(value)
-    return _join(prefixes, value, ts)
+    return _join(prefixes, value, ts, middles)

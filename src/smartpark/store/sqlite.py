@@ -4,7 +4,7 @@ Schema::
 
     series(id INTEGER PRIMARY KEY, meter TEXT UNIQUE)          -- one row per meter id
     readings(series, ts, value, PRIMARY KEY (ts, series)) WITHOUT ROWID
-    kpi(scope, id, period, kpi, start_ms, value,
+    kpi(scope, id, period, kpi, start_ms, value, factors_version,
         PRIMARY KEY (scope, id, period, kpi, start_ms)) WITHOUT ROWID
     VIEW reading_rows(meter, ts, value)                         -- for people and sqlite3
 
@@ -24,6 +24,10 @@ with one stable sort in numpy.
 Idempotence: ``INSERT OR REPLACE`` on (series, ts) and (scope, id, period, kpi,
 start_ms): a replayed reading overwrites itself and a recomputed KPI overwrites the old
 value.
+
+Migration: a file of an earlier version has ``kpi`` without ``factors_version``; opening
+it adds the column (``''`` for the rows already there, "computed before versions were
+stored"). Nothing else changes, so the earlier version still reads the file.
 
 Durability: ``journal_mode=WAL`` with ``synchronous=FULL``, so every commit fsyncs the
 WAL before it returns: when :meth:`SqliteStore.write` returns, the readings survive a
@@ -81,6 +85,7 @@ CREATE TABLE IF NOT EXISTS kpi (
     kpi TEXT NOT NULL,
     start_ms INTEGER NOT NULL,
     value REAL NOT NULL,
+    factors_version TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (scope, id, period, kpi, start_ms)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS kpi_by_period_start ON kpi (period, start_ms);
@@ -89,6 +94,10 @@ CREATE VIEW IF NOT EXISTS reading_rows (meter, ts, value) AS
     FROM readings JOIN series ON series.id = readings.series;
 """
 
+_INSERT_KPI = (
+    "INSERT OR REPLACE INTO kpi (scope, id, period, kpi, start_ms, value, factors_version) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
 _READ_ALL = "SELECT series, ts, value FROM readings WHERE ts >= ? AND ts < ? ORDER BY ts, series"
 _READ_SOME = (
     "SELECT series, ts, value FROM readings "
@@ -111,6 +120,7 @@ class SqliteStore:
             self._conn = self._connect(busy_timeout_s)
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.executescript(_SCHEMA)
+            self._migrate()
             self._series_of_code = self._register_meters()
             # Reads get their own connection, so a long read never holds up a write (WAL
             # lets one writer and readers work at once). ":memory:" has one connection.
@@ -130,6 +140,15 @@ class SqliteStore:
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
         return conn
+
+    def _migrate(self) -> None:
+        """Bring a file of an earlier version to this schema (see the module docstring)."""
+        columns = {row[1] for row in self._conn.execute("PRAGMA table_info(kpi)")}
+        if "factors_version" not in columns:
+            with self._transaction():
+                self._conn.execute(
+                    "ALTER TABLE kpi ADD COLUMN factors_version TEXT NOT NULL DEFAULT ''"
+                )
 
     # -- meters <-> series ids
 
@@ -239,9 +258,12 @@ class SqliteStore:
         if not rows:
             return
         check_kpi_rows(rows)
-        values = [(r.scope, r.id, r.period, r.kpi, int(r.start_ms), float(r.value)) for r in rows]
+        values = [
+            (r.scope, r.id, r.period, r.kpi, int(r.start_ms), float(r.value), r.factors_version)
+            for r in rows
+        ]
         with self._using("write_kpis"), self._transaction():
-            self._conn.executemany("INSERT OR REPLACE INTO kpi VALUES (?, ?, ?, ?, ?, ?)", values)
+            self._conn.executemany(_INSERT_KPI, values)
 
     def read_kpis(
         self,
@@ -251,7 +273,8 @@ class SqliteStore:
         period: Period | None = None,
     ) -> list[KpiRow]:
         """KPI rows with ``start_ms <= start < end_ms``, sorted by series then start."""
-        sql = "SELECT scope, id, period, kpi, start_ms, value FROM kpi WHERE start_ms >= ? "
+        sql = "SELECT scope, id, period, kpi, start_ms, value, factors_version FROM kpi "
+        sql += "WHERE start_ms >= ? "
         sql += "AND start_ms < ?"
         params: list[object] = [int(start_ms), int(end_ms)]
         if scope is not None:

@@ -55,7 +55,7 @@ class MemoryStore:
     def __init__(self, registry: Registry | None = None) -> None:
         self.n_meters = _ANY_METER if registry is None else len(registry.meter_ids)
         self.points: dict[tuple[int, int], float] = {}
-        self.kpis: dict[tuple[Scope, str, Period, str, int], float] = {}
+        self.kpis: dict[tuple[Scope, str, Period, str, int], tuple[float, str]] = {}
         self.writes: list[int] = []
         self.attempts = 0
         self.fail: Callable[[ReadingColumns], None] | None = None
@@ -107,7 +107,8 @@ class MemoryStore:
         check_kpi_rows(rows)
         with self.lock:
             for r in rows:
-                self.kpis[(r.scope, r.id, r.period, r.kpi, int(r.start_ms))] = float(r.value)
+                key = (r.scope, r.id, r.period, r.kpi, int(r.start_ms))
+                self.kpis[key] = (float(r.value), r.factors_version)
 
     def read_kpis(
         self,
@@ -120,8 +121,8 @@ class MemoryStore:
         with self.lock:
             items = sorted(self.kpis.items())
         return [
-            KpiRow(s, i, p, k, start, value)
-            for (s, i, p, k, start), value in items
+            KpiRow(s, i, p, k, start, value, version)
+            for (s, i, p, k, start), (value, version) in items
             if start_ms <= start < end_ms
             and (scope is None or s == scope)
             and (period is None or p == period)

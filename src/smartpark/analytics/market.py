@@ -1,0 +1,36 @@
+"""Green electricity certificates on the window grid, for market-based scope 2.
+
+An enterprise's certificates (绿证) and green power contracts are MWh per local month
+(``[enterprise.ID.green_certificates]``, docs/registry.md). They are spread evenly over
+the 15-minute windows of their month in the park's time zone, so a month carries all of
+them and an hour or a day its share of the month (docs/kpis.md, market-based scope 2).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+
+from smartpark.analytics import periods
+from smartpark.analytics.periods import WINDOW_MS, Grid
+from smartpark.analytics.series import FloatArray
+from smartpark.core.registry import Registry
+
+
+def certificate_kwh(reg: Registry, grid: Grid) -> FloatArray:
+    """kWh certified per enterprise (``reg.enterprise_ids`` order) and window."""
+    out = np.zeros((len(reg.enterprise_ids), grid.n_windows))
+    for row, eid in enumerate(reg.enterprise_ids):
+        ent = reg.enterprises[eid]
+        timezone = reg.parks[ent.park].timezone if ent.park in reg.parks else "UTC"
+        for month, mwh in ent.green_certificates.items():
+            year, mon = (int(x) for x in month.split("-"))
+            start = periods.local_midnight_ms(dt.date(year, mon, 1), timezone)
+            following = dt.date(year + mon // 12, mon % 12 + 1, 1)
+            end = periods.local_midnight_ms(following, timezone)
+            a = max(0, (start - grid.start_ms) // WINDOW_MS)
+            b = min(grid.n_windows, (end - grid.start_ms) // WINDOW_MS)
+            if b > a:
+                out[row, a:b] += mwh * 1000.0 / ((end - start) // WINDOW_MS)
+    return out
