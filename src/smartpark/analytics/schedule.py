@@ -53,10 +53,13 @@ class Follow:
 
     def __post_init__(self) -> None:
         self.stop = threading.Event()
+        self.stopped_by: str | None = None
 
     def install_signal_handlers(self) -> None:
         def handler(signum: int, frame: FrameType | None) -> None:
-            _log.info("kpi_follow_stopping", signal=signal.Signals(signum).name)
+            # Only set flags here: logging from a signal handler can deadlock on the
+            # output lock the interrupted main thread holds mid-line.
+            self.stopped_by = signal.Signals(signum).name
             self.stop.set()
 
         signal.signal(signal.SIGTERM, handler)
@@ -78,4 +81,6 @@ class Follow:
             if self.max_cycles is not None and done >= self.max_cycles:
                 break
             self.stop.wait(self.interval_s)
+        if self.stopped_by is not None:
+            _log.info("kpi_follow_stopping", signal=self.stopped_by)
         return done
