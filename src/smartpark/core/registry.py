@@ -13,6 +13,7 @@ for the columnar paths of ingest and analytics.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -28,6 +29,8 @@ from smartpark.core import quantities
 from smartpark.core.errors import ConfigError
 from smartpark.core.factors import DEFAULT_FACTORS, DEFAULT_FACTORS_VERSION, DEFAULT_LIMITS
 from smartpark.core.ids import ID_PATTERN, is_valid_id
+from smartpark.core.tariffs import TariffBook
+from smartpark.core import tariffs as tariffs_mod
 from smartpark.core.tomlcheck import Checker, read_toml
 
 DEFAULT_TIMEZONE: Final = "Asia/Shanghai"
@@ -45,6 +48,7 @@ class Zone:
     name: str
     timezone: str = DEFAULT_TIMEZONE
     facts: str | None = None  # annual facts file, relative to the registry
+    tariffs: str | None = None  # tariffs file, relative to the registry (core/tariffs.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +120,7 @@ class Registry:
     gateways: Mapping[str, Gateway]
     meters: Mapping[str, Meter]
     source: str = "<registry>"
+    tariffs: TariffBook = field(default_factory=TariffBook)
 
     # Columnar view: meters sorted by id, parents coded by position in their sorted ids.
     @cached_property
@@ -212,8 +217,22 @@ class Registry:
 
 
 def load(path: str | Path) -> Registry:
-    """Load and validate a registry file; ``ConfigError`` lists every problem."""
-    return from_dict(read_toml(path, "registry"), source=str(path))
+    """Load and validate a registry file (and its zones' tariffs files); ``ConfigError``
+    lists every problem."""
+    reg = from_dict(read_toml(path, "registry"), source=str(path))
+    for ident in reg.zone_ids:
+        name = reg.zones[ident].tariffs
+        if name:
+            file = Path(path).parent / name
+            reg = attach_tariffs(reg, read_toml(file, "tariffs"), str(file))
+    return reg
+
+
+def attach_tariffs(reg: Registry, data: Mapping[str, Any], source: str = "<tariffs>") -> Registry:
+    """``reg`` with the tariffs of a parsed tariffs document added (docs/registry.md)."""
+    owners = {e: ent.park for e, ent in reg.enterprises.items()}
+    book = tariffs_mod.from_dict(data, reg.parks, owners, source)
+    return dataclasses.replace(reg, tariffs=reg.tariffs.merged(book))
 
 
 def from_dict(data: Mapping[str, Any], source: str = "<registry>") -> Registry:
@@ -339,12 +358,13 @@ class _Validator(Checker):
 
     def zone(self, ident: str, t: dict[str, Any]) -> Zone:
         path = f"zone.{ident}"
-        self.keys(path, t, {"name", "timezone", "facts"})
+        self.keys(path, t, {"name", "timezone", "facts", "tariffs"})
         return Zone(
             id=ident,
             name=self.string(path, t, "name") or ident,
             timezone=self.timezone(path, t, DEFAULT_TIMEZONE),
             facts=self.string(path, t, "facts", None),
+            tariffs=self.string(path, t, "tariffs", None),
         )
 
     def park(self, ident: str, t: dict[str, Any], zones: Mapping[str, Zone]) -> Park:
