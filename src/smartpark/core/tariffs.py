@@ -286,36 +286,41 @@ class _TariffChecker(Checker):
         raw_versions = self.value(path, t, "version", list, [], required=True)
         if "version" in t and not raw_versions:
             self.error(f"{path}.version", "give at least one [[version]]")
-        versions = []
+        versions, dates = [], []
         for k, raw in enumerate(raw_versions):
             where = f"{path}.version[{k}]"
             if not isinstance(raw, dict):
                 self.error(where, "must be a table ([[tariff.ID.version]])")
                 continue
-            v = self.version(where, raw, quantity == ELECTRICITY)
+            valid_from = self.day(where, raw, "valid_from", required=True)
+            valid_to = self.day(where, raw, "valid_to")
+            if valid_from and valid_to and valid_to <= valid_from:
+                self.error(f"{where}.valid_to", f"must be after valid_from {valid_from}")
+            elif valid_from:
+                dates.append((where, valid_from, valid_to))
+            v = self.version(where, raw, quantity == ELECTRICITY, valid_from, valid_to)
             if v is not None:
-                versions.append((where, v))
-        self.validity(versions)
+                versions.append(v)
+        self.validity(dates)
         if len(self.problems) > before:
             return None
         name = self.value(path, t, "name", str, ident)
-        return Tariff(ident, quantity, name, tuple(v for _, v in versions))
+        return Tariff(ident, quantity, name, tuple(versions))
 
-    def validity(self, versions: list[tuple[str, Version]]) -> None:
+    def validity(self, dates: list[tuple[str, dt.date, dt.date | None]]) -> None:
         """Versions in order, each starting where the one before ends."""
-        for (_, a), (where, b) in zip(versions, versions[1:], strict=False):
-            if a.valid_to is None:
+        for (_, _, a_to), (where, b_from, _) in zip(dates, dates[1:], strict=False):
+            if a_to is None:
                 self.error(where, "follows an open-ended version: give the one before a valid_to")
-            elif b.valid_from < a.valid_to:
+            elif b_from < a_to:
                 self.error(
                     f"{where}.valid_from",
-                    f"{b.valid_from} overlaps the version before (valid to {a.valid_to})",
+                    f"{b_from} overlaps the version before (valid to {a_to})",
                 )
-            elif b.valid_from > a.valid_to:
+            elif b_from > a_to:
                 self.error(
                     f"{where}.valid_from",
-                    f"gap: no version from {a.valid_to} to {b.valid_from}; "
-                    f"start this one on {a.valid_to}",
+                    f"gap: no version from {a_to} to {b_from}; start this one on {a_to}",
                 )
 
     def price(self, path: str, t: Mapping[str, Any], key: str, default: Any = None) -> Any:
@@ -325,7 +330,14 @@ class _TariffChecker(Checker):
             return default
         return value
 
-    def version(self, path: str, t: Mapping[str, Any], electricity: bool) -> Version | None:
+    def version(
+        self,
+        path: str,
+        t: Mapping[str, Any],
+        electricity: bool,
+        valid_from: dt.date | None,
+        valid_to: dt.date | None,
+    ) -> Version | None:
         common = {"valid_from", "valid_to", "source"}
         if electricity:
             allowed = common | {
@@ -339,10 +351,6 @@ class _TariffChecker(Checker):
             allowed = common | {"price"}
         self.keys(path, t, allowed)
         before = len(self.problems)
-        valid_from = self.day(path, t, "valid_from", required=True)
-        valid_to = self.day(path, t, "valid_to")
-        if valid_from and valid_to and valid_to <= valid_from:
-            self.error(f"{path}.valid_to", f"must be after valid_from {valid_from}")
         if not electricity:
             price = self.price(path, t, "price")
             if price is None and "price" not in t:
@@ -393,9 +401,11 @@ class _TariffChecker(Checker):
                     f"unknown period {name!r} (expected one of {', '.join(PERIODS)})",
                 )
                 continue
-            value = self.price(f"{path}.prices", raw, name)
+            value = self.number(f"{path}.prices", raw, name)
             if value is not None:
-                out[name] = float(value)
+                out[name] = float(value)  # even a negative one: its period is priced
+                if value < 0:
+                    self.error(f"{path}.prices.{name}", f"must be >= 0 (a price), got {value!r}")
         return out
 
     def holidays(self, path: str, t: Mapping[str, Any]) -> frozenset[dt.date]:
@@ -450,8 +460,8 @@ class _TariffChecker(Checker):
                 self.error(f"{path}.schedule", f"no schedule for {', '.join(missing[:4])}")
         return out
 
-    def problems_under(self, path: str) -> bool:
-        return any(p.startswith(f"{path}.") or p.startswith(f"{path}:") for p in self.problems)
+    def problems_under(self, prefix: str) -> bool:
+        return any(p.startswith(prefix) for p in self.problems)
 
     def day_slots(
         self, where: str, s: Mapping[str, Any], prices: Mapping[str, float]
