@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
+import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
 from smartpark.analytics import compute_kpis, periods, read_range
 from smartpark.analytics.periods import WINDOW_MS
 from smartpark.analytics.table import KpiTable
+from smartpark.cli import app
+from smartpark.core import logs
 from smartpark.core import registry as registry_mod
 from smartpark.core.registry import Registry
 from smartpark.core.urls import parse_store_url
@@ -113,6 +116,32 @@ def test_peak_shift_is_the_given_percentage(example: Registry) -> None:
     assert got == pytest.approx(HAND["peak_shift_saving_cny"] * 2.5, rel=1e-12)
 
 
+def test_smartpark_kpi_takes_the_peak_shift_percentage(example: Registry, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    store = open_store(parse_store_url(url), example)
+    try:
+        store.write(columns(example, hand_day_readings(example)))
+    finally:
+        store.close()
+    base = [
+        "kpi", "--from", "2026-12-07", "--to", "2026-12-08", "--scope", "enterprise",
+        "--park", "petrochem", "--registry", str(EXAMPLES / "registry.toml"), "--store", url,
+    ]  # fmt: skip
+    shown = [*base, "--format", "json", "--kpi", "peak_shift_saving_cny", "--kpi", "peak_share"]
+    result = CliRunner().invoke(app, [*shown, "--peak-shift", "20"])
+    logs.configure()
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.stdout[result.stdout.index("{") :])
+    row = next(r for r in printed["rows"] if r["id"] == "chem-a")
+    assert row["peak_shift_saving_cny"] == pytest.approx(2 * HAND["peak_shift_saving_cny"])
+    assert row["peak_share"] == pytest.approx(HAND["peak_share"])
+    assert printed["units"]["peak_shift_saving_cny"] == "CNY"
+    result = CliRunner().invoke(app, [*base, "--peak-shift", "150"])
+    logs.configure()
+    assert result.exit_code == 1
+    assert "--peak-shift: 150 is not a percentage in [0, 100]" in result.output
+
+
 def test_consumption_without_a_tariff_has_no_cost_but_none_costs_nothing() -> None:
     reg = park_registry({"m": {"quantity": "electricity_import", "interval_s": 900}})
     cols = columns(reg, [("m", DAY, 0.0), ("m", DAY + DAY_MS, 96.0)])
@@ -149,8 +178,12 @@ TARIFFS: dict[str, Any] = {
                             "peak": ["08:30-11:30", "20:00-23:00"],
                             "sharp": ["18:00-20:00"],
                         },
-                        {"months": [12], "days": "rest_days", "flat": ["07:00-23:00"],
-                         "valley": ["23:00-07:00"]},  # fmt: skip
+                        {
+                            "months": [12],
+                            "days": "rest_days",
+                            "flat": ["07:00-23:00"],
+                            "valley": ["23:00-07:00"],
+                        },
                         {"months": list(range(1, 12)), "flat": ["00:00-24:00"]},
                     ],
                 },
@@ -178,8 +211,12 @@ TARIFFS: dict[str, Any] = {
                     "prices": {"peak": 0.6, "flat": 0.4, "valley": 0.2},
                     "capacity_cny_per_kva": 22.0,
                     "schedule": [
-                        {"months": list(range(1, 13)), "peak": ["08:00-20:00"],
-                         "flat": ["20:00-24:00"], "valley": ["00:00-08:00"]},  # fmt: skip
+                        {
+                            "months": list(range(1, 13)),
+                            "peak": ["08:00-20:00"],
+                            "flat": ["20:00-24:00"],
+                            "valley": ["00:00-08:00"],
+                        },
                     ],
                 },
                 {
@@ -187,8 +224,12 @@ TARIFFS: dict[str, Any] = {
                     "prices": {"peak": 0.66, "flat": 0.44, "valley": 0.22},
                     "capacity_cny_per_kva": 25.0,
                     "schedule": [
-                        {"months": list(range(1, 13)), "peak": ["08:00-20:00"],
-                         "flat": ["20:00-24:00"], "valley": ["00:00-08:00"]},  # fmt: skip
+                        {
+                            "months": list(range(1, 13)),
+                            "peak": ["08:00-20:00"],
+                            "flat": ["20:00-24:00"],
+                            "valley": ["00:00-08:00"],
+                        },
                     ],
                 },
             ],
@@ -196,8 +237,11 @@ TARIFFS: dict[str, Any] = {
         "gas": {
             "quantity": "natural_gas",
             "version": [
-                {"valid_from": dt.date(2021, 1, 1), "valid_to": dt.date(2026, 12, 10),
-                 "price": 2.8},  # fmt: skip
+                {
+                    "valid_from": dt.date(2021, 1, 1),
+                    "valid_to": dt.date(2026, 12, 10),
+                    "price": 2.8,
+                },
                 {"valid_from": dt.date(2026, 12, 10), "price": 3.1},
             ],
         },

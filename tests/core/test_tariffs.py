@@ -146,8 +146,8 @@ def test_a_span_may_wrap_past_midnight_and_must_sit_on_15_minute_marks() -> None
     s["valley"] = ["23:00-04:00", "11:00-17:00"]
     s["flat"] = ["04:00-07:00", "09:00-11:00", "17:00-18:00"]
     s["peak"] = ["07:00-09:00", "18:00-23:00"]
-    slots = check(doc).tariffs["gansu-general-industry"].versions[0].period_slots(
-        dt.date(2026, 5, 5)
+    slots = (
+        check(doc).tariffs["gansu-general-industry"].versions[0].period_slots(dt.date(2026, 5, 5))
     )
     assert slots[0] == slots[95] == tariffs.PERIOD_CODE["valley"]
     s["peak"] = ["07:00-09:10", "18:00-23:00"]

@@ -151,9 +151,7 @@ def period_kpis(
     per_ent["gas_cost_cny"] = others["natural_gas"]
     per_ent["water_cost_cny"] = others["fresh_water"]
     per_ent["energy_cost_cny"] = elec + others["natural_gas"] + others["steam"] + others["heat"]
-    per_ent["peak_shift_saving_cny"] = priced(
-        cw.peak_shift / 100.0 * s["shift_base"], ELECTRICITY
-    )
+    per_ent["peak_shift_saving_cny"] = priced(cw.peak_shift / 100.0 * s["shift_base"], ELECTRICITY)
 
     out = {k: lay.lift(v) for k, v in per_ent.items()}
     high = out["electricity_kwh_sharp"] + out["electricity_kwh_peak"]

@@ -26,11 +26,11 @@ import numpy as np
 import numpy.typing as npt
 
 from smartpark.core import quantities
+from smartpark.core import tariffs as tariffs_mod
 from smartpark.core.errors import ConfigError
 from smartpark.core.factors import DEFAULT_FACTORS, DEFAULT_FACTORS_VERSION, DEFAULT_LIMITS
 from smartpark.core.ids import ID_PATTERN, is_valid_id
 from smartpark.core.tariffs import TariffBook
-from smartpark.core import tariffs as tariffs_mod
 from smartpark.core.tomlcheck import Checker, read_toml
 
 DEFAULT_TIMEZONE: Final = "Asia/Shanghai"

@@ -30,6 +30,7 @@ on the KPI engine's 15-minute grid.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -104,9 +105,9 @@ class TariffBook:
 
     def tariff_for(self, enterprise: str, park: str, quantity: str) -> Tariff | None:
         """The enterprise's own tariff for ``quantity``, else its park's, else None."""
-        ident = self.enterprises.get(enterprise, {}).get(quantity) or self.parks.get(
-            park, {}
-        ).get(quantity)
+        ident = self.enterprises.get(enterprise, {}).get(quantity) or self.parks.get(park, {}).get(
+            quantity
+        )
         return self.tariffs[ident] if ident else None
 
     def merged(self, other: TariffBook) -> TariffBook:
@@ -264,7 +265,9 @@ class _TariffChecker(Checker):
                 continue
             where = f"{path}.{q}"
             if q not in QUANTITIES:
-                self.error(where, f"unknown quantity {q!r} (expected one of {', '.join(QUANTITIES)})")
+                self.error(
+                    where, f"unknown quantity {q!r} (expected one of {', '.join(QUANTITIES)})"
+                )
             elif not isinstance(ident, str) or ident not in declared:
                 self.error(where, f"unknown tariff {ident!r}: define it as [tariff.{ident}]")
             elif ident in tariffs and tariffs[ident].quantity != q:
@@ -309,7 +312,7 @@ class _TariffChecker(Checker):
 
     def validity(self, dates: list[tuple[str, dt.date, dt.date | None]]) -> None:
         """Versions in order, each starting where the one before ends."""
-        for (_, _, a_to), (where, b_from, _) in zip(dates, dates[1:], strict=False):
+        for (_, _, a_to), (where, b_from, _) in itertools.pairwise(dates):
             if a_to is None:
                 self.error(where, "follows an open-ended version: give the one before a valid_to")
             elif b_from < a_to:
@@ -508,8 +511,9 @@ class _TariffChecker(Checker):
             )
             return None
         a, b = ends[0], ends[1]
-        assert a is not None and b is not None
-        if a == b or a == SLOTS:
+        assert a is not None
+        assert b is not None
+        if a in (b, SLOTS):
             self.error(where, f"empty span {text!r}")
             return None
         return [(a, b)] if a < b else [(a, SLOTS), (0, b)]
