@@ -127,7 +127,6 @@ class TariffBook:
 class WindowPrices:
     """A tariff on a 15-minute grid: one value per window (NaN / -1 where none is in force)."""
 
-    version: npt.NDArray[np.int16]
     period: npt.NDArray[np.int8]  # electricity: PERIODS code; else -1
     price: npt.NDArray[np.float64]  # energy price of the window
     valley: npt.NDArray[np.float64]  # electricity: the valley price of the window's version
@@ -142,14 +141,13 @@ def window_prices(tariff: Tariff, timezone: str, start_ms: int, n_windows: int) 
     its month and day kind, so the work is per day, not per window.
     """
     zone = ZoneInfo(timezone)
-    version = np.full(n_windows, -1, np.int16)
     period = np.full(n_windows, -1, np.int8)
     price = np.full(n_windows, np.nan)
     valley = np.full(n_windows, np.nan)
     demand = np.full(n_windows, np.nan)
     capacity = np.full(n_windows, np.nan)
     if n_windows == 0:
-        return WindowPrices(version, period, price, valley, demand, capacity)
+        return WindowPrices(period, price, valley, demand, capacity)
     end_ms = start_ms + n_windows * WINDOW_MS
     day = _local(start_ms, zone).date()
     electricity = tariff.quantity == ELECTRICITY
@@ -166,7 +164,6 @@ def window_prices(tariff: Tariff, timezone: str, start_ms: int, n_windows: int) 
             v = tariff.versions[k]
             ts = start_ms + WINDOW_MS * np.arange(lo, hi, dtype=np.int64)
             month_windows = _month_windows(day, zone)
-            version[lo:hi] = k
             demand[lo:hi] = v.demand_cny_per_kw / month_windows
             capacity[lo:hi] = v.capacity_cny_per_kva / month_windows
             if electricity:
@@ -179,7 +176,7 @@ def window_prices(tariff: Tariff, timezone: str, start_ms: int, n_windows: int) 
             else:
                 price[lo:hi] = v.price
         day = following
-    return WindowPrices(version, period, price, valley, demand, capacity)
+    return WindowPrices(period, price, valley, demand, capacity)
 
 
 def _local(ms: int, zone: ZoneInfo) -> dt.datetime:
