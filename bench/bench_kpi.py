@@ -21,6 +21,7 @@ import statistics
 import sys
 import tempfile
 import time
+import tomllib
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
@@ -36,6 +37,8 @@ from smartpark.core.registry import Registry
 from smartpark.store.base import ReadingColumns
 
 DAY_MS = 86_400_000
+# Every park buys on the example's Gansu tariffs, so the cost KPIs are priced.
+TARIFFS = Path(__file__).resolve().parents[1] / "examples" / "tariffs-gansu.toml"
 
 # The synthetic park ---------------------------------------------------------------
 
@@ -77,7 +80,12 @@ def build_registry(n_meters: int = 1000, n_parks: int = 3) -> Registry:
             if suffix == "line1":
                 table["parent"] = f"e{e:04d}-main"
             doc["meter"][f"e{e:04d}-{suffix}"] = table | extra
-    return registry.from_dict(doc)
+    gansu = tomllib.loads(TARIFFS.read_text(encoding="utf-8"))
+    buys = gansu["park"]["petrochem"]
+    reg = registry.from_dict(doc)
+    return registry.attach_tariffs(
+        reg, {"tariff": gansu["tariff"], "park": dict.fromkeys(reg.park_ids, buys)}
+    )
 
 
 def day_start(day: dt.date = dt.date(2026, 11, 1)) -> int:

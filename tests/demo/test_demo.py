@@ -110,6 +110,20 @@ def test_demo_report_names_the_parks_and_their_numbers(demo_run):
     assert html.count("<svg") >= 3 * len(reg.parks)
 
 
+def test_demo_report_shows_cost_priced_with_the_example_tariffs(demo_run):
+    out, _ = demo_run
+    html = (out / "report.html").read_text()
+    rows = json.loads((out / "kpis.json").read_text())["rows"]
+    day = [r for r in rows if r["scope"] == "park" and r["period"] == "day"]
+    assert day
+    assert "Electricity by time-of-use period" in html
+    for r in day:
+        cost = r["energy_cost_cny"]
+        assert cost > 0
+        assert (f"{cost:,.1f}" if abs(cost) >= 100 else f"{cost:.3g}") in html
+        assert 0 < r["peak_share"] < 100
+
+
 def test_ctrl_c_stops_cleanly_and_leaves_a_consistent_store(tmp_path):
     out = tmp_path / "demo"
     proc = subprocess.Popen(

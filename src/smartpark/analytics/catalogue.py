@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal
 
-Group = Literal["energy", "carbon", "water", "waste", "emissions", "quality"]
+Group = Literal["energy", "carbon", "water", "waste", "emissions", "quality", "cost"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +95,38 @@ _SPECS: Final[tuple[KpiSpec, ...]] = (
     ),
 )
 
-KPIS: Final[dict[str, KpiSpec]] = {s.name: s for s in _SPECS}
+# Cost KPIs (analytics/cost.py): priced with the registry's tariffs (docs/registry.md).
+_COST_SPECS: Final[tuple[KpiSpec, ...]] = (
+    *(
+        KpiSpec(f"electricity_kwh_{p}", "kWh", "cost", f"electricity imported in {p} hours")
+        for p in ("sharp", "peak", "flat", "valley")
+    ),
+    KpiSpec(
+        "electricity_cost_cny",
+        "CNY",
+        "cost",
+        "electricity energy charge by time-of-use period + demand or capacity charge",
+    ),
+    KpiSpec("gas_cost_cny", "CNY", "cost", "natural gas at its tariff"),
+    KpiSpec("water_cost_cny", "CNY", "cost", "fresh water at its tariff"),
+    KpiSpec("energy_cost_cny", "CNY", "cost", "electricity + gas + steam + heat cost"),
+    KpiSpec(
+        "cost_per_output",
+        "CNY/10k CNY",
+        "cost",
+        "energy and water cost per 10 000 CNY output value",
+    ),
+    KpiSpec("peak_share", "%", "cost", "sharp + peak kWh / imported kWh"),
+    KpiSpec(
+        "peak_shift_saving_cny",
+        "CNY",
+        "cost",
+        "energy charge saved by moving X % (smartpark kpi --peak-shift) of sharp and peak kWh "
+        "into valley hours",
+    ),
+)
+
+KPIS: Final[dict[str, KpiSpec]] = {s.name: s for s in (*_SPECS, *_COST_SPECS)}
 KPI_NAMES: Final[tuple[str, ...]] = tuple(KPIS)
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from smartpark.analytics import periods
 from smartpark.analytics.catalogue import KPIS
+from smartpark.analytics.cost import DEFAULT_PEAK_SHIFT
 from smartpark.analytics.kpis import SCOPES, compute_kpis
 from smartpark.analytics.periods import PeriodName
 from smartpark.analytics.readers import read_range
@@ -38,10 +39,11 @@ def kpi_job(
     periods_: Iterable[PeriodName],
     *,
     write: bool,
+    peak_shift: float = DEFAULT_PEAK_SHIFT,
 ) -> KpiJobResult:
     """KPIs of the full ``periods_`` in ``[start_ms, end_ms)``, written back when ``write``."""
     readings = read_range(store, registry, start_ms, end_ms)
-    table = compute_kpis(registry, readings, start_ms, end_ms, periods_)
+    table = compute_kpis(registry, readings, start_ms, end_ms, periods_, peak_shift=peak_shift)
     written = write_back(store, table) if write else 0
     return KpiJobResult(table, readings, written)
 
@@ -55,6 +57,7 @@ class Selection:
     timezone: str  # of --park, else of the registry's first zone
     ids: list[str] | None  # the rows of --park at the scope; None: all
     columns: list[str] | None  # --kpi; None: the command's default set
+    peak_shift: float = DEFAULT_PEAK_SHIFT  # --peak-shift: % of sharp + peak kWh moved
 
     @classmethod
     def check(
@@ -64,8 +67,12 @@ class Selection:
         scope: str,
         park: str | None = None,
         kpis: Sequence[str] | None = None,
+        peak_shift: float = DEFAULT_PEAK_SHIFT,
     ) -> Selection:
-        """``AnalyticsError`` naming the option (``--park``, ``--kpi``) that is wrong."""
+        """``AnalyticsError`` naming the option (``--park``, ``--kpi``, ``--peak-shift``)
+        that is wrong."""
+        if not 0.0 <= peak_shift <= 100.0:
+            raise AnalyticsError(f"--peak-shift: {peak_shift:g} is not a percentage in [0, 100]")
         if park is not None and park not in registry.parks:
             raise AnalyticsError(
                 f"--park: unknown park {park!r} (registry has {', '.join(registry.park_ids)})"
@@ -83,6 +90,7 @@ class Selection:
             timezone,
             scope_ids(registry, the_scope, park),
             list(kpis) if kpis else None,
+            peak_shift,
         )
 
     def shown(self, table: KpiTable) -> KpiTable:
@@ -107,7 +115,15 @@ def run_range(
     """The job over ``[from_, to)`` (dates or RFC 3339, see :func:`periods.parse_instant`)."""
     start_ms = periods.parse_instant(from_, selection.timezone, "--from")
     end_ms = periods.parse_instant(to, selection.timezone, "--to")
-    return kpi_job(store, registry, start_ms, end_ms, [selection.period], write=write)
+    return kpi_job(
+        store,
+        registry,
+        start_ms,
+        end_ms,
+        [selection.period],
+        write=write,
+        peak_shift=selection.peak_shift,
+    )
 
 
 def follow(
@@ -120,7 +136,15 @@ def follow(
     """Recompute and write the latest closed periods until SIGTERM/SIGINT; cycles run."""
 
     def cycle(start_ms: int, end_ms: int) -> int:
-        return kpi_job(store, registry, start_ms, end_ms, [selection.period], write=True).written
+        return kpi_job(
+            store,
+            registry,
+            start_ms,
+            end_ms,
+            [selection.period],
+            write=True,
+            peak_shift=selection.peak_shift,
+        ).written
 
     runner = Follow(selection.timezone, selection.period, interval_s, max_cycles=max_cycles)
     runner.install_signal_handlers()

@@ -27,7 +27,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from smartpark.analytics import meters, periods
+from smartpark.analytics import cost, meters, periods
 from smartpark.analytics.catalogue import KPI_NAMES
 from smartpark.analytics.factorsets import WindowSets
 from smartpark.analytics.layout import Layout, group_sum
@@ -270,6 +270,14 @@ def _stale(lay: Layout, win: _Windows, gi: npt.NDArray[np.intp], ends: IntArray)
     return (ends[None, :] - last_ts > limit).astype(np.float64)
 
 
+def _cost_windows(
+    reg: Registry, lay: Layout, win: _Windows, grid: Grid, peak_shift: float
+) -> cost.CostWindows:
+    """The cost channels (analytics/cost.py) from the enterprises' consumption channels."""
+    ent = {q: win.channels[: lay.n_ent, win.names.index(q)] for q in cost.QUANTITIES}
+    return cost.CostWindows.of(reg, lay, grid, ent, peak_shift)
+
+
 def compute_kpis(
     registry: Registry,
     readings: ReadingColumns,
@@ -280,6 +288,7 @@ def compute_kpis(
     ids: Mapping[Scope, Iterable[str]] | None = None,
     *,
     use_dense: bool = True,
+    peak_shift: float = cost.DEFAULT_PEAK_SHIFT,
 ) -> KpiTable:
     """KPIs of every full period inside ``[start_ms, end_ms)`` for the requested scopes.
 
@@ -288,7 +297,8 @@ def compute_kpis(
     ``start_ms`` and first after ``end_ms`` (see :mod:`analytics.readers`). Periods are
     calendar periods in each scope's time zone (enterprise and park: the park's; zone:
     the zone's). ``ids`` optionally restricts a scope level to some ids. ``use_dense``
-    False forces the general per-reading path (the tests compare both).
+    False forces the general per-reading path (the tests compare both). ``peak_shift``
+    is the % of sharp and peak kWh that ``peak_shift_saving_cny`` moves to valley hours.
     """
     if end_ms <= start_ms:
         raise AnalyticsError(f"range: end {end_ms} must be after start {start_ms}")
@@ -302,6 +312,7 @@ def compute_kpis(
     started = time.perf_counter()
     mg = meters.evaluate(lay, sort_readings(readings), grid, use_dense=use_dense)
     win = _windows(registry, lay, mg, grid)
+    costs = _cost_windows(registry, lay, win, grid, peak_shift)
     blocks: list[KpiBlock] = []
     for tz in sorted(set(lay.row_tz)):
         for period in wanted_periods:
@@ -310,6 +321,7 @@ def compute_kpis(
                 continue
             gi = grid.index(pb)
             values = _period_kpis(registry, lay, win, gi, pb)
+            values.update(cost.period_kpis(costs, lay, gi, values["output_value_cny"]))
             versions = win.sets.versions(gi)
             for sc in wanted_scopes:
                 keep = ids.get(sc) if ids else None

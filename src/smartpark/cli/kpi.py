@@ -94,6 +94,9 @@ def kpi(
     interval_s: Annotated[
         float, typer.Option("--interval", help="Seconds between --follow cycles.", min=0.1)
     ] = 60.0,
+    peak_shift: Annotated[
+        float, typer.Option("--peak-shift", help="% of sharp + peak kWh moved to valley hours.")
+    ] = 10.0,
     cycles: Annotated[
         int | None,
         typer.Option(
@@ -122,7 +125,7 @@ def kpi(
     )
     logs.configure(settings.log_level)
     reg = registry_mod.load(settings.registry)
-    selection = jobs.Selection.check(reg, period.value, scope.value, park, kpis)
+    selection = jobs.Selection.check(reg, period.value, scope.value, park, kpis, peak_shift)
     the_store = open_store(settings.store_url, reg)
     try:
         if follow:

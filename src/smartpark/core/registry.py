@@ -13,6 +13,7 @@ for the columnar paths of ingest and analytics.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Callable, Mapping
@@ -26,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from smartpark.core import quantities
+from smartpark.core import tariffs as tariffs_mod
 from smartpark.core.errors import ConfigError
 from smartpark.core.factors import (
     DEFAULT_FACTORS,
@@ -35,6 +37,7 @@ from smartpark.core.factors import (
     FactorSet,
 )
 from smartpark.core.ids import ID_PATTERN, is_valid_id
+from smartpark.core.tariffs import TariffBook
 from smartpark.core.tomlcheck import Checker, read_toml
 
 DEFAULT_TIMEZONE: Final = "Asia/Shanghai"
@@ -52,6 +55,7 @@ class Zone:
     name: str
     timezone: str = DEFAULT_TIMEZONE
     facts: str | None = None  # annual facts file, relative to the registry
+    tariffs: str | None = None  # tariffs file, relative to the registry (core/tariffs.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +136,7 @@ class Registry:
     gateways: Mapping[str, Gateway]
     meters: Mapping[str, Meter]
     source: str = "<registry>"
+    tariffs: TariffBook = field(default_factory=TariffBook)
 
     # Columnar view: meters sorted by id, parents coded by position in their sorted ids.
     @cached_property
@@ -228,8 +233,22 @@ class Registry:
 
 
 def load(path: str | Path) -> Registry:
-    """Load and validate a registry file; ``ConfigError`` lists every problem."""
-    return from_dict(read_toml(path, "registry"), source=str(path))
+    """Load and validate a registry file (and its zones' tariffs files); ``ConfigError``
+    lists every problem."""
+    reg = from_dict(read_toml(path, "registry"), source=str(path))
+    for ident in reg.zone_ids:
+        name = reg.zones[ident].tariffs
+        if name:
+            file = Path(path).parent / name
+            reg = attach_tariffs(reg, read_toml(file, "tariffs"), str(file))
+    return reg
+
+
+def attach_tariffs(reg: Registry, data: Mapping[str, Any], source: str = "<tariffs>") -> Registry:
+    """``reg`` with the tariffs of a parsed tariffs document added (docs/registry.md)."""
+    owners = {e: ent.park for e, ent in reg.enterprises.items()}
+    book = tariffs_mod.from_dict(data, reg.parks, owners, source)
+    return dataclasses.replace(reg, tariffs=reg.tariffs.merged(book))
 
 
 def from_dict(data: Mapping[str, Any], source: str = "<registry>") -> Registry:
@@ -487,12 +506,13 @@ class _Validator(Checker):
 
     def zone(self, ident: str, t: dict[str, Any]) -> Zone:
         path = f"zone.{ident}"
-        self.keys(path, t, {"name", "timezone", "facts"})
+        self.keys(path, t, {"name", "timezone", "facts", "tariffs"})
         return Zone(
             id=ident,
             name=self.string(path, t, "name") or ident,
             timezone=self.timezone(path, t, DEFAULT_TIMEZONE),
             facts=self.string(path, t, "facts", None),
+            tariffs=self.string(path, t, "tariffs", None),
         )
 
     def park(self, ident: str, t: dict[str, Any], zones: Mapping[str, Zone]) -> Park:

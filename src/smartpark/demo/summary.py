@@ -42,6 +42,20 @@ SHORT = {
     "particulate_exceed_h": "PM>",
     "completeness": "complete",
 }
+# The cost KPIs of the report (prices: the registry's tariffs, docs/registry.md).
+COST = {
+    "electricity_kwh_sharp": "sharp",
+    "electricity_kwh_peak": "peak",
+    "electricity_kwh_flat": "flat",
+    "electricity_kwh_valley": "valley",
+    "electricity_cost_cny": "electricity",
+    "gas_cost_cny": "gas",
+    "water_cost_cny": "water",
+    "energy_cost_cny": "energy",
+    "cost_per_output": "per output",
+    "peak_share": "peak share",
+    "peak_shift_saving_cny": "peak-shift saving",
+}
 
 
 @dataclass(frozen=True)
@@ -190,8 +204,11 @@ def write_report(
                 fmt = "%Y-%m-%d" if day.period == "day" else "%Y-%m-%d %H:00"
                 label = dt.datetime.fromtimestamp(start / 1000, tz).strftime(fmt)
                 rows.append([label, *(_num(day.values[kpi][r, k]) for kpi in SHORT)])
+        tables = [Table(["period", *(f"{h} ({KPIS[k].unit})" for k, h in SHORT.items())], rows)]
         charts: list[Chart] = []
         if day is not None and park_id in day.ids:
+            tables.append(_cost_table(day, park_id, tz))
+            charts.append(_tou_chart(day, park_id, tz))
             r = day.row_of(park_id)
             charts.append(
                 Chart(
@@ -222,9 +239,7 @@ def write_report(
                 f"{park.name} ({park_id})",
                 text=f"Zero-carbon park line: {line:.2f} tCO2/tce. Factors: "
                 f"{park.factors_version}.",
-                tables=[
-                    Table(["period", *(f"{h} ({KPIS[k].unit})" for k, h in SHORT.items())], rows)
-                ],
+                tables=tables,
                 charts=charts,
             )
         )
@@ -237,6 +252,39 @@ def write_report(
             f"parks, {len(registry.enterprises)} enterprises, {len(registry.meters)} meters",
         ),
         encoding="utf-8",
+    )
+
+
+def _cost_table(block: KpiBlock, park_id: str, tz: dt.tzinfo) -> Table:
+    """The park's cost KPIs per period (empty cells: no tariff for what it consumed)."""
+    r = block.row_of(park_id)
+    fmt = "%Y-%m-%d" if block.period == "day" else "%Y-%m-%d %H:00"
+    rows = [
+        [
+            dt.datetime.fromtimestamp(start / 1000, tz).strftime(fmt),
+            *(_num(block.values[kpi][r, k]) for kpi in COST),
+        ]
+        for k, start in enumerate(block.starts.tolist())
+    ]
+    return Table(
+        ["period", *(f"{h} ({KPIS[k].unit})" for k, h in COST.items())],
+        rows,
+        caption="Cost at the example tariffs' placeholder prices (examples/tariffs-gansu.toml).",
+    )
+
+
+def _tou_chart(block: KpiBlock, park_id: str, tz: dt.tzinfo) -> Chart:
+    r = block.row_of(park_id)
+    return Chart(
+        "Electricity by time-of-use period",
+        "kWh",
+        [
+            Series(COST[k], block.starts, block.values[k][r])
+            for k in COST
+            if k.startswith("electricity_kwh_")
+        ],
+        kind="bar",
+        tz=tz,
     )
 
 

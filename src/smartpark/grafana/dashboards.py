@@ -34,6 +34,7 @@ from smartpark.analytics.targets import (
 from smartpark.core import quantities
 from smartpark.core.factors import DEFAULT_FACTORS, DEFAULT_LIMITS
 from smartpark.core.registry import POLLUTANTS, Registry
+from smartpark.grafana.cost import cost_panels
 from smartpark.grafana.kpis import (
     grafana_unit,
     kpi_bargauge,
@@ -352,6 +353,7 @@ def park_dashboard(registry: Registry) -> Json:
             bars=True,
             width=12,
         ),
+        *cost_panels(),
         Row("Emissions against limits"),
         *(_emission_panel(p) for p in POLLUTANTS),
         kpi_timeseries(

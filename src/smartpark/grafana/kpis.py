@@ -40,6 +40,7 @@ GRAFANA_UNITS: Final[dict[str, str]] = {
     "h": "h",
     "m3": "m3",
     "mg/m3": "conmgm3",
+    "CNY": "currencyCNY",
 }
 PLAIN: Final = "none"
 
