@@ -516,7 +516,7 @@ def protocols(
         f"({(bus.cpu1 - bus.cpu0) / max(1, polls_a) * 1000:.0f} ms a poll, idle time included), "
         f"B {both.cpu_percent:.2f} % "
         f"({rate:.0f} uploads/s, {rate * len(FLUE_GAS):.0f} readings/s); the loggers add "
-        f"{extra:.2f} %, at real time (50 every 30 s) about {extra * window_s / 30:.3f} %"
+        f"{extra:.2f} %, at real time ({loggers} every 30 s) about {extra * window_s / 30:.3f} %"
     )
     sent, acked = uploads if uploads is not None else (0, 0)
     errors = status.get("meter_errors", {})
