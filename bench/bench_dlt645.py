@@ -32,9 +32,39 @@ def address(i: int) -> str:
     return f"{i + 1:012d}"
 
 
+class TimedLine(LineSimulator):
+    """A line that notes, for every reply, when its request came and when the reply left
+    the line (``time.monotonic()``, the same clock in every process of the machine)."""
+
+    def __init__(self, meters: int, baudrate: int | None) -> None:
+        super().__init__([SimMeter(address(i)) for i in range(meters)], baudrate=baudrate)
+        self.exchanges: list[tuple[float, float]] = []
+
+    def receive(self, data: bytes) -> list[bytes]:
+        t = time.monotonic()
+        replies = super().receive(data)
+        for reply in replies:
+            self.exchanges.append((t, t + self.line_time(len(data) + len(reply))))
+        return replies
+
+    def cycles(self, gap_s: float = 1.0) -> list[tuple[float, float, int]]:
+        """The polls seen on the line: (first request, last reply out, exchanges), a new
+        poll starting after ``gap_s`` of silence."""
+        out: list[tuple[float, float, int]] = []
+        for start, end in self.exchanges:
+            if out and start - out[-1][1] < gap_s:
+                out[-1] = (out[-1][0], end, out[-1][2] + 1)
+            else:
+                out.append((start, end, 1))
+        return out
+
+
 def serve(meters: int, baudrate: int | None, conn: Connection, seconds: float) -> None:
+    """The line process: sends the pty's path, serves until told to stop (or ``seconds``),
+    then sends the polls it saw (:meth:`TimedLine.cycles`)."""
+
     async def main() -> None:
-        sim = LineSimulator([SimMeter(address(i)) for i in range(meters)], baudrate=baudrate)
+        sim = TimedLine(meters, baudrate)
         line = serve_pty(sim)
         conn.send(line.device)
         loop = asyncio.get_running_loop()
@@ -42,6 +72,7 @@ def serve(meters: int, baudrate: int | None, conn: Connection, seconds: float) -
         while loop.time() < deadline and not conn.poll():
             await asyncio.sleep(0.05)
         line.close()
+        conn.send(sim.cycles())
 
     asyncio.run(main())
 

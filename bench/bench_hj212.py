@@ -21,7 +21,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -73,21 +75,27 @@ def serve(n: int, outbox_dir: str) -> None:
     asyncio.run(main())
 
 
-async def drive(port: int, n: int, windows: int, window_s: float, proc: psutil.Process) -> None:
-    tasks = [
-        asyncio.create_task(
-            sim.run(
-                "127.0.0.1",
-                port,
-                lg,
-                start_ms=T0,
-                count=windows,
-                step_ms=30_000,
-                interval_s=window_s,
-            )
+def uploads(
+    port: int, n: int, windows: int, window_s: float, start_ms: int = T0
+) -> list[Coroutine[Any, Any, sim.RunReport]]:
+    """One coroutine per logger: ``windows`` real-time uploads, 30 s of logger time and
+    ``window_s`` wall seconds apart, then the acknowledgements are awaited and it closes."""
+    return [
+        sim.run(
+            "127.0.0.1",
+            port,
+            lg,
+            start_ms=start_ms,
+            count=windows,
+            step_ms=30_000,
+            interval_s=window_s,
         )
         for lg in loggers(n)
     ]
+
+
+async def drive(port: int, n: int, windows: int, window_s: float, proc: psutil.Process) -> None:
+    tasks = [asyncio.create_task(c) for c in uploads(port, n, windows, window_s)]
     cpu0 = cpu_start = proc.cpu_times()
     t_start = time.perf_counter()
     rss_peak = 0
