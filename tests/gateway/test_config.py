@@ -95,6 +95,8 @@ def test_common_options_override_the_file(tmp_path: Path) -> None:
     assert (cfg.mqtt.host, cfg.mqtt.port, cfg.mqtt.tls) == ("10.1.2.3", 8883, True)
     other = tmp_path / "other-registry.toml"
     other.write_text(REGISTRY.read_text().replace("gw-chem-a", "gw-x"), encoding="utf-8")
+    tariffs = REGISTRY.parent / "tariffs-gansu.toml"  # the registry's zone names it
+    (tmp_path / tariffs.name).write_text(tariffs.read_text(encoding="utf-8"), encoding="utf-8")
     with pytest.raises(ConfigError, match="gateway 'gw-chem-a' is not in the registry"):
         load(write(tmp_path, GOOD), registry_path=other)
 
