@@ -145,7 +145,10 @@ def _route(
             if uid not in s.dashboards:
                 return 404, {"message": "Dashboard not found"}
             stored = s.dashboards[uid]
-            meta = {"folderUid": stored["folderUid"], "provisioned": False}
+            meta = {
+                "folderUid": stored["folderUid"],
+                "provisioned": stored.get("provisioned", False),
+            }
             return 200, {"dashboard": stored["dashboard"], "meta": meta}
         case "POST", ["api", "dashboards", "db"]:
             board, folder = body["dashboard"], body.get("folderUid", "")

@@ -214,3 +214,23 @@ def test_cli_push_scopes_the_registry(grafana):
         "smartpark",
         *(f"smartpark-park-{p}" for p in ("coop-enclave", "new-materials", "petrochem")),
     }
+
+
+def test_provisioned_datasource_and_dashboards_are_left_alone(grafana, reg):
+    """Grafana started from deploy/grafana/: push only adds the teams and permissions."""
+    _push(grafana, reg)
+    state = grafana.state
+    state.datasources[DATASOURCE_UID]["readOnly"] = True
+    for stored in state.dashboards.values():
+        stored["provisioned"] = True
+        stored["dashboard"]["title"] += " (as provisioned)"  # differs, still not saved
+    for uid in state.permissions:
+        state.permissions[uid] = [{"role": "Viewer", "permission": 1}]
+    first = len(state.requests)
+    result = _push(grafana, reg)
+    writes = [(r.method, r.path) for r in state.requests[first:] if r.method != "GET"]
+    assert sorted(writes) == sorted(
+        ("POST", f"/api/folders/{f.uid}/permissions") for f in scoping.folders(reg)
+    )
+    assert result.datasources == {DATASOURCE_UID: "provisioned"}
+    assert set(result.dashboards.values()) == {"provisioned"}
