@@ -1,8 +1,9 @@
 """``smartpark grafana push``: payloads and uid handling, and failure without a server.
 
-There is no Grafana server on this machine (and no fake one here pretending to be it):
-these tests check the bodies push sends, that they carry the fixed uids with overwrite
-so a rerun updates in place, and that an unreachable Grafana gives a clear error.
+There is no Grafana server on this machine: these tests check the bodies push sends,
+that they carry the fixed uids with overwrite so a rerun updates in place, and that an
+unreachable Grafana gives a clear error. test_push_scoped.py checks the requests
+themselves against a server that records them (recording_grafana.py).
 """
 
 from __future__ import annotations

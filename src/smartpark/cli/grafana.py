@@ -1,4 +1,5 @@
-"""``smartpark grafana dashboards|push``: generate the dashboards, upload them to Grafana."""
+"""``smartpark grafana dashboards|provision|push``: generate the dashboards and the
+provisioning files, upload them to Grafana."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from smartpark.cli.common import ConfigOption, RegistryOption, StoreOption, repo
 def register(app: typer.Typer) -> None:
     group = typer.Typer(help="Grafana dashboards and datasource.", no_args_is_help=True)
     group.command("dashboards")(dashboards)
+    group.command("provision")(provision)
     group.command("push")(push)
     app.add_typer(group, name="grafana")
 
@@ -33,6 +35,28 @@ def dashboards(
     settings = load_settings(CommonSettings, config, registry=registry)
     reg = registry_mod.load(settings.registry)
     for path in write_dashboards(reg, out):
+        typer.echo(str(path))
+
+
+@report_errors
+def provision(
+    out: Annotated[
+        Path, typer.Option("--out", help="The Grafana deploy directory to write into.")
+    ] = Path("deploy/grafana"),
+    registry: RegistryOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Write the zone dashboards, one dashboard and one provider per park folder.
+
+    Teams and folder permissions cannot be provisioned from files in Grafana OSS: run
+    `smartpark grafana push` against the running Grafana to set them.
+    """
+    from smartpark.core import registry as registry_mod
+    from smartpark.core.settings import CommonSettings, load_settings
+    from smartpark.grafana.provisioning import write_provisioning
+
+    settings = load_settings(CommonSettings, config, registry=registry)
+    for path in write_provisioning(registry_mod.load(settings.registry), out):
         typer.echo(str(path))
 
 
@@ -65,7 +89,8 @@ def push(
     registry: RegistryOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Create or update the datasources and dashboards (same uids; safe to rerun).
+    """Create or update the datasources, a team and folder per park, the folders'
+    permissions and the dashboards (same uids and names; safe to rerun).
 
     The API token comes from SMARTPARK_GRAFANA_TOKEN or SMARTPARK_GRAFANA_TOKEN_FILE; the
     InfluxDB token (2.x/3.x) from SMARTPARK_INFLUX_TOKEN[_FILE], a 1.x user and password
