@@ -19,6 +19,7 @@ from smartpark import __version__
 from smartpark.core import logs
 from smartpark.core import registry as registry_mod
 from smartpark.core.errors import OptionError
+from smartpark.core.logs import get_logger
 from smartpark.core.settings import CommonSettings
 from smartpark.serve import access as access_mod
 from smartpark.serve import api
@@ -26,6 +27,7 @@ from smartpark.serve.data import Sources
 from smartpark.serve.limits import RateLimiter, SizeLimit
 from smartpark.store.open import open_store
 
+_log = get_logger(__name__)
 _ERRORS: Final = {
     400: "bad_request",
     401: "unauthorized",
@@ -92,6 +94,13 @@ def create_app(sources: Sources, access: access_mod.AccessStore, options: ServeO
     @app.middleware("http")
     async def headers(request: Request, call_next: Any) -> Any:
         response = await call_next(request)
+        # the path only: a query string may carry what a caller should not have sent
+        _log.info(
+            "request",
+            method=request.method,
+            path=request.url.path[:200],
+            status=response.status_code,
+        )
         for key, value in _HEADERS.items():
             response.headers.setdefault(key, value)
         return response
@@ -127,6 +136,7 @@ def serve(settings: CommonSettings, options: ServeOptions) -> None:
             ssl_certfile=options.tls_cert,
             ssl_keyfile=options.tls_key,
             log_config=None,
+            access_log=False,  # it logs query strings; the middleware logs paths only
             server_header=False,
             proxy_headers=True,
             h11_max_incomplete_event_size=16_384,
