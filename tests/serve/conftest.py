@@ -75,6 +75,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
     expired = AccessStore(d.access, now=time.time() - 7200)
     info, d.tokens["expired"] = expired.create_token(Grant("read", "park:petrochem"), "old", 60)
     expired.add_user("petro-user", PASSWORD, Grant("read", "park:petrochem"))
+    expired.add_user("victim", PASSWORD, Grant("read", "park:new-materials"))
     expired.close()
     return d
 

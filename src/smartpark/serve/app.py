@@ -12,7 +12,7 @@ from typing import Any, Final
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from smartpark import __version__
@@ -77,7 +77,7 @@ def create_app(sources: Sources, access: access_mod.AccessStore, options: ServeO
     web.mount(app)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code in (401, 403) and web.wants_page(request):
             return web.error_page(request, exc.status_code)
         body = {"error": _ERRORS.get(exc.status_code, "error"), "detail": str(exc.detail)}
