@@ -24,9 +24,10 @@ ALLOWED: dict[str, frozenset[str]] = {
     "deploy": frozenset({"core"}),
     "testing": frozenset({"core", "store"}),
     "grafana": frozenset({"core", "store", "analytics"}),
+    "serve": frozenset({"core", "store", "analytics"}),
     "demo": frozenset({"core", "store", "gateway", "ingest", "analytics", "testing"}),
     "cli": frozenset(
-        {"core", "store", "gateway", "ingest", "analytics", "deploy", "grafana", "demo"}
+        {"core", "store", "gateway", "ingest", "analytics", "deploy", "grafana", "demo", "serve"}
     ),
 }
 # Modules directly in src/smartpark: the package root and ``python -m smartpark``.

@@ -31,6 +31,8 @@ _COMMAND_MODULES = (
     "grafana",
     "deploy",
     "bench",
+    "serve",
+    "tokens",
 )
 
 for _name in _COMMAND_MODULES:

@@ -13,6 +13,7 @@
     ├── AnalyticsError          a KPI or land-use job was asked what it cannot answer
     │   └── OptionError         one option's value is unusable; the message starts with it
     ├── StateBusyError          another alerts process holds the alert state file
+    ├── AccessError             a token or login is refused (missing, unknown, expired, locked)
     ├── GrafanaPushError        Grafana refused or could not be reached (names step and URL)
     ├── FrameError              a frame breaks its protocol (DL/T 645, HJ 212); counted by reason
     ├── MeterRefusedError       a meter answered a request with an error reply (bits decoded)
@@ -91,6 +92,18 @@ class OptionError(AnalyticsError):
 
 class StateBusyError(SmartparkError):
     """Another alerts process is using the state file."""
+
+
+class AccessError(SmartparkError):
+    """A token, session or login of ``smartpark serve`` is refused (docs/api.md).
+
+    The message never contains the secret; ``reason`` is one of ``missing``,
+    ``malformed``, ``unknown``, ``expired``, ``revoked``, ``locked``.
+    """
+
+    def __init__(self, reason: str, detail: str) -> None:
+        self.reason = reason
+        super().__init__(detail)
 
 
 class GrafanaPushError(SmartparkError):

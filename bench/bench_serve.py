@@ -1,0 +1,116 @@
+"""``smartpark serve`` benchmark: the KPI endpoint under 50 concurrent clients.
+
+    .venv/bin/python bench/bench_serve.py [--clients 50] [--requests 5000] [--seconds 30]
+
+Fills a SQLite store with ``smartpark demo --days 1`` (the example zone), makes a token,
+starts the real server (uvicorn, loopback, rate limit off) in a subprocess and sends
+KPI requests from an httpx AsyncClient load generator: a bounded count and time. Prints
+p50/p99 latency and requests/s; decides nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from smartpark.serve.access import AccessStore
+from smartpark.serve.scopes import Grant
+from smartpark.testing.servers import free_port, wait_until
+
+ROOT = Path(__file__).resolve().parents[1]
+REGISTRY = ROOT / "src" / "smartpark" / "examples" / "registry.toml"
+PATH = "/api/v1/kpi?scope=park&id=petrochem&period=hour&from=2026-12-01&to=2026-12-02"
+
+
+async def load(url: str, token: str, clients: int, total: int, seconds: float) -> list[float]:
+    latencies: list[float] = []
+    deadline = time.monotonic() + seconds
+    headers = {"Authorization": f"Bearer {token}"}
+    limits = httpx.Limits(max_connections=clients)
+    async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=30) as c:
+
+        async def worker() -> None:
+            while len(latencies) < total and time.monotonic() < deadline:
+                t0 = time.perf_counter()
+                r = await c.get(PATH)
+                r.raise_for_status()
+                latencies.append(time.perf_counter() - t0)
+
+        await asyncio.gather(*(worker() for _ in range(clients)))
+    return latencies
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--requests", type=int, default=5000)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "demo"
+        smartpark = [sys.executable, "-m", "smartpark"]
+        subprocess.run(
+            [*smartpark, "demo", "--days", "1", "--out", str(out)], check=True, capture_output=True
+        )
+        access = AccessStore(Path(tmp) / "access.db")
+        _, token = access.create_token(Grant("read", "park:petrochem"), "bench")
+        access.close()
+        port = free_port()
+        cmd = [
+            *smartpark,
+            "serve",
+            "--registry",
+            str(REGISTRY),
+            "--store",
+            f"sqlite:///{out / 'store.db'}",
+            "--tokens",
+            str(Path(tmp) / "access.db"),
+            "--port",
+            str(port),
+            "--rate",
+            "0",
+            "--log-level",
+            "warning",
+        ]
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        url = f"http://127.0.0.1:{port}"
+        try:
+
+            def up() -> bool:
+                try:
+                    return httpx.get(url + "/openapi.json", timeout=1).status_code == 200
+                except httpx.TransportError:
+                    return False
+
+            wait_until(up, timeout=30, what="smartpark serve")
+            rows = len(
+                httpx.get(url + PATH, headers={"Authorization": f"Bearer {token}"}).json()["rows"]
+            )
+            started = time.perf_counter()
+            lat = asyncio.run(load(url, token, args.clients, args.requests, args.seconds))
+            elapsed = time.perf_counter() - started
+        finally:
+            proc.terminate()
+            proc.wait(10)
+    lat.sort()
+    p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
+    print(
+        f"KPI endpoint ({rows} rows a reply), {args.clients} clients, {len(lat)} requests "
+        f"in {elapsed:.1f} s"
+    )
+    print(
+        f"  p50 {statistics.median(lat) * 1000:.1f} ms  p99 {p99 * 1000:.1f} ms  "
+        f"{len(lat) / elapsed:.0f} requests/s"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,239 @@
+"""The JSON API, ``/api/v1/...`` (docs/api.md): every route checks its parameters, then
+the caller's scope, then reads.
+
+Ids are slugs (:data:`~smartpark.core.ids.ID_PATTERN`) and are rejected with 400 before
+any query when they are not; an unknown parameter or a repeated one is a 400 too (no
+``id=mine&id=theirs``). An id outside the caller's scope and an id that does not exist
+both answer the same 403. ``Accept: text/csv`` turns a list answer into CSV.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Iterable
+from typing import Annotated, Any, Final, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from smartpark.analytics.periods import parse_instant
+from smartpark.core.errors import AccessError, AnalyticsError, ConfigError, ContractError
+from smartpark.core.ids import ID_PATTERN
+from smartpark.core.logs import get_logger
+from smartpark.core.timestamps import now_ms
+from smartpark.serve import data
+from smartpark.serve.access import Caller
+from smartpark.serve.scopes import Visible, visible
+
+SLUG: Final = f"^{ID_PATTERN}$"
+KPI_NAME: Final = "^[A-Za-z0-9_]{1,64}$"
+DAY_MS: Final = 86_400_000
+MAX_RANGE_MS: Final = {"hour": 92 * DAY_MS, "day": 3 * 366 * DAY_MS}
+FORBIDDEN: Final = "not in your scope (or no such id)"
+
+_log = get_logger(__name__)
+router = APIRouter(prefix="/api/v1")
+
+
+def bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    kind, _, token = header.partition(" ")
+    return token.strip() if kind.lower() == "bearer" else "-"
+
+
+def authenticate(request: Request, token: str | None) -> Caller:
+    """The caller of ``token``; 401 (reason logged, never the token) or 429."""
+    state = request.app.state
+    try:
+        caller: Caller = state.access.authenticate(token)
+    except AccessError as exc:
+        _log.info("refused", path=request.url.path, reason=exc.reason)
+        raise HTTPException(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from None
+    wait = state.limiter.take(caller.key)
+    if wait:
+        _log.info("rate limited", caller=caller.key)
+        raise HTTPException(429, "too many requests", headers={"Retry-After": str(math.ceil(wait))})
+    return caller
+
+
+def api_caller(request: Request) -> Caller:
+    return authenticate(request, bearer(request))
+
+
+def strict(*names: str, repeat: tuple[str, ...] = ()) -> Any:
+    """A dependency: 400 for a parameter not in ``names`` or repeated (unless in ``repeat``)."""
+
+    def check(request: Request) -> None:
+        seen: set[str] = set()
+        for key, _ in request.query_params.multi_items():
+            if key not in names:
+                raise HTTPException(400, f"unknown parameter (expected: {', '.join(names)})")
+            if key in seen and key not in repeat:
+                raise HTTPException(400, f"parameter {key} given twice")
+            seen.add(key)
+
+    return Depends(check)
+
+
+def scoped(request: Request, caller: Caller) -> Visible:
+    return visible(request.app.state.sources.registry, caller.grant)
+
+
+def answer(request: Request, payload: dict[str, Any], rows: list[dict[str, Any]]) -> Response:
+    """``payload`` as JSON, or ``rows`` as CSV when the caller accepts text/csv first."""
+    accept = request.headers.get("accept", "")
+    if "text/csv" in accept and "application/json" not in accept.split(",")[0]:
+        return Response(to_csv(rows), media_type="text/csv; charset=utf-8")
+    return JSONResponse(payload)
+
+
+def to_csv(rows: Iterable[dict[str, Any]]) -> str:
+    rows = list(rows)
+    out = io.StringIO()
+    columns: list[str] = []
+    for r in rows:
+        columns += [k for k in r if k not in columns and not isinstance(r[k], dict | list)]
+    writer = csv.DictWriter(out, columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for r in rows:
+        writer.writerow({k: ("" if v is None else v) for k, v in r.items() if k in columns})
+    return out.getvalue()
+
+
+Caller_ = Annotated[Caller, Depends(api_caller)]
+
+
+@router.get(
+    "/kpi", dependencies=[strict("scope", "id", "period", "from", "to", "kpi", repeat=("kpi",))]
+)
+def kpi(
+    request: Request,
+    caller: Caller_,
+    scope: Annotated[Literal["zone", "park", "enterprise"], Query()],
+    id: Annotated[str, Query(pattern=SLUG, max_length=64)],
+    period: Annotated[Literal["hour", "day", "month", "year"], Query()] = "day",
+    from_: Annotated[str | None, Query(alias="from", max_length=40)] = None,
+    to: Annotated[str | None, Query(max_length=40)] = None,
+    kpi: Annotated[list[str] | None, Query(max_length=64)] = None,
+) -> Response:
+    """KPI rows of one zone, park or enterprise: ``[from, to)``, dates local to it."""
+    names = tuple(kpi or ())
+    for name in names:
+        if not _is_kpi_name(name):
+            raise HTTPException(400, f"kpi: a KPI name matches {KPI_NAME}")
+    src: data.Sources = request.app.state.sources
+    if not scoped(request, caller).allows(scope, id):
+        raise HTTPException(403, FORBIDDEN)
+    tz = data.timezone_of(src.registry, scope, id)
+    try:
+        end = parse_instant(to, tz, "to") if to else now_ms()
+        start = parse_instant(from_, tz, "from") if from_ else end - 31 * DAY_MS
+    except ContractError as exc:
+        raise HTTPException(400, f"{exc.field}: {exc.detail}") from None
+    if end <= start:
+        raise HTTPException(400, "to: must be after from")
+    if end - start > MAX_RANGE_MS.get(period, 100 * 366 * DAY_MS):
+        raise HTTPException(400, f"from/to: too long a range for period {period}; narrow it")
+    rows = data.kpi_rows(src, scope, id, period, start, end, names)
+    payload = {"scope": scope, "id": id, "period": period, "timezone": tz, "rows": rows}
+    return answer(request, payload, rows)
+
+
+def _is_kpi_name(name: str) -> bool:
+    return 0 < len(name) <= 64 and all(c.isascii() and (c.isalnum() or c == "_") for c in name)
+
+
+@router.get("/kpis", dependencies=[strict()])
+def kpi_catalogue(request: Request, caller: Caller_) -> Response:
+    """Every KPI with its unit, group, meaning and zero-carbon line (docs/kpis.md)."""
+    rows = data.catalogue()
+    return answer(request, {"kpis": rows}, rows)
+
+
+@router.get("/registry", dependencies=[strict()])
+def registry(request: Request, caller: Caller_) -> Response:
+    """The registry tree the caller may see."""
+    tree = data.tree(request.app.state.sources.registry, scoped(request, caller))
+    return JSONResponse(tree)
+
+
+@router.get("/alerts", dependencies=[strict("state")])
+def alerts(
+    request: Request,
+    caller: Caller_,
+    state: Annotated[Literal["active", "history"], Query()] = "active",
+) -> Response:
+    """Alerts now pending or firing, or (``state=history``) every firing and resolved."""
+    rows = data.alerts(request.app.state.sources, scoped(request, caller), state == "history")
+    return answer(request, {"state": state, "alerts": rows}, rows)
+
+
+@router.get("/freshness", dependencies=[strict("at", "window_h")])
+def freshness(
+    request: Request,
+    caller: Caller_,
+    at: Annotated[str | None, Query(max_length=40)] = None,
+    window_h: Annotated[float, Query(gt=0, le=168)] = 24.0,
+) -> Response:
+    """The last reading per meter and gateway within ``window_h`` hours before ``at``."""
+    try:
+        at_ms = parse_instant(at, "UTC", "at") if at else now_ms()
+    except ContractError as exc:
+        raise HTTPException(400, f"{exc.field}: {exc.detail}") from None
+    rows = data.freshness(request.app.state.sources, scoped(request, caller), at_ms, window_h)
+    return answer(request, {"at": at_ms, "window_h": window_h, "subjects": rows}, rows)
+
+
+@router.get("/landuse", dependencies=[strict("year")])
+def landuse(
+    request: Request,
+    caller: Caller_,
+    year: Annotated[int, Query(ge=1900, le=2200)],
+) -> Response:
+    """Per-mu grades and idle flags of the caller's enterprises; park/zone land-use KPIs."""
+    try:
+        payload = data.landuse(request.app.state.sources, scoped(request, caller), year)
+    except (AnalyticsError, ConfigError) as exc:
+        _log.info("landuse unavailable", year=year, error=str(exc))
+        raise HTTPException(404, f"no land-use analysis for {year}") from None
+    return answer(request, payload, payload["enterprises"])
+
+
+@router.get("/whoami", dependencies=[strict()])
+def whoami(caller: Caller_) -> dict[str, Any]:
+    """The caller's role and scope."""
+    return {"role": caller.grant.role, "scope": caller.grant.scope}
+
+
+@router.get("/tokens", dependencies=[strict()])
+def tokens(request: Request, caller: Caller_) -> Response:
+    """Every token (never its value), for admins."""
+    if caller.grant.role != "admin":
+        raise HTTPException(403, "admins only")
+    rows = [
+        {
+            "id": t.id,
+            "name": t.name,
+            "role": t.role,
+            "scope": t.scope,
+            "created_ms": t.created_ms,
+            "expires_ms": t.expires_ms,
+            "revoked_ms": t.revoked_ms,
+        }
+        for t in request.app.state.access.tokens()
+    ]
+    return answer(request, {"tokens": rows}, rows)
+
+
+@router.delete("/tokens/{ident}", dependencies=[strict()])
+def revoke(request: Request, caller: Caller_, ident: int) -> dict[str, Any]:
+    """Revoke a token, for admins."""
+    if caller.grant.role != "admin":
+        raise HTTPException(403, "admins only")
+    if not request.app.state.access.revoke(ident):
+        raise HTTPException(404, "no such unrevoked token")
+    return {"revoked": ident}

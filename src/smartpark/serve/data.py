@@ -1,0 +1,277 @@
+"""What the API and the web view answer, read from the store, the alert state and land use.
+
+Every function takes the caller's :class:`~smartpark.serve.scopes.Visible` and returns
+plain records (str, int, float, None) filtered by it. Names and units are those of
+docs/kpis.md (:data:`~smartpark.analytics.catalogue.KPIS`); times are RFC 3339 UTC.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+
+from smartpark.analytics import targets
+from smartpark.analytics.alerts.state import AlertState
+from smartpark.analytics.alerts.state import default_path as alerts_default_path
+from smartpark.analytics.catalogue import KPIS
+from smartpark.analytics.landuse import job as landuse_job
+from smartpark.analytics.landuse import records as landuse_records
+from smartpark.analytics.landuse.analysis import Analysis
+from smartpark.core.registry import Registry
+from smartpark.core.timestamps import format_rfc3339
+from smartpark.core.urls import StoreUrl
+from smartpark.serve.scopes import Visible
+from smartpark.store.base import Period, Scope, Store
+
+MAX_KPI_ROWS: Final = 200_000
+HOUR_MS: Final = 3_600_000
+
+
+@dataclass
+class Sources:
+    """The store, registry and files one server reads; land use cached per year."""
+
+    registry: Registry
+    registry_path: Path
+    store: Store
+    store_url: StoreUrl
+    alerts_path: Path | None = None  # default: beside the store
+    landuse_monthly: Path | None = None  # monthly CSV for land use (default: the store)
+    _landuse: dict[int, Analysis] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def alert_state(self) -> Path:
+        return self.alerts_path or alerts_default_path(str(self.store_url))
+
+    def analysis(self, year: int) -> Analysis:
+        with self._lock:
+            if year not in self._landuse:
+                request = landuse_job.Request(
+                    registry=self.registry_path,
+                    year=year,
+                    store=self.store_url,
+                    monthly=self.landuse_monthly,
+                )
+                self._landuse[year] = landuse_job.run(request).analysis
+            return self._landuse[year]
+
+
+def timezone_of(reg: Registry, scope: Scope, ident: str) -> str:
+    """The time zone dates of ``scope:ident`` are read in."""
+    if scope == "zone":
+        return reg.zones[ident].timezone
+    park = ident if scope == "park" else reg.enterprises[ident].park
+    return reg.parks[park].timezone
+
+
+def _num(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def kpi_rows(
+    src: Sources,
+    scope: Scope,
+    ident: str,
+    period: Period,
+    start_ms: int,
+    end_ms: int,
+    kpis: tuple[str, ...],
+) -> list[dict[str, Any]]:
+    """The stored KPI rows of one subject (caller already allowed), sorted by kpi, start."""
+    rows = src.store.read_kpis(start_ms, end_ms, scope, period)
+    wanted = set(kpis)
+    out: list[dict[str, Any]] = []
+    for r in rows:
+        if r.id != ident or (wanted and r.kpi not in wanted):
+            continue
+        spec = KPIS.get(r.kpi)
+        out.append(
+            {
+                "scope": r.scope,
+                "id": r.id,
+                "period": r.period,
+                "kpi": r.kpi,
+                "start": format_rfc3339(r.start_ms),
+                "value": _num(r.value),
+                "unit": spec.unit if spec else "",
+            }
+        )
+        if len(out) > MAX_KPI_ROWS:
+            break
+    return out
+
+
+def line_of(kpi: str) -> dict[str, Any] | None:
+    """The zero-carbon reference line of ``kpi`` (docs/kpis.md), if it has one."""
+    if kpi == "carbon_per_energy":
+        return {
+            "side": "below",
+            "value": targets.CARBON_PER_ENERGY_LINE,
+            "large_park_value": targets.CARBON_PER_ENERGY_LINE_LARGE,
+            "large_park_tce": targets.LARGE_PARK_TCE,
+        }
+    if kpi in targets.GUIDING_LINES:
+        side, value = targets.GUIDING_LINES[kpi]
+        return {"side": side, "value": value}
+    return None
+
+
+def catalogue() -> list[dict[str, Any]]:
+    return [
+        {
+            "kpi": s.name,
+            "unit": s.unit,
+            "group": s.group,
+            "description": s.description,
+            "line": line_of(s.name),
+        }
+        for s in KPIS.values()
+    ]
+
+
+def tree(reg: Registry, vis: Visible) -> dict[str, Any]:
+    """The registry as zone → park → enterprise → meter, gateways per park; visible only."""
+    parks_of: dict[str, list[dict[str, Any]]] = {}
+    for p in sorted(reg.parks.values(), key=lambda p: p.id):
+        if not vis.allows("park", p.id) and not any(
+            vis.allows("enterprise", e.id) for e in reg.enterprises.values() if e.park == p.id
+        ):
+            continue
+        enterprises = [
+            {
+                "id": e.id,
+                "name": e.name,
+                "meters": [
+                    {"id": m.id, "quantity": m.quantity, "gateway": m.gateway, "role": m.role}
+                    for m in sorted(reg.meters.values(), key=lambda m: m.id)
+                    if m.enterprise == e.id and vis.allows("meter", m.id)
+                ],
+            }
+            for e in sorted(reg.enterprises.values(), key=lambda e: e.id)
+            if e.park == p.id and vis.allows("enterprise", e.id)
+        ]
+        gateways = [
+            {"id": g.id, "name": g.name}
+            for g in sorted(reg.gateways.values(), key=lambda g: g.id)
+            if g.park == p.id and vis.allows("gateway", g.id)
+        ]
+        full = vis.allows("park", p.id)
+        parks_of.setdefault(p.zone, []).append(
+            {
+                "id": p.id,
+                "name": p.name if full else "",
+                "timezone": p.timezone,
+                "visible": full,
+                "enterprises": enterprises,
+                "gateways": gateways,
+            }
+        )
+    zones = []
+    for zone_id, parks in sorted(parks_of.items()):
+        full = vis.allows("zone", zone_id)
+        zone = reg.zones[zone_id]
+        zones.append(
+            {
+                "id": zone_id if full else None,
+                "name": zone.name if full else "",
+                "visible": full,
+                "parks": parks,
+            }
+        )
+    return {"zones": zones}
+
+
+def alerts(src: Sources, vis: Visible, history: bool) -> list[dict[str, Any]]:
+    """Firing and pending alerts (or, with ``history``, every event) the caller may see."""
+    path = src.alert_state
+    if not path.exists():
+        return []
+    with AlertState(path) as st:
+        if history:
+            return [e for e in st.events() if vis.allows(str(e["scope"]), str(e["id"]))]
+        return [
+            {
+                "rule": a.rule,
+                "scope": a.scope,
+                "id": a.id,
+                "status": a.status,
+                "since": format_rfc3339(a.since_ms),
+                "clearing": a.clearing_ms is not None,
+                "value": a.value,
+                "threshold": a.threshold,
+                "fingerprint": a.fingerprint,
+            }
+            for a in st.all_active()
+            if vis.allows(a.scope, a.id)
+        ]
+
+
+def freshness(src: Sources, vis: Visible, at_ms: int, window_h: float) -> list[dict[str, Any]]:
+    """The last reading per visible meter and gateway in ``[at - window, at]``."""
+    reg = src.registry
+    codes = np.array(sorted(reg.meter_code[m] for m in vis.ids["meter"]), dtype=np.int32)
+    last: dict[str, int] = {}
+    if codes.size:
+        cols = src.store.read(at_ms - int(window_h * HOUR_MS), at_ms + 1, codes)
+        if len(cols):
+            ends = np.flatnonzero(np.diff(cols.meter, append=np.int32(-1)))
+            for k in ends:
+                last[reg.meter_ids[int(cols.meter[k])]] = int(cols.ts[k])
+    out: list[dict[str, Any]] = []
+    gateways: dict[str, int | None] = {g: None for g in sorted(vis.ids["gateway"])}
+    for m in sorted(vis.ids["meter"]):
+        ts = last.get(m)
+        meter = reg.meters[m]
+        out.append(_fresh("meter", m, ts, at_ms, reg.meters[m].interval_s))
+        if meter.gateway in gateways and ts is not None:
+            prev = gateways[meter.gateway]
+            gateways[meter.gateway] = ts if prev is None else max(prev, ts)
+    for g, ts in gateways.items():
+        out.append(_fresh("gateway", g, ts, at_ms, None))
+    return out
+
+
+def _fresh(
+    kind: str, ident: str, ts: int | None, at_ms: int, interval_s: int | None
+) -> dict[str, Any]:
+    age = None if ts is None else (at_ms - ts) / 1000.0
+    stale = age is None or (interval_s is not None and age > 3 * interval_s)
+    return {
+        "kind": kind,
+        "id": ident,
+        "last": None if ts is None else format_rfc3339(ts),
+        "age_s": age,
+        "stale": stale,
+    }
+
+
+def landuse(src: Sources, vis: Visible, year: int) -> dict[str, Any]:
+    """Grades and idle flags of the visible enterprises, park/zone land-use KPIs."""
+    analysis = src.analysis(year)
+    enterprises = [
+        r
+        for r in landuse_records.enterprises(analysis)
+        if vis.allows("enterprise", r["enterprise"])
+    ]
+    flags = [
+        f for f in landuse_records.flags(analysis) if vis.allows("enterprise", f["enterprise"])
+    ]
+    kpis = [
+        {
+            "scope": r.scope,
+            "id": r.id,
+            "period": r.period,
+            "kpi": r.kpi,
+            "start": format_rfc3339(r.start_ms),
+            "value": _num(r.value),
+        }
+        for r in analysis.year_rows()
+        if vis.allows(r.scope, r.id)
+    ]
+    return {"year": year, "enterprises": enterprises, "flags": flags, "kpis": kpis}
