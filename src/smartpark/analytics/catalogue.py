@@ -1,11 +1,14 @@
 """The KPI catalogue: every KPI smartpark computes, with its unit and meaning.
 
+Each KPI has its English description and its Chinese name (``zh``), the official term
+where one exists (GB/T 2589 综合能源消费量, the zero-carbon park notice's 单位能耗碳排放,
+...), so reports and tables in either language read their labels from here.
 Formulas and coefficient sources: ``docs/kpis.md``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final, Literal
 
 Group = Literal["energy", "carbon", "water", "waste", "emissions", "quality", "cost"]
@@ -17,6 +20,11 @@ class KpiSpec:
     unit: str
     group: Group
     description: str
+    zh: str = ""  # the Chinese name (_ZH)
+
+    def label(self, lang: str) -> str:
+        """The KPI's name in ``lang`` ("zh": the Chinese term, else the KPI's name)."""
+        return self.zh if lang == "zh" and self.zh else self.name
 
 
 _SPECS: Final[tuple[KpiSpec, ...]] = (
@@ -126,7 +134,55 @@ _COST_SPECS: Final[tuple[KpiSpec, ...]] = (
     ),
 )
 
-KPIS: Final[dict[str, KpiSpec]] = {s.name: s for s in (*_SPECS, *_COST_SPECS)}
+# The Chinese names: the official terms of the national statistics and notices.
+_ZH: Final[dict[str, str]] = {
+    "electricity_kwh": "净购入电量",
+    "pv_kwh": "光伏发电量",
+    "wind_kwh": "风力发电量",
+    "energy_tce": "综合能源消费量",
+    "renewable_share": "可再生能源消费占比",
+    "clean_energy_share": "清洁能源消费占比",
+    "peak_demand_kw": "最大需量",
+    "load_factor": "负荷率",
+    "co2_scope1_t": "直接二氧化碳排放量（范围一）",
+    "co2_scope2_t": "间接二氧化碳排放量（范围二）",
+    "co2_scope2_market_t": "间接二氧化碳排放量（范围二，市场法）",
+    "co2_total_t": "二氧化碳排放总量",
+    "carbon_per_energy": "单位能耗碳排放",
+    "carbon_intensity": "万元产值碳排放",
+    "energy_intensity": "万元产值综合能耗",
+    "output_value_cny": "工业总产值",
+    "fresh_water_m3": "新鲜水取水量",
+    "water_reuse_rate": "工业用水重复利用率",
+    "wastewater_m3": "废水排放量",
+    "water_intensity": "万元产值取水量",
+    "solid_waste_utilisation_rate": "一般工业固体废物综合利用率",
+    "so2_kg": "二氧化硫排放量",
+    "nox_kg": "氮氧化物排放量",
+    "particulate_kg": "颗粒物排放量",
+    "so2_exceed_h": "二氧化硫超标小时数",
+    "nox_exceed_h": "氮氧化物超标小时数",
+    "particulate_exceed_h": "颗粒物超标小时数",
+    "completeness": "数据完整率",
+    "resets": "计量表复位次数",
+    "spikes_dropped": "剔除异常读数数",
+    "stale_meters": "数据中断计量表数",
+    "electricity_kwh_sharp": "尖峰时段电量",
+    "electricity_kwh_peak": "高峰时段电量",
+    "electricity_kwh_flat": "平段电量",
+    "electricity_kwh_valley": "低谷时段电量",
+    "electricity_cost_cny": "电费",
+    "gas_cost_cny": "天然气费",
+    "water_cost_cny": "水费",
+    "energy_cost_cny": "能源费用",
+    "cost_per_output": "万元产值能源及水费用",
+    "peak_share": "尖峰及高峰电量占比",
+    "peak_shift_saving_cny": "移峰填谷可节省电费",
+}
+
+KPIS: Final[dict[str, KpiSpec]] = {
+    s.name: replace(s, zh=_ZH[s.name]) for s in (*_SPECS, *_COST_SPECS)
+}
 KPI_NAMES: Final[tuple[str, ...]] = tuple(KPIS)
 
 

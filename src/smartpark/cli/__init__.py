@@ -33,6 +33,7 @@ _COMMAND_MODULES = (
     "bench",
     "serve",
     "tokens",
+    "report",
 )
 
 for _name in _COMMAND_MODULES:

@@ -47,6 +47,8 @@ STACK_GAUGES: Final = ("o2", "flue_gas_flow")  # the gauges that go with a pollu
 
 Role = Literal["boundary", "sub"]
 Scale = Literal["above", "below"]
+Lang = Literal["en", "zh"]
+LANGS: Final[tuple[Lang, ...]] = ("en", "zh")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +58,8 @@ class Zone:
     timezone: str = DEFAULT_TIMEZONE
     facts: str | None = None  # annual facts file, relative to the registry
     tariffs: str | None = None  # tariffs file, relative to the registry (core/tariffs.py)
+    lang: Lang = "en"  # the language of its reports (docs/report.md)
+    name_zh: str = ""  # its Chinese name, shown beside ``name`` in reports
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +68,7 @@ class Park:
     zone: str
     name: str
     timezone: str
+    name_zh: str = ""  # its Chinese name, shown beside ``name`` in reports
     enclave: bool = False  # an enclave park hosted by its zone
     land_km2: float | None = None
     clean_includes_natural_gas: bool = False
@@ -89,6 +94,7 @@ class Enterprise:
     id: str
     park: str
     name: str
+    name_zh: str = ""  # its Chinese name, shown beside ``name`` in reports
     land_m2: float | None = None
     scale: Scale | None = None
     utility: bool = False
@@ -506,10 +512,12 @@ class _Validator(Checker):
 
     def zone(self, ident: str, t: dict[str, Any]) -> Zone:
         path = f"zone.{ident}"
-        self.keys(path, t, {"name", "timezone", "facts", "tariffs"})
+        self.keys(path, t, {"name", "name_zh", "lang", "timezone", "facts", "tariffs"})
         return Zone(
             id=ident,
             name=self.string(path, t, "name") or ident,
+            name_zh=self.string(path, t, "name_zh", ""),
+            lang=self.choice(path, t, "lang", LANGS, "en"),
             timezone=self.timezone(path, t, DEFAULT_TIMEZONE),
             facts=self.string(path, t, "facts", None),
             tariffs=self.string(path, t, "tariffs", None),
@@ -523,6 +531,7 @@ class _Validator(Checker):
             {
                 "zone",
                 "name",
+                "name_zh",
                 "timezone",
                 "enclave",
                 "land_km2",
@@ -547,6 +556,7 @@ class _Validator(Checker):
             id=ident,
             zone=zone or "",
             name=self.string(path, t, "name") or ident,
+            name_zh=self.string(path, t, "name_zh", ""),
             timezone=self.timezone(path, t, zones[zone].timezone if zone else DEFAULT_TIMEZONE),
             enclave=self.boolean(path, t, "enclave", False),
             land_km2=self.number(path, t, "land_km2", positive=True),
@@ -573,6 +583,7 @@ class _Validator(Checker):
             {
                 "park",
                 "name",
+                "name_zh",
                 "land_m2",
                 "scale",
                 "utility",
@@ -586,6 +597,7 @@ class _Validator(Checker):
             id=ident,
             park=self.ref(path, t, "park", parks, "park") or "",
             name=self.string(path, t, "name") or ident,
+            name_zh=self.string(path, t, "name_zh", ""),
             land_m2=self.number(path, t, "land_m2", minimum=0.0),
             scale=self.choice(path, t, "scale", ("above", "below"), None),
             utility=self.boolean(path, t, "utility", False),

@@ -32,6 +32,8 @@ OWN_FILES: Final = (
     "store.db-shm",
     "dead-letters.db",
     "report.html",
+    "monthly-report.html",
+    "monthly-report.pdf",
     "kpis.json",
 )
 EXIT_INTERRUPTED: Final = 130
@@ -68,7 +70,8 @@ def remove_previous_run(out: Path) -> None:
 def run(request: DemoRequest, console: Console) -> int:
     """Run the demo, print its summary, write its files; the command's exit code."""
     logs.configure("warning")  # the progress display says what the services would log
-    reg = registry_mod.load(request.registry or default_registry())
+    registry_path = request.registry or default_registry()
+    reg = registry_mod.load(registry_path)
     out = request.out
     out.mkdir(parents=True, exist_ok=True)
     store_url = request.store or parse_store_url(f"sqlite:///{(out / 'store.db').resolve()}")
@@ -84,6 +87,7 @@ def run(request: DemoRequest, console: Console) -> int:
     try:
         result = asyncio.run(_run(options, the_store, console))
         kpis = summary.compute(the_store, reg, result)
+        notes = summary.write_monthly_report(out, the_store, reg, registry_path, store_url, result)
     finally:
         the_store.close()
     summary.print_summary(console, reg, result, kpis, request.days)
@@ -92,6 +96,9 @@ def run(request: DemoRequest, console: Console) -> int:
     summary.write_kpis_json(out / "kpis.json", kpis.table)
     summary.write_run_json(out / "run.json", result, kpis)
     console.print(f"\nreport: {report.resolve()}")
+    console.print(f"monthly report: {(out / 'monthly-report.html').resolve()} (and .pdf)")
+    for note in notes:
+        console.print(f"[yellow]{note}[/]")
     console.print(f"store:  {store_url}")
     if store_url.kind == "sqlite":
         console.print(

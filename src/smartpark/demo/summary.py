@@ -16,12 +16,15 @@ from rich.table import Table as RichTable
 
 from smartpark.analytics import render as kpi_render
 from smartpark.analytics import targets
+from smartpark.analytics.alerts.state import default_path
 from smartpark.analytics.catalogue import KPIS
 from smartpark.analytics.emissions import o2_corrected
 from smartpark.analytics.jobs import kpi_job
-from smartpark.analytics.report import Chart, Section, Series, Table, render
+from smartpark.analytics.report import Chart, Section, Series, Table, monthly, pdf, render
 from smartpark.analytics.table import COMPLETE_AT, KpiBlock, KpiTable
+from smartpark.core.errors import AnalyticsError
 from smartpark.core.registry import Registry
+from smartpark.core.urls import StoreUrl
 from smartpark.demo.runner import DemoResult, local_time
 from smartpark.store.base import ReadingColumns, Store
 
@@ -286,6 +289,40 @@ def _tou_chart(block: KpiBlock, park_id: str, tz: dt.tzinfo) -> Chart:
         kind="bar",
         tz=tz,
     )
+
+
+def write_monthly_report(
+    out: Path,
+    store: Store,
+    registry: Registry,
+    registry_path: Path,
+    store_url: StoreUrl,
+    result: DemoResult,
+) -> list[str]:
+    """``monthly-report.html`` and ``.pdf`` of the zone for the simulated month; notes.
+
+    The month's KPI rows are computed and written to the store first, so the report (and
+    a reader comparing it) reads them there. The PDF needs Chromium: without it the demo
+    notes why and keeps the HTML.
+    """
+    zone = registry.zones[registry.zone_ids[0]]
+    start = dt.datetime.fromtimestamp(result.start_ms / 1000, ZoneInfo(zone.timezone))
+    month = f"{start.year}-{start.month:02d}"
+    first, last = monthly.month_bounds(month, zone.timezone)
+    kpi_job(store, registry, first, last, ("month",), write=True)
+    request = monthly.Request(
+        month,
+        alerts=default_path(str(store_url)),
+        registry_path=registry_path,
+        store_url=store_url,
+    )
+    page = monthly.html(monthly.build(store, registry, request))
+    (out / "monthly-report.html").write_text(page, encoding="utf-8")
+    try:
+        pdf.html_to_pdf(page, out / "monthly-report.pdf")
+    except AnalyticsError as exc:
+        return [f"monthly report PDF not written: {exc}"]
+    return []
 
 
 def write_run_json(path: Path, result: DemoResult, kpis: DemoKpis) -> None:

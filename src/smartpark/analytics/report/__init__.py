@@ -1,4 +1,5 @@
-"""Reports: self-contained HTML (inline SVG charts, no scripts, no network)."""
+"""Reports: self-contained HTML (inline SVG charts, no scripts, no network), the monthly
+report (monthly.py, docs/report.md) and its PDF (pdf.py)."""
 
 from smartpark.analytics.report.html import Chart, Section, Series, Table, render
 

@@ -1,7 +1,9 @@
 """A self-contained HTML report: tables and inline SVG charts, nothing fetched.
 
 The report must open from a file on a laptop with no network, so charts are drawn here
-as SVG (line or bar), and every string that reaches the page is HTML-escaped.
+as SVG (line or bar), and every string that reaches the page is HTML-escaped. Fonts are
+the machine's: Noto Sans CJK (Debian ``fonts-noto-cjk``) first, so Chinese names render
+on screen and in the PDF (analytics/report/pdf.py) alike.
 """
 
 from __future__ import annotations
@@ -51,16 +53,22 @@ class Section:
     text: str = ""
     tables: Sequence[Table] = field(default_factory=tuple)
     charts: Sequence[Chart] = field(default_factory=tuple)
+    notice: bool = False  # drawn as a boxed warning (e.g. the data that is missing)
 
 
-def render(title: str, sections: Sequence[Section], subtitle: str = "") -> str:
-    """The whole report as one HTML document."""
+def render(title: str, sections: Sequence[Section], subtitle: str = "", lang: str = "en") -> str:
+    """The whole report as one HTML document (``lang``: its ``<html lang>``)."""
     body = "\n".join(_section(s) for s in sections)
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
+<html lang="{escape(lang)}"><head><meta charset="utf-8">
 <title>{escape(title)}</title>
 <style>
-body{{font-family:system-ui,sans-serif;margin:2em auto;max-width:980px;color:#222}}
+body{{font-family:"Noto Sans CJK SC","Noto Sans",system-ui,sans-serif;margin:2em auto;
+max-width:980px;color:#222}}
+@page{{size:A4;margin:14mm}}
+@media print{{body{{margin:0;max-width:none}} figure,table{{break-inside:avoid}}
+svg{{max-width:100%;height:auto}}}}
+.notice{{border:2px solid #d62728;padding:4px 12px;margin:1em 0}}
 table{{border-collapse:collapse;margin:1em 0;font-size:14px}}
 th,td{{border:1px solid #ccc;padding:3px 6px;text-align:right}}
 .wide{{overflow-x:auto}}
@@ -79,9 +87,11 @@ figure{{margin:1em 0}} figcaption{{font-weight:bold}}
 def _section(s: Section) -> str:
     parts = [f"<h2>{escape(s.heading)}</h2>"]
     if s.text:
-        parts.append(f"<p>{escape(s.text)}</p>")
+        parts.extend(f"<p>{escape(line)}</p>" for line in s.text.split("\n"))
     parts.extend(_table(t) for t in s.tables)
     parts.extend(_chart(c) for c in s.charts)
+    if s.notice:
+        return '<section class="notice">' + "\n".join(parts) + "</section>"
     return "\n".join(parts)
 
 

@@ -1,0 +1,61 @@
+"""``smartpark report`` as one call: registry and store in, an HTML or PDF file out."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from smartpark.analytics.alerts.state import default_path
+from smartpark.analytics.report import monthly, pdf
+from smartpark.core import registry as registry_mod
+from smartpark.core.urls import StoreUrl
+from smartpark.store.open import open_store
+
+Format = Literal["html", "pdf"]
+
+
+@dataclass(frozen=True)
+class Written:
+    path: Path
+    missing: list[str]  # what the report says is missing (on its first page)
+    seconds: float
+
+
+def run(
+    registry_path: Path,
+    store_url: StoreUrl,
+    request: monthly.Request,
+    fmt: Format,
+    out: Path | None = None,
+) -> Written:
+    """Write the monthly report of ``request`` to ``out`` (default: in the working folder).
+
+    Alerts come from the alert state file beside the store (``smartpark alerts``), land
+    use from the zone's facts and the store's monthly KPIs (docs/report.md).
+    """
+    started = time.perf_counter()
+    reg = registry_mod.load(registry_path)
+    request = monthly.Request(
+        request.month,
+        request.scope,
+        request.id,
+        request.lang,
+        alerts=request.alerts or default_path(str(store_url)),
+        registry_path=registry_path,
+        store_url=store_url,
+    )
+    store = open_store(store_url, reg)
+    try:
+        report = monthly.build(store, reg, request)
+    finally:
+        store.close()
+    path = out or Path(f"monthly-report-{report.scope}-{report.id}-{report.month}.{fmt}")
+    page = monthly.html(report)
+    if fmt == "pdf":
+        pdf.html_to_pdf(page, path)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(page, encoding="utf-8")
+    return Written(path, report.missing, time.perf_counter() - started)

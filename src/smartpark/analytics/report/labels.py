@@ -1,0 +1,143 @@
+"""The monthly report's wording in English and Chinese (KPI names: analytics/catalogue.py)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from smartpark.core.errors import OptionError
+from smartpark.core.registry import LANGS, Enterprise, Lang, Park, Zone
+
+LABELS: Final[dict[Lang, dict[str, str]]] = {
+    "en": {
+        "title": "Monthly report",
+        "zone": "zone",
+        "park": "park",
+        "scope": "Scope",
+        "month": "Month",
+        "source_store": "KPIs from the store (kpi rows)",
+        "source_readings": "KPIs computed from the readings (no month rows in the store)",
+        "missing": "Missing data",
+        "complete": "Data complete: every meter reported every interval of the month.",
+        "no_data": "no data",
+        "no_readings": "No readings at all for this month: every value below is empty, not zero.",
+        "days_covered": "Data for {n} of {m} days; days without any data: {days}.",
+        "ent_incomplete": "{name}: completeness {value} %",
+        "no_value": "No value (nothing metered): {kpis}.",
+        "no_last_year": "No month KPIs for {month} in the store: no year-on-year comparison.",
+        "no_landuse": "Land use: {reason}",
+        "no_alerts": "Alerts: no alert state file at {path} (run `smartpark alerts`).",
+        "headline": "Key indicators",
+        "kpi": "Indicator",
+        "value": "Value",
+        "unit": "Unit",
+        "last_year": "Same month last year",
+        "change": "Change %",
+        "line": "Zero-carbon line",
+        "verdict": "Meets",
+        "yes": "yes",
+        "no": "no",
+        "energy": "Energy and its mix",
+        "tou": "Electricity by time-of-use period",
+        "tou_share": "Share of import %",
+        "no_tariffs": "No tariffs in the registry for this scope: no time-of-use split.",
+        "carbon": "Carbon (scope 1 and 2)",
+        "line_text": "Zero-carbon park line (annualised consumption {tce} tce): {line} tCO2/tce.",
+        "water": "Water and reuse",
+        "emissions": "Pollutants per enterprise and stack",
+        "enterprise": "Enterprise",
+        "stacks": "Stacks",
+        "quality": "Data completeness per enterprise",
+        "landuse": "Land use: grades and idle flags",
+        "grade": "Grade",
+        "previous": "Previous year",
+        "changed": "changed",
+        "rule": "Idle rule",
+        "alerts": "Alerts fired this month",
+        "none_fired": "No alert fired this month.",
+        "rule_id": "Rule",
+        "state": "State",
+        "at": "Since",
+        "daily_energy": "Daily energy and CO2",
+        "daily_tou": "Daily electricity by time-of-use period",
+        "daily_cpe": "Daily tCO2/tce against the zero-carbon line",
+        "limit": "line",
+        "sharp": "sharp",
+        "peak": "peak",
+        "flat": "flat",
+        "valley": "valley",
+    },
+    "zh": {
+        "title": "月度报告",
+        "zone": "区域",
+        "park": "园区",
+        "scope": "范围",
+        "month": "月份",
+        "source_store": "指标取自数据库（kpi 记录）",
+        "source_readings": "指标由原始读数计算（数据库中无月度指标）",
+        "missing": "数据缺失",
+        "complete": "数据完整：本月所有计量表每个采集周期均有数据。",
+        "no_data": "无数据",
+        "no_readings": "本月无任何读数：以下数值为空，并非零。",
+        "days_covered": "本月 {m} 天中有 {n} 天有数据；无数据的日期：{days}。",
+        "ent_incomplete": "{name}：数据完整率 {value} %",
+        "no_value": "无数值（未计量）：{kpis}。",
+        "no_last_year": "数据库中无 {month} 的月度指标：无法同比。",
+        "no_landuse": "亩均评价：{reason}",
+        "no_alerts": "告警：{path} 处无告警状态文件（请运行 `smartpark alerts`）。",
+        "headline": "主要指标",
+        "kpi": "指标",
+        "value": "数值",
+        "unit": "单位",
+        "last_year": "上年同月",
+        "change": "同比 %",
+        "line": "零碳园区基准线",
+        "verdict": "达标",
+        "yes": "是",
+        "no": "否",
+        "energy": "能源消费及结构",
+        "tou": "分时电量",
+        "tou_share": "占购入电量 %",
+        "no_tariffs": "登记册中无该范围的电价：无分时电量。",
+        "carbon": "碳排放（范围一、范围二）",
+        "line_text": "零碳园区基准线（年化综合能源消费量 {tce} tce）：{line} tCO2/tce。",
+        "water": "用水及重复利用",
+        "emissions": "分企业及排放口污染物",
+        "enterprise": "企业",
+        "stacks": "排放口",
+        "quality": "分企业数据完整率",
+        "landuse": "亩均评价等级及低效闲置标记",
+        "grade": "等级",
+        "previous": "上年等级",
+        "changed": "有变化",
+        "rule": "闲置规则",
+        "alerts": "本月触发的告警",
+        "none_fired": "本月无告警触发。",
+        "rule_id": "规则",
+        "state": "状态",
+        "at": "开始时间",
+        "daily_energy": "逐日能耗及二氧化碳排放",
+        "daily_tou": "逐日分时电量",
+        "daily_cpe": "逐日单位能耗碳排放与零碳基准线",
+        "limit": "基准线",
+        "sharp": "尖峰",
+        "peak": "高峰",
+        "flat": "平段",
+        "valley": "低谷",
+    },
+}
+
+
+def check_lang(value: str) -> Lang:
+    for lang in LANGS:
+        if lang == value:
+            return lang
+    raise OptionError(f"--lang: unknown language {value!r} (expected one of {', '.join(LANGS)})")
+
+
+def name(thing: Zone | Park | Enterprise, lang: Lang) -> str:
+    """The name in ``lang`` first, the other language's beside it when the registry has it."""
+    if not thing.name_zh:
+        return thing.name
+    if lang == "zh":
+        return f"{thing.name_zh}（{thing.name}）"
+    return f"{thing.name} ({thing.name_zh})"

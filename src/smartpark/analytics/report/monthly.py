@@ -1,0 +1,536 @@
+"""The monthly report of a zone or park: what a management committee sends upward.
+
+:func:`build` gathers one month (docs/report.md): the month's KPI rows of the scope, its
+enterprises and its days from the store (or, when the store has no month rows, the KPIs
+computed from the readings with :func:`~analytics.jobs.kpi_job`), the same month last
+year, the zero-carbon line (:mod:`analytics.targets`), land-use grades and idle flags
+(:mod:`analytics.landuse.job`) and the alerts fired (the alert state file). What is
+missing is collected as it is met and shown first, before any number. :func:`html`
+lays it out with the report renderer (:mod:`analytics.report.html`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from smartpark.analytics import targets
+from smartpark.analytics.alerts.state import AlertState
+from smartpark.analytics.catalogue import KPIS
+from smartpark.analytics.jobs import kpi_job
+from smartpark.analytics.kpis import SCOPES
+from smartpark.analytics.landuse import job as landuse_job
+from smartpark.analytics.report.html import Chart, Section, Series, Table, render
+from smartpark.analytics.report.labels import LABELS, check_lang, name
+from smartpark.analytics.table import COMPLETE_AT
+from smartpark.core.errors import AnalyticsError, ConfigError, OptionError
+from smartpark.core.registry import Lang, Registry
+from smartpark.core.urls import StoreUrl
+from smartpark.store.base import KpiRow, Scope, Store
+
+# The scopes a report covers: every KPI scope above the enterprise (a region, once
+# analytics.kpis has it).
+REPORT_SCOPES: Final[tuple[Scope, ...]] = tuple(s for s in SCOPES if s != "enterprise")
+HEADLINE: Final = (
+    "energy_tce",
+    "electricity_kwh",
+    "co2_scope1_t",
+    "co2_scope2_t",
+    "co2_total_t",
+    "carbon_per_energy",
+    "renewable_share",
+    "clean_energy_share",
+    "fresh_water_m3",
+    "water_reuse_rate",
+    "completeness",
+)
+ENERGY: Final = (
+    "energy_tce",
+    "electricity_kwh",
+    "pv_kwh",
+    "wind_kwh",
+    "renewable_share",
+    "clean_energy_share",
+    "peak_demand_kw",
+    "load_factor",
+    "energy_intensity",
+)
+TOU: Final = ("sharp", "peak", "flat", "valley")
+CARBON: Final = (
+    "co2_scope1_t",
+    "co2_scope2_t",
+    "co2_scope2_market_t",
+    "co2_total_t",
+    "carbon_per_energy",
+    "carbon_intensity",
+)
+WATER: Final = ("fresh_water_m3", "water_reuse_rate", "wastewater_m3", "water_intensity")
+POLLUTION: Final = (
+    "so2_kg",
+    "nox_kg",
+    "particulate_kg",
+    "so2_exceed_h",
+    "nox_exceed_h",
+    "particulate_exceed_h",
+)
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+NAN = float("nan")
+
+
+@dataclass(frozen=True)
+class Request:
+    """One report: ``month`` "YYYY-MM" of ``scope`` ``id`` in ``lang`` (None: the zone's)."""
+
+    month: str
+    scope: str = "zone"
+    id: str | None = None  # None: the registry's first zone (scope zone only)
+    lang: str | None = None
+    alerts: Path | None = None  # the alert state file; None: no alerts section
+    registry_path: Path | None = None  # for land use; None: no land-use section
+    store_url: StoreUrl | None = None  # for land use (its monthly KPIs)
+
+
+@dataclass(frozen=True)
+class Monthly:
+    """One month of one scope, gathered; :func:`html` lays it out."""
+
+    registry: Registry
+    scope: Scope
+    id: str
+    lang: Lang
+    timezone: str
+    month: str  # YYYY-MM
+    start_ms: int
+    end_ms: int
+    source: str  # "store" or "readings"
+    values: dict[str, float]  # the month's KPIs of the scope
+    last_year: dict[str, float]  # the same month a year before (empty: none)
+    day_starts: list[int]
+    days: dict[str, list[float]]  # KPI -> one value per day of ``day_starts``
+    enterprises: dict[str, dict[str, float]]  # the month's KPIs of each enterprise
+    missing: list[str] = field(default_factory=list)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    grades: list[tuple[str, str, str]] = field(default_factory=list)  # ent, grade, previous
+    flags: list[tuple[str, str]] = field(default_factory=list)  # ent, rule
+
+    @property
+    def line(self) -> float:
+        tce = self.values.get("energy_tce", NAN)
+        annual = targets.annualised(tce if tce == tce else 0.0, self.end_ms - self.start_ms)
+        return targets.carbon_per_energy_line(annual)
+
+
+def parse_month(text: str) -> tuple[int, int]:
+    m = _MONTH.match(text)
+    if not m or not 1 <= int(m.group(2)) <= 12:
+        raise OptionError(f"--month: expected YYYY-MM, e.g. 2026-11, got {text!r}")
+    return int(m.group(1)), int(m.group(2))
+
+
+def month_bounds(month: str, timezone: str) -> tuple[int, int]:
+    """Epoch ms of the local start of ``month`` ("YYYY-MM") and of the next month."""
+    return _bounds(*parse_month(month), timezone)
+
+
+def _bounds(year: int, month: int, timezone: str) -> tuple[int, int]:
+    tz = ZoneInfo(timezone)
+    start = dt.datetime(year, month, 1, tzinfo=tz)
+    end = dt.datetime(year + month // 12, month % 12 + 1, 1, tzinfo=tz)
+    return int(start.timestamp() * 1000), int(end.timestamp() * 1000)
+
+
+def _target(reg: Registry, request: Request) -> tuple[Scope, str, str, list[str]]:
+    """(scope, id, time zone, enterprise ids) of the request, checked."""
+    scope = next((s for s in REPORT_SCOPES if s == request.scope), None)
+    if scope is None:
+        raise OptionError(
+            f"--scope: unknown scope {request.scope!r} (expected one of {', '.join(REPORT_SCOPES)})"
+        )
+    if scope == "zone":
+        ident = request.id or reg.zone_ids[0]
+        if ident not in reg.zones:
+            raise OptionError(f"--id: unknown zone {ident!r} (registry has {', '.join(reg.zones)})")
+        parks = {p for p, park in reg.parks.items() if park.zone == ident}
+        tz = reg.zones[ident].timezone
+    elif scope == "park":
+        if request.id is None or request.id not in reg.parks:
+            raise OptionError(
+                f"--id: give one of the registry's parks ({', '.join(reg.parks)}), "
+                f"got {request.id!r}"
+            )
+        ident, parks, tz = request.id, {request.id}, reg.parks[request.id].timezone
+    else:
+        raise OptionError(f"--scope {scope}: the registry has no {scope}s to report on yet")
+    ents = [e for e, ent in reg.enterprises.items() if ent.park in parks]
+    return scope, ident, tz, ents
+
+
+def _zone_of(reg: Registry, scope: Scope, ident: str) -> str:
+    return ident if scope == "zone" else reg.parks[ident].zone
+
+
+def build(store: Store, registry: Registry, request: Request) -> Monthly:
+    """Gather the month; what is missing is noted, never printed as a zero."""
+    scope, ident, tz, ents = _target(registry, request)
+    lang = check_lang(request.lang or registry.zones[_zone_of(registry, scope, ident)].lang)
+    words = LABELS[lang]
+    year, month = parse_month(request.month)
+    start, end = _bounds(year, month, tz)
+    rows = [
+        *store.read_kpis(start, end, scope, "month"),
+        *store.read_kpis(start, end, "enterprise", "month"),
+        *store.read_kpis(start, end, scope, "day"),
+    ]
+    source = "store"
+    if not any(r.scope == scope and r.id == ident and r.start_ms == start for r in rows):
+        rows = kpi_job(store, registry, start, end, ("day", "month"), write=False).table.rows()
+        source = "readings"
+    values = _of(rows, scope, ident, "month", start)
+    ent_values = {e: _of(rows, "enterprise", e, "month", start) for e in ents}
+    day_starts = sorted({r.start_ms for r in rows if r.period == "day" and r.id == ident})
+    days = {k: [_of(rows, scope, ident, "day", s).get(k, NAN) for s in day_starts] for k in KPIS}
+    ly_start, ly_end = _bounds(year - 1, month, tz)
+    last_year = _of(
+        store.read_kpis(ly_start, ly_end, scope, "month"), scope, ident, "month", ly_start
+    )
+    report = Monthly(
+        registry, scope, ident, lang, tz, request.month, start, end, source,
+        values, last_year, day_starts, days, ent_values,
+    )  # fmt: skip
+    report.missing.extend(_missing(report))
+    if not last_year:
+        report.missing.append(words["no_last_year"].format(month=f"{year - 1}-{month:02d}"))
+    if request.alerts is not None:
+        _alerts(report, request.alerts)
+    if request.registry_path is not None:
+        _landuse(report, request)
+    return report
+
+
+def _of(
+    rows: Sequence[KpiRow], scope: str, ident: str, period: str, start: int
+) -> dict[str, float]:
+    return {
+        r.kpi: r.value
+        for r in rows
+        if r.scope == scope and r.id == ident and r.period == period and r.start_ms == start
+    }
+
+
+def _missing(r: Monthly) -> list[str]:
+    """What the month lacks: readings, days, enterprises' intervals, unmetered KPIs."""
+    words = LABELS[r.lang]
+    completeness = r.values.get("completeness", NAN)
+    if not completeness > 0:
+        return [words["no_readings"]]
+    out: list[str] = []
+    tz = ZoneInfo(r.timezone)
+    n_days = round((r.end_ms - r.start_ms) / 86_400_000)
+    covered = {
+        dt.datetime.fromtimestamp(s / 1000, tz).date()
+        for s, c in zip(r.day_starts, r.days["completeness"], strict=True)
+        if c > 0
+    }
+    first = dt.datetime.fromtimestamp(r.start_ms / 1000, tz).date()
+    empty = [first + dt.timedelta(d) for d in range(n_days)]
+    empty = [d for d in empty if d not in covered]
+    if empty:
+        out.append(
+            words["days_covered"].format(n=n_days - len(empty), m=n_days, days=_day_ranges(empty))
+        )
+    for e, v in r.enterprises.items():
+        c = v.get("completeness", NAN)
+        if not c >= COMPLETE_AT:
+            out.append(
+                words["ent_incomplete"].format(
+                    name=name(r.registry.enterprises[e], r.lang), value=_num(c)
+                )
+            )
+    shown = dict.fromkeys((*HEADLINE, *ENERGY, *WATER))
+    blank = [k for k in shown if not np.isfinite(r.values.get(k, NAN))]
+    if blank:
+        out.append(words["no_value"].format(kpis=", ".join(KPIS[k].label(r.lang) for k in blank)))
+    return out
+
+
+def _day_ranges(days: list[dt.date]) -> str:
+    spans: list[list[dt.date]] = []
+    for d in days:
+        if spans and (d - spans[-1][-1]).days == 1:
+            spans[-1].append(d)
+        else:
+            spans.append([d])
+    return ", ".join(
+        s[0].strftime("%m-%d") + (f"–{s[-1].strftime('%m-%d')}" if len(s) > 1 else "")
+        for s in spans
+    )
+
+
+def _alerts(r: Monthly, path: Path) -> None:
+    if not path.exists():
+        r.missing.append(LABELS[r.lang]["no_alerts"].format(path=path))
+        return
+    parks = {p for p, park in r.registry.parks.items() if r.id in (p, park.zone)}
+    with AlertState(path) as st:
+        events = st.events()
+    for e in events:
+        since = dt.datetime.fromisoformat(str(e["starts_at"])).timestamp() * 1000
+        in_scope = e.get("park") in parks or (e["scope"], e["id"]) == (r.scope, r.id)
+        if e["state"] == "firing" and r.start_ms <= since < r.end_ms and in_scope:
+            r.alerts.append(e)
+
+
+def _landuse(r: Monthly, request: Request) -> None:
+    assert request.registry_path is not None
+    try:
+        done = landuse_job.run(
+            landuse_job.Request(
+                registry=request.registry_path,
+                store=request.store_url,
+                zone=_zone_of(r.registry, r.scope, r.id),
+                as_of=r.month,
+            )
+        )
+    except (AnalyticsError, ConfigError) as exc:
+        r.missing.append(LABELS[r.lang]["no_landuse"].format(reason=exc))
+        return
+    ev, prev = done.analysis.evaluation, done.analysis.previous
+    in_scope = {e for e in r.enterprises}
+    for i, ent in enumerate(ev.ids):
+        if ent not in in_scope:
+            continue
+        before = ""
+        if prev is not None and ent in prev.ids:
+            before = prev.grade_letter(prev.ids.index(ent))
+        r.grades.append((ent, ev.grade_letter(i), before))
+    r.flags.extend(
+        (f.enterprise, f.rule) for f in done.analysis.detection.flags if f.enterprise in in_scope
+    )
+
+
+# -- layout ------------------------------------------------------------------------
+
+
+def html(r: Monthly) -> str:
+    """The report as one self-contained HTML document in ``r.lang``."""
+    w = LABELS[r.lang]
+    reg = r.registry
+    thing = reg.zones[r.id] if r.scope == "zone" else reg.parks[r.id]
+    title = f"{name(thing, r.lang)} · {w['title']} {r.month}"
+    no_data = not r.values.get("completeness", NAN) > 0
+    sections = [
+        Section(
+            w["missing"] if r.missing else w["scope"],
+            text="\n".join(r.missing) if r.missing else w["complete"],
+            notice=bool(r.missing),
+        ),
+        Section(w["headline"], tables=[_headline(r, no_data)]),
+        Section(
+            w["energy"],
+            tables=[_kpi_table(r, ENERGY, no_data)],
+            charts=[_daily(r, w["daily_energy"], ("energy_tce", "co2_total_t"), "tce, tCO2")],
+        ),
+        _tou(r, no_data),
+        Section(
+            w["carbon"],
+            text=w["line_text"].format(
+                tce=_num(
+                    targets.annualised(r.values.get("energy_tce", 0.0), r.end_ms - r.start_ms)
+                ),
+                line=f"{r.line:.2f}",
+            ),
+            tables=[_kpi_table(r, CARBON, no_data)],
+            charts=[_daily(r, w["daily_cpe"], ("carbon_per_energy",), "tCO2/tce", limit=r.line)],
+        ),
+        Section(w["water"], tables=[_kpi_table(r, WATER, no_data)]),
+        Section(w["emissions"], tables=[_emissions(r)]),
+        Section(w["quality"], tables=[_quality(r)]),
+    ]
+    if r.grades or r.flags:
+        sections.append(_landuse_section(r))
+    sections.append(_alerts_section(r))
+    source = w["source_store"] if r.source == "store" else w["source_readings"]
+    subtitle = (
+        f"{w['scope']}: {w.get(r.scope, r.scope)} {r.id} · {w['month']}: {r.month} · {source}"
+    )
+    return render(title, sections, subtitle=subtitle, lang=r.lang)
+
+
+def _cell(value: float, no_data: bool, w: dict[str, str]) -> str:
+    return w["no_data"] if no_data or not np.isfinite(value) else _num(value)
+
+
+def _headline(r: Monthly, no_data: bool) -> Table:
+    w = LABELS[r.lang]
+    rows = []
+    for k in HEADLINE:
+        v, before = r.values.get(k, NAN), r.last_year.get(k, NAN)
+        change = (v - before) / before * 100 if before and np.isfinite(before) else NAN
+        line = ""
+        meets = targets.meets(
+            k, v, targets.annualised(r.values.get("energy_tce", 0.0), r.end_ms - r.start_ms)
+        )
+        if k == "carbon_per_energy":
+            line = f"≤ {r.line:.2f}"
+        elif k in targets.GUIDING_LINES:
+            side, threshold = targets.GUIDING_LINES[k]
+            line = f"{'≥' if side == 'above' else '≤'} {threshold:g}"
+        verdict = "" if meets is None or no_data else (w["yes"] if meets else w["no"])
+        rows.append(
+            [
+                KPIS[k].label(r.lang),
+                _cell(v, no_data, w),
+                KPIS[k].unit,
+                "" if not np.isfinite(before) else _num(before),
+                "" if no_data or not np.isfinite(change) else f"{change:+.1f}",
+                line,
+                verdict,
+            ]
+        )
+    return Table(
+        [w["kpi"], w["value"], w["unit"], w["last_year"], w["change"], w["line"], w["verdict"]],
+        rows,
+    )
+
+
+def _kpi_table(r: Monthly, kpis: Sequence[str], no_data: bool) -> Table:
+    w = LABELS[r.lang]
+    return Table(
+        [w["kpi"], w["value"], w["unit"]],
+        [
+            [KPIS[k].label(r.lang), _cell(r.values.get(k, NAN), no_data, w), KPIS[k].unit]
+            for k in kpis
+        ],
+    )
+
+
+def _tou(r: Monthly, no_data: bool) -> Section:
+    w = LABELS[r.lang]
+    kwh = {p: r.values.get(f"electricity_kwh_{p}", NAN) for p in TOU}
+    if not np.isfinite(r.values.get("electricity_cost_cny", NAN)):
+        return Section(w["tou"], text=w["no_tariffs"])
+    total = sum(v for v in kwh.values() if np.isfinite(v))
+    rows = [
+        [
+            KPIS[f"electricity_kwh_{p}"].label(r.lang),
+            _cell(v, no_data, w),
+            "kWh",
+            "" if no_data or not total else f"{v / total * 100:.1f}",
+        ]
+        for p, v in kwh.items()
+    ]
+    for k in ("peak_share", "electricity_cost_cny", "peak_shift_saving_cny"):
+        rows.append(
+            [KPIS[k].label(r.lang), _cell(r.values.get(k, NAN), no_data, w), KPIS[k].unit, ""]
+        )
+    chart = _daily(
+        r,
+        w["daily_tou"],
+        tuple(f"electricity_kwh_{p}" for p in TOU),
+        "kWh",
+        names=[w[p] for p in TOU],
+    )
+    return Section(
+        w["tou"],
+        tables=[Table([w["kpi"], w["value"], w["unit"], w["tou_share"]], rows)],
+        charts=[chart],
+    )
+
+
+def _daily(
+    r: Monthly,
+    title: str,
+    kpis: Sequence[str],
+    unit: str,
+    *,
+    limit: float | None = None,
+    names: Sequence[str] | None = None,
+) -> Chart:
+    x = np.array(r.day_starts, np.int64)
+    return Chart(
+        title,
+        unit,
+        [
+            Series(names[i] if names else KPIS[k].label(r.lang), x, np.array(r.days[k], np.float64))
+            for i, k in enumerate(kpis)
+        ],
+        kind="line" if limit is not None else "bar",
+        limit=limit,
+        limit_label=LABELS[r.lang]["limit"],
+        tz=ZoneInfo(r.timezone),
+    )
+
+
+def _stacks(reg: Registry, ent: str) -> list[str]:
+    return sorted({m.stack for m in reg.meters.values() if m.enterprise == ent and m.stack})
+
+
+def _emissions(r: Monthly) -> Table:
+    w = LABELS[r.lang]
+    rows = [
+        [
+            name(r.registry.enterprises[e], r.lang),
+            ", ".join(_stacks(r.registry, e)),
+            *(_cell(v.get(k, NAN), False, w) for k in POLLUTION),
+        ]
+        for e, v in r.enterprises.items()
+        if _stacks(r.registry, e)
+    ]
+    heads = [f"{KPIS[k].label(r.lang)} ({KPIS[k].unit})" for k in POLLUTION]
+    return Table([w["enterprise"], w["stacks"], *heads], rows)
+
+
+def _quality(r: Monthly) -> Table:
+    w = LABELS[r.lang]
+    kpis = ("completeness", "stale_meters", "resets", "spikes_dropped")
+    return Table(
+        [w["enterprise"], *(f"{KPIS[k].label(r.lang)} ({KPIS[k].unit})" for k in kpis)],
+        [
+            [
+                name(r.registry.enterprises[e], r.lang),
+                *(_cell(v.get(k, NAN), False, w) for k in kpis),
+            ]
+            for e, v in r.enterprises.items()
+        ],
+    )
+
+
+def _landuse_section(r: Monthly) -> Section:
+    w = LABELS[r.lang]
+    ents = r.registry.enterprises
+    grades = Table(
+        [w["enterprise"], w["grade"], w["previous"], w["changed"]],
+        [[name(ents[e], r.lang), g, p, "✔" if p and p != g else ""] for e, g, p in r.grades],
+    )
+    flags = Table(
+        [w["enterprise"], w["rule"]], [[name(ents[e], r.lang), rule] for e, rule in r.flags]
+    )
+    return Section(w["landuse"], tables=[grades, flags] if r.flags else [grades])
+
+
+def _alerts_section(r: Monthly) -> Section:
+    w = LABELS[r.lang]
+    if not r.alerts:
+        return Section(w["alerts"], text=w["none_fired"])
+    rows = [
+        [str(e["rule"]), f"{e['scope']} {e['id']}", str(e["state"]), str(e["starts_at"]),
+         "" if e.get("value") is None else _num(float(e["value"]))]
+        for e in r.alerts
+    ]  # fmt: skip
+    return Section(
+        w["alerts"],
+        tables=[Table([w["rule_id"], w["scope"], w["state"], w["at"], w["value"]], rows)],
+    )
+
+
+def _num(v: float) -> str:
+    if not np.isfinite(v):
+        return ""
+    return f"{v:,.1f}" if abs(v) >= 100 else f"{v:.3g}"
