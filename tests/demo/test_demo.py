@@ -154,3 +154,54 @@ def test_ctrl_c_stops_cleanly_and_leaves_a_consistent_store(tmp_path):
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     finally:
         db.close()
+
+
+def _pdf_text(pdf, tmp_path):
+    """The PDF's text (pdftotext) after rendering its first page to PNG (pdftoppm)."""
+    subprocess.run(
+        ["pdftoppm", "-r", "50", "-png", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "page")],
+        check=True, timeout=120,
+    )  # fmt: skip
+    pages = list(tmp_path.glob("page*.png"))
+    assert len(pages) == 1
+    assert pages[0].stat().st_size > 10_000
+    done = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True, text=True
+    )
+    return done.stdout
+
+
+def test_demo_writes_the_monthly_report_in_html_and_pdf(demo_run, tmp_path):
+    from smartpark.analytics.catalogue import KPIS
+    from smartpark.analytics.report.monthly import _num
+
+    out, _ = demo_run
+    html = (out / "monthly-report.html").read_text()
+    text = _pdf_text(out / "monthly-report.pdf", tmp_path)
+    reg = registry_mod.load(default_registry())
+    zone = reg.zones["lanzhou-new-area"]
+    assert zone.lang == "zh"
+    first_page = text.split("\f")[0]
+    # Names in both languages, the official Chinese KPI terms, the missing data first.
+    for words in (zone.name_zh, zone.name, reg.parks["petrochem"].name_zh, "Chem A Co."):
+        assert words in text
+        assert words in html
+    for term in ("综合能源消费量", "单位能耗碳排放", "工业用水重复利用率", "数据缺失"):
+        assert term in text
+    assert "数据缺失" in first_page
+    assert "天有数据" in first_page
+    # The month's values are the store's kpi rows of the zone.
+    db = sqlite3.connect(out / "store.db")
+    try:
+        rows = dict(
+            db.execute(
+                "SELECT kpi, value FROM kpi WHERE scope = 'zone' AND period = 'month' "
+                "AND id = 'lanzhou-new-area'"
+            ).fetchall()
+        )
+    finally:
+        db.close()
+    assert rows["energy_tce"] > 0
+    for kpi in ("energy_tce", "co2_total_t", "carbon_per_energy", "electricity_kwh_valley"):
+        line = next(t for t in text.splitlines() if t.strip().startswith(KPIS[kpi].zh))
+        assert _num(rows[kpi]) in line, (kpi, line)

@@ -115,6 +115,7 @@ class Monthly:
     day_starts: list[int]
     days: dict[str, list[float]]  # KPI -> one value per day of ``day_starts``
     enterprises: dict[str, dict[str, float]]  # the month's KPIs of each enterprise
+    parks: dict[str, dict[str, float]]  # the month's KPIs of each park (zone reports)
     missing: list[str] = field(default_factory=list)
     alerts: list[dict[str, Any]] = field(default_factory=list)
     grades: list[tuple[str, str, str]] = field(default_factory=list)  # ent, grade, previous
@@ -186,6 +187,7 @@ def build(store: Store, registry: Registry, request: Request) -> Monthly:
     rows = [
         *store.read_kpis(start, end, scope, "month"),
         *store.read_kpis(start, end, "enterprise", "month"),
+        *(store.read_kpis(start, end, "park", "month") if scope != "park" else []),
         *store.read_kpis(start, end, scope, "day"),
     ]
     source = "store"
@@ -194,6 +196,8 @@ def build(store: Store, registry: Registry, request: Request) -> Monthly:
         source = "readings"
     values = _of(rows, scope, ident, "month", start)
     ent_values = {e: _of(rows, "enterprise", e, "month", start) for e in ents}
+    in_scope = {registry.enterprises[e].park for e in ents} if scope != "park" else set()
+    park_values = {p: _of(rows, "park", p, "month", start) for p in sorted(in_scope)}
     day_starts = sorted({r.start_ms for r in rows if r.period == "day" and r.id == ident})
     days = {k: [_of(rows, scope, ident, "day", s).get(k, NAN) for s in day_starts] for k in KPIS}
     ly_start, ly_end = _bounds(year - 1, month, tz)
@@ -202,7 +206,7 @@ def build(store: Store, registry: Registry, request: Request) -> Monthly:
     )
     report = Monthly(
         registry, scope, ident, lang, tz, request.month, start, end, source,
-        values, last_year, day_starts, days, ent_values,
+        values, last_year, day_starts, days, ent_values, park_values,
     )  # fmt: skip
     report.missing.extend(_missing(report))
     if not last_year:
@@ -331,7 +335,7 @@ def html(r: Monthly) -> str:
             text="\n".join(r.missing) if r.missing else w["complete"],
             notice=bool(r.missing),
         ),
-        Section(w["headline"], tables=[_headline(r, no_data)]),
+        Section(w["headline"], tables=[_headline(r, no_data), *_parks(r, no_data)]),
         Section(
             w["energy"],
             tables=[_kpi_table(r, ENERGY, no_data)],
@@ -398,6 +402,20 @@ def _headline(r: Monthly, no_data: bool) -> Table:
         [w["kpi"], w["value"], w["unit"], w["last_year"], w["change"], w["line"], w["verdict"]],
         rows,
     )
+
+
+def _parks(r: Monthly, no_data: bool) -> list[Table]:
+    """One row per park of the scope: its key KPIs of the month."""
+    if not r.parks:
+        return []
+    w = LABELS[r.lang]
+    kpis = ("energy_tce", "co2_total_t", "carbon_per_energy", "clean_energy_share", "completeness")
+    rows = [
+        [name(r.registry.parks[p], r.lang), *(_cell(v.get(k, NAN), no_data, w) for k in kpis)]
+        for p, v in r.parks.items()
+    ]
+    heads = [f"{KPIS[k].label(r.lang)} ({KPIS[k].unit})" for k in kpis]
+    return [Table([w["park"], *heads], rows)]
 
 
 def _kpi_table(r: Monthly, kpis: Sequence[str], no_data: bool) -> Table:

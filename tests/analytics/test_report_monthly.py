@@ -1,0 +1,78 @@
+"""The monthly report on a real SQLite store: missing data said first, both languages, PDF."""
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from smartpark.analytics.catalogue import KPIS
+from smartpark.analytics.report import job, monthly, pdf
+from smartpark.core import registry as registry_mod
+from smartpark.core.errors import OptionError
+from smartpark.core.urls import parse_store_url
+from smartpark.store.open import open_store
+
+EXAMPLE = registry_mod.__file__.replace("core/registry.py", "examples/registry.toml")
+
+
+def test_every_kpi_has_its_chinese_name():
+    assert all(spec.zh for spec in KPIS.values())
+    assert KPIS["energy_tce"].zh == "综合能源消费量"
+    assert KPIS["carbon_per_energy"].label("zh") == "单位能耗碳排放"
+    assert KPIS["carbon_per_energy"].label("en") == "carbon_per_energy"
+
+
+def test_a_month_without_readings_says_so_first_and_prints_no_zeros(tmp_path):
+    reg = registry_mod.load(EXAMPLE)
+    url = parse_store_url(f"sqlite:///{tmp_path / 'store.db'}")
+    store = open_store(url, reg)
+    try:
+        report = monthly.build(store, reg, monthly.Request("2026-11", lang="en"))
+    finally:
+        store.close()
+    assert report.source == "readings"
+    assert report.missing[0].startswith("No readings at all for this month")
+    page = monthly.html(report)
+    first = page.index("Missing data")
+    assert first < page.index("Key indicators")
+    energy_row = page[page.index("<td>energy_tce</td>") :].split("</tr>")[0]
+    assert "no data" in energy_row
+    assert ">0<" not in energy_row
+
+
+def test_bad_options_name_the_option(tmp_path):
+    reg = registry_mod.load(EXAMPLE)
+    store = open_store(parse_store_url(f"sqlite:///{tmp_path / 's.db'}"), reg)
+    try:
+        for request, option in (
+            (monthly.Request("2026-13"), "--month"),
+            (monthly.Request("2026-11", scope="enterprise"), "--scope"),
+            (monthly.Request("2026-11", scope="park", id="nope"), "--id"),
+            (monthly.Request("2026-11", lang="fr"), "--lang"),
+        ):
+            with pytest.raises(OptionError, match=option):
+                monthly.build(store, reg, request)
+    finally:
+        store.close()
+
+
+def test_the_pdf_of_a_park_report_renders_with_its_chinese_name(tmp_path):
+    url = parse_store_url(f"sqlite:///{tmp_path / 'store.db'}")
+    written = job.run(
+        Path(EXAMPLE),
+        url,
+        monthly.Request("2026-11", scope="park", id="petrochem", lang="zh"),
+        "pdf",
+        tmp_path / "r.pdf",
+    )
+    assert written.path.stat().st_size > 0
+    subprocess.run(["pdftoppm", "-r", "40", "-png", "-f", "1", "-l", "1", str(written.path),
+                    str(tmp_path / "p")], check=True, timeout=120)  # fmt: skip
+    assert list(tmp_path.glob("p*.png"))
+    text = subprocess.run(
+        ["pdftotext", str(written.path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "精细化工园区" in text
+    assert "Fine Chemicals Park" in text
+    assert "本月无任何读数" in text.split("\f")[0]
+    assert pdf.browser()
