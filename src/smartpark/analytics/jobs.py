@@ -99,13 +99,16 @@ class Selection:
 
 
 def scope_ids(registry: Registry, scope: Scope, park: str | None) -> list[str] | None:
-    """The ids at ``scope`` belonging to ``park`` (its enterprises, itself, its zone)."""
+    """The ids at ``scope`` belonging to ``park`` (its enterprises, itself, its zone, the
+    regions its figures count in)."""
     if park is None:
         return None
     if scope == "enterprise":
         return [e for e, ent in registry.enterprises.items() if ent.park == park]
     if scope == "park":
         return [park]
+    if scope == "region":
+        return registry.regions_of_park(park)
     return [registry.parks[park].zone]
 
 

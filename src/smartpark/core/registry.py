@@ -209,6 +209,13 @@ class Registry:
             out.append(parent)
         return tuple(out)
 
+    def regions_of_park(self, park: str) -> list[str]:
+        """The regions whose figures count ``park`` (its own and any partner's, with their
+        parents), sorted."""
+        p = self.parks[park]
+        sides = [p.region, *(s.partner for s in p.sharing)]
+        return sorted({r for side in sides if side for r in self.region_chain(side)})
+
     @cached_property
     def gateway_ids(self) -> tuple[str, ...]:
         return tuple(sorted(self.gateways))
