@@ -306,7 +306,8 @@ def compute_kpis(
     calendar periods in each scope's time zone (enterprise and park: the park's; zone:
     the zone's; region: the region's). ``ids`` optionally restricts a scope level to some
     ids. ``use_dense`` False forces the general per-reading path (the tests compare
-    both). ``peak_shift`` is the % of sharp and peak kWh that ``peak_shift_saving_cny`` moves to valley hours.
+    both). ``peak_shift`` is the % of sharp and peak kWh that ``peak_shift_saving_cny``
+    moves to valley hours.
     """
     if end_ms <= start_ms:
         raise AnalyticsError(f"range: end {end_ms} must be after start {start_ms}")
