@@ -81,6 +81,11 @@ class Selection:
         if unknown:
             raise AnalyticsError(f"--kpi: unknown KPI {unknown[0]!r} (known: {', '.join(KPIS)})")
         the_scope = _scope(scope)
+        if the_scope == "region" and not registry.regions:
+            raise AnalyticsError(
+                "--scope: the registry defines no regions; add [region.ID] tables and each "
+                "park's region (docs/registry.md)"
+            )
         timezone = (
             registry.parks[park].timezone if park else registry.zones[registry.zone_ids[0]].timezone
         )
