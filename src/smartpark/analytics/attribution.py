@@ -19,7 +19,7 @@ agreement changes takes each window's share (the time-weighted mean of the perio
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -29,7 +29,7 @@ import numpy.typing as npt
 from smartpark.analytics import periods
 from smartpark.analytics.periods import Grid
 from smartpark.analytics.series import FloatArray
-from smartpark.core.registry import FAMILIES, Registry
+from smartpark.core.registry import FAMILIES, Park, Registry, Sharing
 from smartpark.core.tariffs import PERIODS
 
 Weight = Literal["output_value", "energy", "co2", "owner", "quality"]
@@ -109,35 +109,18 @@ class Attribution:
 
     @classmethod
     def of(cls, reg: Registry, grid: Grid) -> Attribution:
-        ids = reg.region_ids
-        code = {r: i for i, r in enumerate(ids)}
-        n_w = grid.n_windows
         starts = grid.points[:-1]
-        shape = (len(ids), len(reg.park_ids), n_w)
+
+        def in_force(park: Park, s: Sharing) -> FloatArray:
+            lo = _midnight(s.valid_from, park.timezone, _EARLIEST)
+            hi = _midnight(s.valid_to, park.timezone, _LATEST)
+            return ((starts >= lo) & (starts < hi)).astype(np.float64)
+
         shared: tuple[Weight, ...] = ("output_value", "energy", "co2", "owner")
-        weights: dict[Weight, FloatArray] = {k: np.zeros(shape) for k in shared}
-        for p, pid in enumerate(reg.park_ids):
-            park = reg.parks[pid]
-            if park.region is None:
-                continue
-            owner = [code[r] for r in reg.region_chain(park.region)]
-            partner_share = {f: np.zeros(n_w) for f in FAMILIES}
-            partners: list[int] = []
-            for s in park.sharing:
-                lo = _midnight(s.valid_from, park.timezone, _EARLIEST)
-                hi = _midnight(s.valid_to, park.timezone, _LATEST)
-                in_force = (starts >= lo) & (starts < hi)
-                for f in FAMILIES:
-                    partner_share[f][in_force] = s.partner_share(f)
-                partners = [code[r] for r in reg.region_chain(s.partner)]
-            for weight, share in weights.items():
-                given = partner_share[weight] if weight in FAMILIES else np.zeros(n_w)
-                share[owner, p] += 1.0 - given
-                if partners:
-                    share[partners, p] += given
-        weights["quality"] = (
-            (weights["output_value"] + weights["energy"] + weights["co2"] + weights["owner"]) > 0
-        ).astype(np.float64)
+        weights = {k: share_matrix(reg, k, in_force, grid.n_windows) for k in shared}
+        anything = weights["output_value"] + weights["energy"] + weights["co2"] + weights["owner"]
+        weights["quality"] = (anything > 0).astype(np.float64)
+        ids = reg.region_ids
         return cls(ids, tuple(reg.regions[r].timezone for r in ids), weights)
 
     @property
@@ -190,8 +173,41 @@ class Attribution:
         return out
 
 
+def share_matrix(
+    reg: Registry, family: str, in_force: Callable[[Park, Sharing], FloatArray], n: int
+) -> FloatArray:
+    """(regions, parks, n): each park's weight in each region for ``family`` (one of
+    :data:`~smartpark.core.registry.FAMILIES`, or ``owner``: not shared), where
+    ``in_force`` gives the fraction of each of the ``n`` columns (windows, years) an
+    agreement period covers. The owner's chain gets 1 - the partner's share, the
+    partner's chain the share."""
+    code = {r: i for i, r in enumerate(reg.region_ids)}
+    out = np.zeros((len(code), len(reg.park_ids), n))
+    for p, pid in enumerate(reg.park_ids):
+        park = reg.parks[pid]
+        if park.region is None:
+            continue
+        given = np.zeros(n)
+        for s in park.sharing:
+            part = in_force(park, s) * (s.partner_share(family) if family in FAMILIES else 0.0)
+            out[[code[r] for r in reg.region_chain(s.partner)], p] += part
+            given += part
+        out[[code[r] for r in reg.region_chain(park.region)], p] += 1.0 - given
+    return out
+
+
+def year_fraction(park: Park, s: Sharing, years: tuple[int, ...]) -> FloatArray:
+    """Per calendar year: the fraction of its days the agreement period ``s`` covers."""
+    out = np.zeros(len(years))
+    for k, y in enumerate(years):
+        lo, hi = dt.date(y, 1, 1), dt.date(y + 1, 1, 1)
+        a, b = max(lo, s.valid_from or lo), min(hi, s.valid_to or hi)
+        out[k] = max(0, (b - a).days) / (hi - lo).days
+    return out
+
+
 def _midnight(day: dt.date | None, timezone: str, default: int) -> int:
     return default if day is None else periods.local_midnight_ms(day, timezone)
 
 
-__all__ = ["FAMILY", "NOT_ATTRIBUTED", "RATIOS", "Attribution"]
+__all__ = ["FAMILY", "NOT_ATTRIBUTED", "RATIOS", "Attribution", "share_matrix", "year_fraction"]
