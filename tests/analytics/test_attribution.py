@@ -21,7 +21,9 @@ from typing import Any
 
 import pytest
 
+from smartpark.analytics import landuse
 from smartpark.analytics.kpis import compute_kpis
+from smartpark.analytics.landuse.facts import parse as parse_facts
 from smartpark.analytics.table import KpiTable
 from smartpark.core import registry
 from smartpark.core.errors import ConfigError
@@ -186,3 +188,34 @@ def test_bad_regions_and_sharing_are_all_reported_at_once_with_their_paths() -> 
         "(valid to 2026-11-03)",
     ):
         assert expected in text, (expected, text)
+
+
+def test_landuse_shares_tax_and_revenue_but_land_stays_with_the_host() -> None:
+    shares = {**SHARES, "tax": {"host-county": 0.2, "partner-city": 0.8}}
+    half_year = {
+        "partner": "partner-city",
+        "periods": [{"valid_from": dt.date(2025, 7, 2), **shares}],
+    }
+    for sharing, partner_part in (({"partner": "partner-city", **shares}, 1.0), (half_year, 0.5)):
+        d = doc(sharing)
+        d["enterprise"]["e-own"]["land_m2"] = 10_000.0
+        d["enterprise"]["e-enc"]["land_m2"] = 20_000.0
+        reg = registry.from_dict(d)
+        csv = (
+            "year,enterprise,tax,revenue,value_added,employees,rd_spend,pollutant_t\n"
+            "2025,e-own,100,1000,300,10,1,0\n"
+            "2025,e-enc,50,500,200,10,1,0\n"
+        )
+        data = landuse.build(reg, parse_facts(csv, reg), None)
+        rows = {(r.id, r.kpi): r.value for r in landuse.analyse(data, 2025).year_rows()}
+        # 2025 has 365 days; the half-year agreement runs from 2 July: 183 of them.
+        part = partner_part if partner_part == 1.0 else 183 / 365
+        assert rows["partner-city", "shared_tax"] == pytest.approx(0.8 * 50 * part)
+        assert rows["host-county", "shared_tax"] == pytest.approx(100 + 50 * (1 - 0.8 * part))
+        assert rows["partner-city", "shared_revenue"] == pytest.approx(0.6 * 500 * part)
+        assert rows["host-city", "shared_revenue"] == pytest.approx(1500 - 0.6 * 500 * part)
+        # Land is not in the agreement: it stays whole with the host, and so do the grades.
+        assert rows["partner-city", "shared_land_mu"] == 0.0
+        assert rows["host-county", "shared_land_mu"] == pytest.approx(30_000 * 15 / 10_000)
+        total = rows["host-county", "shared_tax"] + rows["partner-city", "shared_tax"]
+        assert total == pytest.approx(150)
