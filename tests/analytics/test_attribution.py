@@ -21,12 +21,12 @@ from typing import Any
 
 import pytest
 
-from smartpark.analytics import landuse
+from smartpark.analytics import jobs, landuse
 from smartpark.analytics.kpis import compute_kpis
 from smartpark.analytics.landuse.facts import parse as parse_facts
 from smartpark.analytics.table import KpiTable
 from smartpark.core import registry
-from smartpark.core.errors import ConfigError
+from smartpark.core.errors import AnalyticsError, ConfigError
 from smartpark.core.registry import Registry
 from smartpark.store.checks import check_kpi_rows
 from smartpark.store.sqlite import SqliteStore
@@ -219,3 +219,16 @@ def test_landuse_shares_tax_and_revenue_but_land_stays_with_the_host() -> None:
         assert rows["host-county", "shared_land_mu"] == pytest.approx(30_000 * 15 / 10_000)
         total = rows["host-county", "shared_tax"] + rows["partner-city", "shared_tax"]
         assert total == pytest.approx(150)
+
+
+def test_the_region_scope_of_smartpark_kpi() -> None:
+    reg = t_registry()
+    chosen = jobs.Selection.check(reg, "day", "region", park="enc")
+    assert chosen.ids == ["host-city", "host-county", "partner-city"]
+    assert jobs.Selection.check(reg, "day", "region", park="own").ids == [
+        "host-city",
+        "host-county",
+    ]
+    plain = registry.from_dict({"zone": {"z": {"name": "Z"}}})
+    with pytest.raises(AnalyticsError, match="--scope: the registry defines no regions"):
+        jobs.Selection.check(plain, "day", "region")
