@@ -81,6 +81,11 @@ class Selection:
         if unknown:
             raise AnalyticsError(f"--kpi: unknown KPI {unknown[0]!r} (known: {', '.join(KPIS)})")
         the_scope = _scope(scope)
+        if the_scope == "region" and not registry.regions:
+            raise AnalyticsError(
+                "--scope: the registry defines no regions; add [region.ID] tables and each "
+                "park's region (docs/registry.md)"
+            )
         timezone = (
             registry.parks[park].timezone if park else registry.zones[registry.zone_ids[0]].timezone
         )
@@ -99,13 +104,16 @@ class Selection:
 
 
 def scope_ids(registry: Registry, scope: Scope, park: str | None) -> list[str] | None:
-    """The ids at ``scope`` belonging to ``park`` (its enterprises, itself, its zone)."""
+    """The ids at ``scope`` belonging to ``park`` (its enterprises, itself, its zone, the
+    regions its figures count in)."""
     if park is None:
         return None
     if scope == "enterprise":
         return [e for e, ent in registry.enterprises.items() if ent.park == park]
     if scope == "park":
         return [park]
+    if scope == "region":
+        return registry.regions_of_park(park)
     return [registry.parks[park].zone]
 
 

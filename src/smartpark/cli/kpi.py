@@ -36,6 +36,7 @@ class ScopeChoice(StrEnum):
     enterprise = "enterprise"
     park = "park"
     zone = "zone"
+    region = "region"
 
 
 class FormatChoice(StrEnum):

@@ -28,7 +28,7 @@ from smartpark.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from smartpark.analytics.landuse.render import Format, Screen
+    from smartpark.analytics.landuse.render import Format, KpiScope, Screen
     from smartpark.core.settings import CommonSettings
 
 FactsOption = Annotated[
@@ -106,6 +106,12 @@ def landuse(
     write: Annotated[
         bool, typer.Option("--write", help="Write the park and zone KPIs to the store.")
     ] = False,
+    scope: Annotated[
+        str,
+        typer.Option(
+            "--scope", help="park: park and zone KPIs; region: the regions' shared figures."
+        ),
+    ] = "park",
 ) -> None:
     """Grade every enterprise of a zone for --year and flag idle ones, with evidence."""
     from smartpark.analytics.landuse import job, render
@@ -129,7 +135,7 @@ def landuse(
     done = job.run(request)
     if done.written is not None:
         err_console.print(f"wrote {done.written} land-use KPI rows to {settings.store}")
-    _print(render.landuse(done.analysis, fmt, park, explain))
+    _print(render.landuse(done.analysis, fmt, park, explain, _scope(scope)))
 
 
 @report_errors
@@ -172,6 +178,12 @@ def _format(output: str) -> Format:
     if output not in ("table", "csv", "json"):
         raise typer.BadParameter(f"--format must be table, csv or json, got {output!r}")
     return cast("Format", output)
+
+
+def _scope(scope: str) -> KpiScope:
+    if scope not in ("park", "region"):
+        raise typer.BadParameter(f"--scope must be park or region, got {scope!r}")
+    return cast("KpiScope", scope)
 
 
 def _settings(config: Path | None, registry: Path | None, store: str | None) -> CommonSettings:

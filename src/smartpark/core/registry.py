@@ -1,9 +1,14 @@
-"""The park registry (docs/registry.md): zone → park → enterprise → meter, plus gateways.
+"""The park registry (docs/registry.md): zone → park → enterprise → meter, plus gateways
+and the administrative regions that own the parks' statistics.
 
 A TOML file of flat tables keyed by id, each child naming its parent::
 
     [zone.lanzhou-new-area]   [park.petrochem]   [enterprise.chem-a]
-    [gateway.gw-chem-a]       [meter.chem-a-main]
+    [gateway.gw-chem-a]       [meter.chem-a-main]   [region.yongdeng-county]
+
+An enclave park (飞地园区) divides its figures between its own region and a partner
+region by agreement: ``[park.ID.sharing]``, shares per indicator family
+(:data:`FAMILIES`), effective-dated like the factor sets.
 
 :func:`load` validates everything and raises one :class:`~smartpark.core.errors.ConfigError`
 listing every problem with its path (``meter.chem-a-main.quantity: unknown quantity
@@ -19,6 +24,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -41,11 +47,16 @@ from smartpark.core.tariffs import TariffBook
 from smartpark.core.tomlcheck import Checker, read_toml
 
 DEFAULT_TIMEZONE: Final = "Asia/Shanghai"
-SECTIONS: Final = ("zone", "park", "enterprise", "gateway", "meter")
+SECTIONS: Final = ("zone", "park", "enterprise", "gateway", "meter", "region")
+# Indicator families an enclave agreement divides (docs/registry.md, docs/kpis.md).
+FAMILIES: Final = ("output_value", "tax", "energy", "co2", "land")
+REGION_KINDS: Final = ("county", "district", "city", "province")
+SHARE_TOLERANCE: Final = 1e-9
 POLLUTANTS: Final = ("so2", "nox", "particulate")
 STACK_GAUGES: Final = ("o2", "flue_gas_flow")  # the gauges that go with a pollutant meter
 
 Role = Literal["boundary", "sub"]
+RegionKind = Literal["county", "district", "city", "province"]
 Scale = Literal["above", "below"]
 Lang = Literal["en", "zh"]
 LANGS: Final[tuple[Lang, ...]] = ("en", "zh")
@@ -60,6 +71,31 @@ class Zone:
     tariffs: str | None = None  # tariffs file, relative to the registry (core/tariffs.py)
     lang: Lang = "en"  # the language of its reports (docs/report.md)
     name_zh: str = ""  # its Chinese name, shown beside ``name`` in reports
+
+
+@dataclass(frozen=True, slots=True)
+class Region:
+    """An administrative region (county, district, city) owning parks' statistics."""
+
+    id: str
+    name: str
+    kind: RegionKind = "county"
+    parent: str | None = None
+    timezone: str = DEFAULT_TIMEZONE
+
+
+@dataclass(frozen=True, slots=True)
+class Sharing:
+    """One period of an enclave agreement: the partner region's share per family (the
+    park's own region keeps the rest; a family not named stays whole with it)."""
+
+    partner: str
+    shares: Mapping[str, float]  # family -> partner's share in [0, 1]
+    valid_from: dt.date | None = None
+    valid_to: dt.date | None = None  # exclusive; None: until the next period or forever
+
+    def partner_share(self, family: str) -> float:
+        return self.shares.get(family, 0.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +114,8 @@ class Park:
     targets: Mapping[str, float] = field(default_factory=dict)
     # In date order, adjoining: the first open to the past, the last to the future.
     factor_sets: tuple[FactorSet, ...] = ()
+    region: str | None = None  # the region owning its statistics and tax
+    sharing: tuple[Sharing, ...] = ()  # an enclave's agreement periods, in date order
 
     def factor(self, name: str) -> float:
         """A KPI coefficient of the latest set: the park's override, else the default."""
@@ -143,6 +181,7 @@ class Registry:
     meters: Mapping[str, Meter]
     source: str = "<registry>"
     tariffs: TariffBook = field(default_factory=TariffBook)
+    regions: Mapping[str, Region] = field(default_factory=dict)
 
     # Columnar view: meters sorted by id, parents coded by position in their sorted ids.
     @cached_property
@@ -164,6 +203,24 @@ class Registry:
     @cached_property
     def zone_ids(self) -> tuple[str, ...]:
         return tuple(sorted(self.zones))
+
+    @cached_property
+    def region_ids(self) -> tuple[str, ...]:
+        return tuple(sorted(self.regions))
+
+    def region_chain(self, region: str) -> tuple[str, ...]:
+        """``region`` and its ancestors, nearest first."""
+        out = [region]
+        while (parent := self.regions[out[-1]].parent) is not None:
+            out.append(parent)
+        return tuple(out)
+
+    def regions_of_park(self, park: str) -> list[str]:
+        """The regions whose figures count ``park`` (its own and any partner's, with their
+        parents), sorted."""
+        p = self.parks[park]
+        sides = [p.region, *(s.partner for s in p.sharing)]
+        return sorted({r for side in sides if side for r in self.region_chain(side)})
 
     @cached_property
     def gateway_ids(self) -> tuple[str, ...]:
@@ -266,7 +323,9 @@ def from_dict(data: Mapping[str, Any], source: str = "<registry>") -> Registry:
     tables = {s: v.tables(data, s) for s in SECTIONS}
 
     zones = {i: v.zone(i, t) for i, t in tables["zone"].items()}
-    parks = {i: v.park(i, t, zones) for i, t in tables["park"].items()}
+    regions = {i: v.region(i, t) for i, t in tables["region"].items()}
+    v.cross_check_regions(regions)
+    parks = {i: v.park(i, t, zones, regions) for i, t in tables["park"].items()}
     enterprises = {i: v.enterprise(i, t, parks) for i, t in tables["enterprise"].items()}
     gateways = {i: v.gateway(i, t, parks) for i, t in tables["gateway"].items()}
     meters = {i: v.meter(i, t, enterprises, gateways) for i, t in tables["meter"].items()}
@@ -282,6 +341,7 @@ def from_dict(data: Mapping[str, Any], source: str = "<registry>") -> Registry:
         gateways=gateways,
         meters={k: m for k, m in meters.items() if m is not None},
         source=source,
+        regions=regions,
     )
 
 
@@ -434,6 +494,36 @@ class _Validator(Checker):
             self.error(f"{path}.valid_to", f"must be after valid_from {valid_from}")
         return FactorSet(version or "", values, valid_from, valid_to)
 
+    def dated(
+        self,
+        path: str,
+        spans: list[tuple[int, dt.date | None, dt.date | None]],
+        noun: str,
+        *,
+        adjoining: bool,
+    ) -> list[int]:
+        """Effective dating, shared by factor sets and sharing periods: the indices of
+        ``spans`` (index, valid_from, valid_to) in date order (a missing valid_from
+        first); an error where one overlaps the one before (a missing ``valid_to`` ends
+        where the next begins) and, if ``adjoining``, where a gap separates them."""
+        ordered = sorted(spans, key=lambda e: (e[1] is not None, e[1] or dt.date.min))
+        for (j, _, prev_to), (i, start, _) in pairwise(ordered):
+            where = f"{path}[{i}].valid_from"
+            end = prev_to if prev_to is not None else start
+            if start is None or (end is not None and start < end):
+                self.error(
+                    where,
+                    f"overlaps {path}[{j}] (valid to {end or 'forever'}); make one {noun} "
+                    "end where the next begins",
+                )
+            elif adjoining and end is not None and start > end:
+                self.error(
+                    where,
+                    f"gap: {path}[{j}] ends {end} but this {noun} begins {start}; "
+                    f"make one {noun} end where the next begins",
+                )
+        return [i for i, _, _ in ordered]
+
     def factor_sets(self, path: str, raw: list[Any], ident: str) -> tuple[FactorSet, ...]:
         """``[[park.ID.factors]]``: the sets in date order, adjoining (no gap, no overlap);
         a missing ``valid_to`` ends where the next set begins."""
@@ -442,10 +532,9 @@ class _Validator(Checker):
             self.error(path, "must name at least one factor set")
         if all(s is None for _, s in entries):
             return (FactorSet(DEFAULT_FACTORS_VERSION),)
-        ordered = sorted(
-            ((i, s) for i, s in entries if s is not None),
-            key=lambda e: (e[1].valid_from is not None, e[1].valid_from or dt.date.min),
-        )
+        by_index = {i: s for i, s in entries if s is not None}
+        spans = [(i, s.valid_from, s.valid_to) for i, s in by_index.items()]
+        ordered = [(i, by_index[i]) for i in self.dated(path, spans, "set", adjoining=True)]
         versions: dict[str, int] = {}
         out: list[FactorSet] = []
         for k, (i, s) in enumerate(ordered):
@@ -463,24 +552,8 @@ class _Validator(Checker):
                     f"no factor set is valid before {s.valid_from}; remove valid_from "
                     "from the earliest set",
                 )
-            if k == 0:
-                out.append(s)
-                continue
-            j, prev = ordered[k - 1]
-            end = prev.valid_to if prev.valid_to is not None else s.valid_from
-            if s.valid_from is None or (end is not None and s.valid_from < end):
-                self.error(
-                    f"{where}.valid_from",
-                    f"overlaps {path}[{j}] (valid to {end or 'forever'}); make one set "
-                    "end where the next begins",
-                )
-            elif end is not None and s.valid_from > end:
-                self.error(
-                    f"{where}.valid_from",
-                    f"gap: {path}[{j}] ends {end} but this set begins {s.valid_from}; "
-                    "make one set end where the next begins",
-                )
-            out[-1] = _ended(out[-1], s.valid_from)
+            if k > 0:
+                out[-1] = _ended(out[-1], s.valid_from)
             out.append(s)
         if out[-1].valid_to is not None:
             last = ordered[-1][0]
@@ -508,7 +581,124 @@ class _Validator(Checker):
                 out[month] = float(value)
         return out
 
+    # -- enclave sharing (docs/registry.md) --------------------------------------------
+
+    def share_period(
+        self, path: str, raw: Any, owner: str | None, partner: str | None
+    ) -> Sharing | None:
+        """One sharing period: ``FAMILY = { REGION = share, ... }`` over the park's own
+        region and the partner, each family summing to 1."""
+        if not isinstance(raw, dict):
+            self.error(path, "must be a table")
+            return None
+        self.keys(path, raw, {"valid_from", "valid_to", *FAMILIES})
+        valid_from = self.date(path, raw, "valid_from")
+        valid_to = self.date(path, raw, "valid_to")
+        if valid_from and valid_to and valid_to <= valid_from:
+            self.error(f"{path}.valid_to", f"must be after valid_from {valid_from}")
+        sides = tuple(r for r in (owner, partner) if r is not None)
+        shares: dict[str, float] = {}
+        for family in FAMILIES:
+            table = raw.get(family)
+            if table is None:
+                continue
+            where = f"{path}.{family}"
+            if not isinstance(table, dict):
+                self.error(where, f"must be a table {{ REGION = share }} over {', '.join(sides)}")
+                continue
+            values: dict[str, float] = {}
+            for region in table:
+                if region not in sides:
+                    self.error(
+                        f"{where}.{region}",
+                        f"not a side of this agreement; name {' or '.join(sides)}",
+                    )
+                    continue
+                value = self.number(where, table, region, minimum=0.0, maximum=1.0)
+                if value is not None:
+                    values[region] = float(value)
+            total = sum(values.values())
+            if len(values) == len(table) and abs(total - 1.0) > SHARE_TOLERANCE:
+                self.error(where, f"shares must sum to 1, got {total:g}; correct them")
+            if partner is not None:
+                shares[family] = values.get(partner, 0.0)
+        return Sharing(partner or "", shares, valid_from, valid_to)
+
+    def sharing(
+        self, path: str, raw: Any, owner: str | None, regions: Mapping[str, Region]
+    ) -> tuple[Sharing, ...]:
+        """``[park.ID.sharing]``: ``partner`` and one period inline, or ``[[...periods]]``
+        effective-dated (no overlap; a gap shares nothing)."""
+        if not isinstance(raw, dict):
+            self.error(path, "must be a table")
+            return ()
+        if owner is None and regions:
+            return ()  # the park's missing region is reported already
+        if not regions:
+            self.error(path, "an enclave shares between regions: define [region.ID] tables")
+            return ()
+        partner = self.ref(path, raw, "partner", regions, "region")
+        if partner is not None and partner == owner:
+            self.error(
+                f"{path}.partner", f"is the park's own region {owner!r}; name the other side"
+            )
+        periods = raw.get("periods")
+        if periods is None:
+            self.keys(path, raw, {"partner", "valid_from", "valid_to", *FAMILIES})
+            one = self.share_period(
+                path, {k: v for k, v in raw.items() if k != "partner"}, owner, partner
+            )
+            return (one,) if one is not None else ()
+        self.keys(path, raw, {"partner", "periods"})
+        if not isinstance(periods, list) or not periods:
+            self.error(f"{path}.periods", "must be a non-empty array of tables ([[...periods]])")
+            return ()
+        where = f"{path}.periods"
+        read = {
+            i: self.share_period(f"{where}[{i}]", e, owner, partner) for i, e in enumerate(periods)
+        }
+        got = {i: s for i, s in read.items() if s is not None}
+        spans = [(i, s.valid_from, s.valid_to) for i, s in got.items()]
+        order = self.dated(where, spans, "period", adjoining=False)
+        out = [got[i] for i in order]
+        return tuple(
+            s
+            if s.valid_to is not None or k + 1 == len(out)
+            else dataclasses.replace(s, valid_to=out[k + 1].valid_from)
+            for k, s in enumerate(out)
+        )
+
     # -- sections ----------------------------------------------------------------------
+
+    def region(self, ident: str, t: dict[str, Any]) -> Region:
+        path = f"region.{ident}"
+        self.keys(path, t, {"name", "kind", "parent", "timezone"})
+        return Region(
+            id=ident,
+            name=self.string(path, t, "name") or ident,
+            kind=self.choice(path, t, "kind", REGION_KINDS, "county"),
+            parent=self.string(path, t, "parent", None),
+            timezone=self.timezone(path, t, DEFAULT_TIMEZONE),
+        )
+
+    def cross_check_regions(self, regions: Mapping[str, Region]) -> None:
+        """Every parent is a region and no chain of parents comes back to its start."""
+        for ident, r in regions.items():
+            if r.parent is not None and r.parent not in regions:
+                self.error(f"region.{ident}.parent", f"unknown region {r.parent!r}")
+        reported: set[str] = set()
+        for ident in sorted(regions):
+            chain = [ident]
+            parent = regions[ident].parent
+            while parent is not None and parent in regions and parent not in chain:
+                chain.append(parent)
+                parent = regions[parent].parent
+            if parent == ident and ident not in reported:
+                reported.update(chain)
+                self.error(
+                    f"region.{ident}.parent",
+                    f"cycle {' -> '.join([*chain, ident])}; a region's parent must be above it",
+                )
 
     def zone(self, ident: str, t: dict[str, Any]) -> Zone:
         path = f"zone.{ident}"
@@ -523,7 +713,13 @@ class _Validator(Checker):
             tariffs=self.string(path, t, "tariffs", None),
         )
 
-    def park(self, ident: str, t: dict[str, Any], zones: Mapping[str, Zone]) -> Park:
+    def park(
+        self,
+        ident: str,
+        t: dict[str, Any],
+        zones: Mapping[str, Zone],
+        regions: Mapping[str, Region],
+    ) -> Park:
         path = f"park.{ident}"
         self.keys(
             path,
@@ -539,9 +735,24 @@ class _Validator(Checker):
                 "factors",
                 "limits",
                 "targets",
+                "region",
+                "sharing",
             },
         )
         zone = self.ref(path, t, "zone", zones, "zone")
+        if regions and "region" not in t:
+            self.error(
+                f"{path}.region",
+                "missing required key: regions are defined, so name the region that owns "
+                f"this park's statistics (one of {', '.join(sorted(regions))})",
+            )
+        region = self.ref(path, t, "region", regions, "region", required=False)
+        enclave = self.boolean(path, t, "enclave", False)
+        sharing: tuple[Sharing, ...] = ()
+        if "sharing" in t:
+            sharing = self.sharing(f"{path}.sharing", t["sharing"], region, regions)
+            if not enclave:
+                self.error(f"{path}.sharing", "only an enclave park shares; set enclave = true")
         raw_factors = t.get("factors", {})
         if isinstance(raw_factors, list):
             sets = self.factor_sets(f"{path}.factors", raw_factors, ident)
@@ -558,7 +769,9 @@ class _Validator(Checker):
             name=self.string(path, t, "name") or ident,
             name_zh=self.string(path, t, "name_zh", ""),
             timezone=self.timezone(path, t, zones[zone].timezone if zone else DEFAULT_TIMEZONE),
-            enclave=self.boolean(path, t, "enclave", False),
+            enclave=enclave,
+            region=region,
+            sharing=sharing,
             land_km2=self.number(path, t, "land_km2", positive=True),
             clean_includes_natural_gas=self.boolean(path, t, "clean_includes_natural_gas", False),
             factors=sets[-1].values,

@@ -8,7 +8,7 @@ from typing import Literal, Protocol
 import numpy as np
 import numpy.typing as npt
 
-Scope = Literal["enterprise", "park", "zone"]
+Scope = Literal["enterprise", "park", "zone", "region"]
 Period = Literal["hour", "day", "month", "year"]
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from smartpark.analytics.landuse import idle, park
+from smartpark.analytics.landuse import idle, park, regions
 from smartpark.analytics.landuse.dataset import Dataset
 from smartpark.analytics.landuse.evaluation import Config, Evaluation, evaluate
 from smartpark.analytics.landuse.idle import Detection, IdleConfig
@@ -38,7 +38,8 @@ class Analysis:
         return self.evaluation.notes + self.detection.notes
 
     def year_rows(self) -> list[KpiRow]:
-        return park.year_rows(self.data, self.evaluation, self.detection)
+        shared = regions.year_rows(self.data, self.evaluation.year)
+        return park.year_rows(self.data, self.evaluation, self.detection) + shared
 
     def month_rows(self) -> list[KpiRow]:
         return park.month_rows(self.data, self.detection, self.idle_config)

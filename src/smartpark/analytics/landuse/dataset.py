@@ -2,7 +2,8 @@
 
 A :class:`Dataset` is the registry's enterprise fields (:class:`Static`), the annual
 facts as (enterprises, years) arrays on consecutive calendar years, the yearly energy,
-electricity and fresh water, and the monthly electricity as (enterprises, months). It is
+electricity and fresh water, the monthly electricity as (enterprises, months) and the
+regions' enclave shares as (regions, parks, years) per family. It is
 built from files (:func:`build`) or directly from arrays (tests, benchmarks), so the
 rules never depend on where the numbers came from.
 """
@@ -15,11 +16,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from smartpark.analytics.attribution import share_matrix, year_fraction
 from smartpark.analytics.landuse.cohort import Static
 from smartpark.analytics.landuse.facts import FIELDS, Facts
 from smartpark.analytics.landuse.monthly import Monthly, month_code
 from smartpark.core.errors import AnalyticsError
-from smartpark.core.registry import Registry
+from smartpark.core.registry import FAMILIES, Park, Registry, Sharing
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -39,6 +41,11 @@ class Dataset:
     first_month: int
     timezones: Mapping[str, str]  # park id (and zone id) -> time zone
     park_land_m2: Mapping[str, float] = field(default_factory=dict)  # registry land_km2
+    # Administrative attribution (analytics/attribution.py): none without regions.
+    region_ids: tuple[str, ...] = ()
+    region_timezones: tuple[str, ...] = ()
+    region_parks: tuple[str, ...] = ()  # the columns of region_shares
+    region_shares: Mapping[str, FloatArray] = field(default_factory=dict)  # family -> (R, P, Y)
 
     def __post_init__(self) -> None:
         n, y = len(self.static.ids), len(self.years)
@@ -96,6 +103,11 @@ def build(registry: Registry, facts: Facts, monthly: Monthly | None) -> Dataset:
     timezones = {p: registry.parks[p].timezone for p in set(static.park)}
     timezones[facts.zone] = registry.zones[facts.zone].timezone
     kwh = monthly.get("electricity_kwh")
+
+    def in_force(park: Park, s: Sharing) -> FloatArray:
+        return year_fraction(park, s, years)
+
+    shares = {f: share_matrix(registry, f, in_force, len(years)) for f in FAMILIES}
     return Dataset(
         zone=facts.zone,
         static=static,
@@ -113,4 +125,8 @@ def build(registry: Registry, facts: Facts, monthly: Monthly | None) -> Dataset:
             for p in set(static.park)
             if registry.parks[p].land_km2 is not None
         },
+        region_ids=registry.region_ids,
+        region_timezones=tuple(registry.regions[r].timezone for r in registry.region_ids),
+        region_parks=registry.park_ids,
+        region_shares=shares,
     )

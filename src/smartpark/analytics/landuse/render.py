@@ -27,6 +27,7 @@ from smartpark.core.errors import OptionError
 from smartpark.store.base import KpiRow
 
 Format = Literal["table", "csv", "json"]
+KpiScope = Literal["park", "region"]  # park: the park and zone KPIs; region: shared figures
 DISCLAIMER: Final = "Grades are an aid for the park's management committee, not an official result."
 CSV_HEAD: Final = ("year", "enterprise", "park", "land_mu", "profile", "grade", "rank", "score")
 PARK_KPIS: Final = (
@@ -37,6 +38,13 @@ PARK_KPIS: Final = (
     ("grade_share_B", "%"),
     ("grade_share_C", "%"),
     ("grade_share_D", "%"),
+)
+REGION_KPIS: Final = (
+    ("shared_tax", "10k CNY"),
+    ("shared_revenue", "10k CNY"),
+    ("shared_value_added", "10k CNY"),
+    ("shared_energy_tce", "tce"),
+    ("shared_land_mu", "mu"),
 )
 
 _highlight = ReprHighlighter()
@@ -59,19 +67,47 @@ class Selection:
     enterprises: list[dict[str, Any]]
     flags: list[dict[str, Any]]
     kpis: list[KpiRow]
+    scope: KpiScope = "park"
 
 
-def select(analysis: Analysis, park: str | None = None) -> Selection:
-    """The enterprises, flags and KPI rows of ``park`` (and the zone's KPIs), or all."""
-    if park is not None and park not in set(analysis.data.static.park):
-        raise OptionError(f"--park: no park {park!r} in zone {analysis.data.zone!r}")
+def select(analysis: Analysis, park: str | None = None, scope: KpiScope = "park") -> Selection:
+    """The enterprises, flags and KPI rows of ``park`` (and the zone's KPIs), or all; with
+    ``scope`` region the regions' shared figures (of the regions ``park`` counts in)."""
+    data = analysis.data
+    if park is not None and park not in set(data.static.park):
+        raise OptionError(f"--park: no park {park!r} in zone {data.zone!r}")
+    if scope == "region" and not data.region_ids:
+        raise OptionError(
+            "--scope: the registry defines no regions; add [region.ID] tables and each "
+            "park's region (docs/registry.md)"
+        )
+    rows = analysis.year_rows()
+    if scope == "region":
+        kpis = [r for r in rows if r.scope == "region" and _counts(analysis, r.id, park)]
+    else:
+        kpis = [
+            r
+            for r in rows
+            if r.scope in ("park", "zone") and (park is None or r.scope == "zone" or r.id == park)
+        ]
     return Selection(
         analysis,
         park,
         [r for r in records.enterprises(analysis) if park in (None, r["park"])],
         [f for f in records.flags(analysis) if park in (None, f["park"])],
-        [r for r in analysis.year_rows() if park is None or r.scope == "zone" or r.id == park],
+        kpis,
+        scope,
     )
+
+
+def _counts(analysis: Analysis, region: str, park: str | None) -> bool:
+    """Whether ``region``'s figures of the analysis year take a share of ``park``."""
+    if park is None:
+        return True
+    data = analysis.data
+    r, p = data.region_ids.index(region), data.region_parks.index(park)
+    j = data.year_index(analysis.evaluation.year)
+    return any(float(w[r, p, j]) > 0 for w in data.region_shares.values())
 
 
 def explain(analysis: Analysis, enterprise: str) -> dict[str, Any]:
@@ -83,13 +119,17 @@ def explain(analysis: Analysis, enterprise: str) -> dict[str, Any]:
 
 
 def landuse(
-    analysis: Analysis, output: Format, park: str | None = None, explain_id: str | None = None
+    analysis: Analysis,
+    output: Format,
+    park: str | None = None,
+    explain_id: str | None = None,
+    scope: KpiScope = "park",
 ) -> str | Screen:
     """What ``smartpark landuse`` prints: one enterprise explained, or the whole zone."""
     if explain_id is not None:
         record = explain(analysis, explain_id)
         return to_json(record) if output == "json" else explain_screen(record)
-    shown = select(analysis, park)
+    shown = select(analysis, park, scope)
     if output == "json":
         return to_json(landuse_payload(shown))
     if output == "csv":
@@ -257,15 +297,22 @@ def grade_table(shown: Selection) -> Table:
 
 
 def park_kpi_table(shown: Selection) -> Table:
-    table = Table(title=f"park land-use indicators {shown.analysis.evaluation.year}")
+    """The park and zone indicators, or (scope region) the regions' shared figures."""
+    year = shown.analysis.evaluation.year
+    columns: tuple[tuple[str, str], ...]
+    if shown.scope == "region":
+        title, columns = f"region shared figures {year} (enclave agreements)", REGION_KPIS
+    else:
+        title, columns = f"park land-use indicators {year}", PARK_KPIS
+    table = Table(title=title)
     table.add_column("scope")
-    for name, unit in PARK_KPIS:
+    for name, unit in columns:
         table.add_column(f"{name}\n({unit})", justify="right")
     values: dict[str, dict[str, float]] = {}
     for row in shown.kpis:
         values.setdefault(f"{row.scope} {row.id}", {})[row.kpi] = row.value
     for scope, v in values.items():
-        table.add_row(scope, *(_fmt(v.get(name)) for name, _ in PARK_KPIS))
+        table.add_row(scope, *(_fmt(v.get(name)) for name, _ in columns))
     return table
 
 

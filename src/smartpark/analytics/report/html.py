@@ -66,8 +66,8 @@ def render(title: str, sections: Sequence[Section], subtitle: str = "", lang: st
 body{{font-family:"Noto Sans CJK SC","Noto Sans",system-ui,sans-serif;margin:2em auto;
 max-width:980px;color:#222}}
 @page{{size:A4;margin:14mm}}
-@media print{{body{{margin:0;max-width:none}} figure,table{{break-inside:avoid}} h2{{break-after:avoid}}
-svg{{max-width:100%;height:auto}}}}
+@media print{{body{{margin:0;max-width:none}} figure,table{{break-inside:avoid}}
+h2{{break-after:avoid}} svg{{max-width:100%;height:auto}}}}
 .notice{{border:2px solid #d62728;padding:4px 12px;margin:1em 0}}
 table{{border-collapse:collapse;margin:1em 0;font-size:14px}}
 th,td{{border:1px solid #ccc;padding:3px 6px;text-align:right}}
