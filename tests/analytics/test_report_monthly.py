@@ -76,3 +76,34 @@ def test_the_pdf_of_a_park_report_renders_with_its_chinese_name(tmp_path):
     assert "Fine Chemicals Park" in text
     assert "本月无任何读数" in text.split("\f")[0]
     assert pdf.browser()
+
+
+def test_a_region_report_reads_the_regions_rows_and_its_enclave_parks(tmp_path):
+    from smartpark.store.base import KpiRow
+
+    reg = registry_mod.load(EXAMPLE)
+    partner = next(r for r in reg.regions if r == "partner-city")
+    start, _ = monthly.month_bounds("2026-11", reg.regions[partner].timezone)
+    store = open_store(parse_store_url(f"sqlite:///{tmp_path / 's.db'}"), reg)
+    try:
+        store.write_kpis(
+            [
+                KpiRow("region", partner, "month", "energy_tce", start, 12.5),
+                KpiRow("region", partner, "month", "co2_total_t", start, 30.0),
+                KpiRow("region", "gaolan-county", "month", "energy_tce", start, 99.0),
+            ]
+        )
+        report = monthly.build(
+            store, reg, monthly.Request("2026-11", scope="region", id=partner, lang="en")
+        )
+        with pytest.raises(OptionError, match="--id: give one of the registry's regions"):
+            monthly.build(store, reg, monthly.Request("2026-11", scope="region", id="atlantis"))
+    finally:
+        store.close()
+    assert report.source == "store"
+    assert (report.values["energy_tce"], report.values["co2_total_t"]) == (12.5, 30.0)
+    # the partner region shares in the enclave park hosted elsewhere, and only in it
+    shared = {p for p in reg.parks if partner in reg.regions_of_park(p)}
+    assert shared == {"coop-enclave"}
+    assert {reg.enterprises[e].park for e in report.enterprises} == shared
+    assert reg.regions[partner].name in monthly.html(report)

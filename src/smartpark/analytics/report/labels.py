@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Final
 
 from smartpark.core.errors import OptionError
-from smartpark.core.registry import LANGS, Enterprise, Lang, Park, Zone
+from smartpark.core.registry import LANGS, Enterprise, Lang, Park, Region, Zone
 
 LABELS: Final[dict[Lang, dict[str, str]]] = {
     "en": {
@@ -134,10 +134,11 @@ def check_lang(value: str) -> Lang:
     raise OptionError(f"--lang: unknown language {value!r} (expected one of {', '.join(LANGS)})")
 
 
-def name(thing: Zone | Park | Enterprise, lang: Lang) -> str:
+def name(thing: Zone | Park | Enterprise | Region, lang: Lang) -> str:
     """The name in ``lang`` first, the other language's beside it when the registry has it."""
-    if not thing.name_zh:
+    name_zh = getattr(thing, "name_zh", "")  # a region has one name
+    if not name_zh:
         return thing.name
     if lang == "zh":
-        return f"{thing.name_zh}（{thing.name}）"
-    return f"{thing.name} ({thing.name_zh})"
+        return f"{name_zh}（{thing.name}）"
+    return f"{thing.name} ({name_zh})"

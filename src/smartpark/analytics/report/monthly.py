@@ -31,12 +31,11 @@ from smartpark.analytics.report.html import Chart, Section, Series, Table, rende
 from smartpark.analytics.report.labels import LABELS, check_lang, name
 from smartpark.analytics.table import COMPLETE_AT
 from smartpark.core.errors import AnalyticsError, ConfigError, OptionError
-from smartpark.core.registry import Lang, Registry
+from smartpark.core.registry import Lang, Park, Region, Registry, Zone
 from smartpark.core.urls import StoreUrl
 from smartpark.store.base import KpiRow, Scope, Store
 
-# The scopes a report covers: every KPI scope above the enterprise (a region, once
-# analytics.kpis has it).
+# The scopes a report covers: every KPI scope above the enterprise.
 REPORT_SCOPES: Final[tuple[Scope, ...]] = tuple(s for s in SCOPES if s != "enterprise")
 HEADLINE: Final = (
     "energy_tce",
@@ -167,14 +166,26 @@ def _target(reg: Registry, request: Request) -> tuple[Scope, str, str, list[str]
                 f"got {request.id!r}"
             )
         ident, parks, tz = request.id, {request.id}, reg.parks[request.id].timezone
-    else:
-        raise OptionError(f"--scope {scope}: the registry has no {scope}s to report on yet")
+    else:  # a region: its parks and the enclave parks it shares in (docs/kpis.md)
+        if not reg.regions:
+            raise OptionError("--scope region: the registry defines no [region.ID] tables")
+        if request.id is None or request.id not in reg.regions:
+            raise OptionError(
+                f"--id: give one of the registry's regions ({', '.join(reg.regions)}), "
+                f"got {request.id!r}"
+            )
+        ident, tz = request.id, reg.regions[request.id].timezone
+        parks = {p for p in reg.parks if ident in reg.regions_of_park(p)}
     ents = [e for e, ent in reg.enterprises.items() if ent.park in parks]
     return scope, ident, tz, ents
 
 
 def _zone_of(reg: Registry, scope: Scope, ident: str) -> str:
-    return ident if scope == "zone" else reg.parks[ident].zone
+    if scope == "zone":
+        return ident
+    if scope == "region":  # the zone of the region's first park
+        return next(p.zone for p in reg.parks.values() if ident in reg.regions_of_park(p.id))
+    return reg.parks[ident].zone
 
 
 def build(store: Store, registry: Registry, request: Request) -> Monthly:
@@ -326,7 +337,13 @@ def html(r: Monthly) -> str:
     """The report as one self-contained HTML document in ``r.lang``."""
     w = LABELS[r.lang]
     reg = r.registry
-    thing = reg.zones[r.id] if r.scope == "zone" else reg.parks[r.id]
+    thing: Zone | Park | Region = (
+        reg.zones[r.id]
+        if r.scope == "zone"
+        else reg.regions[r.id]
+        if r.scope == "region"
+        else reg.parks[r.id]
+    )
     title = f"{name(thing, r.lang)} · {w['title']} {r.month}"
     no_data = not r.values.get("completeness", NAN) > 0
     sections = [
