@@ -28,6 +28,7 @@ _COMMAND_MODULES = (
     "kpi",
     "alerts",
     "landuse",
+    "idle",
     "grafana",
     "deploy",
     "bench",

@@ -1,4 +1,4 @@
-"""``smartpark landuse`` and ``smartpark idle``: per-mu grades, idle flags, land-use KPIs.
+"""``smartpark landuse``: per-mu grades, idle flags and park land-use KPIs of a zone.
 
 ::
 
@@ -43,10 +43,6 @@ def register(app: typer.Typer) -> None:
         "landuse",
         help="Per-mu (亩均) grades, idle-enterprise flags and park land-use KPIs of a zone.",
     )(landuse)
-    app.command(
-        "idle",
-        help="Idle enterprises and inefficient land at a month, with rule, evidence and land.",
-    )(idle)
 
 
 @report_errors
@@ -116,8 +112,8 @@ def landuse(
     """Grade every enterprise of a zone for --year and flag idle ones, with evidence."""
     from smartpark.analytics.landuse import job, render
 
-    fmt = _format(output)
-    settings = _settings(config, registry, store)
+    fmt = format_choice(output)
+    settings = settings_of(config, registry, store)
     request = job.Request(
         registry=settings.registry,
         year=year,
@@ -135,46 +131,10 @@ def landuse(
     done = job.run(request)
     if done.written is not None:
         err_console.print(f"wrote {done.written} land-use KPI rows to {settings.store}")
-    _print(render.landuse(done.analysis, fmt, park, explain, _scope(scope)))
+    print_out(render.landuse(done.analysis, fmt, park, explain, _scope(scope)))
 
 
-@report_errors
-def idle(
-    as_of: Annotated[str, typer.Option("--as-of", help="Month to test at, YYYY-MM.")],
-    config: ConfigOption = None,
-    registry: RegistryOption = None,
-    facts: FactsOption = None,
-    monthly: Annotated[
-        Path | None,
-        typer.Option("--monthly", help="Monthly CSV (default: the store's monthly KPIs)."),
-    ] = None,
-    store: StoreOption = None,
-    zone: ZoneOption = None,
-    park: Annotated[str | None, typer.Option("--park", help="Only this park.")] = None,
-    control: Annotated[
-        float | None,
-        typer.Option("--control", help="Control revenue per mu for low_output.", min=0.0),
-    ] = None,
-    output: FormatOption = "table",
-) -> None:
-    """Flagged enterprises at --as-of, with the facts of the last year not after it."""
-    from smartpark.analytics.landuse import job, render
-
-    fmt = _format(output)
-    settings = _settings(config, registry, store)
-    request = job.Request(
-        registry=settings.registry,
-        store=settings.store_url,
-        facts=facts,
-        monthly=monthly,
-        zone=zone,
-        as_of=as_of,
-        control=control,
-    )
-    _print(render.idle(job.run(request).analysis, fmt, park))
-
-
-def _format(output: str) -> Format:
+def format_choice(output: str) -> Format:
     if output not in ("table", "csv", "json"):
         raise typer.BadParameter(f"--format must be table, csv or json, got {output!r}")
     return cast("Format", output)
@@ -186,7 +146,7 @@ def _scope(scope: str) -> KpiScope:
     return cast("KpiScope", scope)
 
 
-def _settings(config: Path | None, registry: Path | None, store: str | None) -> CommonSettings:
+def settings_of(config: Path | None, registry: Path | None, store: str | None) -> CommonSettings:
     from smartpark.core import logs
     from smartpark.core.settings import CommonSettings, load_settings
 
@@ -195,7 +155,7 @@ def _settings(config: Path | None, registry: Path | None, store: str | None) -> 
     return settings
 
 
-def _print(out: str | Screen) -> None:
+def print_out(out: str | Screen) -> None:
     if isinstance(out, str):
         sys.stdout.write(out)
         return
