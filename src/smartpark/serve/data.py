@@ -30,6 +30,7 @@ from smartpark.store.base import Period, Scope, Store
 
 MAX_KPI_ROWS: Final = 200_000
 HOUR_MS: Final = 3_600_000
+_UNITS: Final = {name: spec.unit for name, spec in KPIS.items()}
 
 
 @dataclass
@@ -83,27 +84,29 @@ def kpi_rows(
     end_ms: int,
     kpis: tuple[str, ...],
 ) -> list[dict[str, Any]]:
-    """The stored KPI rows of one subject (caller already allowed), sorted by kpi, start."""
-    rows = src.store.read_kpis(start_ms, end_ms, scope, period)
-    wanted = set(kpis)
+    """The stored KPI rows of one subject (caller already allowed), sorted by kpi, start.
+
+    The store reads just this subject's rows (and ``kpis``, if any); a period start is
+    formatted once per reply, not once per KPI.
+    """
+    rows = src.store.read_kpis(start_ms, end_ms, scope, period, ids=(ident,), kpis=kpis or None)
+    starts: dict[int, str] = {}
     out: list[dict[str, Any]] = []
-    for r in rows:
-        if r.id != ident or (wanted and r.kpi not in wanted):
-            continue
-        spec = KPIS.get(r.kpi)
+    for r in rows[: MAX_KPI_ROWS + 1]:
+        start = starts.get(r.start_ms)
+        if start is None:
+            start = starts[r.start_ms] = format_rfc3339(r.start_ms)
         out.append(
             {
                 "scope": r.scope,
                 "id": r.id,
                 "period": r.period,
                 "kpi": r.kpi,
-                "start": format_rfc3339(r.start_ms),
-                "value": _num(r.value),
-                "unit": spec.unit if spec else "",
+                "start": start,
+                "value": r.value if math.isfinite(r.value) else None,
+                "unit": _UNITS.get(r.kpi, ""),
             }
         )
-        if len(out) > MAX_KPI_ROWS:
-            break
     return out
 
 
