@@ -9,6 +9,7 @@ the run itself (:mod:`smartpark.demo.runner`) and what it shows
 from __future__ import annotations
 
 import asyncio
+import shlex
 import shutil
 from dataclasses import dataclass
 from importlib import resources
@@ -68,7 +69,8 @@ def remove_previous_run(out: Path) -> None:
 def run(request: DemoRequest, console: Console) -> int:
     """Run the demo, print its summary, write its files; the command's exit code."""
     logs.configure("warning")  # the progress display says what the services would log
-    reg = registry_mod.load(request.registry or default_registry())
+    registry_path = request.registry or default_registry()
+    reg = registry_mod.load(registry_path)
     out = request.out
     out.mkdir(parents=True, exist_ok=True)
     store_url = request.store or parse_store_url(f"sqlite:///{(out / 'store.db').resolve()}")
@@ -99,12 +101,27 @@ def run(request: DemoRequest, console: Console) -> int:
             "deploy/grafana (docs/deploy.md), or open this SQLite file with Grafana's SQLite "
             "datasource plugin (tables readings and kpi)."
         )
+    for line in serve_hints(registry_path, out / "smartpark-access.db", store_url):
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
     if result.interrupted:
         return EXIT_INTERRUPTED
     if result.counts.published != kpis.in_store:
         console.print("[red]published and stored readings differ[/]")
         return 1
     return 0
+
+
+def serve_hints(registry: Path, access: Path, store_url: StoreUrl) -> list[str]:
+    """The commands that open the web view and the API on this run's store."""
+    common = f"--registry {shlex.quote(str(registry.resolve()))} "
+    common += f"--tokens {shlex.quote(str(access.resolve()))}"
+    return [
+        "web view and API on this store (docs/api.md): add a user, serve, open "
+        "http://127.0.0.1:8080/login",
+        f"  smartpark tokens user demo --role admin {common}",
+        f"  smartpark serve --store {shlex.quote(str(store_url))} {common}",
+        f"  an API token: smartpark tokens create --role admin {common}",
+    ]
 
 
 async def _run(options: DemoOptions, store: Store, console: Console) -> DemoResult:
