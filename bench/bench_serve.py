@@ -97,7 +97,8 @@ def main() -> None:
             "--log-level",
             "warning",
         ]
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        log = (Path(tmp) / "serve.log").open("wb")
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
         try:
 
@@ -117,9 +118,13 @@ def main() -> None:
                 started = time.perf_counter()
                 lat = asyncio.run(load(url, path, auth, args.clients, args.requests, args.seconds))
                 runs.append((lat, time.perf_counter() - started))
+        except httpx.HTTPError:
+            print((Path(tmp) / "serve.log").read_text()[-3000:], file=sys.stderr)
+            raise
         finally:
             proc.terminate()
             proc.wait(10)
+            log.close()
     report(f"KPI endpoint ({rows} rows a reply)", *runs[0], args.clients)
     report(f"park page {PAGE}", *runs[1], args.clients)
 

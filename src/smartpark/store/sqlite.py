@@ -300,7 +300,8 @@ class SqliteStore:
                 params.append(msgspec.json.encode(sorted(set(values))).decode())
         sql += " ORDER BY scope, id, period, kpi, start_ms"
         with self._using("read_kpis", read=True) as conn:
-            return [KpiRow(*row) for row in conn.execute(sql, params)]
+            found = conn.execute(sql, params).fetchall()
+        return [KpiRow(*row) for row in found]  # outside the lock: other reads go on
 
     def close(self) -> None:
         with self._lock, self._read_lock if self._read_lock is not self._lock else nullcontext():
