@@ -54,13 +54,14 @@ async def load(
     return latencies
 
 
-def report(what: str, lat: list[float], elapsed: float, clients: int) -> None:
+def report(what: str, lat: list[float], elapsed: float, cpu: float, clients: int) -> None:
     lat.sort()
     p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
     print(f"{what}, {clients} clients, {len(lat)} requests in {elapsed:.1f} s")
     print(
         f"  p50 {statistics.median(lat) * 1000:.1f} ms  p99 {p99 * 1000:.1f} ms  "
-        f"{len(lat) / elapsed:.0f} requests/s"
+        f"{len(lat) / elapsed:.0f} requests/s  (the load generator used "
+        f"{cpu / elapsed:.0%} of a core)"
     )
 
 
@@ -115,9 +116,9 @@ def main() -> None:
             cookie = {"Cookie": f"smartpark_session={login.cookies['smartpark_session']}"}
             runs = []
             for path, auth in ((PATH, bearer), (PAGE, cookie)):
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), time.process_time()
                 lat = asyncio.run(load(url, path, auth, args.clients, args.requests, args.seconds))
-                runs.append((lat, time.perf_counter() - started))
+                runs.append((lat, time.perf_counter() - started, time.process_time() - cpu))
         except httpx.HTTPError:
             print((Path(tmp) / "serve.log").read_text()[-3000:], file=sys.stderr)
             raise
