@@ -1,10 +1,17 @@
-"""What serve computes from the store, against the plain way of computing it: the last
-reading per meter read newest first in slices equals reading the whole window."""
+"""What serve computes, against the plain way of computing it: the last reading per
+meter read newest first in slices equals reading the whole window; the CSV and JSON
+encoders write what csv.DictWriter and JSONResponse wrote."""
 
 from __future__ import annotations
 
-import numpy as np
+import csv
+import io
+import json
 
+import numpy as np
+from fastapi.responses import JSONResponse
+
+from smartpark.serve.api import Json, to_csv
 from smartpark.serve.data import HOUR_MS, _last_readings
 from smartpark.store.base import ReadingColumns
 from smartpark.testing.memory_store import MemoryStore
@@ -40,3 +47,29 @@ def test_last_readings_match_reading_the_whole_window() -> None:
         0: AT,  # not the reading after ``at``
         5: AT - 24 * HOUR_MS,  # the window's oldest end is in it
     }
+
+
+ROWS: list[dict[str, object]] = [
+    {"scope": "park", "id": "p", "value": 1e16, "unit": "tce", "line": {"side": "below"}},
+    {"scope": "park", "id": "p,q", "value": None, "extra": 'say "hi"\n', "unit": "电"},
+    {"id": "x", "value": 2.5e-05, "line": None, "scope": "zone"},
+]
+
+
+def test_csv_is_what_dictwriter_wrote() -> None:
+    """The CSV of the rows the API answers, as the DictWriter version produced it."""
+    out = io.StringIO()
+    columns: list[str] = []
+    for r in ROWS:
+        columns += [k for k in r if k not in columns and not isinstance(r[k], dict | list)]
+    writer = csv.DictWriter(out, columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for r in ROWS:
+        writer.writerow({k: ("" if v is None else v) for k, v in r.items() if k in columns})
+    assert to_csv(ROWS) == out.getvalue()
+
+
+def test_json_is_the_document_jsonresponse_wrote() -> None:
+    payload = {"scope": "park", "rows": ROWS, "big": 2**63, "nested": [[1.5, None]]}
+    assert json.loads(Json(payload).body) == json.loads(JSONResponse(payload).body)
+    assert Json(payload).media_type == "application/json"
