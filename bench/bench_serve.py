@@ -1,11 +1,14 @@
-"""``smartpark serve`` benchmark: the KPI endpoint under 50 concurrent clients.
+"""``smartpark serve`` benchmark: the KPI endpoint and a park page under 50 clients.
 
-    .venv/bin/python bench/bench_serve.py [--clients 50] [--requests 5000] [--seconds 30]
+    .venv/bin/python bench/bench_serve.py [--clients 50] [--requests 3000] [--seconds 20]
 
-Fills a SQLite store with ``smartpark demo --days 1`` (the example zone), makes a token,
-starts the real server (uvicorn, loopback, rate limit off) in a subprocess and sends
-KPI requests from an httpx AsyncClient load generator: a bounded count and time. Prints
-p50/p99 latency and requests/s; decides nothing.
+Fills a SQLite store with ``smartpark demo --days 1`` (the example zone), makes a token
+and a web user, starts the real server (uvicorn, loopback, rate limit off) in a
+subprocess and sends requests from an httpx AsyncClient load generator (in this
+process, so it shares the CPU with the server): first the hourly KPIs of one park-day
+with the token, then the park's web page (``/view/park/petrochem``) with a session
+cookie, each a bounded count and time. Prints p50/p99 latency and requests/s; decides
+nothing.
 """
 
 from __future__ import annotations
@@ -28,19 +31,22 @@ from smartpark.testing.servers import free_port, wait_until
 ROOT = Path(__file__).resolve().parents[1]
 REGISTRY = ROOT / "src" / "smartpark" / "examples" / "registry.toml"
 PATH = "/api/v1/kpi?scope=park&id=petrochem&period=hour&from=2026-12-01&to=2026-12-02"
+PAGE = "/view/park/petrochem?month=2026-12"
+PASSWORD = "bench-password"
 
 
-async def load(url: str, token: str, clients: int, total: int, seconds: float) -> list[float]:
+async def load(
+    url: str, path: str, auth: dict[str, str], clients: int, total: int, seconds: float
+) -> list[float]:
     latencies: list[float] = []
     deadline = time.monotonic() + seconds
-    headers = {"Authorization": f"Bearer {token}"}
     limits = httpx.Limits(max_connections=clients)
-    async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=30) as c:
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as c:
 
         async def worker() -> None:
             while len(latencies) < total and time.monotonic() < deadline:
                 t0 = time.perf_counter()
-                r = await c.get(PATH)
+                r = await c.get(path, headers=auth)
                 r.raise_for_status()
                 latencies.append(time.perf_counter() - t0)
 
@@ -48,11 +54,22 @@ async def load(url: str, token: str, clients: int, total: int, seconds: float) -
     return latencies
 
 
+def report(what: str, lat: list[float], elapsed: float, cpu: float, clients: int) -> None:
+    lat.sort()
+    p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
+    print(f"{what}, {clients} clients, {len(lat)} requests in {elapsed:.1f} s")
+    print(
+        f"  p50 {statistics.median(lat) * 1000:.1f} ms  p99 {p99 * 1000:.1f} ms  "
+        f"{len(lat) / elapsed:.0f} requests/s  (the load generator used "
+        f"{cpu / elapsed:.0%} of a core)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--requests", type=int, default=5000)
-    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--seconds", type=float, default=20.0)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "demo"
@@ -62,6 +79,7 @@ def main() -> None:
         )
         access = AccessStore(Path(tmp) / "access.db")
         _, token = access.create_token(Grant("read", "park:petrochem"), "bench")
+        access.add_user("bench", PASSWORD, Grant("read", "park:petrochem"))
         access.close()
         port = free_port()
         cmd = [
@@ -80,7 +98,8 @@ def main() -> None:
             "--log-level",
             "warning",
         ]
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        log = (Path(tmp) / "serve.log").open("wb")
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
         try:
 
@@ -91,25 +110,24 @@ def main() -> None:
                     return False
 
             wait_until(up, timeout=30, what="smartpark serve")
-            rows = len(
-                httpx.get(url + PATH, headers={"Authorization": f"Bearer {token}"}).json()["rows"]
-            )
-            started = time.perf_counter()
-            lat = asyncio.run(load(url, token, args.clients, args.requests, args.seconds))
-            elapsed = time.perf_counter() - started
+            bearer = {"Authorization": f"Bearer {token}"}
+            rows = len(httpx.get(url + PATH, headers=bearer).json()["rows"])
+            login = httpx.post(url + "/login", data={"user": "bench", "password": PASSWORD})
+            cookie = {"Cookie": f"smartpark_session={login.cookies['smartpark_session']}"}
+            runs = []
+            for path, auth in ((PATH, bearer), (PAGE, cookie)):
+                started, cpu = time.perf_counter(), time.process_time()
+                lat = asyncio.run(load(url, path, auth, args.clients, args.requests, args.seconds))
+                runs.append((lat, time.perf_counter() - started, time.process_time() - cpu))
+        except httpx.HTTPError:
+            print((Path(tmp) / "serve.log").read_text()[-3000:], file=sys.stderr)
+            raise
         finally:
             proc.terminate()
             proc.wait(10)
-    lat.sort()
-    p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
-    print(
-        f"KPI endpoint ({rows} rows a reply), {args.clients} clients, {len(lat)} requests "
-        f"in {elapsed:.1f} s"
-    )
-    print(
-        f"  p50 {statistics.median(lat) * 1000:.1f} ms  p99 {p99 * 1000:.1f} ms  "
-        f"{len(lat) / elapsed:.0f} requests/s"
-    )
+            log.close()
+    report(f"KPI endpoint ({rows} rows a reply)", *runs[0], args.clients)
+    report(f"park page {PAGE}", *runs[1], args.clients)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ the run itself (:mod:`smartpark.demo.runner`) and what it shows
 from __future__ import annotations
 
 import asyncio
+import shlex
 import shutil
 from dataclasses import dataclass
 from importlib import resources
@@ -106,12 +107,27 @@ def run(request: DemoRequest, console: Console) -> int:
             "deploy/grafana (docs/deploy.md), or open this SQLite file with Grafana's SQLite "
             "datasource plugin (tables readings and kpi)."
         )
+    for line in serve_hints(registry_path, out / "smartpark-access.db", store_url):
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
     if result.interrupted:
         return EXIT_INTERRUPTED
     if result.counts.published != kpis.in_store:
         console.print("[red]published and stored readings differ[/]")
         return 1
     return 0
+
+
+def serve_hints(registry: Path, access: Path, store_url: StoreUrl) -> list[str]:
+    """The commands that open the web view and the API on this run's store."""
+    common = f"--registry {shlex.quote(str(registry.resolve()))} "
+    common += f"--tokens {shlex.quote(str(access.resolve()))}"
+    return [
+        "web view and API on this store (docs/api.md): add a user, serve, open "
+        "http://127.0.0.1:8080/login",
+        f"  smartpark tokens user demo --role admin {common}",
+        f"  smartpark serve --store {shlex.quote(str(store_url))} {common}",
+        f"  an API token: smartpark tokens create --role admin {common}",
+    ]
 
 
 async def _run(options: DemoOptions, store: Store, console: Console) -> DemoResult:

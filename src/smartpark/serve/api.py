@@ -15,6 +15,7 @@ import math
 from collections.abc import Iterable
 from typing import Annotated, Any, Final, Literal
 
+import msgspec
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 
@@ -83,24 +84,38 @@ def scoped(request: Request, caller: Caller) -> Visible:
     return visible(request.app.state.sources.registry, caller.grant)
 
 
+class Json(JSONResponse):
+    """A JSON reply encoded by msgspec: the same document as ``JSONResponse``, several
+    times faster for long row lists (numbers may be spelt differently: ``1e16`` for
+    ``1e+16``; the values are the same)."""
+
+    def render(self, content: Any) -> bytes:
+        return _encode(content)
+
+
+_encode = msgspec.json.Encoder().encode
+
+
 def answer(request: Request, payload: dict[str, Any], rows: list[dict[str, Any]]) -> Response:
     """``payload`` as JSON, or ``rows`` as CSV when the caller accepts text/csv first."""
     accept = request.headers.get("accept", "")
     if "text/csv" in accept and "application/json" not in accept.split(",")[0]:
         return Response(to_csv(rows), media_type="text/csv; charset=utf-8")
-    return JSONResponse(payload)
+    return Json(payload)
 
 
 def to_csv(rows: Iterable[dict[str, Any]]) -> str:
+    """A header of every scalar field (in first-seen order), then one line per row."""
     rows = list(rows)
+    columns: dict[str, None] = {}
+    for r in rows:
+        for k, v in r.items():
+            if k not in columns and not isinstance(v, dict | list):
+                columns[k] = None
     out = io.StringIO()
-    columns: list[str] = []
-    for r in rows:
-        columns += [k for k in r if k not in columns and not isinstance(r[k], dict | list)]
-    writer = csv.DictWriter(out, columns, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    for r in rows:
-        writer.writerow({k: ("" if v is None else v) for k, v in r.items() if k in columns})
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows([("" if (v := r.get(k)) is None else v) for k in columns] for r in rows)
     return out.getvalue()
 
 
@@ -158,7 +173,7 @@ def kpi_catalogue(request: Request, caller: Caller_) -> Response:
 def registry(request: Request, caller: Caller_) -> Response:
     """The registry tree the caller may see."""
     tree = data.tree(request.app.state.sources.registry, scoped(request, caller))
-    return JSONResponse(tree)
+    return Json(tree)
 
 
 @router.get("/alerts", dependencies=[strict("state")])

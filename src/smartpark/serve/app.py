@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from smartpark import __version__
 from smartpark.core import logs
@@ -60,6 +62,35 @@ class ServeOptions:
     secure_cookies: bool = False  # set behind a TLS proxy; implied by tls_cert
 
 
+class Headers:
+    """ASGI middleware: the :data:`_HEADERS` an answer has not set, and one log line per
+    request with its path only (a query string may carry what a caller should not have
+    sent). Plain ASGI, not ``@app.middleware``: no task and no stream per request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                _log.info(
+                    "request",
+                    method=scope["method"],
+                    path=scope["path"][:200],
+                    status=message["status"],
+                )
+                headers = MutableHeaders(scope=message)
+                for key, value in _HEADERS.items():
+                    headers.setdefault(key, value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 def create_app(sources: Sources, access: access_mod.AccessStore, options: ServeOptions) -> FastAPI:
     app = FastAPI(
         title="smartpark",
@@ -91,20 +122,7 @@ def create_app(sources: Sources, access: access_mod.AccessStore, options: ServeO
         ]
         return JSONResponse({"error": "bad_request", "detail": "; ".join(problems)}, 400)
 
-    @app.middleware("http")
-    async def headers(request: Request, call_next: Any) -> Any:
-        response = await call_next(request)
-        # the path only: a query string may carry what a caller should not have sent
-        _log.info(
-            "request",
-            method=request.method,
-            path=request.url.path[:200],
-            status=response.status_code,
-        )
-        for key, value in _HEADERS.items():
-            response.headers.setdefault(key, value)
-        return response
-
+    app.add_middleware(Headers)
     app.add_middleware(SizeLimit)
     return app
 

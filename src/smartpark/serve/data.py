@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
+import numpy.typing as npt
 
 from smartpark.analytics import targets
 from smartpark.analytics.alerts.state import AlertState
@@ -30,6 +31,7 @@ from smartpark.store.base import Period, Scope, Store
 
 MAX_KPI_ROWS: Final = 200_000
 HOUR_MS: Final = 3_600_000
+_UNITS: Final = {name: spec.unit for name, spec in KPIS.items()}
 
 
 @dataclass
@@ -83,27 +85,29 @@ def kpi_rows(
     end_ms: int,
     kpis: tuple[str, ...],
 ) -> list[dict[str, Any]]:
-    """The stored KPI rows of one subject (caller already allowed), sorted by kpi, start."""
-    rows = src.store.read_kpis(start_ms, end_ms, scope, period)
-    wanted = set(kpis)
+    """The stored KPI rows of one subject (caller already allowed), sorted by kpi, start.
+
+    The store reads just this subject's rows (and ``kpis``, if any); a period start is
+    formatted once per reply, not once per KPI.
+    """
+    rows = src.store.read_kpis(start_ms, end_ms, scope, period, ids=(ident,), kpis=kpis or None)
+    starts: dict[int, str] = {}
     out: list[dict[str, Any]] = []
-    for r in rows:
-        if r.id != ident or (wanted and r.kpi not in wanted):
-            continue
-        spec = KPIS.get(r.kpi)
+    for r in rows[: MAX_KPI_ROWS + 1]:
+        start = starts.get(r.start_ms)
+        if start is None:
+            start = starts[r.start_ms] = format_rfc3339(r.start_ms)
         out.append(
             {
                 "scope": r.scope,
                 "id": r.id,
                 "period": r.period,
                 "kpi": r.kpi,
-                "start": format_rfc3339(r.start_ms),
-                "value": _num(r.value),
-                "unit": spec.unit if spec else "",
+                "start": start,
+                "value": r.value if math.isfinite(r.value) else None,
+                "unit": _UNITS.get(r.kpi, ""),
             }
         )
-        if len(out) > MAX_KPI_ROWS:
-            break
     return out
 
 
@@ -216,13 +220,7 @@ def freshness(src: Sources, vis: Visible, at_ms: int, window_h: float) -> list[d
     """The last reading per visible meter and gateway in ``[at - window, at]``."""
     reg = src.registry
     codes = np.array(sorted(reg.meter_code[m] for m in vis.ids["meter"]), dtype=np.int32)
-    last: dict[str, int] = {}
-    if codes.size:
-        cols = src.store.read(at_ms - int(window_h * HOUR_MS), at_ms + 1, codes)
-        if len(cols):
-            ends = np.flatnonzero(np.diff(cols.meter, append=np.int32(-1)))
-            for k in ends:
-                last[reg.meter_ids[int(cols.meter[k])]] = int(cols.ts[k])
+    last = {reg.meter_ids[c]: ts for c, ts in _last_readings(src.store, codes, at_ms, window_h)}
     out: list[dict[str, Any]] = []
     gateways: dict[str, int | None] = {g: None for g in sorted(vis.ids["gateway"])}
     for m in sorted(vis.ids["meter"]):
@@ -235,6 +233,30 @@ def freshness(src: Sources, vis: Visible, at_ms: int, window_h: float) -> list[d
     for g, ts in gateways.items():
         out.append(_fresh("gateway", g, ts, at_ms, None))
     return out
+
+
+def _last_readings(
+    store: Store, codes: npt.NDArray[np.int32], at_ms: int, window_h: float
+) -> list[tuple[int, int]]:
+    """(meter code, ts) of the last reading of each of ``codes`` in ``[at - window, at]``.
+
+    Read newest first in slices that double (an hour, then two, four...), each only for
+    the meters not found yet: a meter that reports finishes in the first slice, and
+    only silent meters make the reads go further back; the answer is that of reading
+    the whole window at once.
+    """
+    found: list[tuple[int, int]] = []
+    oldest = at_ms - int(window_h * HOUR_MS)
+    end, span = at_ms + 1, HOUR_MS
+    while codes.size and end > oldest:
+        start = max(oldest, end - span)
+        cols = store.read(start, end, codes)
+        if len(cols):
+            ends = np.flatnonzero(np.diff(cols.meter, append=np.int32(-1)))
+            found += zip(cols.meter[ends].tolist(), cols.ts[ends].tolist(), strict=True)
+            codes = codes[~np.isin(codes, cols.meter[ends])]
+        end, span = start, span * 2
+    return found
 
 
 def _fresh(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -76,6 +77,13 @@ class Store(Protocol):
         end_ms: int,
         scope: Scope | None = None,
         period: Period | None = None,
-    ) -> list[KpiRow]: ...
+        *,
+        ids: Collection[str] | None = None,
+        kpis: Collection[str] | None = None,
+    ) -> list[KpiRow]:
+        """KPI rows with ``start_ms <= start < end_ms``, sorted by (scope, id, period,
+        kpi, start); only those of ``scope``, ``period``, the ``ids`` and the ``kpis``
+        given (``None``: any; an empty collection: none)."""
+        ...
 
     def close(self) -> None: ...

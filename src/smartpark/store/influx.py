@@ -45,7 +45,7 @@ directly.
 from __future__ import annotations
 
 import gzip
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, Final
@@ -401,13 +401,23 @@ class InfluxStore:
         end_ms: int,
         scope: Scope | None = None,
         period: Period | None = None,
+        *,
+        ids: Collection[str] | None = None,
+        kpis: Collection[str] | None = None,
     ) -> list[KpiRow]:
-        """KPI rows with ``start_ms <= start < end_ms``, sorted by series then start."""
+        """KPI rows with ``start_ms <= start < end_ms``, sorted by series then start; of
+        ``scope``, ``period``, ``ids`` and ``kpis`` only, where given (in the query)."""
+        if (ids is not None and not ids) or (kpis is not None and not kpis):
+            return []
         where = _time_range(start_ms, end_ms)
         if scope is not None:
             where += f' AND "scope" = {quote_string(scope)}'
         if period is not None:
             where += f' AND "period" = {quote_string(period)}'
+        for tag, values in (("id", ids), ("kpi", kpis)):
+            if values is not None:
+                alternatives = (f'"{tag}" = {quote_string(v)}' for v in sorted(set(values)))
+                where += f" AND ({' OR '.join(alternatives)})"
         query = (
             f"SELECT {quote_ident(FIELD)}, {quote_ident(VERSION_FIELD)} "  # noqa: S608
             f"FROM {quote_ident(KPI_MEASUREMENT)} WHERE {where} "

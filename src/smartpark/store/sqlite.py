@@ -6,6 +6,8 @@ Schema::
     readings(series, ts, value, PRIMARY KEY (ts, series)) WITHOUT ROWID
     kpi(scope, id, period, kpi, start_ms, value, factors_version,
         PRIMARY KEY (scope, id, period, kpi, start_ms)) WITHOUT ROWID
+    INDEX kpi_by_period_start(period, start_ms), kpi_by_subject_start(scope, id, period,
+        start_ms)                                              -- KPI reads by time range
     VIEW reading_rows(meter, ts, value)                         -- for people and sqlite3
 
 Meters are stored by their id string (in ``series``), never by registry code, so the
@@ -27,7 +29,8 @@ value.
 
 Migration: a file of an earlier version has ``kpi`` without ``factors_version``; opening
 it adds the column (``''`` for the rows already there, "computed before versions were
-stored"). Nothing else changes, so the earlier version still reads the file.
+stored"), and builds the index ``kpi_by_subject_start`` if it is missing (once, a
+scan of ``kpi``). Nothing else changes, so the earlier version still reads the file.
 
 Durability: ``journal_mode=WAL`` with ``synchronous=FULL``, so every commit fsyncs the
 WAL before it returns: when :meth:`SqliteStore.write` returns, the readings survive a
@@ -49,7 +52,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Final
@@ -89,11 +92,13 @@ CREATE TABLE IF NOT EXISTS kpi (
     PRIMARY KEY (scope, id, period, kpi, start_ms)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS kpi_by_period_start ON kpi (period, start_ms);
+CREATE INDEX IF NOT EXISTS kpi_by_subject_start ON kpi (scope, id, period, start_ms);
 CREATE VIEW IF NOT EXISTS reading_rows (meter, ts, value) AS
     SELECT series.meter, readings.ts, readings.value
     FROM readings JOIN series ON series.id = readings.series;
 """
 
+_KPI_COLUMNS: Final = "scope, id, period, kpi, start_ms, value, factors_version"
 _INSERT_KPI = (
     "INSERT OR REPLACE INTO kpi (scope, id, period, kpi, start_ms, value, factors_version) "
     "VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -271,21 +276,32 @@ class SqliteStore:
         end_ms: int,
         scope: Scope | None = None,
         period: Period | None = None,
+        *,
+        ids: Collection[str] | None = None,
+        kpis: Collection[str] | None = None,
     ) -> list[KpiRow]:
-        """KPI rows with ``start_ms <= start < end_ms``, sorted by series then start."""
-        sql = "SELECT scope, id, period, kpi, start_ms, value, factors_version FROM kpi "
-        sql += "WHERE start_ms >= ? "
-        sql += "AND start_ms < ?"
+        """KPI rows with ``start_ms <= start < end_ms``, sorted by series then start; of
+        ``scope``, ``period``, ``ids`` and ``kpis`` only, where given (in SQL)."""
+        if (ids is not None and not ids) or (kpis is not None and not kpis):
+            return []
+        # One subject's rows of every KPI in a time range: kpi_by_subject_start reads
+        # just the range; the primary key would read the subject's whole history.
+        subject = scope is not None and period is not None and ids is not None
+        table = "kpi INDEXED BY kpi_by_subject_start" if subject and kpis is None else "kpi"
+        sql = f"SELECT {_KPI_COLUMNS} FROM {table} WHERE start_ms >= ? AND start_ms < ?"  # noqa: S608
         params: list[object] = [int(start_ms), int(end_ms)]
-        if scope is not None:
-            sql += " AND scope = ?"
-            params.append(scope)
-        if period is not None:
-            sql += " AND period = ?"
-            params.append(period)
+        for column, value in (("scope", scope), ("period", period)):
+            if value is not None:
+                sql += f" AND {column} = ?"
+                params.append(value)
+        for column, values in (("id", ids), ("kpi", kpis)):  # column: one of these two
+            if values is not None:
+                sql += f" AND {column} IN (SELECT value FROM json_each(?))"  # noqa: S608
+                params.append(msgspec.json.encode(sorted(set(values))).decode())
         sql += " ORDER BY scope, id, period, kpi, start_ms"
         with self._using("read_kpis", read=True) as conn:
-            return [KpiRow(*row) for row in conn.execute(sql, params)]
+            found = conn.execute(sql, params).fetchall()
+        return [KpiRow(*row) for row in found]  # outside the lock: other reads go on
 
     def close(self) -> None:
         with self._lock, self._read_lock if self._read_lock is not self._lock else nullcontext():

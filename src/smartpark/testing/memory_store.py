@@ -20,7 +20,7 @@ are replaced per (scope, id, period, kpi, start). Hooks let a test make writes f
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 import numpy as np
 import numpy.typing as npt
@@ -116,8 +116,12 @@ class MemoryStore:
         end_ms: int,
         scope: Scope | None = None,
         period: Period | None = None,
+        *,
+        ids: Collection[str] | None = None,
+        kpis: Collection[str] | None = None,
     ) -> list[KpiRow]:
-        """KPI rows with ``start_ms <= start < end_ms``, sorted by series then start."""
+        """KPI rows with ``start_ms <= start < end_ms``, sorted by series then start;
+        of ``scope``, ``period``, ``ids`` and ``kpis`` only, where given."""
         with self.lock:
             items = sorted(self.kpis.items())
         return [
@@ -126,6 +130,8 @@ class MemoryStore:
             if start_ms <= start < end_ms
             and (scope is None or s == scope)
             and (period is None or p == period)
+            and (ids is None or i in ids)
+            and (kpis is None or k in kpis)
         ]
 
     def close(self) -> None:

@@ -9,6 +9,7 @@ It remembers the last ``keep`` reads only, so memory stays bounded.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,8 +62,11 @@ class SharedReads:
         end_ms: int,
         scope: Scope | None = None,
         period: Period | None = None,
+        *,
+        ids: Collection[str] | None = None,
+        kpis: Collection[str] | None = None,
     ) -> list[KpiRow]:
-        return self.store.read_kpis(start_ms, end_ms, scope, period)
+        return self.store.read_kpis(start_ms, end_ms, scope, period, ids=ids, kpis=kpis)
 
     def write(self, readings: ReadingColumns) -> None:
         raise TypeError("alert evaluation never writes readings")
