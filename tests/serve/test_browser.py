@@ -9,11 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from selenium import webdriver  # the dev extra installs it: missing fails, never skips
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.serve.conftest import PASSWORD, Server
-
-webdriver = pytest.importorskip("selenium.webdriver")
-from selenium.webdriver.common.by import By  # noqa: E402
 
 SHOTS = Path(os.environ.get("SMARTPARK_SCREENSHOTS", "/tmp/smartpark-screenshots"))
 
@@ -44,6 +44,8 @@ def test_park_user_sees_its_park_only(browser: object, server: Server) -> None:
     d.find_element(By.ID, "user").send_keys("petro-user")  # type: ignore[attr-defined]
     d.find_element(By.ID, "password").send_keys(PASSWORD)  # type: ignore[attr-defined]
     d.find_element(By.ID, "submit").click()  # type: ignore[attr-defined]
+    # the form posts, then the server redirects: wait for the page, bounded
+    WebDriverWait(d, 20).until(lambda drv: "/view/" in drv.current_url)  # type: ignore[arg-type]
     assert "/view/park/petrochem" in d.current_url  # type: ignore[attr-defined]
     heading = d.find_element(By.ID, "heading").text  # type: ignore[attr-defined]
     assert "park:petrochem" in heading

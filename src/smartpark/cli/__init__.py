@@ -50,6 +50,11 @@ def _root(
 
         typer.echo(__version__)
         raise typer.Exit(0)
+    from smartpark.core import logs
+
+    # Log lines go to stderr from the start, so a command's output on stdout (a token,
+    # CSV, JSON) is only that; commands with --log-level configure it again.
+    logs.configure("info")
 
 
 def main() -> None:
