@@ -24,7 +24,7 @@ from smartpark.core.errors import AccessError, AnalyticsError, ConfigError, Cont
 from smartpark.core.ids import ID_PATTERN
 from smartpark.core.logs import get_logger
 from smartpark.core.timestamps import now_ms
-from smartpark.serve import data
+from smartpark.serve import data, report
 from smartpark.serve.access import Caller
 from smartpark.serve.scopes import Visible, visible
 
@@ -160,6 +160,21 @@ def kpi(
 
 def _is_kpi_name(name: str) -> bool:
     return 0 < len(name) <= 64 and all(c.isascii() and (c.isalnum() or c == "_") for c in name)
+
+
+@router.get("/report", dependencies=[strict("month", "scope", "id", "format", "lang")])
+async def monthly_report(
+    request: Request,
+    caller: Caller_,
+    month: Annotated[str, Query(pattern=report.MONTH, max_length=7)],
+    scope: Annotated[Literal["zone", "park", "region"], Query()],
+    id: Annotated[str, Query(pattern=SLUG, max_length=64)],
+    format: Annotated[report.Format, Query()] = "html",
+    lang: Annotated[Literal["zh", "en"] | None, Query()] = None,
+) -> Response:
+    """The monthly report of a zone, park or region (docs/report.md) as HTML or PDF; the
+    language defaults to the zone's."""
+    return await report.answer(request.app.state.sources, caller, month, scope, id, format, lang)
 
 
 @router.get("/kpis", dependencies=[strict()])

@@ -7,6 +7,7 @@ docs/kpis.md (:data:`~smartpark.analytics.catalogue.KPIS`); times are RFC 3339 U
 
 from __future__ import annotations
 
+import asyncio
 import math
 import threading
 from dataclasses import dataclass, field
@@ -46,6 +47,8 @@ class Sources:
     landuse_monthly: Path | None = None  # monthly CSV for land use (default: the store)
     _landuse: dict[int, Analysis] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    # PDF reports printed at once (each a headless Chromium)
+    pdf_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(2))
 
     @property
     def alert_state(self) -> Path:

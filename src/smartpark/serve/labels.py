@@ -43,6 +43,7 @@ LABELS: Final[dict[str, dict[str, str]]] = {
         "no_landuse": "No land-use analysis for this year.",
         "zone": "Zone",
         "park": "Park",
+        "report": "Monthly report",
     },
     "zh": {
         "title": "智慧园区",
@@ -80,5 +81,6 @@ LABELS: Final[dict[str, dict[str, str]]] = {
         "no_landuse": "该年度暂无亩均评价。",
         "zone": "区域",
         "park": "园区",
+        "report": "月度报告",
     },
 }

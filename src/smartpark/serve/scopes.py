@@ -104,3 +104,16 @@ def visible(reg: Registry, grant: Grant) -> Visible:
             "meter": meters,
         }
     )
+
+
+def may_report(reg: Registry, vis: Visible, scope: str, ident: str) -> bool:
+    """Whether the monthly report of ``scope:ident`` is the caller's to read: a zone or park
+    it sees, or a region every counted park of which it sees (a region's figures include
+    its parks' and enclave shares: a caller seeing only some of them may not have it).
+    ``False`` both outside the scope and for an id that does not exist."""
+    if scope in ("zone", "park"):
+        return vis.allows(scope, ident)
+    if scope != "region" or ident not in reg.regions:
+        return False
+    parks = {p for p in reg.parks if ident in reg.regions_of_park(p)}
+    return bool(parks) and parks <= vis.ids.get("park", frozenset())

@@ -16,17 +16,18 @@ from pathlib import Path
 from typing import Annotated, Any, Final
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, FastAPI, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from smartpark.analytics import targets
+from smartpark.analytics.catalogue import KPIS
 from smartpark.analytics.periods import local_midnight_ms
 from smartpark.core.errors import AccessError, AnalyticsError, ConfigError
 from smartpark.core.ids import is_valid_id
 from smartpark.core.timestamps import now_ms
-from smartpark.serve import data
+from smartpark.serve import data, report
 from smartpark.serve.access import Caller
 from smartpark.serve.api import authenticate
 from smartpark.serve.labels import LABELS, LANGS
@@ -168,8 +169,8 @@ def view(
     following = (first + dt.timedelta(days=32)).replace(day=1)
     start, end = local_midnight_ms(first, tz), local_midnight_ms(following, tz)
     rows = data.kpi_rows(src, kind, ident, "day", start, end, ())  # type: ignore[arg-type]
-    summary, last = _summary(rows, t)
-    chart = _chart(rows, t, tz)
+    summary, last = _summary(rows, t, lang)
+    chart = _chart(rows, t, tz, lang)
     year = first.year - 1
     try:
         landuse = data.landuse(src, vis, year)["enterprises"]
@@ -191,12 +192,30 @@ def view(
         summary=summary,
         summary_day=_local_day(last, tz) if last else "",
         month=first.strftime("%Y-%m"),
+        report=f"/report/{kind}/{ident}" if kind in report.SCOPES else "",
         chart=chart,
         year=year,
         landuse=landuse,
         alerts=data.alerts(src, vis, history=False),
         freshness=data.freshness(src, vis, now_ms(), 24.0),
     )
+
+
+@router.get("/report/{kind}/{ident}")
+async def monthly_report(
+    request: Request,
+    caller: Annotated[Caller, Depends(page_caller)],
+    kind: str,
+    ident: str,
+    month: Annotated[str, Query(pattern=report.MONTH, max_length=7)],
+    format: Annotated[report.Format, Query()] = "html",
+    lang: Annotated[str, Query(pattern="^(en|zh)$")] = "en",
+) -> Response:
+    """The page's monthly report (the API's ``/api/v1/report``, behind the session)."""
+    if kind not in report.SCOPES or not is_valid_id(ident):
+        raise HTTPException(403)
+    src: data.Sources = request.app.state.sources
+    return await report.answer(src, caller, month, kind, ident, format, lang)
 
 
 def _month(text: str | None, tz: str) -> dt.date:
@@ -209,7 +228,9 @@ def _month(text: str | None, tz: str) -> dt.date:
         raise HTTPException(400, "month: YYYY-MM") from None
 
 
-def _summary(rows: list[dict[str, Any]], t: dict[str, str]) -> tuple[list[dict[str, Any]], str]:
+def _summary(
+    rows: list[dict[str, Any]], t: dict[str, str], lang: str
+) -> tuple[list[dict[str, Any]], str]:
     if not rows:
         return [], ""
     last = max(r["start"] for r in rows)
@@ -234,6 +255,7 @@ def _summary(rows: list[dict[str, Any]], t: dict[str, str]) -> tuple[list[dict[s
         out.append(
             {
                 "kpi": kpi,
+                "label": KPIS[kpi].label(lang),
                 "value": f"{r['value']:,.4g}",
                 "unit": r["unit"],
                 "line": shown,
@@ -248,13 +270,14 @@ def _local_day(start: str, tz: str) -> str:
     return moment.astimezone(ZoneInfo(tz)).date().isoformat()
 
 
-def _chart(rows: list[dict[str, Any]], t: dict[str, str], tz: str) -> dict[str, Any]:
+def _chart(rows: list[dict[str, Any]], t: dict[str, str], tz: str, lang: str) -> dict[str, Any]:
     days = sorted({r["start"] for r in rows})
     series = []
     for kpi in ("energy_tce", "carbon_per_energy"):
         by = {r["start"]: r["value"] for r in rows if r["kpi"] == kpi}
         unit = next((r["unit"] for r in rows if r["kpi"] == kpi), "")
-        series.append({"label": f"{kpi} ({unit})", "values": [by.get(d) for d in days]})
+        label = f"{KPIS[kpi].label(lang)} ({unit})"
+        series.append({"label": label, "values": [by.get(d) for d in days]})
     return {
         "days": [_local_day(d, tz) for d in days],
         "series": series,
