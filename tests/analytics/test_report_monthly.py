@@ -3,6 +3,7 @@
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from smartpark.analytics.catalogue import KPIS
@@ -107,3 +108,64 @@ def test_a_region_report_reads_the_regions_rows_and_its_enclave_parks(tmp_path):
     assert shared == {"coop-enclave"}
     assert {reg.enterprises[e].park for e in report.enterprises} == shared
     assert reg.regions[partner].name in monthly.html(report)
+
+
+def _simulated_store(tmp_path, reg, start, end):
+    from smartpark.gateway.drivers.simulator import sim_meters, simulate
+    from smartpark.store.base import ReadingColumns
+
+    batch = simulate(sim_meters(reg, reg.meter_ids, seed=5), start, end)
+    meter = [reg.meter_code[m] for m in batch.meter.tolist()]
+    store = open_store(parse_store_url(f"sqlite:///{tmp_path / 'store.db'}"), reg)
+    store.write(ReadingColumns(np.array(meter, np.int32), batch.ts, batch.value))
+    return store
+
+
+def test_pollutants_are_shown_per_stack_and_add_up_to_the_enterprise_kpis(tmp_path):
+    reg = registry_mod.load(EXAMPLE)
+    start, _ = monthly.month_bounds("2026-11", "Asia/Shanghai")
+    store = _simulated_store(tmp_path, reg, start, start + 2 * 86_400_000)
+    try:
+        report = monthly.build(store, reg, monthly.Request("2026-11", lang="en"))
+    finally:
+        store.close()
+    assert report.source == "readings"
+    stacks = {(s.enterprise, s.stack): s for s in report.stacks}
+    assert set(stacks) == {("chem-a", "boiler"), ("chem-b", "boiler"), ("petro-utility", "boiler")}
+    for (ent, _), s in stacks.items():
+        assert s.readings > 0
+        for kpi in monthly.POLLUTION:
+            assert s.values[kpi] == pytest.approx(report.enterprises[ent][kpi], rel=1e-9, abs=1e-9)
+    assert stacks["chem-a", "boiler"].values["so2_kg"] > 0
+    assert not any(m.startswith("Pollutants per stack") for m in report.missing)
+    page = monthly.html(report)
+    section = page[page.index("Pollutants per stack") :].split("</table>")[0]
+    row = section[section.index("<td>boiler</td>") :].split("</tr>")[0]
+    assert "Chem A Co." in row
+    assert reg.parks["petrochem"].name in row
+    assert monthly._num(stacks["chem-a", "boiler"].values["so2_kg"]) in row
+
+
+def test_month_rows_without_the_months_readings_say_the_stacks_are_missing(tmp_path):
+    from smartpark.store.base import KpiRow
+
+    reg = registry_mod.load(EXAMPLE)
+    start, _ = monthly.month_bounds("2026-11", "Asia/Shanghai")
+    store = open_store(parse_store_url(f"sqlite:///{tmp_path / 's.db'}"), reg)
+    try:
+        store.write_kpis(
+            [
+                KpiRow("zone", reg.zone_ids[0], "month", k, start, 1.0)
+                for k in ("energy_tce", "completeness")
+            ]
+        )
+        report = monthly.build(store, reg, monthly.Request("2026-11", lang="zh"))
+    finally:
+        store.close()
+    assert report.source == "store"
+    line = next(m for m in report.missing if m.startswith("分排放口污染物"))
+    assert "chem-a/boiler" in line
+    assert "petro-utility/boiler" in line
+    section = monthly.html(report).split("分排放口污染物")[-1].split("</table>")[0]
+    assert "无数据" in section
+    assert ">0<" not in section

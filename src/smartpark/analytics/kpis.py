@@ -37,6 +37,7 @@ from smartpark.analytics.market import certificate_kwh
 from smartpark.analytics.meters import MeterGrid
 from smartpark.analytics.periods import WINDOW_MS, Grid, PeriodName
 from smartpark.analytics.series import FloatArray, IntArray, sort_readings
+from smartpark.analytics.stacks import pollutant_windows
 from smartpark.analytics.table import KpiBlock, KpiTable
 from smartpark.core import quantities
 from smartpark.core.errors import AnalyticsError
@@ -47,7 +48,6 @@ from smartpark.store.base import ReadingColumns, Scope
 SCOPES: Final[tuple[Scope, ...]] = ("enterprise", "park", "zone", "region")
 _log = get_logger(__name__)
 STALE_INTERVALS: Final = 5
-MS_PER_H: Final = 3_600_000.0
 
 _COUNTERS: Final = tuple(q.name for q in quantities.QUANTITIES if q.nature == "counter")
 _Q: Final = {name: k for k, name in enumerate(_COUNTERS)}  # counter quantity -> channel slot
@@ -124,17 +124,13 @@ def _windows(reg: Registry, lay: Layout, mg: MeterGrid, grid: Grid) -> _Windows:
     has_power = np.bincount(lay.enterprise[pmeters], minlength=lay.n_ent) > 0
     demand_e = np.where(has_power[:, None], power_e, 4.0 * ch["electricity_import"])
 
-    # Emissions: mass and exceedance hours per pollutant.
-    pol_meters = lay.meters_where(lay.pollutant & lay.boundary)
-    conc_i = np.diff(mg.conc_g[pol_meters], axis=1)
-    conc_h = np.diff(mg.conc_h[pol_meters], axis=1)
-    mass_kg = np.diff(mg.rate_g[pol_meters], axis=1) / MS_PER_H
-    exceed = _exceed_windows(lay, pol_meters, conc_i, conc_h, grid)
+    # Emissions: mass and exceedance hours per pollutant (analytics/stacks.py).
+    pw = pollutant_windows(lay, mg, grid)
     for name in POLLUTANTS:
-        of_q = np.array([lay.quantity[m] == name for m in pol_meters], np.bool_)
-        ents = lay.enterprise[pol_meters[of_q]]
-        ch[f"{name}_kg"] = group_sum(mass_kg[of_q], ents, lay.n_ent)
-        ch[f"{name}_exceed_h"] = group_sum(exceed[of_q], ents, lay.n_ent)
+        of_q = np.array([lay.quantity[m] == name for m in pw.meters], np.bool_)
+        ents = lay.enterprise[pw.meters[of_q]]
+        ch[f"{name}_kg"] = group_sum(pw.mass_kg[of_q], ents, lay.n_ent)
+        ch[f"{name}_exceed_h"] = group_sum(pw.exceed_h[of_q], ents, lay.n_ent)
 
     # Data quality events.
     ev = mg.events.by_reason
@@ -153,34 +149,6 @@ def _windows(reg: Registry, lay: Layout, mg: MeterGrid, grid: Grid) -> _Windows:
     names = (*ch, "demand_kw")
     stacked = np.stack([*ch.values(), demand_e], axis=1)
     return _Windows(names, lay.lift(stacked), mg, sets)
-
-
-def _exceed_windows(
-    lay: Layout,
-    pol_meters: npt.NDArray[np.int32],
-    conc_i: FloatArray,
-    conc_h: FloatArray,
-    grid: Grid,
-) -> FloatArray:
-    """1.0 at the first window of each local hour whose mean concentration exceeds the limit."""
-    out = np.zeros((pol_meters.size, grid.n_windows))
-    tz_of = np.array([lay.row_tz[lay.enterprise[m]] for m in pol_meters.tolist()], dtype=object)
-    for tz in sorted(set(tz_of.tolist())):
-        rows = np.flatnonzero(tz_of == tz)
-        hb = periods.boundaries(tz, "hour", grid.start_ms, grid.end_ms)
-        if hb.size < 2:
-            continue
-        gi = grid.index(hb, "hour boundary")
-        i_h = np.add.reduceat(conc_i[rows][:, : gi[-1]], gi[:-1], axis=1)
-        h_h = np.add.reduceat(conc_h[rows][:, : gi[-1]], gi[:-1], axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = i_h / h_h
-        limit = lay.limit[pol_meters[rows]][:, None]
-        flag = (h_h > 0) & (mean > limit)
-        block = out[rows]
-        block[:, gi[:-1]] = flag
-        out[rows] = block
-    return out
 
 
 def _ratio(num: FloatArray, den: FloatArray, scale: float = 1.0) -> FloatArray:

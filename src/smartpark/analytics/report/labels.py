@@ -43,9 +43,15 @@ LABELS: Final[dict[Lang, dict[str, str]]] = {
         "carbon": "Carbon (scope 1 and 2)",
         "line_text": "Zero-carbon park line (annualised consumption {tce} tce): {line} tCO2/tce.",
         "water": "Water and reuse",
-        "emissions": "Pollutants per enterprise and stack",
+        "emissions": "Pollutants per stack",
         "enterprise": "Enterprise",
-        "stacks": "Stacks",
+        "stack": "Stack",
+        "no_stack": "(no stack)",
+        "no_stack_readings": (
+            "Pollutants per stack: the store holds no CEMS readings of {stacks} for this "
+            "month, so their mass and exceedance hours are empty; import the month's "
+            "readings (or check those gauges) to fill them."
+        ),
         "quality": "Data completeness per enterprise",
         "landuse": "Land use: grades and idle flags",
         "grade": "Grade",
@@ -101,9 +107,14 @@ LABELS: Final[dict[Lang, dict[str, str]]] = {
         "carbon": "碳排放（范围一、范围二）",
         "line_text": "零碳园区基准线（年化综合能源消费量 {tce} tce）：{line} tCO2/tce。",
         "water": "用水及重复利用",
-        "emissions": "分企业及排放口污染物",
+        "emissions": "分排放口污染物",
         "enterprise": "企业",
-        "stacks": "排放口",
+        "stack": "排放口",
+        "no_stack": "（未指定排放口）",
+        "no_stack_readings": (
+            "分排放口污染物：数据库中无 {stacks} 本月的在线监测读数，"
+            "其排放量和超标小时数为空；请导入本月读数（或检查这些监测仪表）。"
+        ),
         "quality": "分企业数据完整率",
         "landuse": "亩均评价等级及低效闲置标记",
         "grade": "等级",

@@ -3,7 +3,8 @@
 :func:`build` gathers one month (docs/report.md): the month's KPI rows of the scope, its
 enterprises and its days from the store (or, when the store has no month rows, the KPIs
 computed from the readings with :func:`~analytics.jobs.kpi_job`), the same month last
-year, the zero-carbon line (:mod:`analytics.targets`), land-use grades and idle flags
+year, the zero-carbon line (:mod:`analytics.targets`), each stack's pollutants from the
+month's readings (:mod:`analytics.stacks`), land-use grades and idle flags
 (:mod:`analytics.landuse.job`) and the alerts fired (the alert state file). What is
 missing is collected as it is met and shown first, before any number. :func:`html`
 lays it out with the report renderer (:mod:`analytics.report.html`).
@@ -27,11 +28,13 @@ from smartpark.analytics.catalogue import KPIS
 from smartpark.analytics.jobs import kpi_job
 from smartpark.analytics.kpis import SCOPES
 from smartpark.analytics.landuse import job as landuse_job
+from smartpark.analytics.readers import read_range
 from smartpark.analytics.report.html import Chart, Section, Series, Table, render
 from smartpark.analytics.report.labels import LABELS, check_lang, name
+from smartpark.analytics.stacks import StackTotals, stack_totals
 from smartpark.analytics.table import COMPLETE_AT
 from smartpark.core.errors import AnalyticsError, ConfigError, OptionError
-from smartpark.core.registry import Lang, Park, Region, Registry, Zone
+from smartpark.core.registry import POLLUTANTS, Lang, Park, Region, Registry, Zone
 from smartpark.core.urls import StoreUrl
 from smartpark.store.base import KpiRow, Scope, Store
 
@@ -97,6 +100,16 @@ class Request:
 
 
 @dataclass(frozen=True)
+class Stack:
+    """One emission point of the scope: its month's pollutant KPIs (POLLUTION names)."""
+
+    enterprise: str
+    stack: str  # "" for the enterprise's pollutant meters on no stack
+    values: dict[str, float]  # NaN where the pollutant is not metered at this stack
+    readings: int  # pollutant readings of the month in the store (0: no values)
+
+
+@dataclass(frozen=True)
 class Monthly:
     """One month of one scope, gathered; :func:`html` lays it out."""
 
@@ -115,6 +128,7 @@ class Monthly:
     days: dict[str, list[float]]  # KPI -> one value per day of ``day_starts``
     enterprises: dict[str, dict[str, float]]  # the month's KPIs of each enterprise
     parks: dict[str, dict[str, float]]  # the month's KPIs of each park (zone reports)
+    stacks: list[Stack]  # the scope's emission points, by enterprise and stack
     missing: list[str] = field(default_factory=list)
     alerts: list[dict[str, Any]] = field(default_factory=list)
     grades: list[tuple[str, str, str]] = field(default_factory=list)  # ent, grade, previous
@@ -203,8 +217,10 @@ def build(store: Store, registry: Registry, request: Request) -> Monthly:
     ]
     source = "store"
     if not any(r.scope == scope and r.id == ident and r.start_ms == start for r in rows):
-        rows = kpi_job(store, registry, start, end, ("day", "month"), write=False).table.rows()
-        source = "readings"
+        computed = kpi_job(store, registry, start, end, ("day", "month"), write=False)
+        rows, readings, source = computed.table.rows(), computed.readings, "readings"
+    else:
+        readings = read_range(store, registry, start, end)
     values = _of(rows, scope, ident, "month", start)
     ent_values = {e: _of(rows, "enterprise", e, "month", start) for e in ents}
     in_scope = {registry.enterprises[e].park for e in ents} if scope != "park" else set()
@@ -218,8 +234,12 @@ def build(store: Store, registry: Registry, request: Request) -> Monthly:
     report = Monthly(
         registry, scope, ident, lang, tz, request.month, start, end, source,
         values, last_year, day_starts, days, ent_values, park_values,
+        _stacks(stack_totals(registry, readings, start, end), set(ents)),
     )  # fmt: skip
     report.missing.extend(_missing(report))
+    unread = [_stack_name(report, s) for s in report.stacks if not s.readings]
+    if unread and report.missing[:1] != [words["no_readings"]]:
+        report.missing.append(words["no_stack_readings"].format(stacks=", ".join(unread)))
     if not last_year:
         report.missing.append(words["no_last_year"].format(month=f"{year - 1}-{month:02d}"))
     if request.alerts is not None:
@@ -227,6 +247,22 @@ def build(store: Store, registry: Registry, request: Request) -> Monthly:
     if request.registry_path is not None:
         _landuse(report, request)
     return report
+
+
+def _stacks(totals: StackTotals, ents: set[str]) -> list[Stack]:
+    return [
+        Stack(
+            e,
+            totals.stack[i],
+            {
+                **{f"{p}_kg": float(totals.kg[p][i]) for p in POLLUTANTS},
+                **{f"{p}_exceed_h": float(totals.exceed_h[p][i]) for p in POLLUTANTS},
+            },
+            int(totals.readings[i]),
+        )
+        for i, e in enumerate(totals.enterprise)
+        if e in ents
+    ]
 
 
 def _of(
@@ -503,23 +539,26 @@ def _daily(
     )
 
 
-def _stacks(reg: Registry, ent: str) -> list[str]:
-    return sorted({m.stack for m in reg.meters.values() if m.enterprise == ent and m.stack})
+def _stack_name(r: Monthly, s: Stack) -> str:
+    return f"{s.enterprise}/{s.stack or LABELS[r.lang]['no_stack']}"
 
 
 def _emissions(r: Monthly) -> Table:
+    """One row per stack: its id, enterprise and park, mass and exceedance hours."""
     w = LABELS[r.lang]
-    rows = [
-        [
-            name(r.registry.enterprises[e], r.lang),
-            ", ".join(_stacks(r.registry, e)),
-            *(_cell(v.get(k, NAN), False, w) for k in POLLUTION),
+    reg = r.registry
+    rows = []
+    for s in r.stacks:
+        ent = reg.enterprises[s.enterprise]
+        cells = [
+            w["no_data"] if not s.readings else "–" if not np.isfinite(v) else _num(v)
+            for v in (s.values[k] for k in POLLUTION)
         ]
-        for e, v in r.enterprises.items()
-        if _stacks(r.registry, e)
-    ]
+        rows.append(
+            [s.stack or w["no_stack"], name(ent, r.lang), name(reg.parks[ent.park], r.lang), *cells]
+        )
     heads = [f"{KPIS[k].label(r.lang)} ({KPIS[k].unit})" for k in POLLUTION]
-    return Table([w["enterprise"], w["stacks"], *heads], rows)
+    return Table([w["stack"], w["enterprise"], w["park"], *heads], rows)
 
 
 def _quality(r: Monthly) -> Table:
