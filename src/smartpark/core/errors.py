@@ -15,6 +15,7 @@
     ├── StateBusyError          another alerts process holds the alert state file
     ├── AccessError             a token or login is refused (missing, unknown, expired, locked)
     ├── GrafanaPushError        Grafana refused or could not be reached (names step and URL)
+    ├── MissingExtraError       a command needs an optional extra; says what to pip install
     ├── FrameError              a frame breaks its protocol (DL/T 645, HJ 212); counted by reason
     ├── MeterRefusedError       a meter answered a request with an error reply (bits decoded)
     ├── BusError                a field bus (serial port, serial server) cannot be used
@@ -104,6 +105,11 @@ class AccessError(SmartparkError):
     def __init__(self, reason: str, detail: str) -> None:
         self.reason = reason
         super().__init__(detail)
+
+
+class MissingExtraError(SmartparkError):
+    """A command needs packages of an optional extra that is not installed; the message
+    names the ``pip install 'smartpark[EXTRA]'`` that brings them."""
 
 
 class GrafanaPushError(SmartparkError):
