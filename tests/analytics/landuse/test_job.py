@@ -12,22 +12,11 @@ from smartpark.core.errors import AnalyticsError, ConfigError, OptionError
 from smartpark.core.urls import parse_store_url
 from smartpark.store import open_store
 from tests.analytics.landuse import example_months
+from tests.analytics.landuse.test_example import GRADES
 
 ROOT = Path(__file__).resolve().parents[3]
 REGISTRY = ROOT / "examples" / "registry.toml"
 MONTHLY = ROOT / "examples" / "monthly-energy.csv"
-GRADES = {
-    "chem-a": "A",
-    "chem-b": "B",
-    "pv-glass": "B",
-    "alu-a": "B",
-    "textile-a": "C",
-    "battery-a": "C",
-    "chem-c": "D",
-    "carbon-fiber": "T",
-    "petro-utility": "T",
-    "food-a": "-",
-}
 FLAGS = {
     ("suspected_idle", "battery-a"),
     ("suspected_idle", "textile-a"),
