@@ -79,6 +79,24 @@ def test_read_range_fetches_edges_so_a_day_alone_equals_the_day_in_the_range(
         store.close()
 
 
+def test_read_range_of_some_meters_is_the_full_read_of_those_meters(
+    reg: Registry, tmp_path: Path
+) -> None:
+    store = open_store(parse_store_url(f"sqlite:///{tmp_path / 's.db'}"), reg)
+    try:
+        store.write(example_readings(reg, START - DAY_MS, END + DAY_MS))
+        some = np.array([0, 3, len(reg.meter_ids) - 1], np.int32)
+        full = read_range(store, reg, START + DAY_MS, START + 2 * DAY_MS)
+        part = read_range(store, reg, START + DAY_MS, START + 2 * DAY_MS, meters=some)
+    finally:
+        store.close()
+    expected = full.take(np.isin(full.meter, some))
+    assert len(part) > 0
+    assert np.array_equal(part.meter, expected.meter)
+    assert np.array_equal(part.ts, expected.ts)  # edges included, as in the full read
+    assert np.array_equal(part.value, expected.value)
+
+
 def test_write_back_is_idempotent(reg: Registry, tmp_path: Path) -> None:
     store = open_store(parse_store_url(f"sqlite:///{tmp_path / 's.db'}"), reg)
     try:

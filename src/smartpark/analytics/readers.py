@@ -35,14 +35,16 @@ def read_range(
     end_ms: int,
     *,
     max_edge_ms: int = MAX_EDGE_MS,
+    meters: npt.NDArray[np.int32] | None = None,
 ) -> ReadingColumns:
-    """Readings in ``[start_ms, end_ms)`` plus each meter's edge readings, sorted by (meter, ts)."""
+    """Readings in ``[start_ms, end_ms)`` plus each meter's edge readings, sorted by (meter, ts);
+    only those of the meter codes ``meters`` when given."""
     if end_ms <= start_ms:
         raise AnalyticsError(f"range: end {end_ms} must be after start {start_ms}")
     interval_ms = registry.meter_interval_s * 1000
-    main = store.read(start_ms, end_ms)
-    before = _edge(store, interval_ms, start_ms, "before", max_edge_ms)
-    after = _edge(store, interval_ms, end_ms, "after", max_edge_ms)
+    main = store.read(start_ms, end_ms, meters)
+    before = _edge(store, interval_ms, start_ms, "before", max_edge_ms, meters)
+    after = _edge(store, interval_ms, end_ms, "after", max_edge_ms, meters)
     parts = [before, main, after]
     meter = np.concatenate([p.meter for p in parts])
     # Per meter: edge before < range < edge after, so a stable sort on the meter suffices.
@@ -69,6 +71,7 @@ def _edge(
     at_ms: int,
     side: Literal["before", "after"],
     max_ms: int,
+    meters: npt.NDArray[np.int32] | None = None,
 ) -> ReadingColumns:
     """Each meter's reading nearest ``at_ms`` on ``side``.
 
@@ -77,7 +80,11 @@ def _edge(
     one-minute meter costs two readings, not a day-long meter's two days.
     """
     span = np.maximum(2 * interval_ms, _MIN_WINDOW_MS)
-    missing: npt.NDArray[np.int32] = np.arange(interval_ms.size, dtype=np.int32)
+    missing: npt.NDArray[np.int32] = (
+        np.arange(interval_ms.size, dtype=np.int32)
+        if meters is None
+        else np.unique(meters).astype(np.int32)
+    )
     found: list[ReadingColumns] = []
     for _ in range(_MAX_ROUNDS):
         if missing.size == 0:

@@ -86,6 +86,16 @@ class StackTotals:
     readings: npt.NDArray[np.int64]  # pollutant readings inside the range per point
 
 
+def cems_meters(registry: Registry) -> npt.NDArray[np.int32]:
+    """The meter codes :func:`stack_totals` needs: the pollutant gauges and their stacks'
+    O2 and flow meters (a reader may read only these)."""
+    lay = Layout.of(registry)
+    wanted = lay.pollutant & lay.boundary
+    for partner in (lay.partner_o2, lay.partner_flow):
+        wanted[partner[partner >= 0]] = True
+    return np.flatnonzero(wanted).astype(np.int32)
+
+
 def stack_totals(
     registry: Registry,
     readings: ReadingColumns,
@@ -105,10 +115,8 @@ def stack_totals(
     lay = Layout.of(registry)
     grid = Grid.covering(start_ms, end_ms)
     ends = grid.index(np.array([start_ms, end_ms], np.int64), "stack range")
-    # Only the CEMS gauges matter: the pollutants and their stacks' O2 and flow meters.
-    wanted = lay.pollutant & lay.boundary
-    for partner in (lay.partner_o2, lay.partner_flow):
-        wanted[partner[partner >= 0]] = True
+    wanted = np.zeros(lay.n_meters, np.bool_)
+    wanted[cems_meters(registry)] = True
     cols = sort_readings(readings.take(wanted[readings.meter]))
     pw = pollutant_windows(lay, meters.evaluate(lay, cols, grid, use_dense=use_dense), grid)
 
@@ -133,4 +141,4 @@ def stack_totals(
     return StackTotals(tuple(e for e, _ in points), tuple(s for _, s in points), kg, exceed, counts)
 
 
-__all__ = ["PollutantWindows", "StackTotals", "pollutant_windows", "stack_totals"]
+__all__ = ["PollutantWindows", "StackTotals", "cems_meters", "pollutant_windows", "stack_totals"]

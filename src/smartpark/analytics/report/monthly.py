@@ -31,7 +31,7 @@ from smartpark.analytics.landuse import job as landuse_job
 from smartpark.analytics.readers import read_range
 from smartpark.analytics.report.html import Chart, Section, Series, Table, render
 from smartpark.analytics.report.labels import LABELS, check_lang, name
-from smartpark.analytics.stacks import StackTotals, stack_totals
+from smartpark.analytics.stacks import StackTotals, cems_meters, stack_totals
 from smartpark.analytics.table import COMPLETE_AT
 from smartpark.core.errors import AnalyticsError, ConfigError, OptionError
 from smartpark.core.registry import POLLUTANTS, Lang, Park, Region, Registry, Zone
@@ -220,7 +220,8 @@ def build(store: Store, registry: Registry, request: Request) -> Monthly:
         computed = kpi_job(store, registry, start, end, ("day", "month"), write=False)
         rows, readings, source = computed.table.rows(), computed.readings, "readings"
     else:
-        readings = read_range(store, registry, start, end)
+        # the KPIs are stored: only the stack table needs readings, of the CEMS meters
+        readings = read_range(store, registry, start, end, meters=cems_meters(registry))
     values = _of(rows, scope, ident, "month", start)
     ent_values = {e: _of(rows, "enterprise", e, "month", start) for e in ents}
     in_scope = {registry.enterprises[e].park for e in ents} if scope != "park" else set()
