@@ -28,17 +28,17 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from smartpark.analytics import cost, meters, periods
+from smartpark.analytics import cost, periods, windows
 from smartpark.analytics.attribution import Attribution
 from smartpark.analytics.catalogue import KPI_NAMES
 from smartpark.analytics.factorsets import WindowSets
 from smartpark.analytics.layout import Layout, group_sum
 from smartpark.analytics.market import certificate_kwh
-from smartpark.analytics.meters import MeterGrid
-from smartpark.analytics.periods import WINDOW_MS, Grid, PeriodName
+from smartpark.analytics.periods import Grid, PeriodName
 from smartpark.analytics.series import FloatArray, IntArray, sort_readings
 from smartpark.analytics.stacks import pollutant_windows
 from smartpark.analytics.table import KpiBlock, KpiTable
+from smartpark.analytics.windows import MeterWindows
 from smartpark.core import quantities
 from smartpark.core.errors import AnalyticsError
 from smartpark.core.logs import get_logger
@@ -53,29 +53,23 @@ _COUNTERS: Final = tuple(q.name for q in quantities.QUANTITIES if q.nature == "c
 _Q: Final = {name: k for k, name in enumerate(_COUNTERS)}  # counter quantity -> channel slot
 
 
-def _ent_events(lay: Layout, meter: npt.NDArray[np.int32], ts: IntArray, grid: Grid) -> FloatArray:
-    out = np.zeros((lay.n_ent, grid.n_windows))
-    w = (ts - grid.start_ms) // WINDOW_MS
-    ok = (w >= 0) & (w < grid.n_windows)
-    np.add.at(out, (lay.enterprise[meter[ok]], w[ok]), 1.0)
-    return out
-
-
 @dataclass(frozen=True)
 class _Windows:
     """Scope rows x windows: additive channels and demand; per-meter counts and staleness."""
 
     names: tuple[str, ...]  # channel names
     channels: FloatArray  # (rows, channels, W)
-    meters: MeterGrid
+    meters: MeterWindows
+    last_ts: IntArray  # (meters, W + 1): last usable reading before each grid point
     sets: WindowSets  # the factor set of each enterprise and park row and window
 
 
-def _windows(reg: Registry, lay: Layout, mg: MeterGrid, grid: Grid) -> _Windows:
+def _windows(reg: Registry, lay: Layout, mw: MeterWindows) -> _Windows:
+    grid = mw.grid
     n_w = grid.n_windows
     # Counter consumption per boundary meter and window, summed per enterprise x quantity.
     cmeters = lay.meters_where(lay.is_counter & lay.boundary)
-    cons = np.diff(mg.register[cmeters], axis=1)
+    cons = mw.consumption[cmeters]
     slot = np.array([_Q[lay.quantity[m]] for m in cmeters], np.intp)
     per_eq = group_sum(
         cons, lay.enterprise[cmeters] * len(_COUNTERS) + slot, lay.n_ent * len(_COUNTERS)
@@ -116,8 +110,8 @@ def _windows(reg: Registry, lay: Layout, mg: MeterGrid, grid: Grid) -> _Windows:
 
     # Demand: 15-minute mean of the enterprise's active power meters, else 4 x import.
     pmeters = lay.meters_where(lay.of_quantity("active_power") & lay.boundary)
-    integral = np.diff(mg.gauge_g[pmeters], axis=1)
-    covered = np.diff(mg.gauge_h[pmeters], axis=1)
+    integral = mw.integral[pmeters]
+    covered = mw.covered[pmeters]
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_kw = np.where(covered > 0, integral / covered, 0.0)
     power_e = group_sum(mean_kw, lay.enterprise[pmeters], lay.n_ent)
@@ -125,30 +119,19 @@ def _windows(reg: Registry, lay: Layout, mg: MeterGrid, grid: Grid) -> _Windows:
     demand_e = np.where(has_power[:, None], power_e, 4.0 * ch["electricity_import"])
 
     # Emissions: mass and exceedance hours per pollutant (analytics/stacks.py).
-    pw = pollutant_windows(lay, mg, grid)
+    pw = pollutant_windows(lay, mw)
     for name in POLLUTANTS:
         of_q = np.array([lay.quantity[m] == name for m in pw.meters], np.bool_)
         ents = lay.enterprise[pw.meters[of_q]]
         ch[f"{name}_kg"] = group_sum(pw.mass_kg[of_q], ents, lay.n_ent)
         ch[f"{name}_exceed_h"] = group_sum(pw.exceed_h[of_q], ents, lay.n_ent)
 
-    # Data quality events.
-    ev = mg.events.by_reason
-    zeros = np.zeros((lay.n_ent, n_w))
-    ch["resets"] = sum(
-        (_ent_events(lay, *ev[r], grid) for r in ("reset", "rollover") if r in ev), start=zeros
-    )
-    ch["spikes_dropped"] = sum(
-        (
-            _ent_events(lay, *ev[r], grid)
-            for r in ("non_finite", "negative_reading", "isolated_spike")
-            if r in ev
-        ),
-        start=zeros,
-    )
+    # Data quality events, of every meter (sub meters too).
+    ch["resets"] = lay.by_enterprise.sum(mw.resets.astype(np.float64))
+    ch["spikes_dropped"] = lay.by_enterprise.sum(mw.spikes.astype(np.float64))
     names = (*ch, "demand_kw")
     stacked = np.stack([*ch.values(), demand_e], axis=1)
-    return _Windows(names, lay.lift(stacked), mg, sets)
+    return _Windows(names, lay.lift(stacked), mw, mw.last_before_points(), sets)
 
 
 def _ratio(num: FloatArray, den: FloatArray, scale: float = 1.0) -> FloatArray:
@@ -226,7 +209,7 @@ def _period_kpis(
         out[f"{name}_exceed_h"] = s[f"{name}_exceed_h"]
 
     # Completeness: per meter, received samples (capped at expected) over expected.
-    received = np.add.reduceat(win.meters.received[:, : gi[-1]], gi[:-1], axis=1).astype(np.float64)
+    received = np.add.reduceat(win.meters.samples[:, : gi[-1]], gi[:-1], axis=1).astype(np.float64)
     expected = np.diff(pb).astype(np.float64)[None, :] / lay.interval_ms[:, None]
     capped = np.minimum(received, expected)
     got = lay.lift(lay.by_enterprise.sum(capped))
@@ -241,7 +224,7 @@ def _period_kpis(
 
 def _stale(lay: Layout, win: _Windows, gi: npt.NDArray[np.intp], ends: IntArray) -> FloatArray:
     """1.0 where a meter's last reading before a period's end is older than 5 intervals."""
-    last_ts = win.meters.last_ts[:, gi[1:]]
+    last_ts = win.last_ts[:, gi[1:]]
     limit = STALE_INTERVALS * lay.interval_ms[:, None]
     return (ends[None, :] - last_ts > limit).astype(np.float64)
 
@@ -279,19 +262,56 @@ def compute_kpis(
     """
     if end_ms <= start_ms:
         raise AnalyticsError(f"range: end {end_ms} must be after start {start_ms}")
+    lay = Layout.of(registry)
+    started = time.perf_counter()
+    mw = windows.of_readings(
+        lay, sort_readings(readings), Grid.covering(start_ms, end_ms), use_dense=use_dense
+    )
+    table = kpis_of_windows(
+        registry, mw, start_ms, end_ms, periods_, scopes, ids, peak_shift=peak_shift
+    )
+    _log.debug(
+        "kpis_computed",
+        readings=len(readings),
+        meters=lay.n_meters,
+        dense_meters=mw.dense_meters,
+        blocks=len(table.blocks),
+        ms=round(1000 * (time.perf_counter() - started), 1),
+    )
+    return table
+
+
+def kpis_of_windows(
+    registry: Registry,
+    mw: MeterWindows,
+    start_ms: int,
+    end_ms: int,
+    periods_: Iterable[PeriodName] = ("hour", "day", "month"),
+    scopes: Iterable[Scope] = SCOPES,
+    ids: Mapping[Scope, Iterable[str]] | None = None,
+    *,
+    peak_shift: float = cost.DEFAULT_PEAK_SHIFT,
+) -> KpiTable:
+    """KPIs of every full period inside ``[start_ms, end_ms)`` from per-meter windows.
+
+    ``mw`` covers at least the range (raw-evaluated, read from rollups, or both joined);
+    windows before ``start_ms`` only tell when each meter last reported.
+    """
     wanted_periods = [periods.parse_period(p) for p in periods_]
     wanted_scopes = list(scopes)
     for sc in wanted_scopes:
         if sc not in SCOPES:
             raise AnalyticsError(f"scope: unknown scope {sc!r} (expected one of {SCOPES})")
     lay = Layout.of(registry)
-    grid = Grid.covering(start_ms, end_ms)
+    grid = mw.grid
+    if grid.start_ms > start_ms or grid.end_ms < end_ms:
+        raise AnalyticsError(
+            f"range: windows [{grid.start_ms}, {grid.end_ms}) do not cover [{start_ms}, {end_ms})"
+        )
     att = Attribution.of(registry, grid) if "region" in wanted_scopes else None
     row_ids = lay.row_ids + (att.row_ids if att else ())
     row_tz = lay.row_tz + (att.timezones if att else ())
-    started = time.perf_counter()
-    mg = meters.evaluate(lay, sort_readings(readings), grid, use_dense=use_dense)
-    win = _windows(registry, lay, mg, grid)
+    win = _windows(registry, lay, mw)
     costs = _cost_windows(registry, lay, win, grid, peak_shift)
     blocks: list[KpiBlock] = []
     for tz in sorted(set(row_tz)):
@@ -330,15 +350,7 @@ def compute_kpis(
                         period_versions=versions[rows],
                     )
                 )
-    _log.debug(
-        "kpis_computed",
-        readings=len(readings),
-        meters=lay.n_meters,
-        dense_meters=mg.dense_meters,
-        blocks=len(blocks),
-        ms=round(1000 * (time.perf_counter() - started), 1),
-    )
     return KpiTable(tuple(blocks))
 
 
-__all__ = ["SCOPES", "compute_kpis"]
+__all__ = ["SCOPES", "compute_kpis", "kpis_of_windows"]

@@ -13,21 +13,18 @@ without a ``stack`` form one point of their enterprise, with stack id "".
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 
-from smartpark.analytics import meters, periods
+from smartpark.analytics import periods, windows
 from smartpark.analytics.layout import Layout, group_sum
-from smartpark.analytics.meters import MeterGrid
 from smartpark.analytics.periods import Grid
 from smartpark.analytics.series import FloatArray, sort_readings
+from smartpark.analytics.windows import MeterWindows
 from smartpark.core.errors import AnalyticsError
 from smartpark.core.registry import POLLUTANTS, Registry
 from smartpark.store.base import ReadingColumns
-
-MS_PER_H: Final = 3_600_000.0
 
 
 @dataclass(frozen=True)
@@ -39,12 +36,10 @@ class PollutantWindows:
     exceed_h: FloatArray  # 1.0 at the first window of each exceeding local hour
 
 
-def pollutant_windows(lay: Layout, mg: MeterGrid, grid: Grid) -> PollutantWindows:
+def pollutant_windows(lay: Layout, mw: MeterWindows) -> PollutantWindows:
     pm = lay.meters_where(lay.pollutant & lay.boundary)
-    conc_i = np.diff(mg.conc_g[pm], axis=1)
-    conc_h = np.diff(mg.conc_h[pm], axis=1)
-    mass_kg = np.diff(mg.rate_g[pm], axis=1) / MS_PER_H
-    return PollutantWindows(pm, mass_kg, _exceed_windows(lay, pm, conc_i, conc_h, grid))
+    conc_i, conc_h = mw.conc_integral[pm], mw.conc_covered[pm]
+    return PollutantWindows(pm, mw.mass_kg[pm], _exceed_windows(lay, pm, conc_i, conc_h, mw.grid))
 
 
 def _exceed_windows(
@@ -118,7 +113,7 @@ def stack_totals(
     wanted = np.zeros(lay.n_meters, np.bool_)
     wanted[cems_meters(registry)] = True
     cols = sort_readings(readings.take(wanted[readings.meter]))
-    pw = pollutant_windows(lay, meters.evaluate(lay, cols, grid, use_dense=use_dense), grid)
+    pw = pollutant_windows(lay, windows.of_readings(lay, cols, grid, use_dense=use_dense))
 
     pol = [registry.meters[registry.meter_ids[m]] for m in pw.meters.tolist()]
     key = [(m.enterprise, m.stack or "") for m in pol]
