@@ -217,7 +217,9 @@ def test_edges_are_found_in_growing_windows_and_bounded(tmp_path: Path) -> None:
             (reg.meter_ids[m], t, v)
             for m, t, v in zip(got.meter.tolist(), got.ts.tolist(), got.value.tolist(), strict=True)
         }
+        # Up to CONTEXT (3) readings on each side: fast's two before, slow's one.
         assert triples == {
+            ("fast", START - 120_000, 0.5),
             ("fast", START - 60_000, 1.0),
             ("fast", START + 30_000, 2.0),
             ("fast", START + DAY_MS + 5 * 60_000, 3.0),
