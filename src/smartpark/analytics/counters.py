@@ -14,7 +14,8 @@ Rules, applied per meter on readings sorted by (meter, ts):
    reading is the consumption since the reset). A negative delta within
    ``JITTER_REL`` of the reading is register noise and counts as zero.
 3. Deltas are multiplied by the meter's ``multiplier`` (CT ratio).
-4. The cleaned register ``R(t)`` is piecewise linear between readings; consumption in
+4. The cleaned register ``R(t)`` (a running sum in extended precision, so a window's
+   difference keeps its digits after months of readings) is piecewise linear between readings; consumption in
    ``[a, b)`` is ``R(b) - R(a)``, i.e. a delta that straddles a boundary is
    apportioned by time. Before a meter's first reading and after its last, ``R`` is
    flat: nothing is invented outside the readings. A range read that includes each
@@ -59,15 +60,18 @@ class CleanCounters:
 
     index: SeriesIndex
     delta: FloatArray  # 0 at each series' first reading
-    register: FloatArray  # cleaned cumulative consumption (a per-series offset is arbitrary)
+    register: npt.NDArray[np.longdouble]  # cleaned cumulative consumption (extended
+    # precision; a per-series offset is arbitrary)
     events: Events
 
-    def consumption_at(self, meters: npt.NDArray[np.int32], points: IntArray) -> FloatArray:
+    def consumption_at(
+        self, meters: npt.NDArray[np.int32], points: IntArray
+    ) -> npt.NDArray[np.longdouble]:
         """``R_m(t)`` for every meter (rows) and instant (columns): differences are consumption."""
         index = self.index
         rows = meters.astype(np.intp)[:, None]
         if len(index) == 0:
-            return np.zeros((meters.size, points.size))
+            return np.zeros((meters.size, points.size), np.longdouble)
         j = index.last_at_or_before(rows, points[None, :])
         first, stop = index.first[rows], index.stop[rows]
         empty = stop == first
@@ -141,5 +145,7 @@ def clean(
         delta[1:] = np.where(same, raw * multiplier[m[1:]], 0.0)
         events.add("rollover", m[1:][rolled], t[1:][rolled])
         events.add("reset", m[1:][reset], t[1:][reset])
-    register = segmented_cumsum(delta, index.starts)
+    # Extended precision: a window's consumption is a difference of this running sum,
+    # which after weeks of readings is far larger than one window's share.
+    register = segmented_cumsum(delta.astype(np.longdouble), index.starts)
     return CleanCounters(index, delta, register, events)

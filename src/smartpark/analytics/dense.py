@@ -13,7 +13,7 @@ back to the general path.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -122,7 +122,7 @@ def screen_counter_rows(values: FloatArray) -> tuple[npt.NDArray[np.bool_], npt.
 
 @dataclass(frozen=True)
 class DenseCounters:
-    register_at: FloatArray  # (k, P)
+    register_at: npt.NDArray[np.floating[Any]]  # (k, P)
     reset_at: tuple[IndexArray, IndexArray]  # (row, column) of resets
     rollover_at: tuple[IndexArray, IndexArray]
 
@@ -190,8 +190,8 @@ def _falling_rows(
     raw = np.where(rolled, new_v + top - prev_v, raw)
     raw = np.where(reset, new_v, raw)
     delta = raw * multiplier[:, None]
-    register = np.zeros(v.shape)
-    np.cumsum(delta, axis=1, out=register[:, 1:])
+    register = np.zeros(v.shape, np.longdouble)  # as in analytics.counters
+    np.cumsum(delta.astype(np.longdouble), axis=1, out=register[:, 1:])
     j = look.j
     jc = np.clip(j, 0, n - 2)
     frac = (points - ts[jc]) / (ts[jc + 1] - ts[jc]).astype(np.float64)

@@ -13,21 +13,21 @@ from dataclasses import dataclass
 from smartpark.analytics import periods
 from smartpark.analytics.catalogue import KPIS
 from smartpark.analytics.cost import DEFAULT_PEAK_SHIFT
-from smartpark.analytics.kpis import SCOPES, compute_kpis
+from smartpark.analytics.kpis import SCOPES, kpis_of_windows
 from smartpark.analytics.periods import PeriodName
-from smartpark.analytics.readers import read_range
+from smartpark.analytics.rollups.source import Source, range_windows
 from smartpark.analytics.schedule import Follow
 from smartpark.analytics.table import KpiTable
 from smartpark.analytics.writeback import write_back
 from smartpark.core.errors import AnalyticsError
 from smartpark.core.registry import Registry
-from smartpark.store.base import ReadingColumns, Scope, Store
+from smartpark.store.base import Scope, Store
 
 
 @dataclass(frozen=True)
 class KpiJobResult:
     table: KpiTable  # every full period of the range, every scope
-    readings: ReadingColumns  # what it was computed from (with each meter's edge readings)
+    source: Source  # which windows came from rollups and which from raw readings
     written: int  # KPI points written back (0 without ``write``)
 
 
@@ -40,12 +40,14 @@ def kpi_job(
     *,
     write: bool,
     peak_shift: float = DEFAULT_PEAK_SHIFT,
+    use_rollups: bool = True,
 ) -> KpiJobResult:
-    """KPIs of the full ``periods_`` in ``[start_ms, end_ms)``, written back when ``write``."""
-    readings = read_range(store, registry, start_ms, end_ms)
-    table = compute_kpis(registry, readings, start_ms, end_ms, periods_, peak_shift=peak_shift)
+    """KPIs of the full ``periods_`` in ``[start_ms, end_ms)``, written back when ``write``;
+    from the store's rollups where they are current, raw readings elsewhere."""
+    mw, source = range_windows(store, registry, start_ms, end_ms, use_rollups=use_rollups)
+    table = kpis_of_windows(registry, mw, start_ms, end_ms, periods_, peak_shift=peak_shift)
     written = write_back(store, table) if write else 0
-    return KpiJobResult(table, readings, written)
+    return KpiJobResult(table, source, written)
 
 
 @dataclass(frozen=True)

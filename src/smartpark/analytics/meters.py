@@ -29,7 +29,7 @@ MISSING_TS: Final = np.iinfo(np.int64).min // 4
 class MeterGrid:
     """Per meter (rows, by code) at the grid points (columns); differences are per window."""
 
-    register: FloatArray  # counters: cleaned cumulative consumption
+    register: npt.NDArray[np.longdouble]  # counters: cleaned cumulative consumption
     gauge_g: FloatArray  # gauges: integral of value x ms
     gauge_h: FloatArray  # gauges: covered ms
     conc_g: FloatArray  # boundary pollutants: integral of the O2-corrected concentration
@@ -46,7 +46,7 @@ def evaluate(lay: Layout, cols: ReadingColumns, grid: Grid, use_dense: bool = Tr
     n, p = lay.n_meters, grid.n_windows + 1
     points = grid.points
     out = MeterGrid(
-        register=np.zeros((n, p)),
+        register=np.zeros((n, p), np.longdouble),
         gauge_g=np.zeros((n, p)),
         gauge_h=np.zeros((n, p)),
         conc_g=np.zeros((n, p)),

@@ -1,6 +1,6 @@
 """Calendar periods in a time zone as int64 epoch-ms boundary arrays.
 
-Hours, days and months are the park's wall-clock periods (``zoneinfo``): a day in a
+Hours, days, months and years are the park's wall-clock periods (``zoneinfo``): a day in a
 zone with daylight saving lasts 23 or 25 hours, a month ends where the local calendar
 says. Only *full* periods inside a range are returned, so a value computed for a
 period is never a fragment of it (and writing it back never overwrites a whole period
@@ -25,7 +25,7 @@ import numpy.typing as npt
 from smartpark.core.errors import AnalyticsError, ContractError
 from smartpark.core.timestamps import parse_rfc3339
 
-PeriodName = Literal["hour", "day", "month"]
+PeriodName = Literal["hour", "day", "month", "year"]
 PERIODS: Final[tuple[PeriodName, ...]] = get_args(PeriodName)
 WINDOW_MS: Final = 15 * 60 * 1000  # the demand window and the grid step
 HOUR_MS: Final = 3_600_000
@@ -93,12 +93,14 @@ def boundaries(
         candidates = [
             _start_of(zone, first + dt.timedelta(days=n)) for n in range((last - first).days + 1)
         ]
-    else:
+    elif period == "month":
         candidates = []
         month = dt.date(first.year, first.month, 1)
         while month <= last:
             candidates.append(_start_of(zone, month))
             month = dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    else:
+        candidates = [_start_of(zone, dt.date(y, 1, 1)) for y in range(first.year, last.year + 2)]
     out = np.unique(np.asarray(candidates, dtype=np.int64))
     return out[(out >= start_ms) & (out <= end_ms)]
 

@@ -23,11 +23,12 @@ from smartpark.core.logs import get_logger
 from smartpark.core.timestamps import now_ms
 
 # How many closed periods each cycle recomputes, and how far back to look for them.
-RECENT: Final[dict[PeriodName, int]] = {"hour": 3, "day": 2, "month": 2}
+RECENT: Final[dict[PeriodName, int]] = {"hour": 3, "day": 2, "month": 2, "year": 1}
 _LOOKBACK_MS: Final[dict[PeriodName, int]] = {
     "hour": 5 * 3_600_000,
     "day": 4 * 86_400_000,
     "month": 100 * 86_400_000,
+    "year": 800 * 86_400_000,
 }
 _log = get_logger(__name__)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Final
+from typing import Final, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -21,6 +21,7 @@ from smartpark.store.base import ReadingColumns
 _TS_BITS: Final = 42  # 2**42 ms is 139 years of range
 _TS_SPAN: Final = 1 << _TS_BITS
 
+_F = TypeVar("_F", np.float64, np.longdouble)
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 IndexArray = npt.NDArray[np.intp]
@@ -117,7 +118,7 @@ class SeriesIndex:
         return out
 
 
-def segmented_cumsum(x: FloatArray, starts: IndexArray) -> FloatArray:
+def segmented_cumsum(x: npt.NDArray[_F], starts: IndexArray) -> npt.NDArray[_F]:
     """Inclusive cumulative sum restarting at each series start, up to a per-series constant.
 
     ``starts`` are the sorted start indices of the non-empty series (``starts[0] == 0``).

@@ -108,13 +108,21 @@ def stack_totals(
     if end_ms <= start_ms:
         raise AnalyticsError(f"range: end {end_ms} must be after start {start_ms}")
     lay = Layout.of(registry)
-    grid = Grid.covering(start_ms, end_ms)
-    ends = grid.index(np.array([start_ms, end_ms], np.int64), "stack range")
     wanted = np.zeros(lay.n_meters, np.bool_)
     wanted[cems_meters(registry)] = True
     cols = sort_readings(readings.take(wanted[readings.meter]))
-    pw = pollutant_windows(lay, windows.of_readings(lay, cols, grid, use_dense=use_dense))
+    grid = Grid.covering(start_ms, end_ms)
+    mw = windows.of_readings(lay, cols, grid, use_dense=use_dense)
+    return stack_totals_of(registry, mw, start_ms, end_ms)
 
+
+def stack_totals_of(
+    registry: Registry, mw: MeterWindows, start_ms: int, end_ms: int
+) -> StackTotals:
+    """:func:`stack_totals` from per-meter windows covering the range (raw or rollups)."""
+    lay = Layout.of(registry)
+    ends = mw.grid.index(np.array([start_ms, end_ms], np.int64), "stack range")
+    pw = pollutant_windows(lay, mw)
     pol = [registry.meters[registry.meter_ids[m]] for m in pw.meters.tolist()]
     key = [(m.enterprise, m.stack or "") for m in pol]
     points = sorted(set(key))
@@ -129,11 +137,16 @@ def stack_totals(
         per_h = group_sum(pw.exceed_h[of_q][:, window], code[of_q], len(points)).sum(axis=1)
         kg[name] = np.where(metered, per_kg, np.nan)
         exceed[name] = np.where(metered, per_h, np.nan)
-    inside = np.isin(cols.meter, pw.meters) & (cols.ts >= start_ms) & (cols.ts < end_ms)
-    point_of = np.full(lay.n_meters, -1, np.intp)
-    point_of[pw.meters] = code
-    counts = np.bincount(point_of[cols.meter[inside]], minlength=len(points))
+    samples = mw.samples[pw.meters][:, window].sum(axis=1)
+    counts = np.bincount(code, weights=samples, minlength=len(points)).astype(np.int64)
     return StackTotals(tuple(e for e, _ in points), tuple(s for _, s in points), kg, exceed, counts)
 
 
-__all__ = ["PollutantWindows", "StackTotals", "cems_meters", "pollutant_windows", "stack_totals"]
+__all__ = [
+    "PollutantWindows",
+    "StackTotals",
+    "cems_meters",
+    "pollutant_windows",
+    "stack_totals",
+    "stack_totals_of",
+]

@@ -154,7 +154,7 @@ def of_readings(
     points = grid.points
     last = mg.last_ts[:, 1:]
     samples = mg.received
-    consumption = np.diff(mg.register, axis=1)
+    consumption = np.diff(mg.register, axis=1).astype(np.float64)
     consumption[~lay.is_counter] = 0.0
     vmin, vmax = _extremes(lay, cols, points)
     register = _last_value(cols, n, points)

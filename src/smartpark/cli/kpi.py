@@ -30,6 +30,7 @@ class PeriodChoice(StrEnum):
     hour = "hour"
     day = "day"
     month = "month"
+    year = "year"
 
 
 class ScopeChoice(StrEnum):

@@ -20,7 +20,9 @@ from smartpark.analytics.alerts.state import default_path
 from smartpark.analytics.catalogue import KPIS
 from smartpark.analytics.emissions import o2_corrected
 from smartpark.analytics.jobs import kpi_job
+from smartpark.analytics.readers import read_range
 from smartpark.analytics.report import Chart, Section, Series, Table, monthly, pdf, render
+from smartpark.analytics.stacks import cems_meters
 from smartpark.analytics.table import COMPLETE_AT, KpiBlock, KpiTable
 from smartpark.core.errors import AnalyticsError
 from smartpark.core.registry import Registry
@@ -64,7 +66,7 @@ COST = {
 @dataclass(frozen=True)
 class DemoKpis:
     table: KpiTable
-    readings: ReadingColumns  # what the KPIs were computed from (with edge readings)
+    readings: ReadingColumns  # the CEMS meters' readings (with edge readings), for charts
     in_store: int  # readings stored inside the simulated range
 
 
@@ -73,7 +75,8 @@ def compute(store: Store, registry: Registry, result: DemoResult) -> DemoKpis:
     end = max(result.reached_ms // HOUR_MS * HOUR_MS, result.start_ms + HOUR_MS)
     job = kpi_job(store, registry, result.start_ms, end, ("hour", "day"), write=True)
     in_store = len(store.read(result.start_ms, result.end_ms))
-    return DemoKpis(job.table, job.readings, in_store)
+    cems = read_range(store, registry, result.start_ms, end, meters=cems_meters(registry))
+    return DemoKpis(job.table, cems, in_store)
 
 
 def zero_carbon_line(table: KpiTable, park: str, days: float) -> float:

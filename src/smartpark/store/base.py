@@ -9,6 +9,8 @@ from typing import Literal, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from smartpark.store.rollups import RollupStore
+
 Scope = Literal["enterprise", "park", "zone", "region"]
 Period = Literal["hour", "day", "month", "year"]
 
@@ -84,6 +86,11 @@ class Store(Protocol):
         """KPI rows with ``start_ms <= start < end_ms``, sorted by (scope, id, period,
         kpi, start); only those of ``scope``, ``period``, the ``ids`` and the ``kpis``
         given (``None``: any; an empty collection: none)."""
+        ...
+
+    @property
+    def rollups(self) -> RollupStore:
+        """The rollup tables (store/rollups.py); every :meth:`write` marks its windows dirty."""
         ...
 
     def close(self) -> None: ...

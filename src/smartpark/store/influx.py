@@ -62,6 +62,7 @@ from smartpark.core.settings import read_secret
 from smartpark.core.urls import StoreUrl
 from smartpark.store.base import KpiRow, Period, ReadingColumns, Scope
 from smartpark.store.checks import check_kpi_rows, check_readings
+from smartpark.store.influx_rollups import InfluxRollups, dirty_lines
 from smartpark.store.lineprotocol import (
     FIELD,
     KPI_MEASUREMENT,
@@ -163,6 +164,7 @@ class InfluxStore:
         self.max_points_per_request = max(1, max_points_per_request)
         self.dropped_unknown = 0  # points of meters not in the registry, over all reads
         self._lines = LineBuilder(registry)
+        self.rollups = InfluxRollups(self)
         headers: dict[str, str] = {}
         auth: httpx.BasicAuth | None = None
         if url.kind == "influxdb2":
@@ -196,6 +198,29 @@ class InfluxStore:
         return f"InfluxStore({str(self.url)!r})"
 
     # -- HTTP plumbing
+
+    def query_chunks(self, query: str, what: str) -> Iterator[bytes]:
+        """The raw JSON chunks of a chunked ``/query`` (one per line)."""
+        params = {
+            "db": self.url.database,
+            "q": query,
+            "epoch": "ms",
+            "chunked": "true",
+            "chunk_size": str(self.chunk_size),
+        }
+        with self._stream(what, params) as response:
+            for line in response.iter_lines():
+                if line.strip():
+                    yield line.encode()
+
+    def execute(self, statement: str, what: str) -> None:
+        """Run an InfluxQL statement that changes data (``DELETE``), via POST."""
+        response = self._request(
+            what, "POST", "/query", data={"db": self.url.database, "q": statement}
+        )
+        for result in response.json().get("results", []):
+            if result.get("error"):
+                raise _query_error(f"{self.url}: {what}", str(result["error"]))
 
     def _request(self, what: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
@@ -259,7 +284,8 @@ class InfluxStore:
         step = self.max_points_per_request
         for i in range(0, len(readings), step):
             part = readings if len(readings) <= step else _slice(readings, i, i + step)
-            self.write_lines(self._lines.build(part))
+            # The windows written are marked dirty in the same request (store/rollups.py).
+            self.write_lines(self._lines.build(part) + dirty_lines(part.ts))
 
     def write_lines(self, body: bytes) -> None:
         """POST pre-built line protocol (ms timestamps) to the write endpoint."""

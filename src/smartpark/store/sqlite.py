@@ -9,6 +9,7 @@ Schema::
     INDEX kpi_by_period_start(period, start_ms), kpi_by_subject_start(scope, id, period,
         start_ms)                                              -- KPI reads by time range
     VIEW reading_rows(meter, ts, value)                         -- for people and sqlite3
+    rollup, rollup_span, rollup_dirty                           -- store/sqlite_rollups.py
 
 Meters are stored by their id string (in ``series``), never by registry code, so the
 file survives registry edits; kind, quantity, park and enterprise are derived from the
@@ -65,6 +66,7 @@ from smartpark.core.errors import StoreError, StoreRejectedError
 from smartpark.core.registry import Registry
 from smartpark.store.base import KpiRow, Period, ReadingColumns, Scope
 from smartpark.store.checks import check_kpi_rows, check_readings
+from smartpark.store.sqlite_rollups import SCHEMA, SqliteRollups, mark_dirty
 
 _CACHE_KIB: Final = 65_536  # page cache per connection (default 2 MiB)
 _FETCH_ROWS: Final = 65_536  # rows converted to numpy at a time: memory stays proportional
@@ -124,7 +126,7 @@ class SqliteStore:
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             self._conn = self._connect(busy_timeout_s)
             self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.executescript(_SCHEMA)
+            self._conn.executescript(_SCHEMA + SCHEMA)
             self._migrate()
             self._series_of_code = self._register_meters()
             # Reads get their own connection, so a long read never holds up a write (WAL
@@ -134,6 +136,7 @@ class SqliteStore:
             raise StoreError(f"sqlite store {self.path}: cannot open: {exc}") from exc
         self._read_lock = self._lock if memory else threading.Lock()
         self._closed = False
+        self.rollups = SqliteRollups(self)
 
     def _connect(self, busy_timeout_s: float) -> sqlite3.Connection:
         conn = sqlite3.connect(
@@ -150,7 +153,7 @@ class SqliteStore:
         """Bring a file of an earlier version to this schema (see the module docstring)."""
         columns = {row[1] for row in self._conn.execute("PRAGMA table_info(kpi)")}
         if "factors_version" not in columns:
-            with self._transaction():
+            with self.transaction():
                 self._conn.execute(
                     "ALTER TABLE kpi ADD COLUMN factors_version TEXT NOT NULL DEFAULT ''"
                 )
@@ -159,7 +162,7 @@ class SqliteStore:
 
     def _register_meters(self) -> npt.NDArray[np.int64]:
         """Series id of every registry meter (by code), creating the missing rows."""
-        with self._transaction():
+        with self.transaction():
             self._conn.executemany(
                 "INSERT OR IGNORE INTO series (meter) VALUES (?)",
                 [(m,) for m in self.registry.meter_ids],
@@ -167,17 +170,21 @@ class SqliteStore:
             ids = dict(self._conn.execute("SELECT meter, id FROM series").fetchall())
         return np.array([ids[m] for m in self.registry.meter_ids], dtype=np.int64)
 
-    def _code_of_series(self, conn: sqlite3.Connection) -> npt.NDArray[np.int32]:
+    def code_of_series(self, conn: sqlite3.Connection) -> npt.NDArray[np.int32]:
         """Registry code by series id (-1 for series of meters not in the registry)."""
         top = conn.execute("SELECT coalesce(max(id), 0) FROM series").fetchone()[0]
         code = np.full(int(top) + 1, -1, dtype=np.int32)
         code[self._series_of_code] = np.arange(len(self._series_of_code), dtype=np.int32)
         return code
 
+    def series_ids(self, codes: npt.NDArray[np.int32]) -> npt.NDArray[np.int64]:
+        """The series id of each registry meter code."""
+        return self._series_of_code[codes]
+
     # -- connection helpers
 
     @contextmanager
-    def _transaction(self) -> Iterator[None]:
+    def transaction(self) -> Iterator[None]:
         self._conn.execute("BEGIN IMMEDIATE")
         try:
             yield
@@ -187,7 +194,7 @@ class SqliteStore:
         self._conn.execute("COMMIT")
 
     @contextmanager
-    def _using(self, what: str, *, read: bool = False) -> Iterator[sqlite3.Connection]:
+    def using(self, what: str, *, read: bool = False) -> Iterator[sqlite3.Connection]:
         with self._read_lock if read else self._lock:
             if self._closed:
                 raise StoreError(f"sqlite store {self.path}: {what} after close()")
@@ -211,8 +218,9 @@ class SqliteStore:
             readings.value.tolist(),
             strict=True,
         )
-        with self._using("write"), self._transaction():
+        with self.using("write"), self.transaction():
             self._conn.executemany("INSERT OR REPLACE INTO readings VALUES (?, ?, ?)", rows)
+            mark_dirty(self._conn, readings.ts)
 
     def read(
         self,
@@ -237,11 +245,11 @@ class SqliteStore:
         if n_meters == 0 or end_ms <= start_ms:
             return ReadingColumns.empty()
         chunks: list[npt.NDArray[np.void]] = []
-        with self._using("read", read=True) as conn:
+        with self.using("read", read=True) as conn:
             cursor = conn.execute(sql, params)
             while rows := cursor.fetchmany(_FETCH_ROWS):
                 chunks.append(np.array(rows, dtype=_ROW))
-            code_of_series = self._code_of_series(conn)
+            code_of_series = self.code_of_series(conn)
         if not chunks:
             return ReadingColumns.empty()
         table = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
@@ -267,7 +275,7 @@ class SqliteStore:
             (r.scope, r.id, r.period, r.kpi, int(r.start_ms), float(r.value), r.factors_version)
             for r in rows
         ]
-        with self._using("write_kpis"), self._transaction():
+        with self.using("write_kpis"), self.transaction():
             self._conn.executemany(_INSERT_KPI, values)
 
     def read_kpis(
@@ -299,7 +307,7 @@ class SqliteStore:
                 sql += f" AND {column} IN (SELECT value FROM json_each(?))"  # noqa: S608
                 params.append(msgspec.json.encode(sorted(set(values))).decode())
         sql += " ORDER BY scope, id, period, kpi, start_ms"
-        with self._using("read_kpis", read=True) as conn:
+        with self.using("read_kpis", read=True) as conn:
             found = conn.execute(sql, params).fetchall()
         return [KpiRow(*row) for row in found]  # outside the lock: other reads go on
 

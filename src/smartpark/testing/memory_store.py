@@ -29,8 +29,16 @@ from smartpark.core.errors import StoreError
 from smartpark.core.registry import Registry
 from smartpark.store.base import KpiRow, Period, ReadingColumns, Scope
 from smartpark.store.checks import check_kpi_rows, check_readings
+from smartpark.store.rollups import (
+    FIELDS,
+    RollupColumns,
+    RollupSpan,
+    days_of,
+    merged_spans,
+    windows_of,
+)
 
-__all__ = ["MemoryStore"]
+__all__ = ["MemoryRollups", "MemoryStore"]
 
 _ANY_METER = 2**31 - 1  # without a registry, every non-negative int32 code is a meter
 
@@ -63,6 +71,7 @@ class MemoryStore:
         self.gate.set()
         self.gate_timeout_s = 30.0
         self.lock = threading.Lock()
+        self.rollups = MemoryRollups()
 
     def write(self, readings: ReadingColumns) -> None:
         """Keep every reading (overwriting the same meter and ts), or none."""
@@ -82,6 +91,7 @@ class MemoryStore:
             ):
                 self.points[(m, t)] = v
             self.writes.append(len(readings))
+        self.rollups.mark(readings.ts)
 
     def read(
         self, start_ms: int, end_ms: int, meters: npt.NDArray[np.int32] | None = None
@@ -136,3 +146,75 @@ class MemoryStore:
 
     def close(self) -> None:
         """Nothing to release; the data stays readable."""
+
+
+class MemoryRollups:
+    """The rollup tables (:class:`~smartpark.store.rollups.RollupStore`) in dicts."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[int, int], tuple[float | int, ...]] = {}
+        self.span_of: dict[int, RollupSpan] = {}
+        self.marks: dict[int, tuple[int, int]] = {}  # window -> (marked, done)
+        self._lock = threading.Lock()
+        self._clock = 0
+
+    def mark(self, ts: npt.NDArray[np.int64]) -> None:
+        with self._lock:
+            self._clock += 1
+            for w in windows_of(ts).tolist():
+                self.marks[w] = (self._clock, self.marks.get(w, (0, 0))[1])
+
+    def write(self, start_ms: int, end_ms: int, rows: RollupColumns, fingerprint: str) -> None:
+        rows = rows.take(rows.informative())
+        with self._lock:
+            for key in [k for k in self.rows if start_ms <= k[1] < end_ms]:
+                del self.rows[key]
+            cols = [rows.values[name].tolist() for name in FIELDS]
+            for i, (m, w) in enumerate(
+                zip(rows.meter.tolist(), rows.window_ms.tolist(), strict=True)
+            ):
+                self.rows[(m, w)] = tuple(c[i] for c in cols)
+            old = {d: self.span_of[d] for d in days_of(start_ms, end_ms) if d in self.span_of}
+            for span in merged_spans(old, start_ms, end_ms, fingerprint, 0):
+                self.span_of[span.day_ms] = span
+
+    def read(
+        self, start_ms: int, end_ms: int, meters: npt.NDArray[np.int32] | None = None
+    ) -> RollupColumns:
+        wanted = None if meters is None else set(np.asarray(meters).tolist())
+        with self._lock:
+            found = sorted(
+                (k, v)
+                for k, v in self.rows.items()
+                if start_ms <= k[1] < end_ms and (wanted is None or k[0] in wanted)
+            )
+        if not found:
+            return RollupColumns.empty()
+        values = {
+            name: np.array([v[j] for _, v in found], dtype)
+            for j, (name, (dtype, _)) in enumerate(FIELDS.items())
+        }
+        return RollupColumns(
+            np.array([k[0] for k, _ in found], np.int32),
+            np.array([k[1] for k, _ in found], np.int64),
+            values,
+        )
+
+    def spans(self, start_ms: int, end_ms: int) -> dict[int, RollupSpan]:
+        with self._lock:
+            return {d: self.span_of[d] for d in days_of(start_ms, end_ms) if d in self.span_of}
+
+    def dirty(
+        self, start_ms: int, end_ms: int
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        with self._lock:
+            found = sorted(
+                (w, m) for w, (m, done) in self.marks.items() if start_ms <= w < end_ms and m > done
+            )
+        return np.array([w for w, _ in found], np.int64), np.array([m for _, m in found], np.int64)
+
+    def clear_dirty(self, window_ms: npt.NDArray[np.int64], marked: npt.NDArray[np.int64]) -> None:
+        with self._lock:
+            for w, m in zip(window_ms.tolist(), marked.tolist(), strict=True):
+                old_m, done = self.marks.get(w, (0, 0))
+                self.marks[w] = (old_m, max(done, m))

@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from smartpark.store.base import KpiRow, Period, ReadingColumns, Scope, Store
+from smartpark.store.rollups import RollupStore
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,10 @@ class SharedReads:
         self._reads: list[_Read] = []
         self.hits = 0
         self.misses = 0
+
+    @property
+    def rollups(self) -> RollupStore:
+        return self.store.rollups
 
     def read(
         self, start_ms: int, end_ms: int, meters: npt.NDArray[np.int32] | None = None

@@ -28,10 +28,10 @@ from smartpark.analytics.catalogue import KPIS
 from smartpark.analytics.jobs import kpi_job
 from smartpark.analytics.kpis import SCOPES
 from smartpark.analytics.landuse import job as landuse_job
-from smartpark.analytics.readers import read_range
 from smartpark.analytics.report.html import Chart, Section, Series, Table, render
 from smartpark.analytics.report.labels import LABELS, check_lang, name
-from smartpark.analytics.stacks import StackTotals, cems_meters, stack_totals
+from smartpark.analytics.rollups.source import range_windows
+from smartpark.analytics.stacks import StackTotals, cems_meters, stack_totals_of
 from smartpark.analytics.table import COMPLETE_AT
 from smartpark.core.errors import AnalyticsError, ConfigError, OptionError
 from smartpark.core.registry import POLLUTANTS, Lang, Park, Region, Registry, Zone
@@ -218,10 +218,9 @@ def build(store: Store, registry: Registry, request: Request) -> Monthly:
     source = "store"
     if not any(r.scope == scope and r.id == ident and r.start_ms == start for r in rows):
         computed = kpi_job(store, registry, start, end, ("day", "month"), write=False)
-        rows, readings, source = computed.table.rows(), computed.readings, "readings"
-    else:
-        # the KPIs are stored: only the stack table needs readings, of the CEMS meters
-        readings = read_range(store, registry, start, end, meters=cems_meters(registry))
+        rows, source = computed.table.rows(), "readings"
+    # The stack table needs the CEMS meters' windows (rollups where current).
+    cems, _ = range_windows(store, registry, start, end, meters=cems_meters(registry))
     values = _of(rows, scope, ident, "month", start)
     ent_values = {e: _of(rows, "enterprise", e, "month", start) for e in ents}
     in_scope = {registry.enterprises[e].park for e in ents} if scope != "park" else set()
@@ -235,7 +234,7 @@ def build(store: Store, registry: Registry, request: Request) -> Monthly:
     report = Monthly(
         registry, scope, ident, lang, tz, request.month, start, end, source,
         values, last_year, day_starts, days, ent_values, park_values,
-        _stacks(stack_totals(registry, readings, start, end), set(ents)),
+        _stacks(stack_totals_of(registry, cems, start, end), set(ents)),
     )  # fmt: skip
     report.missing.extend(_missing(report))
     unread = [_stack_name(report, s) for s in report.stacks if not s.readings]

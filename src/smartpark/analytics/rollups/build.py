@@ -1,0 +1,159 @@
+"""(Re)build rollups: a range day by day, and the windows late readings touched.
+
+:func:`build` rolls ``[start, end)`` up one UTC day at a time (memory stays that of one
+day of readings): each day's readings with their context are evaluated
+(:func:`~analytics.windows.of_readings`) and replace the day's rollups in one store
+operation, stamped with the registry's fingerprint. A day built alone equals the same
+day inside a longer build (the context readings of :mod:`analytics.readers`).
+
+:func:`reroll_dirty` keeps rollups current: every reading write marks its 15-minute
+windows dirty (store/rollups.py). The windows a new reading changes reach beyond its
+own: a counter's consumption is apportioned between the readings around it, and a
+reading decides whether its neighbours are spikes. So each run of dirty windows is
+widened to the context readings around it (per meter, the readings
+:func:`~analytics.readers.read_range` brings) and the widened range is rebuilt; the
+marks seen are then cleared (a write racing the rebuild leaves its window dirty).
+Only windows inside rolled-up spans are re-rolled; marks elsewhere are just cleared
+(a later :func:`build` of those reads the readings anyway).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from smartpark.analytics import windows
+from smartpark.analytics.layout import Layout
+from smartpark.analytics.periods import WINDOW_MS, Grid
+from smartpark.analytics.readers import read_range
+from smartpark.analytics.rollups.fingerprint import fingerprint
+from smartpark.analytics.rollups.rows import to_rows
+from smartpark.core.errors import AnalyticsError
+from smartpark.core.logs import get_logger
+from smartpark.core.registry import Registry
+from smartpark.store.base import Store
+from smartpark.store.rollups import DAY_MS
+
+_log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Built:
+    """What a build or re-roll did."""
+
+    windows: int  # 15-minute windows rebuilt
+    rows: int  # rollup rows written (meters x windows with something to say)
+    readings: int  # raw readings read, context included
+    ranges: tuple[tuple[int, int], ...] = ()  # the ranges rebuilt
+
+
+def align(start_ms: int, end_ms: int) -> tuple[int, int]:
+    """``[start, end)`` widened to whole 15-minute windows."""
+    return start_ms // WINDOW_MS * WINDOW_MS, -(-end_ms // WINDOW_MS) * WINDOW_MS
+
+
+def build_range(store: Store, registry: Registry, start_ms: int, end_ms: int, fp: str) -> Built:
+    """Rebuild ``[start_ms, end_ms)`` (window-aligned) in one piece."""
+    dirty_w, dirty_m = store.rollups.dirty(start_ms, end_ms)
+    cols = read_range(store, registry, start_ms, end_ms)
+    mw = windows.of_readings(Layout.of(registry), cols, Grid.covering(start_ms, end_ms))
+    rows = to_rows(mw)
+    store.rollups.write(start_ms, end_ms, rows, fp)
+    store.rollups.clear_dirty(dirty_w, dirty_m)
+    written = int(rows.informative().sum())
+    return Built(mw.n_windows, written, len(cols), ((start_ms, end_ms),))
+
+
+def build(
+    store: Store,
+    registry: Registry,
+    start_ms: int,
+    end_ms: int,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> Built:
+    """Rebuild the rollups of ``[start_ms, end_ms)`` (widened to whole windows), one UTC
+    day at a time; ``progress(done_ms, total_ms)`` after each day."""
+    if end_ms <= start_ms:
+        raise AnalyticsError(f"range: end {end_ms} must be after start {start_ms}")
+    start_ms, end_ms = align(start_ms, end_ms)
+    fp = fingerprint(registry)
+    total = Built(0, 0, 0)
+    a = start_ms
+    while a < end_ms:
+        b = min(end_ms, (a // DAY_MS + 1) * DAY_MS)
+        done = build_range(store, registry, a, b, fp)
+        total = Built(
+            total.windows + done.windows,
+            total.rows + done.rows,
+            total.readings + done.readings,
+            total.ranges + done.ranges,
+        )
+        _log.debug("rollup_day_built", start_ms=a, end_ms=b, rows=done.rows, readings=done.readings)
+        if progress is not None:
+            progress(b - start_ms, end_ms - start_ms)
+        a = b
+    return total
+
+
+def reroll_dirty(store: Store, registry: Registry, start_ms: int, end_ms: int) -> Built:
+    """Re-roll the dirty windows of ``[start_ms, end_ms)`` that lie in rolled-up spans,
+    each run widened to the readings around it; clear the marks seen."""
+    start_ms, end_ms = align(start_ms, end_ms)
+    dirty_w, dirty_m = store.rollups.dirty(start_ms, end_ms)
+    if dirty_w.size == 0:
+        return Built(0, 0, 0)
+    fp = fingerprint(registry)
+    spans = store.rollups.spans(int(dirty_w[0]), int(dirty_w[-1]) + WINDOW_MS)
+    rolled = np.array(
+        [
+            (s := spans.get(int(w) // DAY_MS * DAY_MS)) is not None
+            and s.complete
+            and s.fingerprint == fp
+            and s.lo_ms <= w < s.hi_ms
+            for w in dirty_w.tolist()
+        ],
+        np.bool_,
+    )
+    total = Built(0, 0, 0)
+    for a, b in _runs(dirty_w[rolled]):
+        lo, hi = _widened(store, registry, a, b)
+        done = build_range(store, registry, lo, hi, fp)
+        total = Built(
+            total.windows + done.windows,
+            total.rows + done.rows,
+            total.readings + done.readings,
+            total.ranges + done.ranges,
+        )
+    store.rollups.clear_dirty(dirty_w, dirty_m)
+    if total.windows:
+        _log.info("rollups_rerolled", ranges=len(total.ranges), windows=total.windows)
+    return total
+
+
+def _runs(window_ms: npt.NDArray[np.int64]) -> list[tuple[int, int]]:
+    """Contiguous runs of windows as ``[start, end)`` ranges."""
+    if window_ms.size == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(window_ms) != WINDOW_MS) + 1
+    starts = np.r_[window_ms[:1], window_ms[breaks]]
+    ends = np.r_[window_ms[breaks - 1], window_ms[-1:]] + WINDOW_MS
+    return list(zip(starts.tolist(), ends.tolist(), strict=True))
+
+
+def _widened(store: Store, registry: Registry, a: int, b: int) -> tuple[int, int]:
+    """``[a, b)`` widened to the context readings of the meters that reported in it."""
+    cols = read_range(store, registry, a, b)
+    inside = (cols.ts >= a) & (cols.ts < b)
+    reported = np.zeros(len(registry.meter_ids), np.bool_)
+    reported[cols.meter[inside]] = True
+    near = cols.take(reported[cols.meter])
+    if len(near) == 0:
+        return a, b
+    return align(min(a, int(near.ts.min())), max(b, int(near.ts.max()) + 1))
+
+
+__all__ = ["Built", "align", "build", "build_range", "reroll_dirty"]
