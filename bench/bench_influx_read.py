@@ -1,12 +1,14 @@
 """Raw read benchmark: influxd 1.x /query answer formats and per-meter-group queries.
 
     python bench/bench_influx_read.py [--meters 1000] [--hours 6] [--runs 3]
+                                      [--chunk-size 10000] [--from-cache]
 
 Starts its own influxd (tests' harness, temp directory, loopback), writes one-minute
 readings of ``--meters`` meters over ``--hours`` hours through ``InfluxStore.write``,
-then reads the whole range back with each variant below, runs interleaved (so a busy
-moment on a shared machine hits all alike), and prints the best and worst of
-``--runs``:
+waits until influxd has snapshotted and compacted them into TSM files (as a past
+month's readings are; ``--from-cache`` reads them from its cache right away), then
+reads the whole range back with each variant below, runs interleaved (so a busy moment
+on a shared machine hits all alike), and prints the best and worst of ``--runs``:
 
 - ``InfluxStore.read`` with ``read_format="json"`` and ``"msgpack"``, each with the
   answer gzipped (what httpx asks for by default, so what reads did before
