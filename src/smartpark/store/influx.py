@@ -15,8 +15,9 @@ WHERE time >= …ms AND time < …ms GROUP BY meter``), streamed with ``chunked=
 decoded chunk by chunk straight into numpy arrays; meter tags map to registry codes and
 points of meters the registry does not know are dropped and counted
 (:attr:`InfluxStore.dropped_unknown`). Answers are asked for uncompressed
-(``Accept-Encoding: identity``): httpx otherwise asks for gzip, and influxd then spends
-a fifth to a quarter of a read compressing it; ``read_gzip=True`` is for slow links.
+(``Accept-Encoding: identity``): httpx otherwise asks for gzip, which costs 15-30% of a
+read on loopback (influxd compressing, the client decompressing); ``read_gzip=True`` is
+for slow links.
 
 Read format (``read_format``, docs/store.md "Raw read format"): MessagePack
 (``Accept: application/x-msgpack``) by default, JSON on request. influxd spends most of
