@@ -14,7 +14,18 @@ Reads are one InfluxQL query per measurement and range (``SELECT value FROM ener
 WHERE time >= …ms AND time < …ms GROUP BY meter``), streamed with ``chunked=true`` and
 decoded chunk by chunk straight into numpy arrays; meter tags map to registry codes and
 points of meters the registry does not know are dropped and counted
-(:attr:`InfluxStore.dropped_unknown`).
+(:attr:`InfluxStore.dropped_unknown`). Answers are asked for uncompressed
+(``Accept-Encoding: identity``): httpx otherwise asks for gzip, which costs 15-30% of a
+read on loopback (influxd compressing, the client decompressing); ``read_gzip=True`` is
+for slow links.
+
+Read format (``read_format``, docs/store.md "Raw read format"): MessagePack
+(``Accept: application/x-msgpack``) by default, JSON on request. influxd spends most of
+a read encoding points, and msgpack is its cheapest encoding. It is asked of InfluxDB
+1.x from 1.5 and of 2.x only (their version is pinged once, on the first read): 1.4's
+msgpack writer panics on error answers, older versions know only JSON, and InfluxDB 3
+lays its msgpack out differently (positional arrays, not maps). A server that answers
+JSON anyway (``Content-Type``) is decoded as JSON.
 
 Errors (ingest retries the first kind and bisects/dead-letters the second):
 
@@ -45,10 +56,11 @@ directly.
 from __future__ import annotations
 
 import gzip
-from collections.abc import Callable, Collection, Iterator
+import re
+from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Any, Final
+from typing import Any, Final, Literal, NamedTuple, TypeVar, get_args
 
 import httpx
 import msgspec
@@ -72,6 +84,14 @@ from smartpark.store.lineprotocol import (
 )
 
 _log = get_logger(__name__)
+
+ReadFormat = Literal["msgpack", "json"]
+"""How ``/query`` answers are encoded (``Accept``): MessagePack or JSON."""
+READ_FORMATS: Final[tuple[ReadFormat, ...]] = get_args(ReadFormat)
+_ACCEPT: Final[dict[ReadFormat, str]] = {
+    "msgpack": "application/x-msgpack",
+    "json": "application/json",
+}
 
 CHUNK_SIZE: Final = 10_000  # points per chunk of a chunked /query response
 # Larger writes are split (about 6 MB of body each; influxd 1.x refuses > 25 MB).
@@ -106,7 +126,16 @@ class _Response(msgspec.Struct):
     error: str | None = None
 
 
-_decode_chunk = msgspec.json.Decoder(_Response).decode
+class _Decoders(NamedTuple):
+    """One response type's decoders, by the ``Content-Type`` of the answer."""
+
+    json: Callable[[str], Any]
+    msgpack: Callable[[bytes | bytearray], Any]
+
+
+_READINGS: Final = _Decoders(
+    msgspec.json.Decoder(_Response).decode, msgspec.msgpack.Decoder(_Response).decode
+)
 
 
 class _KpiSeries(msgspec.Struct):
@@ -127,7 +156,9 @@ class _KpiResponse(msgspec.Struct):
     error: str | None = None
 
 
-_decode_kpi_chunk = msgspec.json.Decoder(_KpiResponse).decode
+_KPIS: Final = _Decoders(
+    msgspec.json.Decoder(_KpiResponse).decode, msgspec.msgpack.Decoder(_KpiResponse).decode
+)
 
 
 def quote_ident(name: str) -> str:
@@ -153,15 +184,22 @@ class InfluxStore:
         chunk_size: int = CHUNK_SIZE,
         read_concurrency: int = 2,
         max_points_per_request: int = MAX_POINTS_PER_REQUEST,
+        read_format: ReadFormat = "msgpack",
+        read_gzip: bool = False,
     ) -> None:
         if url.kind not in ("influxdb", "influxdb2"):
             raise ValueError(f"not an InfluxDB store URL: {url}")
+        if read_format not in READ_FORMATS:
+            raise ValueError(f"read_format must be one of {READ_FORMATS}, not {read_format!r}")
         self.url = url
         self.registry = registry
         self.gzip_min_bytes = gzip_min_bytes
         self.chunk_size = chunk_size
         self.read_concurrency = read_concurrency
         self.max_points_per_request = max(1, max_points_per_request)
+        self.read_format: ReadFormat = read_format
+        self.read_gzip = read_gzip  # let influxd gzip query answers (slow links only)
+        self._server_msgpack: bool | None = None  # the server's msgpack is ours: pinged once
         self.dropped_unknown = 0  # points of meters not in the registry, over all reads
         self._lines = LineBuilder(registry)
         self.rollups = InfluxRollups(self)
@@ -231,9 +269,11 @@ class InfluxStore:
         return response
 
     @contextmanager
-    def _stream(self, what: str, params: dict[str, str]) -> Iterator[httpx.Response]:
+    def _stream(
+        self, what: str, params: dict[str, str], headers: dict[str, str]
+    ) -> Iterator[httpx.Response]:
         try:
-            with self._http.stream("GET", "/query", params=params) as response:
+            with self._http.stream("GET", "/query", params=params, headers=headers) as response:
                 if response.status_code >= 300:
                     response.read()
                 _raise_for_status(response, f"{self.url}: {what}")
@@ -257,6 +297,18 @@ class InfluxStore:
         response = self._request("ping", "GET", "/ping")
         return str(response.headers.get("X-Influxdb-Version", ""))
 
+    def wire_format(self) -> ReadFormat:
+        """The format reads ask for: :attr:`read_format`, unless the server's msgpack is
+        not the InfluxDB 1.5+/2.x layout (asks the version once, on the first read)."""
+        if self.read_format != "msgpack":
+            return self.read_format
+        if self._server_msgpack is None:
+            version = self.server_version()
+            self._server_msgpack = msgpack_layout_of(version)
+            if not self._server_msgpack:
+                _log.info("influx_read_format_json", version=version, asked=self.read_format)
+        return "msgpack" if self._server_msgpack else "json"
+
     def ensure_database(self) -> str:
         """Create the database on InfluxDB 1.x (no-op elsewhere); return the server version.
 
@@ -264,6 +316,7 @@ class InfluxStore:
         a deploy step), and 3.x creates databases on first write.
         """
         version = self.server_version()
+        self._server_msgpack = msgpack_layout_of(version)
         if self.url.kind == "influxdb" and version.lstrip("v").startswith("1."):
             self._request(
                 "create database",
@@ -315,6 +368,7 @@ class InfluxStore:
             wanted = np.ones(n_meters, dtype=bool)
         if len(codes) == 0 or end_ms <= start_ms:
             return ReadingColumns.empty()
+        accept = self.wire_format()  # before the worker threads: it may ping the server
         kinds = sorted({registry.kind_of_meter(registry.meter_ids[c]) for c in codes.tolist()})
         meter_filter = ""
         if meters is not None and len(codes) <= _IN_QUERY_METERS:
@@ -334,7 +388,9 @@ class InfluxStore:
         # parallel (read_concurrency at a time); each stays chunked and bounded.
         workers = max(1, min(self.read_concurrency, len(queries)))
         with ThreadPoolExecutor(workers, thread_name_prefix="influx-read") as pool:
-            pieces = list(pool.map(lambda q: self._read_measurement(q[0], q[1], wanted), queries))
+            pieces = list(
+                pool.map(lambda q: self._read_measurement(q[0], q[1], wanted, accept), queries)
+            )
         parts_meter = [m for piece in pieces for m in piece[0]]
         parts_ts = [t for piece in pieces for t in piece[1]]
         parts_value = [v for piece in pieces for v in piece[2]]
@@ -354,7 +410,7 @@ class InfluxStore:
         return ReadingColumns(meter[order], ts[order], value[order])
 
     def _read_measurement(
-        self, query: str, what: str, wanted: npt.NDArray[np.bool_]
+        self, query: str, what: str, wanted: npt.NDArray[np.bool_], accept: ReadFormat
     ) -> tuple[
         list[npt.NDArray[np.int32]], list[npt.NDArray[np.int64]], list[npt.NDArray[np.float64]], int
     ]:
@@ -364,7 +420,7 @@ class InfluxStore:
         parts_ts: list[npt.NDArray[np.int64]] = []
         parts_value: list[npt.NDArray[np.float64]] = []
         dropped = 0
-        for tags, ts, value in self._query_series(query, what):
+        for tags, ts, value in self._query_series(query, what, accept):
             code = meter_code.get(tags.get("meter", ""), -1)
             if code < 0:
                 dropped += len(ts)
@@ -375,10 +431,10 @@ class InfluxStore:
         return parts_meter, parts_ts, parts_value, dropped
 
     def _query_series(
-        self, query: str, what: str
+        self, query: str, what: str, accept: ReadFormat
     ) -> Iterator[tuple[dict[str, str], npt.NDArray[np.int64], npt.NDArray[np.float64]]]:
         """(tags, ts, value) per series piece of a chunked ``/query`` response."""
-        for series in self._query(query, what, _decode_chunk):
+        for series in self._query(query, what, _READINGS, accept):
             if series.columns[:2] != ["time", FIELD]:
                 raise StoreError(f"{self.url}: {what}: columns {series.columns}")
             if not series.values:
@@ -387,9 +443,10 @@ class InfluxStore:
             yield series.tags or {}, table["ts"], table["value"]
 
     def _query(
-        self, query: str, what: str, decode: Callable[[str], _Response | _KpiResponse]
+        self, query: str, what: str, decoders: _Decoders, accept: ReadFormat
     ) -> Iterator[Any]:
-        """Every series piece of a chunked ``/query`` response, decoded by ``decode``."""
+        """Every series piece of a chunked ``/query`` response, asked for in ``accept``
+        and decoded as the server's ``Content-Type`` says."""
         params = {
             "db": self.url.database,
             "q": query,
@@ -397,14 +454,23 @@ class InfluxStore:
             "chunked": "true",
             "chunk_size": str(self.chunk_size),
         }
-        with self._stream(what, params) as response:
-            for line in response.iter_lines():
-                if not line.strip():
-                    continue
+        headers = {
+            "Accept": _ACCEPT[accept],
+            "Accept-Encoding": "gzip" if self.read_gzip else "identity",
+        }
+        with self._stream(what, params, headers) as response:
+            chunks: Iterator[Any]
+            if _is_msgpack(response):
+                chunks = _msgpack_chunks(response.iter_bytes(), decoders.msgpack)
+            else:
+                chunks = (decoders.json(line) for line in response.iter_lines() if line.strip())
+            while True:
                 try:
-                    chunk = decode(line)
+                    chunk = next(chunks, None)
                 except msgspec.DecodeError as exc:
                     raise StoreError(f"{self.url}: {what}: bad response chunk: {exc}") from exc
+                if chunk is None:
+                    break
                 if chunk.error:
                     raise StoreError(f"{self.url}: {what}: {chunk.error}")
                 for result in chunk.results:
@@ -450,7 +516,7 @@ class InfluxStore:
             'GROUP BY "scope", "id", "period", "kpi"'
         )
         rows: list[KpiRow] = []
-        for series in self._query(query, "read_kpis", _decode_kpi_chunk):
+        for series in self._query(query, "read_kpis", _KPIS, self.wire_format()):
             tags = series.tags or {}
             if series.columns[:3] != ["time", FIELD, VERSION_FIELD]:
                 raise StoreError(f"{self.url}: read_kpis: columns {series.columns}")
@@ -481,16 +547,80 @@ def _slice(readings: ReadingColumns, start: int, stop: int) -> ReadingColumns:
     )
 
 
+_T = TypeVar("_T")
+
+# Every chunk of influxd's msgpack answer is a one-entry map, {"results": [...]} or
+# {"error": "..."}: these are its first bytes (fixmap of 1, then a fixstr key).
+_MSGPACK_CHUNK_STARTS: Final = (b"\x81\xa7results", b"\x81\xa5error")
+_LONGEST_START: Final = max(len(s) for s in _MSGPACK_CHUNK_STARTS)
+
+
+def _msgpack_chunks(
+    pieces: Iterable[bytes], decode: Callable[[bytes | bytearray], _T]
+) -> Iterator[_T]:
+    """Each chunk of a chunked msgpack ``/query`` body, decoded by ``decode``.
+
+    influxd (1.x ``services/httpd/response_writer.go``, 2.x ``influxql/query``) writes
+    one msgpack map per chunk, back to back, with no length or delimiter, and the HTTP
+    pieces split them anywhere. A chunk ends where the next one starts, but its first
+    bytes can also occur inside one (in a tag or string value), so a candidate end is
+    confirmed by decoding: a msgpack value has exactly one length, so a piece that
+    decodes is a whole chunk, and one that does not is extended to the next candidate.
+    A malformed body raises :class:`msgspec.DecodeError` at its end.
+    """
+    buf = bytearray()
+    scan = 1  # where the next candidate start is looked for (buf[0] starts a chunk)
+    for piece in pieces:
+        buf += piece
+        while True:
+            cut = _next_chunk_start(buf, scan)
+            if cut < 0:  # a start may straddle this piece and the next: look again there
+                scan = max(scan, len(buf) - _LONGEST_START + 1)
+                break
+            try:
+                chunk = decode(buf[:cut])
+            except msgspec.DecodeError:
+                scan = cut + 1  # those bytes were inside the chunk
+                continue
+            yield chunk
+            del buf[:cut]
+            scan = 1
+    if buf:
+        yield decode(buf)
+
+
+def _next_chunk_start(buf: bytearray, start: int) -> int:
+    found = [i for i in (buf.find(s, start) for s in _MSGPACK_CHUNK_STARTS) if i >= 0]
+    return min(found, default=-1)
+
+
+def msgpack_layout_of(version: str) -> bool:
+    """Whether a server of this ``X-Influxdb-Version`` writes the msgpack ``/query``
+    layout this store decodes: InfluxDB 1.5+ and 2.x (``v2.7.10`` and the like)."""
+    match = re.match(r"v?(\d+)\.(\d+)", version.strip())
+    if match is None:
+        return False
+    major, minor = int(match[1]), int(match[2])
+    return (major == 1 and minor >= 5) or major == 2
+
+
+def _is_msgpack(response: httpx.Response) -> bool:
+    content_type = str(response.headers.get("Content-Type", ""))
+    return content_type.split(";")[0].strip().lower() == _ACCEPT["msgpack"]
+
+
 def _error_text(response: httpx.Response) -> str:
+    msgpack = _is_msgpack(response)
     try:
-        body = response.json()
-    except ValueError:
+        body = msgspec.msgpack.decode(response.content) if msgpack else response.json()
+    except ValueError:  # msgspec.DecodeError is one too
         body = None
     if isinstance(body, dict):
-        text = body.get("error") or body.get("message") or response.text
+        text = body.get("error") or body.get("message") or ("" if msgpack else response.text)
     else:
-        text = response.text
-    text = str(text).strip()
+        text = "" if msgpack else response.text
+    # influxd repeats the message (up to 1,024 characters) in a header, except on 401
+    text = str(text).strip() or str(response.headers.get("X-InfluxDB-Error", "")).strip()
     return text if len(text) <= _MAX_ERROR_CHARS else text[:_MAX_ERROR_CHARS] + "…"
 
 
