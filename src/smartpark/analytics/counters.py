@@ -15,8 +15,8 @@ Rules, applied per meter on readings sorted by (meter, ts):
    ``JITTER_REL`` of the reading is register noise and counts as zero.
 3. Deltas are multiplied by the meter's ``multiplier`` (CT ratio).
 4. The cleaned register ``R(t)`` (a running sum in extended precision, so a window's
-   difference keeps its digits after months of readings) is piecewise linear between readings; consumption in
-   ``[a, b)`` is ``R(b) - R(a)``, i.e. a delta that straddles a boundary is
+   difference keeps its digits after months of readings) is piecewise linear between
+   readings; consumption in ``[a, b)`` is ``R(b) - R(a)``, i.e. a delta that straddles a boundary is
    apportioned by time. Before a meter's first reading and after its last, ``R`` is
    flat: nothing is invented outside the readings. A range read that includes each
    meter's last reading before the range and first after it therefore apportions the
