@@ -41,7 +41,11 @@ def assert_same_table(got, want) -> None:
         assert np.array_equal(a.starts, b.starts)
         assert a.values.keys() == b.values.keys()
         for kpi in a.values:
-            assert np.array_equal(a.values[kpi], b.values[kpi], equal_nan=True), kpi
+            # The job's windows start a few intervals early (staleness), so sums round
+            # differently in the last digits.
+            np.testing.assert_allclose(
+                a.values[kpi], b.values[kpi], rtol=1e-12, atol=1e-9, equal_nan=True, err_msg=kpi
+            )
 
 
 def test_the_job_equals_compute_kpis_on_the_same_data_and_writes_nothing_unless_told(
@@ -51,8 +55,7 @@ def test_the_job_equals_compute_kpis_on_the_same_data_and_writes_nothing_unless_
     readings = read_range(store, reg, START, END)
     want = compute_kpis(reg, readings, START, END, ["hour", "day"])
     assert_same_table(result.table, want)
-    assert np.array_equal(result.readings.ts, readings.ts)
-    assert np.array_equal(result.readings.meter, readings.meter)
+    assert result.source.summary == "raw"  # nothing rolled up in this store
     assert result.written == 0
     assert store.read_kpis(START, END) == []
 

@@ -36,7 +36,8 @@ def test_points_follow_the_design_schema(
         columns([("a-elec", T0, 12.5), ("b-nox", T0 + 1, 150.0), ("a-water", T0 + 2, 3.25)])
     )
     measurements = influxd.query(influx_db, "SHOW MEASUREMENTS")
-    assert [r["name"] for r in measurements] == ["emissions", "energy", "water"]
+    # rollup_dirty: the 15-minute windows the write touched (docs/store.md, "Rollups")
+    assert [r["name"] for r in measurements] == ["emissions", "energy", "rollup_dirty", "water"]
     assert influxd.query(influx_db, "SELECT * FROM energy") == [
         {
             "time": T0,

@@ -26,6 +26,7 @@ _COMMAND_MODULES = (
     "gateway",
     "ingest",
     "kpi",
+    "rollup",
     "alerts",
     "landuse",
     "idle",

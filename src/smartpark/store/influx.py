@@ -133,6 +133,27 @@ class _Decoders(NamedTuple):
     msgpack: Callable[[bytes | bytearray], Any]
 
 
+class RowSeries(msgspec.Struct):
+    """A series of any columns, for the rollup measurements (store/influx_rollups.py)."""
+
+    tags: dict[str, str] | None = None
+    columns: list[str] = []
+    values: list[list[Any]] = []
+
+
+class _RowResult(msgspec.Struct):
+    series: list[RowSeries] = []
+    error: str | None = None
+
+
+class _RowResponse(msgspec.Struct):
+    results: list[_RowResult] = []
+    error: str | None = None
+
+
+_ROWS: Final = _Decoders(
+    msgspec.json.Decoder(_RowResponse).decode, msgspec.msgpack.Decoder(_RowResponse).decode
+)
 _READINGS: Final = _Decoders(
     msgspec.json.Decoder(_Response).decode, msgspec.msgpack.Decoder(_Response).decode
 )
@@ -237,19 +258,9 @@ class InfluxStore:
 
     # -- HTTP plumbing
 
-    def query_chunks(self, query: str, what: str) -> Iterator[bytes]:
-        """The raw JSON chunks of a chunked ``/query`` (one per line)."""
-        params = {
-            "db": self.url.database,
-            "q": query,
-            "epoch": "ms",
-            "chunked": "true",
-            "chunk_size": str(self.chunk_size),
-        }
-        with self._stream(what, params) as response:
-            for line in response.iter_lines():
-                if line.strip():
-                    yield line.encode()
+    def query_rows(self, query: str, what: str) -> Iterator[RowSeries]:
+        """Every series piece of a chunked query, rows as lists (any columns, nulls None)."""
+        yield from self._query(query, what, _ROWS, self.wire_format())
 
     def execute(self, statement: str, what: str) -> None:
         """Run an InfluxQL statement that changes data (``DELETE``), via POST."""

@@ -13,13 +13,11 @@ in between leaves days a reader treats as not rolled up.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
-import msgspec
 import numpy as np
 import numpy.typing as npt
 
-from smartpark.core.errors import StoreError
 from smartpark.core.timestamps import now_ms
 from smartpark.store.lineprotocol import escape, string_field
 from smartpark.store.rollups import (
@@ -36,28 +34,9 @@ from smartpark.store.rollups import (
 )
 
 if TYPE_CHECKING:
-    from smartpark.store.influx import InfluxStore
+    from smartpark.store.influx import InfluxStore, RowSeries
 
 _POINTS_PER_REQUEST: Final = 20_000
-
-
-class _Series(msgspec.Struct):
-    tags: dict[str, str] | None = None
-    columns: list[str] = []
-    values: list[list[Any]] = []
-
-
-class _Result(msgspec.Struct):
-    series: list[_Series] = []
-    error: str | None = None
-
-
-class _Response(msgspec.Struct):
-    results: list[_Result] = []
-    error: str | None = None
-
-
-_decode = msgspec.json.Decoder(_Response).decode
 
 
 def dirty_lines(ts: npt.NDArray[np.int64]) -> bytes:
@@ -77,17 +56,8 @@ class InfluxRollups:
             f"{MEASUREMENT},meter={escape(m, 'tag_value')} " for m in store.registry.meter_ids
         ]
 
-    def _series(self, query: str, what: str) -> list[_Series]:
-        out: list[_Series] = []
-        for chunk in self._store.query_chunks(query, what):
-            response = _decode(chunk)
-            if response.error:
-                raise StoreError(f"{self._store.url}: {what}: {response.error}")
-            for result in response.results:
-                if result.error:
-                    raise StoreError(f"{self._store.url}: {what}: {result.error}")
-                out += result.series
-        return out
+    def _series(self, query: str, what: str) -> list[RowSeries]:
+        return list(self._store.query_rows(query, what))
 
     def _post(self, what: str, lines: list[str]) -> None:
         for i in range(0, len(lines), _POINTS_PER_REQUEST):

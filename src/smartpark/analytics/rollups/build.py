@@ -23,7 +23,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
 from smartpark.analytics import windows
 from smartpark.analytics.layout import Layout
@@ -31,6 +30,7 @@ from smartpark.analytics.periods import WINDOW_MS, Grid
 from smartpark.analytics.readers import read_range
 from smartpark.analytics.rollups.fingerprint import fingerprint
 from smartpark.analytics.rollups.rows import to_rows
+from smartpark.analytics.rollups.source import widened, window_runs
 from smartpark.core.errors import AnalyticsError
 from smartpark.core.logs import get_logger
 from smartpark.core.registry import Registry
@@ -119,8 +119,8 @@ def reroll_dirty(store: Store, registry: Registry, start_ms: int, end_ms: int) -
         np.bool_,
     )
     total = Built(0, 0, 0)
-    for a, b in _runs(dirty_w[rolled]):
-        lo, hi = _widened(store, registry, a, b)
+    for a, b in window_runs(dirty_w[rolled]):
+        lo, hi = widened(store, registry, a, b)
         done = build_range(store, registry, lo, hi, fp)
         total = Built(
             total.windows + done.windows,
@@ -132,28 +132,6 @@ def reroll_dirty(store: Store, registry: Registry, start_ms: int, end_ms: int) -
     if total.windows:
         _log.info("rollups_rerolled", ranges=len(total.ranges), windows=total.windows)
     return total
-
-
-def _runs(window_ms: npt.NDArray[np.int64]) -> list[tuple[int, int]]:
-    """Contiguous runs of windows as ``[start, end)`` ranges."""
-    if window_ms.size == 0:
-        return []
-    breaks = np.flatnonzero(np.diff(window_ms) != WINDOW_MS) + 1
-    starts = np.r_[window_ms[:1], window_ms[breaks]]
-    ends = np.r_[window_ms[breaks - 1], window_ms[-1:]] + WINDOW_MS
-    return list(zip(starts.tolist(), ends.tolist(), strict=True))
-
-
-def _widened(store: Store, registry: Registry, a: int, b: int) -> tuple[int, int]:
-    """``[a, b)`` widened to the context readings of the meters that reported in it."""
-    cols = read_range(store, registry, a, b)
-    inside = (cols.ts >= a) & (cols.ts < b)
-    reported = np.zeros(len(registry.meter_ids), np.bool_)
-    reported[cols.meter[inside]] = True
-    near = cols.take(reported[cols.meter])
-    if len(near) == 0:
-        return a, b
-    return align(min(a, int(near.ts.min())), max(b, int(near.ts.max()) + 1))
 
 
 __all__ = ["Built", "align", "build", "build_range", "reroll_dirty"]

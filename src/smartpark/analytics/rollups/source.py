@@ -106,8 +106,11 @@ def range_windows(
             b = min(span.hi_ms, hi)
             if b > a:
                 covered[(a - lo) // WINDOW_MS : (b - lo) // WINDOW_MS] = True
+        # A late reading changes its own window and those up to the readings around it.
         dirty, _ = store.rollups.dirty(lo, hi)
-        covered[(dirty - lo) // WINDOW_MS] = False
+        for a, b in window_runs(dirty[covered[(dirty - lo) // WINDOW_MS]]):
+            wa, wb = widened(store, registry, a, b)
+            covered[max(0, (wa - lo) // WINDOW_MS) : max(0, (wb - lo) // WINDOW_MS)] = False
     parts: list[MeterWindows] = []
     kinds: list[tuple[int, int, Kind]] = []
     for a, b, is_rolled in _runs(covered, lo):
@@ -139,6 +142,32 @@ def range_windows(
     return MeterWindows.join(parts), source
 
 
+def window_runs(window_ms: npt.NDArray[np.int64]) -> list[tuple[int, int]]:
+    """Contiguous runs of 15-minute windows (start ms, ascending) as ``[start, end)``."""
+    if window_ms.size == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(window_ms) != WINDOW_MS) + 1
+    starts = np.r_[window_ms[:1], window_ms[breaks]]
+    ends = np.r_[window_ms[breaks - 1], window_ms[-1:]] + WINDOW_MS
+    return list(zip(starts.tolist(), ends.tolist(), strict=True))
+
+
+def widened(store: Store, registry: Registry, a: int, b: int) -> tuple[int, int]:
+    """``[a, b)`` widened to whole windows reaching the context readings (those
+    :func:`~analytics.readers.read_range` brings) of the meters that reported in it:
+    the windows a reading written into ``[a, b)`` can change."""
+    cols = read_range(store, registry, a, b)
+    inside = (cols.ts >= a) & (cols.ts < b)
+    reported = np.zeros(len(registry.meter_ids), np.bool_)
+    reported[cols.meter[inside]] = True
+    near = cols.take(reported[cols.meter])
+    if len(near) == 0:
+        return a, b
+    lo = min(a, int(near.ts.min())) // WINDOW_MS * WINDOW_MS
+    hi = -(-max(b, int(near.ts.max()) + 1) // WINDOW_MS) * WINDOW_MS
+    return lo, hi
+
+
 def _runs(covered: npt.NDArray[np.bool_], lo: int) -> list[tuple[int, int, bool]]:
     """Runs of equal ``covered`` as ``(start ms, end ms, covered)``."""
     if covered.size == 0:
@@ -152,4 +181,49 @@ def _runs(covered: npt.NDArray[np.bool_], lo: int) -> list[tuple[int, int, bool]
     ]
 
 
-__all__ = ["Source", "range_windows", "rebuild_hint"]
+@dataclass(frozen=True)
+class Coverage:
+    """How much of a range is rolled up (``smartpark rollup --check``)."""
+
+    windows: int  # 15-minute windows in the range
+    current: int  # rolled up with the current registry and not dirty
+    dirty: int  # rolled up, but readings were written into them since
+    outdated: int  # rolled up under another registry
+    outdated_days: tuple[int, ...]
+
+    @property
+    def missing(self) -> int:
+        return self.windows - self.current - self.dirty - self.outdated
+
+
+def coverage(store: Store, registry: Registry, start_ms: int, end_ms: int) -> Coverage:
+    lo = start_ms // WINDOW_MS * WINDOW_MS
+    hi = -(-end_ms // WINDOW_MS) * WINDOW_MS
+    n = (hi - lo) // WINDOW_MS
+    state = np.zeros(n, np.int8)  # 0 missing, 1 current, 2 outdated
+    fp = fingerprint(registry)
+    outdated: list[int] = []
+    for day, span in sorted(store.rollups.spans(lo, hi).items()):
+        a, b = max(span.lo_ms, lo), min(span.hi_ms, hi)
+        if not span.complete or b <= a:
+            continue
+        state[(a - lo) // WINDOW_MS : (b - lo) // WINDOW_MS] = 1 if span.fingerprint == fp else 2
+        if span.fingerprint != fp:
+            outdated.append(day)
+    dirty_w, _ = store.rollups.dirty(lo, hi)
+    k = (dirty_w - lo) // WINDOW_MS
+    dirty = int((state[k] == 1).sum())
+    return Coverage(
+        n, int((state == 1).sum()) - dirty, dirty, int((state == 2).sum()), tuple(outdated)
+    )
+
+
+__all__ = [
+    "Coverage",
+    "Source",
+    "coverage",
+    "range_windows",
+    "rebuild_hint",
+    "widened",
+    "window_runs",
+]

@@ -1,0 +1,106 @@
+"""``smartpark rollup``: (re)build the exact 15-minute rollups of a range.
+
+::
+
+    smartpark rollup --from 2024-01-01 --to 2026-12-01       # build two years, day by day
+    smartpark rollup --from 2026-11-01 --to 2026-12-01 --check   # what is rolled up
+
+Run it once over the stored history; ``smartpark kpi --follow`` keeps it current. After
+a registry change that affects rollups (a meter added, a multiplier, interval or stack
+changed) the KPI readers fall back to raw readings and name this command with the
+range to rebuild. Logic: :mod:`smartpark.analytics.rollups` (docs/kpis.md, "Rollups").
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from smartpark.cli.common import (
+    ConfigOption,
+    LogLevelOption,
+    RegistryOption,
+    StoreOption,
+    report_errors,
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("rollup")(rollup)
+
+
+@report_errors
+def rollup(
+    from_: Annotated[
+        str,
+        typer.Option("--from", help="Start: a date (the zone's local midnight) or RFC 3339 time."),
+    ],
+    to: Annotated[str, typer.Option("--to", help="End (exclusive), like --from.")],
+    check: Annotated[
+        bool, typer.Option("--check", help="Only report what of the range is rolled up.")
+    ] = False,
+    config: ConfigOption = None,
+    registry: RegistryOption = None,
+    store: StoreOption = None,
+    log_level: LogLevelOption = None,
+) -> None:
+    """Rebuild the rollups of [--from, --to) from the stored readings (or --check them)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from smartpark.analytics import periods
+    from smartpark.analytics.rollups import build, source
+    from smartpark.core import logs
+    from smartpark.core import registry as registry_mod
+    from smartpark.core.errors import ContractError
+    from smartpark.core.settings import CommonSettings, load_settings
+    from smartpark.store.open import open_store
+
+    settings = load_settings(
+        CommonSettings, config, registry=registry, store=store, log_level=log_level
+    )
+    logs.configure(settings.log_level)
+    reg = registry_mod.load(settings.registry)
+    tz = reg.zones[reg.zone_ids[0]].timezone
+    try:
+        start = periods.parse_instant(from_, tz, "--from")
+        end = periods.parse_instant(to, tz, "--to")
+    except ContractError as exc:
+        raise typer.BadParameter(exc.detail or str(exc), param_hint=exc.field) from None
+    if end <= start:
+        raise typer.BadParameter("--to must be after --from", param_hint="--to")
+    console = Console(stderr=True)
+    the_store = open_store(settings.store_url, reg)
+    try:
+        if check:
+            cov = source.coverage(the_store, reg, start, end)
+            typer.echo(
+                f"{cov.windows} windows: {cov.current} current, {cov.dirty} dirty, "
+                f"{cov.outdated} outdated, {cov.missing} not rolled up"
+            )
+            if cov.outdated_days:
+                typer.echo(f"rebuild the outdated ones: {source.rebuild_hint(cov.outdated_days)}")
+            return
+        with Progress(
+            TextColumn("rollup"),
+            BarColumn(),
+            TextColumn("{task.percentage:>5.1f} %"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=not console.is_terminal,
+        ) as bar:
+            task = bar.add_task("rollup", total=end - start)
+            done = build.build(
+                the_store,
+                reg,
+                start,
+                end,
+                progress=lambda d, total: bar.update(task, completed=d),
+            )
+    finally:
+        the_store.close()
+    typer.echo(
+        f"rolled up {done.windows} windows ({len(done.ranges)} days): {done.rows} rollup rows "
+        f"from {done.readings} readings"
+    )
