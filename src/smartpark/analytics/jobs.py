@@ -15,12 +15,14 @@ from smartpark.analytics.catalogue import KPIS
 from smartpark.analytics.cost import DEFAULT_PEAK_SHIFT
 from smartpark.analytics.kpis import SCOPES, kpis_of_windows
 from smartpark.analytics.periods import PeriodName
+from smartpark.analytics.rollups.maintain import keep_current
 from smartpark.analytics.rollups.source import Source, range_windows
 from smartpark.analytics.schedule import Follow
 from smartpark.analytics.table import KpiTable
 from smartpark.analytics.writeback import write_back
 from smartpark.core.errors import AnalyticsError
 from smartpark.core.registry import Registry
+from smartpark.core.timestamps import now_ms
 from smartpark.store.base import Scope, Store
 
 
@@ -145,7 +147,7 @@ def follow(
 ) -> int:
     """Recompute and write the latest closed periods until SIGTERM/SIGINT; cycles run."""
 
-    def cycle(start_ms: int, end_ms: int) -> int:
+    def job(start_ms: int, end_ms: int) -> int:
         return kpi_job(
             store,
             registry,
@@ -156,9 +158,35 @@ def follow(
             peak_shift=selection.peak_shift,
         ).written
 
+    def cycle(start_ms: int, end_ms: int) -> int:
+        # Rollups first (new windows, late readings' windows), then the KPIs: the latest
+        # closed periods and every earlier period a late reading changed.
+        kept = keep_current(store, registry, start_ms, now_ms())
+        written = job(start_ms, end_ms)
+        for a, b in periods_touching(selection, kept.rerolled.ranges, before_ms=start_ms):
+            written += job(a, b)
+        return written
+
     runner = Follow(selection.timezone, selection.period, interval_s, max_cycles=max_cycles)
     runner.install_signal_handlers()
     return runner.run(cycle)
+
+
+def periods_touching(
+    selection: Selection, ranges: Iterable[tuple[int, int]], *, before_ms: int
+) -> list[tuple[int, int]]:
+    r"""The ``selection.period``\ s (its time zone) that contain some of ``ranges``
+    before ``before_ms``, merged where adjacent."""
+    out: list[tuple[int, int]] = []
+    for a, b in sorted(ranges):
+        if a >= before_ms:
+            continue
+        bounds = periods.enclosing(selection.timezone, selection.period, a, min(b, before_ms))
+        if out and bounds[0] <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], bounds[1]))
+        else:
+            out.append(bounds)
+    return out
 
 
 def _scope(value: str) -> Scope:

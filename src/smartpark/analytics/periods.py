@@ -105,6 +105,23 @@ def boundaries(
     return out[(out >= start_ms) & (out <= end_ms)]
 
 
+_SPAN_MS: Final[dict[str, int]] = {
+    "hour": 2 * HOUR_MS,
+    "day": 2 * 86_400_000,
+    "month": 32 * 86_400_000,
+    "year": 367 * 86_400_000,
+}
+
+
+def enclosing(timezone: str, period: PeriodName, start_ms: int, end_ms: int) -> tuple[int, int]:
+    r"""The first and last boundary of the ``period``\ s that ``[start_ms, end_ms)`` touches."""
+    pad = _SPAN_MS[period]
+    bounds = boundaries(timezone, period, start_ms - pad, end_ms + pad)
+    first = bounds[bounds <= start_ms][-1]
+    last = bounds[bounds >= end_ms][0]
+    return int(first), int(last)
+
+
 def _start_of(zone: ZoneInfo, day: dt.date) -> int:
     return to_ms(dt.datetime(day.year, day.month, day.day, tzinfo=zone))
 

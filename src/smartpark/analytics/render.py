@@ -12,7 +12,7 @@ import csv
 import io
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from rich.table import Table
@@ -115,12 +115,15 @@ def to_csv(table: KpiTable, kpis: Sequence[str] = tuple(KPIS)) -> str:
     return buf.getvalue()
 
 
-def to_json(table: KpiTable, kpis: Sequence[str] = tuple(KPIS)) -> str:
-    """``{"units": {kpi: unit}, "rows": [...]}``; undefined values are ``null``."""
-    return json.dumps(
-        {
-            "units": {k: KPIS[k].unit for k in kpis},
-            "rows": [_flat(rec, kpis) for rec in table.records()],
-        },
-        indent=1,
-    )
+def to_json(
+    table: KpiTable, kpis: Sequence[str] = tuple(KPIS), source: Mapping[str, Any] | None = None
+) -> str:
+    """``{"units": {kpi: unit}, "rows": [...]}`` (and ``"source"``: where the windows came
+    from, rollups or raw readings, when given); undefined values are ``null``."""
+    doc: dict[str, Any] = {
+        "units": {k: KPIS[k].unit for k in kpis},
+        "rows": [_flat(rec, kpis) for rec in table.records()],
+    }
+    if source is not None:
+        doc["source"] = dict(source)
+    return json.dumps(doc, indent=1)

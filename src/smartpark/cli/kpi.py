@@ -149,7 +149,7 @@ def kpi(
     if output is FormatChoice.csv:
         sys.stdout.write(to_csv(table, columns or tuple(KPIS)))
     elif output is FormatChoice.json:
-        sys.stdout.write(to_json(table, columns or tuple(KPIS)) + "\n")
+        sys.stdout.write(to_json(table, columns or tuple(KPIS), result.source.as_json()) + "\n")
     else:
         from rich.console import Console
 

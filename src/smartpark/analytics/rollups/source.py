@@ -95,22 +95,7 @@ def range_windows(
     covered = np.zeros(grid.n_windows, np.bool_)
     outdated: list[int] = []
     if use_rollups:
-        fp = fingerprint(registry)
-        for day, span in sorted(store.rollups.spans(lo, hi).items()):
-            if not span.complete:
-                continue
-            if span.fingerprint != fp:
-                outdated.append(day)
-                continue
-            a = max(span.lo_ms, lo)
-            b = min(span.hi_ms, hi)
-            if b > a:
-                covered[(a - lo) // WINDOW_MS : (b - lo) // WINDOW_MS] = True
-        # A late reading changes its own window and those up to the readings around it.
-        dirty, _ = store.rollups.dirty(lo, hi)
-        for a, b in window_runs(dirty[covered[(dirty - lo) // WINDOW_MS]]):
-            wa, wb = widened(store, registry, a, b)
-            covered[max(0, (wa - lo) // WINDOW_MS) : max(0, (wb - lo) // WINDOW_MS)] = False
+        covered, outdated = current_mask(store, registry, lo, hi)
     parts: list[MeterWindows] = []
     kinds: list[tuple[int, int, Kind]] = []
     for a, b, is_rolled in _runs(covered, lo):
@@ -140,6 +125,31 @@ def range_windows(
         parts=len(kinds),
     )
     return MeterWindows.join(parts), source
+
+
+def current_mask(
+    store: Store, registry: Registry, lo: int, hi: int
+) -> tuple[npt.NDArray[np.bool_], list[int]]:
+    """Per window of ``[lo, hi)`` (window-aligned): rolled up, current and not touched by
+    a later write; and the UTC days rolled up under another registry."""
+    covered = np.zeros((hi - lo) // WINDOW_MS, np.bool_)
+    outdated: list[int] = []
+    fp = fingerprint(registry)
+    for day, span in sorted(store.rollups.spans(lo, hi).items()):
+        if not span.complete:
+            continue
+        if span.fingerprint != fp:
+            outdated.append(day)
+            continue
+        a, b = max(span.lo_ms, lo), min(span.hi_ms, hi)
+        if b > a:
+            covered[(a - lo) // WINDOW_MS : (b - lo) // WINDOW_MS] = True
+    # A late reading changes its own window and those up to the readings around it.
+    dirty, _ = store.rollups.dirty(lo, hi)
+    for a, b in window_runs(dirty[covered[(dirty - lo) // WINDOW_MS]]):
+        wa, wb = widened(store, registry, a, b)
+        covered[max(0, (wa - lo) // WINDOW_MS) : max(0, (wb - lo) // WINDOW_MS)] = False
+    return covered, outdated
 
 
 def window_runs(window_ms: npt.NDArray[np.int64]) -> list[tuple[int, int]]:
@@ -222,6 +232,7 @@ __all__ = [
     "Coverage",
     "Source",
     "coverage",
+    "current_mask",
     "range_windows",
     "rebuild_hint",
     "widened",

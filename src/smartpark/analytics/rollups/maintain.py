@@ -1,0 +1,48 @@
+"""Keep rollups current as readings arrive (each ``smartpark kpi --follow`` cycle).
+
+One cycle: re-roll the dirty windows (late readings, anywhere in the last
+``LATE_LIMIT_MS``), then roll up whatever of ``[since, now)`` is not rolled up yet
+(the windows that arrived since the last cycle; the current window too, which its next
+reading will mark dirty again). The cost follows the new data: an hour of new
+readings rolls up an hour, a late reading for last week re-rolls the windows it
+changes, and neither reads history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from smartpark.analytics.periods import WINDOW_MS
+from smartpark.analytics.rollups.build import Built, align, build, reroll_dirty
+from smartpark.analytics.rollups.source import current_mask, window_runs
+from smartpark.core.registry import Registry
+from smartpark.store.base import Store
+
+LATE_LIMIT_MS: Final = 400 * 86_400_000  # dirty marks older than this are left alone
+
+
+@dataclass(frozen=True)
+class Kept:
+    rerolled: Built  # late readings' windows
+    added: Built  # windows rolled up for the first time (or again after a registry change)
+
+
+def keep_current(store: Store, registry: Registry, since_ms: int, now_ms: int) -> Kept:
+    rerolled = reroll_dirty(store, registry, now_ms - LATE_LIMIT_MS, now_ms + WINDOW_MS)
+    lo, hi = align(since_ms, now_ms)
+    covered, _ = current_mask(store, registry, lo, hi)
+    added = Built(0, 0, 0)
+    missing = lo + WINDOW_MS * (~covered).nonzero()[0]
+    for a, b in window_runs(missing.astype("int64")):
+        done = build(store, registry, a, b)
+        added = Built(
+            added.windows + done.windows,
+            added.rows + done.rows,
+            added.readings + done.readings,
+            added.ranges + done.ranges,
+        )
+    return Kept(rerolled, added)
+
+
+__all__ = ["LATE_LIMIT_MS", "Kept", "keep_current"]
