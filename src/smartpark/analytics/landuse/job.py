@@ -81,6 +81,8 @@ def run(request: Request) -> Done:
             first = monthly_mod.month_code(min(the_facts.years) - 2, 1)
             last = max(as_of or 0, monthly_mod.month_code(max(the_facts.years), 12))
             months = telemetry.read_monthly(opened, reg, the_facts.enterprises, first, last)
+            if months.is_empty():  # nothing stored by `kpi --write`: from the rollups
+                months = telemetry.compute_monthly(opened, reg, the_facts.enterprises, first, last)
         data = dataset.build(reg, the_facts, months)
         result = analyse(data, year, config, idle_config, as_of=as_of)
         written = None

@@ -81,6 +81,10 @@ class Monthly:
             return self.values[name]
         return np.full((len(self.enterprises), self.n_months), np.nan)
 
+    def is_empty(self) -> bool:
+        """No value at all (nothing was stored for the range)."""
+        return not any(np.isfinite(self.get(q)).any() for q in QUANTITIES)
+
     def window(self, name: str, first: int, n_months: int) -> FloatArray:
         """(enterprises, n_months) of ``name`` from month code ``first``; NaN outside data."""
         out = np.full((len(self.enterprises), n_months), np.nan)

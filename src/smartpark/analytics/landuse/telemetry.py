@@ -7,7 +7,10 @@ the park's time zone, ``electricity_kwh``, ``energy_tce`` and ``fresh_water_m3``
 
 - :func:`monthly_from_table` — a :class:`~analytics.table.KpiTable` just computed;
 - :func:`read_monthly` — the stored rows (``Store.read_kpis``), via
-  :func:`monthly_from_rows`.
+  :func:`monthly_from_rows`;
+- :func:`compute_monthly` — computed month by month from the store's rollups (raw
+  readings where a month is not rolled up), when no monthly rows are stored: no
+  ``smartpark kpi --period month --write`` over the history is needed first.
 
 A month whose completeness is below ``min_completeness`` (default the engine's
 ``COMPLETE_AT``, 99 %) is *missing* (NaN), not a small number: a meter outage must never
@@ -27,6 +30,7 @@ import numpy as np
 
 from smartpark.analytics.landuse.monthly import QUANTITIES, Monthly, month_code
 from smartpark.analytics.table import COMPLETE_AT, KpiTable
+from smartpark.core.errors import AnalyticsError
 from smartpark.core.registry import Registry
 from smartpark.store.base import KpiRow, Store
 
@@ -74,6 +78,11 @@ def monthly_from_table(
     table: KpiTable, enterprises: tuple[str, ...], min_completeness: float = COMPLETE_AT
 ) -> Monthly:
     """Monthly electricity, energy and water per enterprise from a computed table."""
+    return _assemble(enterprises, _cells(table), min_completeness)
+
+
+def _cells(table: KpiTable) -> list[tuple[str, int, str, float]]:
+    """(enterprise, month code, kpi, value) of a table's finite monthly enterprise values."""
     cells: list[tuple[str, int, str, float]] = []
     for block in table.blocks:
         if block.scope != "enterprise" or block.period != "month":
@@ -88,7 +97,7 @@ def monthly_from_table(
                     value = float(array[i, k])
                     if np.isfinite(value):
                         cells.append((ident, code, kpi, value))
-    return _assemble(enterprises, cells, min_completeness)
+    return cells
 
 
 def monthly_from_rows(
@@ -132,3 +141,48 @@ def read_monthly(
     return Monthly(
         enterprises, first_month, {q: monthly.window(q, first_month, span) for q in QUANTITIES}
     )
+
+
+def compute_monthly(
+    store: Store,
+    registry: Registry,
+    enterprises: tuple[str, ...],
+    first_month: int,
+    last_month: int,
+    min_completeness: float = COMPLETE_AT,
+) -> Monthly:
+    """Monthly enterprise KPIs for ``first_month..last_month`` computed from the store,
+    one month at a time (memory: one month of rollups). ``AnalyticsError`` naming the
+    commands when the store has neither rollups nor monthly KPI rows for the range."""
+    from smartpark.analytics.jobs import kpi_job
+    from smartpark.analytics.rollups.source import coverage
+
+    start, end = _utc_bounds(first_month, last_month)
+    if coverage(store, registry, start, end).current == 0:
+        first = dt.datetime.fromtimestamp(start / 1000, dt.UTC).date().isoformat()
+        last = dt.datetime.fromtimestamp(end / 1000, dt.UTC).date().isoformat()
+        raise AnalyticsError(
+            f"the store holds no monthly enterprise KPIs and no rollups for {first} to {last}: "
+            f"run `smartpark rollup --from {first} --to {last}` once (then `smartpark kpi "
+            "--follow` keeps it current), or `smartpark kpi --period month --scope enterprise "
+            "--write` over the range"
+        )
+    cells: list[tuple[str, int, str, float]] = []
+    pad = 2 * 86_400_000  # local months lie within a day of UTC months
+    for code in range(first_month, last_month + 1):
+        a, b = _utc_bounds(code, code)
+        table = kpi_job(store, registry, a - pad, b + pad, ["month"], write=False).table
+        cells += [c for c in _cells(table.select("enterprise")) if c[1] == code]
+    monthly = _assemble(enterprises, cells, min_completeness)
+    span = last_month - first_month + 1
+    return Monthly(
+        enterprises, first_month, {q: monthly.window(q, first_month, span) for q in QUANTITIES}
+    )
+
+
+def _utc_bounds(first_month: int, last_month: int) -> tuple[int, int]:
+    """UTC ms of the start of ``first_month`` and of the month after ``last_month``."""
+    start = dt.datetime(first_month // 12, first_month % 12 + 1, 1, tzinfo=dt.UTC)
+    after = last_month + 1
+    end = dt.datetime(after // 12, after % 12 + 1, 1, tzinfo=dt.UTC)
+    return int(start.timestamp() * 1000), int(end.timestamp() * 1000)

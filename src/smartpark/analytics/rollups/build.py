@@ -1,7 +1,7 @@
 """(Re)build rollups: a range day by day, and the windows late readings touched.
 
-:func:`build` rolls ``[start, end)`` up one UTC day at a time (memory stays that of one
-day of readings): each day's readings with their context are evaluated
+:func:`build` rolls ``[start, end)`` up in pieces of whole UTC days (memory stays that of
+one piece of readings): each piece's readings with their context are evaluated
 (:func:`~analytics.windows.of_readings`) and replace the day's rollups in one store
 operation, stamped with the registry's fingerprint. A day built alone equals the same
 day inside a longer build (the context readings of :mod:`analytics.readers`).
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 
@@ -38,6 +39,8 @@ from smartpark.store.base import Store
 from smartpark.store.rollups import DAY_MS
 
 _log = get_logger(__name__)
+CHUNK_READINGS: Final = 2_000_000  # readings per build piece (memory: a few hundred MB)
+MAX_CHUNK_DAYS: Final = 31
 
 
 @dataclass(frozen=True)
@@ -75,16 +78,20 @@ def build(
     *,
     progress: Callable[[int, int], None] | None = None,
 ) -> Built:
-    """Rebuild the rollups of ``[start_ms, end_ms)`` (widened to whole windows), one UTC
-    day at a time; ``progress(done_ms, total_ms)`` after each day."""
+    """Rebuild the rollups of ``[start_ms, end_ms)`` (widened to whole windows), in
+    pieces of whole UTC days holding about ``CHUNK_READINGS`` readings (one day for a
+    thousand one-minute meters, a month at most); ``progress(done_ms, total_ms)`` after
+    each piece."""
     if end_ms <= start_ms:
         raise AnalyticsError(f"range: end {end_ms} must be after start {start_ms}")
     start_ms, end_ms = align(start_ms, end_ms)
     fp = fingerprint(registry)
+    per_day = float((DAY_MS / (registry.meter_interval_s * 1000)).sum())
+    days = int(min(MAX_CHUNK_DAYS, max(1, CHUNK_READINGS // max(per_day, 1.0))))
     total = Built(0, 0, 0)
     a = start_ms
     while a < end_ms:
-        b = min(end_ms, (a // DAY_MS + 1) * DAY_MS)
+        b = min(end_ms, (a // DAY_MS + days) * DAY_MS)
         done = build_range(store, registry, a, b, fp)
         total = Built(
             total.windows + done.windows,
