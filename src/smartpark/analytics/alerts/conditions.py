@@ -12,6 +12,10 @@ A segment says "for subject ``s``, from ``start`` to ``end`` the condition was t
   ``last reading + limit`` until the next reading, which adds a zero-length false
   segment. A gap still running at the end of the window is true up to it (``open``).
 
+The hourly ``pollutant_limit`` and ``completeness`` read the meters' 15-minute windows
+(:func:`~analytics.rollups.source.range_windows`: the store's rollups where current,
+raw readings elsewhere), so they cost the same whatever the history.
+
 Only the subjects that matter leave this module: those with a true segment, and those
 the caller names as already alerting (so they can resolve).
 """
@@ -26,9 +30,10 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from smartpark.analytics import emissions, gauges, periods
+from smartpark.analytics import gauges, periods
 from smartpark.analytics.alerts.rules import Rule
-from smartpark.analytics.series import FloatArray, IntArray, SeriesIndex
+from smartpark.analytics.rollups.source import range_windows
+from smartpark.analytics.series import FloatArray, IntArray
 from smartpark.core import quantities
 from smartpark.core.registry import POLLUTANTS, Registry
 from smartpark.store.base import ReadingColumns, Store
@@ -197,6 +202,23 @@ def _remap(seg: Segments, rows: IdxArray) -> Segments:
     return Segments(rows[seg.subject], seg.start, seg.end, seg.active, seg.value, seg.threshold)
 
 
+def _hourly(
+    store: Store,
+    arr: RegistryArrays,
+    bounds: IntArray,
+    wanted: npt.NDArray[np.int32],
+    meters: IdxArray,
+    field: str,
+) -> FloatArray:
+    """Per meter of ``meters`` and local hour of ``bounds``: the sum of a per-window
+    quantity (analytics/windows.py) of its 15-minute windows, from the store's rollups
+    where they are current and raw readings elsewhere (only ``wanted`` meters read)."""
+    mw, _ = range_windows(store, arr.reg, int(bounds[0]), int(bounds[-1]), meters=wanted)
+    gi = mw.grid.index(bounds, "hour boundary")
+    per_window = getattr(mw, field)[meters].astype(np.float64)
+    return np.add.reduceat(per_window[:, : gi[-1]], gi[:-1], axis=1)
+
+
 def _read(store: Store, start_ms: int, end_ms: int, codes: IdxArray) -> ReadingColumns:
     if codes.size == 0 or end_ms <= start_ms:
         return ReadingColumns.empty()
@@ -232,29 +254,9 @@ def pollutant_limit(
             continue
         meters = codes[rows]
         partners = np.concatenate([arr.partner_o2[meters], arr.partner_flow[meters]])
-        wanted = np.unique(np.concatenate([meters, partners[partners >= 0]]))
-        margin = gauges.HOLD_INTERVALS * int(arr.interval_ms[wanted].max())
-        cols = _read(store, int(bounds[0]) - margin, int(bounds[-1]), wanted)
-        index = SeriesIndex.build(cols, arr.n)
-        held = gauges.hold(index, cols.value, arr.interval_ms)
-        is_pol = np.zeros(arr.n, np.bool_)
-        is_pol[meters] = True
-        pol_cols = cols.take(is_pol[cols.meter])
-        samples = emissions.stack_samples(
-            held,
-            pol_cols.meter,
-            pol_cols.ts,
-            pol_cols.value,
-            arr.partner_o2,
-            arr.partner_flow,
-            arr.o2_ref,
-        )
-        pol_index = SeriesIndex.build(pol_cols, arr.n)
-        integral, covered = gauges.window_integrals(
-            gauges.hold(pol_index, samples.concentration, arr.interval_ms),
-            meters.astype(np.int32),
-            bounds,
-        )
+        wanted = np.unique(np.concatenate([meters, partners[partners >= 0]])).astype(np.int32)
+        integral = _hourly(store, arr, bounds, wanted, meters, "conc_integral")
+        covered = _hourly(store, arr, bounds, wanted, meters, "conc_covered")
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = np.where(covered > 0, integral / covered, np.nan)
         limit = limits[rows][:, None]
@@ -289,9 +291,7 @@ def completeness(
         if bounds.size < 2:
             continue
         meters = codes[mrows]
-        cols = _read(store, int(bounds[0]), int(bounds[-1]), meters)
-        index = SeriesIndex.build(cols, arr.n)
-        got = np.diff(index.count_before(meters[:, None], bounds[None, :]), axis=1)
+        got = _hourly(store, arr, bounds, meters.astype(np.int32), meters, "samples")
         expected = np.diff(bounds)[None, :] / arr.interval_ms[meters][:, None]
         # Sum per subject (meters of one subject share the time zone: it is the park's).
         sub_rows, sub_of = np.unique(row_of_meter[mrows], return_inverse=True)
