@@ -29,9 +29,9 @@ from typing import Final
 
 from smartpark.analytics import periods
 from smartpark.analytics.jobs import scope_ids
-from smartpark.analytics.kpis import SCOPES, compute_kpis
+from smartpark.analytics.kpis import SCOPES, kpis_of_windows
 from smartpark.analytics.periods import PeriodName
-from smartpark.analytics.readers import read_range
+from smartpark.analytics.rollups.source import range_windows
 from smartpark.analytics.table import KpiTable
 from smartpark.core.errors import AnalyticsError
 from smartpark.core.registry import Registry
@@ -109,9 +109,8 @@ def restate(
         if (ids := wanted[r.scope]) is None or r.id in ids
     ]
     kinds: list[PeriodName] = sorted({r.period for r in stored if r.period != "year"} | {"month"})
-    table = compute_kpis(
-        registry, read_range(store, registry, start_ms, end_ms), start_ms, end_ms, kinds
-    )
+    mw, _ = range_windows(store, registry, start_ms, end_ms)  # rollups where current
+    table = kpis_of_windows(registry, mw, start_ms, end_ms, kinds)
     new = {_key(r): r for r in table.rows()}
     changes = []
     for old in stored:

@@ -22,6 +22,7 @@ from smartpark.analytics.emissions import o2_corrected
 from smartpark.analytics.jobs import kpi_job
 from smartpark.analytics.readers import read_range
 from smartpark.analytics.report import Chart, Section, Series, Table, monthly, pdf, render
+from smartpark.analytics.rollups.build import build
 from smartpark.analytics.stacks import cems_meters
 from smartpark.analytics.table import COMPLETE_AT, KpiBlock, KpiTable
 from smartpark.core.errors import AnalyticsError
@@ -73,6 +74,9 @@ class DemoKpis:
 def compute(store: Store, registry: Registry, result: DemoResult) -> DemoKpis:
     """KPIs of every hour and day of the simulated range, from the store, written back."""
     end = max(result.reached_ms // HOUR_MS * HOUR_MS, result.start_ms + HOUR_MS)
+    # Roll the run up (docs/kpis.md, "Rollups"), so the KPIs below and later commands
+    # read rollups, as `smartpark kpi --follow` keeps them in a park.
+    build(store, registry, result.start_ms, end)
     job = kpi_job(store, registry, result.start_ms, end, ("hour", "day"), write=True)
     in_store = len(store.read(result.start_ms, result.end_ms))
     cems = read_range(store, registry, result.start_ms, end, meters=cems_meters(registry))
