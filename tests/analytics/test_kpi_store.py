@@ -154,6 +154,33 @@ def test_smartpark_kpi_computes_from_influxd_and_writes_back(
     assert first["energy_tce"] == pytest.approx(stored[("park", "petrochem", "energy_tce", START)])
     petro = [r for r in rows if r.id == "petrochem" and r.kpi == "co2_total_t"]
     assert all(r.value > 0 for r in petro)
+    assert printed["source"]["kind"] == "raw"
+
+    # Rolled up, the same command reads the rollups and prints the same KPIs.
+    base = ["--registry", str(EXAMPLE), "--store", url]
+    rolled = CliRunner().invoke(
+        app, ["rollup", "--from", "2026-10-31", "--to", "2026-11-04", *base]
+    )
+    logs.configure()
+    assert rolled.exit_code == 0, rolled.output
+    again = CliRunner().invoke(app, [a for a in args if a != "--write"])
+    logs.configure()
+    assert again.exit_code == 0, again.output
+    from_rollups = json.loads(again.stdout[again.stdout.index("{") :])
+    assert from_rollups["source"]["kind"] == "rollups"
+    assert from_rollups["source"]["raw_windows"] == 0
+    for got, want in zip(from_rollups["rows"], printed["rows"], strict=True):
+        for key, value in want.items():
+            if isinstance(value, float):
+                assert got[key] == pytest.approx(value, rel=1e-9, abs=1e-9), key
+            else:
+                assert got[key] == value, key
+    check = CliRunner().invoke(
+        app, ["rollup", "--from", "2026-11-01", "--to", "2026-11-03", "--check", *base]
+    )
+    logs.configure()
+    assert check.exit_code == 0, check.output
+    assert "192 windows: 192 current, 0 dirty, 0 outdated, 0 not rolled up" in check.stdout
 
 
 def test_kpi_cli_rejects_unknown_park_and_kpi(tmp_path: Path) -> None:

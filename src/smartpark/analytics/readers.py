@@ -70,6 +70,21 @@ def read_range(
     return out
 
 
+def edge_readings(
+    store: Store,
+    registry: Registry,
+    at_ms: int,
+    side: Literal["before", "after"],
+    *,
+    max_edge_ms: int = MAX_EDGE_MS,
+    meters: npt.NDArray[np.int32] | None = None,
+) -> ReadingColumns:
+    """Each meter's ``CONTEXT`` readings nearest ``at_ms`` on ``side``, sorted by (meter, ts)."""
+    interval_ms = registry.meter_interval_s * 1000
+    cols = _edge(store, interval_ms, at_ms, side, max_edge_ms, meters)
+    return cols.take(np.lexsort((cols.ts, cols.meter)))
+
+
 def _edge(
     store: Store,
     interval_ms: npt.NDArray[np.int64],

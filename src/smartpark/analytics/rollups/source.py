@@ -20,10 +20,9 @@ import numpy as np
 import numpy.typing as npt
 
 from smartpark.analytics import windows
-from smartpark.analytics.kpis import STALE_INTERVALS
 from smartpark.analytics.layout import Layout
 from smartpark.analytics.periods import WINDOW_MS, Grid
-from smartpark.analytics.readers import read_range
+from smartpark.analytics.readers import edge_readings, read_range
 from smartpark.analytics.rollups.fingerprint import fingerprint
 from smartpark.analytics.rollups.rows import to_windows
 from smartpark.analytics.windows import MeterWindows
@@ -81,18 +80,15 @@ def range_windows(
     use_rollups: bool = True,
     meters: npt.NDArray[np.int32] | None = None,
 ) -> tuple[MeterWindows, Source]:
-    """Windows covering ``[start_ms, end_ms)``, starting early enough to know each
-    meter's last reading before the range (staleness), and where they came from.
+    """Windows covering ``[start_ms, end_ms)`` (whole windows) and where they came from.
 
     ``meters``: only those meters' readings are read (the rest stay empty), for readers
     that need a few meters (the monthly report's stacks).
     """
     lay = Layout.of(registry)
-    lookback = STALE_INTERVALS * int(lay.interval_ms.max(initial=0))
-    lo = (start_ms - lookback) // WINDOW_MS * WINDOW_MS
+    lo = start_ms // WINDOW_MS * WINDOW_MS
     hi = -(-end_ms // WINDOW_MS) * WINDOW_MS
-    grid = Grid.covering(lo, hi)
-    covered = np.zeros(grid.n_windows, np.bool_)
+    covered = np.zeros((hi - lo) // WINDOW_MS, np.bool_)
     outdated: list[int] = []
     if use_rollups:
         covered, outdated = current_mask(store, registry, lo, hi)
@@ -101,8 +97,14 @@ def range_windows(
     for a, b, is_rolled in _runs(covered, lo):
         if is_rolled:
             rows = store.rollups.read(a, b, meters)
-            no_ts = np.full(lay.n_meters, NO_TS, np.int64)
-            parts.append(to_windows(rows, lay.n_meters, Grid.covering(a, b), no_ts))
+            # Staleness needs each meter's last reading before the range; a raw part
+            # knows it from its context readings, a first rolled-up part asks for it.
+            before = (
+                _last_before(store, registry, a, meters)
+                if not parts
+                else np.full(lay.n_meters, NO_TS, np.int64)
+            )
+            parts.append(to_windows(rows, lay.n_meters, Grid.covering(a, b), before))
             kinds.append((a, b, "rollups"))
         else:
             cols = read_range(store, registry, a, b, meters=meters)
@@ -176,6 +178,15 @@ def widened(store: Store, registry: Registry, a: int, b: int) -> tuple[int, int]
     lo = min(a, int(near.ts.min())) // WINDOW_MS * WINDOW_MS
     hi = -(-max(b, int(near.ts.max()) + 1) // WINDOW_MS) * WINDOW_MS
     return lo, hi
+
+
+def _last_before(
+    store: Store, registry: Registry, at_ms: int, meters: npt.NDArray[np.int32] | None
+) -> npt.NDArray[np.int64]:
+    """Each meter's last usable reading before ``at_ms`` (its context readings, cleaned)."""
+    lay = Layout.of(registry)
+    cols = edge_readings(store, registry, at_ms, "before", meters=meters)
+    return windows.of_readings(lay, cols, Grid(at_ms, 0)).last_ts_before
 
 
 def _runs(covered: npt.NDArray[np.bool_], lo: int) -> list[tuple[int, int, bool]]:
