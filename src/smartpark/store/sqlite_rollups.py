@@ -61,8 +61,18 @@ _INSERT: Final = (
     f"INSERT OR REPLACE INTO rollup (series, window_ms, {_COLUMNS}) "  # noqa: S608 (constants)
     f"VALUES ({', '.join('?' * (len(FIELDS) + 2))})"
 )
+# NaN is stored as NULL; read back as +inf (never a rollup value: readings are finite)
+# so rows convert straight into a typed numpy table, then NaN again.
+_READ_COLUMNS: Final = ", ".join(
+    f"ifnull({name}, 9e999)" if dtype is np.float64 else name for name, (dtype, _) in FIELDS.items()
+)
 _SELECT: Final = (
-    f"SELECT series, window_ms, {_COLUMNS} FROM rollup WHERE window_ms >= ? AND window_ms < ?"  # noqa: S608
+    f"SELECT series, window_ms, {_READ_COLUMNS} FROM rollup "  # noqa: S608 (constants)
+    "WHERE window_ms >= ? AND window_ms < ?"
+)
+_ROW: Final = np.dtype(
+    [("series", np.int64), ("window_ms", np.int64)]
+    + [(name, dtype) for name, (dtype, _) in FIELDS.items()]
 )
 _MARK: Final = (
     "INSERT INTO rollup_dirty (window_ms, marked_ms) VALUES (?, ?) "
@@ -117,24 +127,22 @@ class SqliteRollups:
             sql += " AND series IN (SELECT value FROM json_each(?))"
             ids = store.series_ids(np.unique(meters)).tolist()
             params_.append(msgspec.json.encode(ids).decode())
-        chunks: list[npt.NDArray[np.object_]] = []
+        chunks: list[npt.NDArray[np.void]] = []
         with store.using("read_rollups", read=True) as conn:
             cursor = conn.execute(sql, params_)
             while found := cursor.fetchmany(_FETCH_ROWS):
-                chunks.append(np.array(found, dtype=object))
+                chunks.append(np.array(found, dtype=_ROW))
             code_of_series = store.code_of_series(conn)
         if not chunks:
             return RollupColumns.empty()
         table = np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
-        meter = code_of_series[table[:, 0].astype(np.int64)]
         values: dict[str, npt.NDArray[np.generic]] = {}
-        for k, (name, (dtype, default)) in enumerate(FIELDS.items()):
-            column = table[:, k + 2]
-            if dtype is np.float64:
-                values[name] = column.astype(np.float64)  # NULL (None) -> NaN
-            else:
-                values[name] = np.where(column == None, default, column).astype(np.int64)  # noqa: E711
-        out = RollupColumns(meter, table[:, 1].astype(np.int64), values)
+        for name, (dtype, _) in FIELDS.items():
+            column = table[name]
+            values[name] = (
+                np.where(np.isinf(column), np.nan, column) if dtype is np.float64 else column.copy()
+            )
+        out = RollupColumns(code_of_series[table["series"]], table["window_ms"].copy(), values)
         known = out.meter >= 0
         out = out.take(known) if not known.all() else out
         return out.take(np.lexsort((out.window_ms, out.meter)))
