@@ -151,8 +151,9 @@ def compute_monthly(
     last_month: int,
     min_completeness: float = COMPLETE_AT,
 ) -> Monthly:
-    """Monthly enterprise KPIs for ``first_month..last_month`` computed from the store,
-    one month at a time (memory: one month of rollups). ``AnalyticsError`` naming the
+    """Monthly enterprise KPIs for ``first_month..last_month`` computed from the store's
+    rollups, one month at a time (memory: one month of rollups); a month with no rollups
+    is missing, and a partly rolled-up month is completed from raw readings. ``AnalyticsError`` naming the
     commands when the store has neither rollups nor monthly KPI rows for the range."""
     from smartpark.analytics.jobs import kpi_job
     from smartpark.analytics.rollups.source import coverage
@@ -171,6 +172,8 @@ def compute_monthly(
     pad = 2 * 86_400_000  # local months lie within a day of UTC months
     for code in range(first_month, last_month + 1):
         a, b = _utc_bounds(code, code)
+        if coverage(store, registry, a, b).current == 0:
+            continue  # not rolled up: missing, like a month without data
         table = kpi_job(store, registry, a - pad, b + pad, ["month"], write=False).table
         cells += [c for c in _cells(table.select("enterprise")) if c[1] == code]
     monthly = _assemble(enterprises, cells, min_completeness)
