@@ -12,7 +12,7 @@ can be joined side by side (:meth:`MeterWindows.join`).
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from typing import Final
 
 import numpy as np
@@ -76,14 +76,6 @@ class MeterWindows:
         stacked = np.concatenate([self.last_ts_before[:, None], per_window], axis=1)
         return np.maximum.accumulate(stacked, axis=1)
 
-    def columns(self, first: int, stop: int) -> MeterWindows:
-        """Windows ``first..stop`` (grid indices) as their own :class:`MeterWindows`."""
-        before = self.last_before_points()[:, first]
-        sliced = {f: getattr(self, f)[:, first:stop] for f in WINDOW_FIELDS}
-        return MeterWindows(
-            self.start_ms + first * WINDOW_MS, **sliced, last_ts_before=before.copy()
-        )
-
     @classmethod
     def join(cls, parts: list[MeterWindows]) -> MeterWindows:
         """Adjacent parts (each starting where the one before ends) as one."""
@@ -122,14 +114,6 @@ class MeterWindows:
             register=nan.copy(),
             last_ts_before=np.full(n_meters, MISSING_TS, np.int64),
         )
-
-    def with_meters(self, keep: npt.NDArray[np.bool_], other: MeterWindows) -> MeterWindows:
-        """These windows for the meters ``keep``, ``other``'s (same grid) for the rest."""
-        merged = {
-            f: np.where(keep[:, None], getattr(self, f), getattr(other, f)) for f in WINDOW_FIELDS
-        }
-        before = np.where(keep, self.last_ts_before, other.last_ts_before)
-        return replace(self, **merged, last_ts_before=before)
 
 
 WINDOW_FIELDS: Final = tuple(

@@ -153,8 +153,8 @@ def compute_monthly(
 ) -> Monthly:
     """Monthly enterprise KPIs for ``first_month..last_month`` computed from the store's
     rollups, one month at a time (memory: one month of rollups); a month with no rollups
-    is missing, and a partly rolled-up month is completed from raw readings. ``AnalyticsError`` naming the
-    commands when the store has neither rollups nor monthly KPI rows for the range."""
+    is missing, and a partly rolled-up month is completed from raw readings.
+    ``AnalyticsError`` naming the commands when the store has no rollups for the range."""
     from smartpark.analytics.jobs import kpi_job
     from smartpark.analytics.rollups.source import coverage
 
