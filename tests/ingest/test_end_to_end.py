@@ -71,7 +71,8 @@ def test_readings_reach_influxd_with_registry_tags_and_canonical_values(
     keys = influxd.query(influx_db, "SHOW TAG KEYS FROM energy")
     assert sorted(k["tagKey"] for k in keys) == ["enterprise", "meter", "park", "quantity"]
     measurements = influxd.query(influx_db, "SHOW MEASUREMENTS")
-    assert sorted(m["name"] for m in measurements) == ["emissions", "energy"]
+    # rollup_dirty: the windows each write touched, for the rollups (docs/store.md)
+    assert sorted(m["name"] for m in measurements) == ["emissions", "energy", "rollup_dirty"]
 
 
 BAD_IDS = ["m elec", "m,elec", 'm"elec', "m\nelec", "m=elec"]
@@ -161,7 +162,8 @@ def test_hostile_payloads_are_counted_good_readings_stored_service_keeps_running
     ]
     meters = influxd.query(influx_db, 'SHOW TAG VALUES FROM energy WITH KEY = "meter"')
     assert sorted(m["value"] for m in meters) == ["m-elec", "m-gas"]
-    assert sorted(m["name"] for m in influxd.query(influx_db, "SHOW MEASUREMENTS")) == ["energy"]
+    shown = influxd.query(influx_db, "SHOW MEASUREMENTS")
+    assert sorted(m["name"] for m in shown) == ["energy", "rollup_dirty"]
 
 
 def test_store_down_loses_nothing_and_memory_stays_bounded(

@@ -114,7 +114,7 @@ def test_series_of_meters_removed_from_the_registry_are_skipped(tmp_path: Path) 
 def test_a_read_in_progress_does_not_hold_up_writes(tmp_path: Path) -> None:
     with SqliteStore(tmp_path / "store.db", REGISTRY) as store:
         store.write(columns([("a-elec", T0, 1.0)]))
-        with store._using("read", read=True) as reader:
+        with store.using("read", read=True) as reader:
             cursor = reader.execute("SELECT ts FROM readings")  # an open read transaction
             assert cursor.fetchone() == (T0,)
             writer = threading.Thread(
