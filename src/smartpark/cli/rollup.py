@@ -101,6 +101,8 @@ def rollup(
     finally:
         the_store.close()
     typer.echo(
-        f"rolled up {done.windows} windows ({len(done.ranges)} days): {done.rows} rollup rows "
-        f"from {done.readings} readings"
+        f"rolled up {done.windows} windows in {len(done.ranges)} pieces: {done.rows} rollup "
+        f"rows from {done.readings} readings"
     )
+    if done.readings == 0:
+        typer.echo(f"the store holds no readings in [{from_}, {to}): check --store", err=True)
