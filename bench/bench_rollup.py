@@ -1,7 +1,7 @@
 """Benchmark: exact 15-minute rollups (issue 18) for 1,000 one-minute meters, influxd and SQLite.
 
-    .venv/bin/python bench/bench_rollup.py                          # 30 days, influxd + SQLite
-    .venv/bin/python bench/bench_rollup.py --days 10                # about 20 minutes
+    .venv/bin/python bench/bench_rollup.py                          # 30 days: about 30 minutes
+    .venv/bin/python bench/bench_rollup.py --days 10                # about 17 minutes
     .venv/bin/python bench/bench_rollup.py --store sqlite           # one store only
     .venv/bin/python bench/bench_rollup.py --skip-raw-month         # without the raw reads (c)
     .venv/bin/python bench/bench_rollup.py --days 2 --meters 200    # smoke test, about 2 minutes
