@@ -12,8 +12,8 @@ influxd started here, or a SQLite file), after loading ``--days`` days of readin
 (setup, in time-major batches of ``--batch`` through ``store.write``):
 
 (a) ``rollups.build`` of the whole range from scratch, in a fresh process: seconds, rows
-    written, that process's peak RSS; the build streams one UTC day at a time, so its
-    tracemalloc peak is measured on a build of the first two days (a one-day figure);
+    written, that process's peak RSS; the build streams piece by piece (at most a UTC
+    day each), so its tracemalloc peak is measured on a build of the first two days;
 (b) ``kpi_job(..., ["month"])`` and ``["day"]`` over the days from rollups (source
     checked to be "rollups"), end to end including the store read: best and median of
     ``--repeat``; "store" is the time inside the store's read calls (rows into numpy,
@@ -396,7 +396,7 @@ def step_build(b: Bench, w: Workload, url: str) -> None:
     s1 = b.server_cpu()
     server = f", influxd cpu {s1 - s0:.1f} s" if s0 is not None and s1 is not None else ""
     print(
-        f"(a) build {out['days']} UTC-day pieces ({out['windows']:,} windows, "
+        f"(a) build in {out['days']} pieces ({out['windows']:,} windows, "
         f"{out['readings']:,} readings read): {out['wall']:.1f} s, cpu {out['cpu']:.1f} s"
         f"{server}; {out['rows']:,} rows written; build process peak RSS "
         f"{mib(out['rss_peak'])} ({mib(out['rss_start'])} before the build)",
@@ -406,7 +406,7 @@ def step_build(b: Bench, w: Workload, url: str) -> None:
     peak = traced_peak(lambda: build(b.store.inner, w.reg, lo, traced_hi))
     print(
         f"    tracemalloc peak of build over the first {(traced_hi - w.start) / DAY_MS:.0f} days "
-        f"(streams one UTC day at a time): {mib(peak)}",
+        f"(streams piece by piece): {mib(peak)}",
         flush=True,
     )
     b.note("(a) build rollups: s", f"{out['wall']:.1f}")
