@@ -26,6 +26,7 @@ from smartpark.analytics.readers import edge_readings, read_range
 from smartpark.analytics.rollups.fingerprint import fingerprint
 from smartpark.analytics.rollups.rows import to_windows
 from smartpark.analytics.windows import MeterWindows
+from smartpark.core.errors import AnalyticsError
 from smartpark.core.logs import get_logger
 from smartpark.core.registry import Registry
 from smartpark.store.base import Store
@@ -85,6 +86,8 @@ def range_windows(
     ``meters``: only those meters' readings are read (the rest stay empty), for readers
     that need a few meters (the monthly report's stacks).
     """
+    if end_ms <= start_ms:
+        raise AnalyticsError(f"range: end {end_ms} must be after start {start_ms}")
     lay = Layout.of(registry)
     lo = start_ms // WINDOW_MS * WINDOW_MS
     hi = -(-end_ms // WINDOW_MS) * WINDOW_MS
