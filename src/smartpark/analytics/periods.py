@@ -158,6 +158,11 @@ def _wall_clock_hours(zone: ZoneInfo, day: dt.date) -> list[int]:
     return out
 
 
+def align(start_ms: int, end_ms: int) -> tuple[int, int]:
+    """``[start_ms, end_ms)`` widened to whole 15-minute windows."""
+    return start_ms // WINDOW_MS * WINDOW_MS, -(-end_ms // WINDOW_MS) * WINDOW_MS
+
+
 @dataclass(frozen=True, slots=True)
 class Grid:
     """The 15-minute windows covering a range: ``points[k]`` to ``points[k+1]``."""
@@ -167,8 +172,7 @@ class Grid:
 
     @classmethod
     def covering(cls, start_ms: int, end_ms: int) -> Grid:
-        first = start_ms // WINDOW_MS * WINDOW_MS
-        last = -(-end_ms // WINDOW_MS) * WINDOW_MS
+        first, last = align(start_ms, end_ms)
         return cls(first, max(0, (last - first) // WINDOW_MS))
 
     @property

@@ -126,16 +126,8 @@ def read_monthly(
     """Stored monthly enterprise KPIs for month codes ``first_month..last_month``."""
     timezones = {e: registry.parks[registry.enterprises[e].park].timezone for e in enterprises}
     # Month starts lie within a day of UTC month starts; pad the range by two days.
-    start = dt.datetime(first_month // 12, first_month % 12 + 1, 1, tzinfo=dt.UTC)
-    after = last_month + 1
-    end = dt.datetime(after // 12, after % 12 + 1, 1, tzinfo=dt.UTC)
-    pad = dt.timedelta(days=2)
-    rows = store.read_kpis(
-        int((start - pad).timestamp() * 1000),
-        int((end + pad).timestamp() * 1000),
-        scope="enterprise",
-        period="month",
-    )
+    start, end = _utc_bounds(first_month, last_month)
+    rows = store.read_kpis(start - _PAD_MS, end + _PAD_MS, scope="enterprise", period="month")
     monthly = monthly_from_rows(rows, enterprises, timezones, min_completeness)
     span = last_month - first_month + 1
     return Monthly(
@@ -169,18 +161,20 @@ def compute_monthly(
             "--write` over the range"
         )
     cells: list[tuple[str, int, str, float]] = []
-    pad = 2 * 86_400_000  # local months lie within a day of UTC months
     for code in range(first_month, last_month + 1):
         a, b = _utc_bounds(code, code)
         if coverage(store, registry, a, b).current == 0:
             continue  # not rolled up: missing, like a month without data
-        table = kpi_job(store, registry, a - pad, b + pad, ["month"], write=False).table
+        table = kpi_job(store, registry, a - _PAD_MS, b + _PAD_MS, ["month"], write=False).table
         cells += [c for c in _cells(table.select("enterprise")) if c[1] == code]
     monthly = _assemble(enterprises, cells, min_completeness)
     span = last_month - first_month + 1
     return Monthly(
         enterprises, first_month, {q: monthly.window(q, first_month, span) for q in QUANTITIES}
     )
+
+
+_PAD_MS = 2 * 86_400_000  # local months lie within a day of UTC months
 
 
 def _utc_bounds(first_month: int, last_month: int) -> tuple[int, int]:

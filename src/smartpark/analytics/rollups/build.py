@@ -27,7 +27,7 @@ import numpy as np
 
 from smartpark.analytics import windows
 from smartpark.analytics.layout import Layout
-from smartpark.analytics.periods import WINDOW_MS, Grid
+from smartpark.analytics.periods import WINDOW_MS, Grid, align
 from smartpark.analytics.readers import read_range
 from smartpark.analytics.rollups.fingerprint import fingerprint
 from smartpark.analytics.rollups.rows import to_rows
@@ -52,10 +52,13 @@ class Built:
     readings: int  # raw readings read, context included
     ranges: tuple[tuple[int, int], ...] = ()  # the ranges rebuilt
 
-
-def align(start_ms: int, end_ms: int) -> tuple[int, int]:
-    """``[start, end)`` widened to whole 15-minute windows."""
-    return start_ms // WINDOW_MS * WINDOW_MS, -(-end_ms // WINDOW_MS) * WINDOW_MS
+    def __add__(self, other: Built) -> Built:
+        return Built(
+            self.windows + other.windows,
+            self.rows + other.rows,
+            self.readings + other.readings,
+            self.ranges + other.ranges,
+        )
 
 
 def build_range(store: Store, registry: Registry, start_ms: int, end_ms: int, fp: str) -> Built:
@@ -93,12 +96,7 @@ def build(
     while a < end_ms:
         b = min(end_ms, (a // DAY_MS + days) * DAY_MS)
         done = build_range(store, registry, a, b, fp)
-        total = Built(
-            total.windows + done.windows,
-            total.rows + done.rows,
-            total.readings + done.readings,
-            total.ranges + done.ranges,
-        )
+        total += done
         _log.debug("rollup_day_built", start_ms=a, end_ms=b, rows=done.rows, readings=done.readings)
         if progress is not None:
             progress(b - start_ms, end_ms - start_ms)
@@ -129,16 +127,11 @@ def reroll_dirty(store: Store, registry: Registry, start_ms: int, end_ms: int) -
     for a, b in window_runs(dirty_w[rolled]):
         lo, hi = widened(store, registry, a, b)
         done = build_range(store, registry, lo, hi, fp)
-        total = Built(
-            total.windows + done.windows,
-            total.rows + done.rows,
-            total.readings + done.readings,
-            total.ranges + done.ranges,
-        )
+        total += done
     store.rollups.clear_dirty(dirty_w, dirty_m)
     if total.windows:
         _log.info("rollups_rerolled", ranges=len(total.ranges), windows=total.windows)
     return total
 
 
-__all__ = ["Built", "align", "build", "build_range", "reroll_dirty"]
+__all__ = ["Built", "build", "build_range", "reroll_dirty"]

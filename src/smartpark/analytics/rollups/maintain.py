@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from smartpark.analytics.periods import WINDOW_MS
-from smartpark.analytics.rollups.build import Built, align, build, reroll_dirty
+from smartpark.analytics.periods import WINDOW_MS, align
+from smartpark.analytics.rollups.build import Built, build, reroll_dirty
 from smartpark.analytics.rollups.source import current_mask, window_runs
 from smartpark.core.registry import Registry
 from smartpark.store.base import Store
@@ -35,13 +35,7 @@ def keep_current(store: Store, registry: Registry, since_ms: int, now_ms: int) -
     added = Built(0, 0, 0)
     missing = lo + WINDOW_MS * (~covered).nonzero()[0]
     for a, b in window_runs(missing.astype("int64")):
-        done = build(store, registry, a, b)
-        added = Built(
-            added.windows + done.windows,
-            added.rows + done.rows,
-            added.readings + done.readings,
-            added.ranges + done.ranges,
-        )
+        added += build(store, registry, a, b)
     return Kept(rerolled, added)
 
 

@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from smartpark.analytics import windows
 from smartpark.analytics.layout import Layout
-from smartpark.analytics.periods import WINDOW_MS, Grid
+from smartpark.analytics.periods import WINDOW_MS, Grid, align
 from smartpark.analytics.readers import edge_readings, read_range
 from smartpark.analytics.rollups.fingerprint import fingerprint
 from smartpark.analytics.rollups.rows import to_windows
@@ -89,8 +89,7 @@ def range_windows(
     if end_ms <= start_ms:
         raise AnalyticsError(f"range: end {end_ms} must be after start {start_ms}")
     lay = Layout.of(registry)
-    lo = start_ms // WINDOW_MS * WINDOW_MS
-    hi = -(-end_ms // WINDOW_MS) * WINDOW_MS
+    lo, hi = align(start_ms, end_ms)
     covered = np.zeros((hi - lo) // WINDOW_MS, np.bool_)
     outdated: list[int] = []
     if use_rollups:
@@ -178,9 +177,7 @@ def widened(store: Store, registry: Registry, a: int, b: int) -> tuple[int, int]
     near = cols.take(reported[cols.meter])
     if len(near) == 0:
         return a, b
-    lo = min(a, int(near.ts.min())) // WINDOW_MS * WINDOW_MS
-    hi = -(-max(b, int(near.ts.max()) + 1) // WINDOW_MS) * WINDOW_MS
-    return lo, hi
+    return align(min(a, int(near.ts.min())), max(b, int(near.ts.max()) + 1))
 
 
 def _last_before(
@@ -221,8 +218,7 @@ class Coverage:
 
 
 def coverage(store: Store, registry: Registry, start_ms: int, end_ms: int) -> Coverage:
-    lo = start_ms // WINDOW_MS * WINDOW_MS
-    hi = -(-end_ms // WINDOW_MS) * WINDOW_MS
+    lo, hi = align(start_ms, end_ms)
     n = (hi - lo) // WINDOW_MS
     state = np.zeros(n, np.int8)  # 0 missing, 1 current, 2 outdated
     fp = fingerprint(registry)
