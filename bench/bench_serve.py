@@ -75,7 +75,9 @@ def main() -> None:
         out = Path(tmp) / "demo"
         smartpark = [sys.executable, "-m", "smartpark"]
         subprocess.run(
-            [*smartpark, "demo", "--days", "1", "--out", str(out)], check=True, capture_output=True
+            [*smartpark, "demo", "--start", "2026-12-01", "--days", "1", "--out", str(out)],
+            check=True,
+            capture_output=True,
         )
         access = AccessStore(Path(tmp) / "access.db")
         _, token = access.create_token(Grant("read", "park:petrochem"), "bench")

@@ -1,5 +1,6 @@
 """The demo end to end: real broker, gateways, ingest, SQLite store and analytics."""
 
+import datetime as dt
 import json
 import math
 import signal
@@ -14,17 +15,20 @@ from smartpark.analytics.kpis import compute_kpis
 from smartpark.analytics.readers import read_range
 from smartpark.analytics.render import to_json
 from smartpark.core import registry as registry_mod
+from smartpark.core.errors import OptionError
 from smartpark.core.urls import parse_store_url
 from smartpark.demo.app import default_registry
 from smartpark.store.open import open_store
+
+START = "2026-11-19"  # pinned: the demo's days never follow the wall clock in a test
 
 
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
     result = subprocess.run(
-        [sys.executable, "-m", "smartpark", "demo", "--days", "1", "--speed", "40000",
-         "--out", str(out)],
+        [sys.executable, "-m", "smartpark", "demo", "--start", START, "--days", "1",
+         "--speed", "40000", "--out", str(out)],
         capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     return out, result
@@ -127,8 +131,8 @@ def test_demo_report_shows_cost_priced_with_the_example_tariffs(demo_run):
 def test_ctrl_c_stops_cleanly_and_leaves_a_consistent_store(tmp_path):
     out = tmp_path / "demo"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "smartpark", "demo", "--days", "2", "--speed", "2000",
-         "--out", str(out)],
+        [sys.executable, "-m", "smartpark", "demo", "--start", START, "--days", "2",
+         "--speed", "2000", "--out", str(out)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
@@ -205,3 +209,74 @@ def test_demo_writes_the_monthly_report_in_html_and_pdf(demo_run, tmp_path):
     for kpi in ("energy_tce", "co2_total_t", "carbon_per_energy", "electricity_kwh_valley"):
         line = next(t for t in text.splitlines() if t.strip().startswith(KPIS[kpi].zh))
         assert _num(rows[kpi]) in line, (kpi, line)
+
+
+def _store_rows(db_path):
+    db = sqlite3.connect(db_path)
+    try:
+        readings = db.execute("SELECT meter, ts, value FROM reading_rows ORDER BY meter, ts")
+        kpis = db.execute("SELECT * FROM kpi ORDER BY scope, id, period, kpi, start_ms")
+        return readings.fetchall(), kpis.fetchall()
+    finally:
+        db.close()
+
+
+def test_the_same_start_days_and_seed_give_the_same_store(tmp_path):
+    runs = []
+    for name in ("a", "b"):
+        done = subprocess.run(
+            [sys.executable, "-m", "smartpark", "demo", "--start", "2026-03-01", "--days", "0.25",
+             "--speed", "40000", "--out", str(tmp_path / name)],
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        runs.append(_store_rows(tmp_path / name / "store.db"))
+    (readings, kpis), (readings_b, kpis_b) = runs
+    assert len(readings) > 10_000
+    assert readings == readings_b  # value for value
+    assert kpis
+    assert kpis == kpis_b
+    # Local midnight of 2026-03-01 in the zone (UTC+8) to six hours later.
+    assert min(r[1] for r in readings) >= 1_772_294_400_000
+    assert max(r[1] for r in readings) < 1_772_294_400_000 + 6 * 3_600_000
+    other_seed = subprocess.run(
+        [sys.executable, "-m", "smartpark", "demo", "--start", "2026-03-01", "--days", "0.25",
+         "--speed", "40000", "--seed", "7", "--out", str(tmp_path / "c")],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert other_seed.returncode == 0
+    assert _store_rows(tmp_path / "c" / "store.db")[0] != readings
+
+
+def test_a_start_in_the_future_is_refused_naming_the_option(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "smartpark", "demo", "--start", "2999-01-01",
+         "--out", str(tmp_path / "d")],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert "--start" in done.stderr + done.stdout
+    assert not (tmp_path / "d" / "store.db").exists()
+    bad = subprocess.run(
+        [sys.executable, "-m", "smartpark", "demo", "--start", "2026-02-30", "--out",
+         str(tmp_path / "e")],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert bad.returncode == 2
+    assert "--start" in bad.stderr
+
+
+def test_simulated_range_starts_at_local_midnight_and_defaults_to_the_last_days():
+    from smartpark.demo.runner import simulated_range
+
+    reg = registry_mod.load(default_registry())
+    start, end = simulated_range(reg, 1.0, dt.date(2026, 3, 1), now_ms=1_800_000_000_000)
+    assert (start, end) == (1_772_294_400_000, 1_772_294_400_000 + 86_400_000)
+    # No --start: the days before the last local midnight of "now" (2026-03-02T10:00+08:00).
+    now = 1_772_294_400_000 + 86_400_000 + 10 * 3_600_000
+    assert simulated_range(reg, 2.0, None, now_ms=now) == (
+        1_772_294_400_000 - 86_400_000,
+        1_772_294_400_000 + 86_400_000,
+    )
+    with pytest.raises(OptionError, match="--start"):
+        simulated_range(reg, 2.0, dt.date(2026, 3, 1), now_ms=1_772_294_400_000)

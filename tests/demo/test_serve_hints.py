@@ -39,7 +39,8 @@ def run(words: list[str], *extra: str) -> subprocess.CompletedProcess[str]:
 def test_the_printed_commands_serve_the_demo_store(tmp_path: Path) -> None:
     out = tmp_path / "demo"
     demo = subprocess.run(
-        [*SMARTPARK, "demo", "--days", "1", "--speed", "40000", "--out", str(out)],
+        [*SMARTPARK, "demo", "--start", "2026-11-19", "--days", "1", "--speed", "40000",
+         "--out", str(out)],
         capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]

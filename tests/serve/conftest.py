@@ -1,8 +1,15 @@
 """A real ``smartpark serve`` (uvicorn in a subprocess on a free loopback port) over a
-SQLite store filled by ``smartpark demo --days 1``, with real tokens and alert state."""
+SQLite store filled by ``smartpark demo --start DEMO_DAY --days 1``, with real tokens and
+alert state.
+
+Every date the serve tests expect is derived from :data:`DEMO_DAY`, never from the wall
+clock: ``SMARTPARK_TEST_DEMO_DAY=2025-12-01 pytest tests/serve`` runs them on a demo day a
+year earlier (docs/testing.md).
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -15,6 +22,7 @@ import httpx
 import pytest
 
 from smartpark.analytics.alerts.state import Active, AlertState
+from smartpark.analytics.periods import local_midnight_ms
 from smartpark.serve.access import AccessStore
 from smartpark.serve.scopes import Grant
 from smartpark.testing.servers import free_port, wait_until
@@ -22,7 +30,13 @@ from smartpark.testing.servers import free_port, wait_until
 ROOT = Path(__file__).resolve().parents[2]
 REGISTRY = ROOT / "src" / "smartpark" / "examples" / "registry.toml"
 MONTHLY = ROOT / "src" / "smartpark" / "examples" / "monthly-energy.csv"
-DEMO_DAY = "2026-12-01"  # the demo simulates the day after this one's midnight (UTC+8)
+TIMEZONE = "Asia/Shanghai"  # the example zone's
+# The one simulated day (local, UTC+8); every expected date below follows from it.
+DEMO_DAY = os.environ.get("SMARTPARK_TEST_DEMO_DAY", "2026-12-01")
+NEXT_DAY = (dt.date.fromisoformat(DEMO_DAY) + dt.timedelta(days=1)).isoformat()
+DEMO_MONTH = DEMO_DAY[:7]
+DAY_START_MS = local_midnight_ms(dt.date.fromisoformat(DEMO_DAY), TIMEZONE)
+DAY_END_MS = DAY_START_MS + 86_400_000
 PASSWORD = "correct horse battery"
 
 
@@ -39,7 +53,18 @@ class Demo:
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
     out = tmp_path_factory.mktemp("serve-demo")
     subprocess.run(
-        [sys.executable, "-m", "smartpark", "demo", "--days", "1", "--out", str(out / "d")],
+        [
+            sys.executable,
+            "-m",
+            "smartpark",
+            "demo",
+            "--start",
+            DEMO_DAY,
+            "--days",
+            "1",
+            "--out",
+            str(out / "d"),
+        ],
         check=True,
         capture_output=True,
         timeout=240,
@@ -48,13 +73,11 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
     with AlertState(store.with_name("store.alerts.db")) as st:
         st.put_active(
             [
-                Active("co2-high", "park", "petrochem", "firing", 1796054400000, 3.1, 0.2, "fp1"),
+                Active("co2-high", "park", "petrochem", "firing", DAY_START_MS, 3.1, 0.2, "fp1"),
                 Active(
-                    "co2-high", "park", "new-materials", "firing", 1796054400000, 2.0, 0.2, "fp2"
+                    "co2-high", "park", "new-materials", "firing", DAY_START_MS, 2.0, 0.2, "fp2"
                 ),
-                Active(
-                    "stale", "meter", "chem-a-main", "pending", 1796054400000, None, None, "fp3"
-                ),
+                Active("stale", "meter", "chem-a-main", "pending", DAY_START_MS, None, None, "fp3"),
             ]
         )
     d = Demo(out / "d", store, out / "access.db")

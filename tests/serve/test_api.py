@@ -6,9 +6,10 @@ import csv
 import io
 
 from smartpark.analytics.catalogue import KPIS
-from tests.serve.conftest import DEMO_DAY, Demo, Server
+from smartpark.core.timestamps import format_rfc3339
+from tests.serve.conftest import DAY_END_MS, DAY_START_MS, DEMO_DAY, NEXT_DAY, Demo, Server
 
-KPI = f"/api/v1/kpi?scope=park&id=petrochem&period=day&from={DEMO_DAY}&to=2026-12-02"
+KPI = f"/api/v1/kpi?scope=park&id=petrochem&period=day&from={DEMO_DAY}&to={NEXT_DAY}"
 
 
 def test_kpi_rows_have_the_catalogue_names_and_units(server: Server, demo: Demo) -> None:
@@ -19,7 +20,7 @@ def test_kpi_rows_have_the_catalogue_names_and_units(server: Server, demo: Demo)
     rows = body["rows"]
     assert rows, "the demo wrote day KPIs for petrochem"
     assert {row["id"] for row in rows} == {"petrochem"}
-    assert {row["start"] for row in rows} == {"2026-11-30T16:00:00.000Z"}
+    assert {row["start"] for row in rows} == {format_rfc3339(DAY_START_MS)}
     by = {row["kpi"]: row for row in rows}
     assert by["co2_total_t"]["unit"] == KPIS["co2_total_t"].unit == "tCO2"
     assert by["co2_total_t"]["value"] > 0
@@ -39,7 +40,7 @@ def test_kpi_filter_and_csv(server: Server, demo: Demo) -> None:
 
 
 def test_hourly_rows_of_an_enterprise(server: Server, demo: Demo) -> None:
-    path = f"/api/v1/kpi?scope=enterprise&id=chem-a&period=hour&from={DEMO_DAY}&to=2026-12-02"
+    path = f"/api/v1/kpi?scope=enterprise&id=chem-a&period=hour&from={DEMO_DAY}&to={NEXT_DAY}"
     rows = server.get(path + "&kpi=electricity_kwh", demo.tokens["chem-a"]).json()["rows"]
     assert len(rows) == 24
 
@@ -74,13 +75,14 @@ def test_alerts_are_filtered_by_scope(server: Server, demo: Demo) -> None:
 
 
 def test_freshness_per_meter_and_gateway(server: Server, demo: Demo) -> None:
-    at = "2026-12-01T16:00:00Z"  # the demo day's end
+    at = format_rfc3339(DAY_END_MS)  # the demo day's end
     rows = server.get(f"/api/v1/freshness?at={at}", demo.tokens["chem-a"]).json()["subjects"]
     meters = [r for r in rows if r["kind"] == "meter"]
     assert meters
     assert all(r["id"].startswith("chem-a") for r in meters)
     assert all(r["last"] is not None for r in meters)
-    assert all(r["last"] >= "2026-12-01T15:" for r in meters), meters
+    last_hour = format_rfc3339(DAY_END_MS - 3_600_000)
+    assert all(r["last"] >= last_hour for r in meters), meters
     gateways = {r["id"] for r in rows if r["kind"] == "gateway"}
     assert gateways == {"gw-chem-a"}
     long_ago = server.get("/api/v1/freshness?at=2020-01-01T00:00:00Z", demo.tokens["chem-a"])

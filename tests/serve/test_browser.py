@@ -13,7 +13,7 @@ from selenium import webdriver  # the dev extra installs it: missing fails, neve
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.serve.conftest import PASSWORD, Server
+from tests.serve.conftest import DEMO_MONTH, PASSWORD, Server
 
 SHOTS = Path(os.environ.get("SMARTPARK_SCREENSHOTS", "/tmp/smartpark-screenshots"))
 
@@ -50,7 +50,7 @@ def test_park_user_sees_its_park_only(browser: object, server: Server) -> None:
     heading = d.find_element(By.ID, "heading").text  # type: ignore[attr-defined]
     assert "park:petrochem" in heading
     assert "指标概览" in d.page_source  # type: ignore[attr-defined]
-    d.get(server.url + "/view/park/petrochem?month=2026-12&lang=zh")  # type: ignore[attr-defined]
+    d.get(server.url + f"/view/park/petrochem?month={DEMO_MONTH}&lang=zh")  # type: ignore[attr-defined]
     rows = d.find_elements(By.CSS_SELECTOR, "#summary tr")  # type: ignore[attr-defined]
     assert len(rows) > 1
     assert d.find_elements(By.CSS_SELECTOR, "#summary tr.misses")  # type: ignore[attr-defined]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import httpx
 
 from smartpark.analytics.catalogue import KPIS
-from tests.serve.conftest import PASSWORD, Demo, Server
+from tests.serve.conftest import DEMO_MONTH, PASSWORD, Demo, Server
 
-MONTH = "2026-12"  # the demo's day is 2026-12-01 local
+MONTH = DEMO_MONTH  # the month of the demo's day
 FORBIDDEN = {"error": "forbidden", "detail": "not in your scope (or no such id)"}
 
 
@@ -73,11 +73,11 @@ def test_bad_parameters_are_400_naming_them(server: Server, demo: Demo) -> None:
         r = server.get(path, token)
         assert r.status_code == 400
         assert r.json()["detail"].startswith("month:")
-    bad_id = server.get("/api/v1/report?month=2026-12&scope=park&id=..%2Fetc", token)
+    bad_id = server.get(f"/api/v1/report?month={MONTH}&scope=park&id=..%2Fetc", token)
     assert bad_id.status_code == 400
     assert bad_id.json()["detail"].startswith("id:")
     for extra in ("&scope=enterprise", "&format=docx", "&lang=fr"):
-        r = server.get(f"/api/v1/report?month=2026-12&id=petrochem&scope=park{extra}", token)
+        r = server.get(f"/api/v1/report?month={MONTH}&id=petrochem&scope=park{extra}", token)
         assert r.status_code == 400
     twice = server.get(_report("park", "petrochem") + "&id=new-materials", token)
     assert twice.status_code == 400

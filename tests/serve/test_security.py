@@ -9,9 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.serve.conftest import DEMO_DAY, Demo, Server, start_server
+from tests.serve.conftest import DEMO_DAY, NEXT_DAY, Demo, Server, start_server
 
-KPI = f"/api/v1/kpi?scope=park&id=petrochem&period=day&from={DEMO_DAY}&to=2026-12-02"
+KPI = f"/api/v1/kpi?scope=park&id=petrochem&period=day&from={DEMO_DAY}&to={NEXT_DAY}"
 FORBIDDEN = {"error": "forbidden", "detail": "not in your scope (or no such id)"}
 
 

@@ -6,6 +6,7 @@ the demo runs so the command module stays light.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -34,6 +35,14 @@ def demo(
         "smartpark-demo"
     ),
     seed: Annotated[int, typer.Option(help="Simulator seed.")] = 42,
+    start: Annotated[
+        dt.datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%d"],
+            help="First simulated day (local midnight in the zone's time zone); "
+            "default: --days before the last local midnight.",
+        ),
+    ] = None,
 ) -> None:
     """Run gateways, broker, ingest and analytics on simulated parks; print a KPI report.
 
@@ -51,7 +60,9 @@ def demo(
     console = Console()
     if not console.is_terminal:  # piped or logged: wide enough for the KPI tables
         console = Console(width=120)
-    request = app.DemoRequest(registry, days, speed, out, broker, store_url, seed)
+    request = app.DemoRequest(
+        registry, days, speed, out, broker, store_url, seed, start.date() if start else None
+    )
     code = app.run(request, console)
     if code:
         raise typer.Exit(code)

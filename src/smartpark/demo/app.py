@@ -9,6 +9,7 @@ the run itself (:mod:`smartpark.demo.runner`) and what it shows
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import shlex
 import shutil
 from dataclasses import dataclass
@@ -22,7 +23,13 @@ from smartpark.core import logs
 from smartpark.core import registry as registry_mod
 from smartpark.core.urls import StoreUrl, parse_store_url
 from smartpark.demo import summary
-from smartpark.demo.runner import DemoOptions, DemoResult, DemoRun, watch_signals
+from smartpark.demo.runner import (
+    DemoOptions,
+    DemoResult,
+    DemoRun,
+    simulated_range,
+    watch_signals,
+)
 from smartpark.store.base import Store
 from smartpark.store.open import open_store
 
@@ -51,6 +58,7 @@ class DemoRequest:
     broker: str | None  # None: an embedded broker
     store: StoreUrl | None  # None: the SQLite store ``out/store.db``, recreated
     seed: int = 42
+    start: dt.date | None = None  # None: the ``days`` before the last local midnight
 
 
 def default_registry() -> Path:
@@ -73,6 +81,7 @@ def run(request: DemoRequest, console: Console) -> int:
     logs.configure("warning")  # the progress display says what the services would log
     registry_path = request.registry or default_registry()
     reg = registry_mod.load(registry_path)
+    simulated_range(reg, request.days, request.start)  # refuse a future range up front
     out = request.out
     out.mkdir(parents=True, exist_ok=True)
     store_url = request.store or parse_store_url(f"sqlite:///{(out / 'store.db').resolve()}")
@@ -83,7 +92,14 @@ def run(request: DemoRequest, console: Console) -> int:
     if callable(ensure):
         ensure()
     options = DemoOptions(
-        reg, request.days, request.speed, out, store_url, request.broker, request.seed
+        reg,
+        request.days,
+        request.speed,
+        out,
+        store_url,
+        request.broker,
+        request.seed,
+        request.start,
     )
     try:
         result = asyncio.run(_run(options, the_store, console))

@@ -23,7 +23,9 @@ from zoneinfo import ZoneInfo
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from smartpark.core.errors import SmartparkError
+from smartpark.analytics.periods import from_ms, local_midnight_ms
+from smartpark.core import timestamps
+from smartpark.core.errors import OptionError, SmartparkError
 from smartpark.core.mqtt import MqttOptions
 from smartpark.core.registry import Registry
 from smartpark.core.urls import BrokerUrl, StoreUrl, parse_broker_url
@@ -50,6 +52,7 @@ class DemoOptions:
     store_url: StoreUrl
     broker: str | None = None
     seed: int = 42
+    start: dt.date | None = None  # None: ``days`` before the last local midnight
 
 
 @dataclass
@@ -138,14 +141,30 @@ class _SimGateway:
         return len(batch)
 
 
-def simulated_range(registry: Registry, days: float) -> tuple[int, int]:
-    """``days`` of simulated time ending at the last local midnight of the first zone."""
+def simulated_range(
+    registry: Registry, days: float, start: dt.date | None = None, now_ms: int | None = None
+) -> tuple[int, int]:
+    """The simulated ``[start, end)`` in epoch ms, in the first zone's time zone.
+
+    From local midnight of ``start`` for ``days``; without ``start``, the ``days``
+    ending at the last local midnight before ``now_ms`` (the wall clock). A range
+    ending after ``now_ms`` plus the tolerated clock skew is refused: ingest rejects
+    readings from the future (docs/contract.md).
+    """
     zone = registry.zones[registry.zone_ids[0]]
-    tz = ZoneInfo(zone.timezone)
-    today = dt.datetime.now(tz).date()
-    end = dt.datetime.combine(today, dt.time(), tzinfo=tz)
-    end_ms = int(end.timestamp() * 1000)
-    return end_ms - round(days * 86_400_000), end_ms
+    now = timestamps.now_ms() if now_ms is None else now_ms
+    if start is None:
+        today = from_ms(now, zone.timezone).date()
+        end_ms = local_midnight_ms(today, zone.timezone)
+        return end_ms - round(days * 86_400_000), end_ms
+    start_ms = local_midnight_ms(start, zone.timezone)
+    end_ms = start_ms + round(days * 86_400_000)
+    if end_ms > now + timestamps.MAX_FUTURE_MS:
+        raise OptionError(
+            f"--start: {start.isoformat()} plus {days:g} days ends in the future, and ingest "
+            "rejects readings from the future; give an earlier --start or fewer --days"
+        )
+    return start_ms, end_ms
 
 
 @contextlib.asynccontextmanager
@@ -168,7 +187,7 @@ class DemoRun:
         self.store = store
         self.console = console
         self.stop = stop
-        self.start_ms, self.end_ms = simulated_range(self.reg, options.days)
+        self.start_ms, self.end_ms = simulated_range(self.reg, options.days, options.start)
         self.sim_ms = self.start_ms
         self.counts = DemoCounts()
         sims = sim_meters(self.reg, self.reg.meter_ids, seed=options.seed, exceed_probability=0.0)
