@@ -169,3 +169,170 @@ def test_month_rows_without_the_months_readings_say_the_stacks_are_missing(tmp_p
     section = monthly.html(report).split("分排放口污染物")[-1].split("</table>")[0]
     assert "无数据" in section
     assert ">0<" not in section
+
+
+# The month in progress: the clock is pinned (Request.now_ms), never the wall clock.
+DAY_MS = 86_400_000
+ADDITIVE = ("energy_tce", "electricity_kwh", "co2_total_t", "fresh_water_m3")
+
+
+def _day_rows(store, reg, start, end):
+    """Rollups and day KPI rows written for ``[start, end)``, as `kpi --follow` leaves them."""
+    from smartpark.analytics.jobs import kpi_job
+    from smartpark.analytics.rollups.build import build
+
+    build(store, reg, start, end)
+    kpi_job(store, reg, start, end, ("day",), write=True)
+    zone = reg.zone_ids[0]
+    rows = store.read_kpis(start, end, "zone", "day", ids=(zone,))
+    by_day: dict[int, dict[str, float]] = {}
+    for r in rows:
+        by_day.setdefault(r.start_ms, {})[r.kpi] = r.value
+    return by_day
+
+
+def test_the_month_in_progress_shows_its_days_so_far_and_says_it_is_partial(tmp_path):
+    reg = registry_mod.load(EXAMPLE)
+    start, month_end = monthly.month_bounds("2026-12", "Asia/Shanghai")
+    now = start + 3 * DAY_MS + 16 * 3_600_000  # 2026-12-04 16:00 local
+    # Readings up to now: three whole days and most of the fourth, which is not over.
+    store = _simulated_store(tmp_path, reg, start, now)
+    try:
+        days = _day_rows(store, reg, start, start + 3 * DAY_MS)
+        assert len(days) == 3  # day rows, and no month row in the store
+        assert not store.read_kpis(start, month_end, "zone", "month")
+        report = monthly.build(store, reg, monthly.Request("2026-12", lang="en", now_ms=now))
+        zh = monthly.build(store, reg, monthly.Request("2026-12", lang="zh", now_ms=now))
+    finally:
+        store.close()
+    assert report.partial
+    assert (report.start_ms, report.end_ms) == (start, start + 3 * DAY_MS)
+    assert report.day_starts == sorted(days)
+    assert report.missing[0] == (
+        "Month in progress (partial): days 12-01 – 12-03 so far, 3 of 31 days; "
+        "every value covers these days only."
+    )
+    assert not any(m.startswith("No readings at all") for m in report.missing)
+    # The month so far is the sum of its stored days (the fourth day's readings excluded).
+    for kpi in ADDITIVE:
+        expected = sum(d[kpi] for d in days.values())
+        assert expected > 0
+        assert report.values[kpi] == pytest.approx(expected, rel=1e-9), kpi
+    assert report.values["carbon_per_energy"] == pytest.approx(
+        report.values["co2_total_t"] / report.values["energy_tce"], rel=1e-9
+    )
+    assert report.values["completeness"] >= 99.0  # of the days so far, not of 31 days
+    # The zero-carbon line is annualised over the days so far.
+    from smartpark.analytics import targets
+
+    annual = targets.annualised(report.values["energy_tce"], 3 * DAY_MS)
+    assert report.line == targets.carbon_per_energy_line(annual)
+    page = monthly.html(report)
+    assert "Month in progress (partial)" in page
+    assert "month in progress: KPIs of the days so far" in page
+    assert zh.missing[0].startswith(
+        "本月进行中（不完整）：截至目前为 12-01 至 12-03，共 31 天中的 3 天"
+    )
+    assert "本月进行中" in monthly.html(zh)
+
+
+def test_a_stale_month_row_of_the_month_in_progress_is_not_read_as_the_month(tmp_path):
+    from smartpark.store.base import KpiRow
+
+    reg = registry_mod.load(EXAMPLE)
+    start, _ = monthly.month_bounds("2026-12", "Asia/Shanghai")
+    now = start + 2 * DAY_MS + 3_600_000
+    store = _simulated_store(tmp_path, reg, start, now)
+    try:
+        days = _day_rows(store, reg, start, start + 2 * DAY_MS)
+        zone = reg.zone_ids[0]
+        # A month row written on the first day (e.g. by `kpi --period month --write`).
+        store.write_kpis([KpiRow("zone", zone, "month", "energy_tce", start, 1.0)])
+        report = monthly.build(store, reg, monthly.Request("2026-12", lang="en", now_ms=now))
+    finally:
+        store.close()
+    assert report.partial
+    assert report.source == "readings"
+    assert report.values["energy_tce"] == pytest.approx(
+        sum(d["energy_tce"] for d in days.values()), rel=1e-9
+    )
+
+
+def test_a_closed_month_with_day_and_month_rows_reads_the_stored_month(tmp_path):
+    from smartpark.store.base import KpiRow
+
+    reg = registry_mod.load(EXAMPLE)
+    start, end = monthly.month_bounds("2026-12", "Asia/Shanghai")
+    store = _simulated_store(tmp_path, reg, start, start + 2 * DAY_MS)
+    try:
+        _day_rows(store, reg, start, start + 2 * DAY_MS)
+        zone = reg.zone_ids[0]
+        store.write_kpis(
+            [
+                KpiRow("zone", zone, "month", "energy_tce", start, 4321.0),
+                KpiRow("zone", zone, "month", "completeness", start, 6.45),
+            ]
+        )
+        report = monthly.build(store, reg, monthly.Request("2026-12", lang="en", now_ms=end))
+    finally:
+        store.close()
+    assert not report.partial
+    assert report.source == "store"
+    assert report.values["energy_tce"] == 4321.0
+    assert report.end_ms == end
+    assert len(report.day_starts) == 2
+    assert report.missing[0].startswith("Data for 2 of 31 days")
+
+
+def test_a_closed_month_with_day_rows_and_no_month_row_is_computed(tmp_path):
+    reg = registry_mod.load(EXAMPLE)
+    start, end = monthly.month_bounds("2026-12", "Asia/Shanghai")
+    store = _simulated_store(tmp_path, reg, start, start + 2 * DAY_MS)
+    try:
+        days = _day_rows(store, reg, start, start + 2 * DAY_MS)
+        # The day rows start at the month's first instant: not a month row.
+        report = monthly.build(
+            store, reg, monthly.Request("2026-12", lang="en", now_ms=end + 5 * DAY_MS)
+        )
+    finally:
+        store.close()
+    assert not report.partial
+    assert report.source == "readings"
+    assert report.values["energy_tce"] == pytest.approx(
+        sum(d["energy_tce"] for d in days.values()), rel=1e-9
+    )
+    assert report.missing[0].startswith("Data for 2 of 31 days; days without any data: 12-03–12-31")
+
+
+def test_the_month_in_progress_compares_with_the_same_days_last_year(tmp_path):
+    from smartpark.gateway.drivers.simulator import sim_meters, simulate
+    from smartpark.store.base import ReadingColumns
+
+    reg = registry_mod.load(EXAMPLE)
+    start, _ = monthly.month_bounds("2026-12", "Asia/Shanghai")
+    ly_start, _ = monthly.month_bounds("2025-12", "Asia/Shanghai")
+    now = start + 2 * DAY_MS + 9 * 3_600_000  # 2026-12-03 09:00: two days so far
+    store = _simulated_store(tmp_path, reg, start, now)
+    try:
+        batch = simulate(sim_meters(reg, reg.meter_ids, seed=9), ly_start, ly_start + 4 * DAY_MS)
+        meter = [reg.meter_code[m] for m in batch.meter.tolist()]
+        store.write(ReadingColumns(np.array(meter, np.int32), batch.ts, batch.value))
+        last_year_days = _day_rows(store, reg, ly_start, ly_start + 4 * DAY_MS)
+        report = monthly.build(store, reg, monthly.Request("2026-12", lang="en", now_ms=now))
+        first = monthly.build(store, reg, monthly.Request("2026-12", lang="en", now_ms=start + 1))
+    finally:
+        store.close()
+    two_days = sorted(last_year_days)[:2]
+    assert report.last_year["energy_tce"] == pytest.approx(
+        sum(last_year_days[d]["energy_tce"] for d in two_days), rel=1e-9
+    )
+    assert not any(m.startswith("No month KPIs for 2025-12") for m in report.missing)
+    # On the month's first day nothing is over yet: said, nothing computed, no error.
+    assert first.partial
+    assert first.end_ms == first.start_ms
+    assert first.missing[0] == (
+        "Month in progress (partial): its first day is not over yet, 0 of 31 days so far."
+    )
+    assert (
+        "No readings at all for this month: every value below is empty, not zero." in first.missing
+    )

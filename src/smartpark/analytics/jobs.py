@@ -43,11 +43,20 @@ def kpi_job(
     write: bool,
     peak_shift: float = DEFAULT_PEAK_SHIFT,
     use_rollups: bool = True,
+    open_end: bool = False,
 ) -> KpiJobResult:
     """KPIs of the full ``periods_`` in ``[start_ms, end_ms)``, written back when ``write``;
-    from the store's rollups where they are current, raw readings elsewhere."""
+    from the store's rollups where they are current, raw readings elsewhere.
+
+    ``open_end`` adds the period in progress at ``end_ms`` (e.g. the month so far); its
+    rows are partial, so they are never written.
+    """
+    if open_end and write:
+        raise AnalyticsError("kpi_job: a period in progress (open_end) is never written")
     mw, source = range_windows(store, registry, start_ms, end_ms, use_rollups=use_rollups)
-    table = kpis_of_windows(registry, mw, start_ms, end_ms, periods_, peak_shift=peak_shift)
+    table = kpis_of_windows(
+        registry, mw, start_ms, end_ms, periods_, peak_shift=peak_shift, open_end=open_end
+    )
     written = write_back(store, table) if write else 0
     return KpiJobResult(table, source, written)
 

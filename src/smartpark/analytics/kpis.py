@@ -291,11 +291,14 @@ def kpis_of_windows(
     ids: Mapping[Scope, Iterable[str]] | None = None,
     *,
     peak_shift: float = cost.DEFAULT_PEAK_SHIFT,
+    open_end: bool = False,
 ) -> KpiTable:
     """KPIs of every full period inside ``[start_ms, end_ms)`` from per-meter windows.
 
     ``mw`` covers at least the range (raw-evaluated, read from rollups, or both joined);
-    windows before ``start_ms`` only tell when each meter last reported.
+    windows before ``start_ms`` only tell when each meter last reported. With
+    ``open_end`` the period in progress at ``end_ms`` is included too, ending there (the
+    month so far: its block's ``ends`` say so); such a row is shown, never stored.
     """
     wanted_periods = [periods.parse_period(p) for p in periods_]
     wanted_scopes = list(scopes)
@@ -317,6 +320,8 @@ def kpis_of_windows(
     for tz in sorted(set(row_tz)):
         for period in wanted_periods:
             pb = periods.boundaries(tz, period, start_ms, end_ms)
+            if open_end and pb.size and pb[-1] < end_ms:
+                pb = np.append(pb, np.int64(end_ms))
             if pb.size < 2:
                 continue
             gi = grid.index(pb)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,11 +38,8 @@ def run(
     """
     started = time.perf_counter()
     reg = registry_mod.load(registry_path)
-    request = monthly.Request(
-        request.month,
-        request.scope,
-        request.id,
-        request.lang,
+    request = dataclasses.replace(
+        request,
         alerts=request.alerts or default_path(str(store_url)),
         registry_path=registry_path,
         store_url=store_url,

@@ -16,6 +16,12 @@ LABELS: Final[dict[Lang, dict[str, str]]] = {
         "month": "Month",
         "source_store": "KPIs from the store (kpi rows)",
         "source_readings": "KPIs computed from the readings (no month rows in the store)",
+        "source_partial": "month in progress: KPIs of the days so far, computed from the "
+        "rollups and readings",
+        "in_progress": "Month in progress (partial): days {first} – {last} so far, {n} of "
+        "{m} days; every value covers these days only.",
+        "in_progress_none": "Month in progress (partial): its first day is not over yet, "
+        "0 of {m} days so far.",
         "missing": "Missing data",
         "complete": "Data complete: every meter reported every interval of the month.",
         "no_data": "no data",
@@ -80,6 +86,10 @@ LABELS: Final[dict[Lang, dict[str, str]]] = {
         "month": "月份",
         "source_store": "指标取自数据库（kpi 记录）",
         "source_readings": "指标由原始读数计算（数据库中无月度指标）",
+        "source_partial": "本月进行中：指标为截至目前各日，由汇总数据和原始读数计算",
+        "in_progress": "本月进行中（不完整）：截至目前为 {first} 至 {last}，共 {m} 天中的 {n} "
+        "天；以下数值仅涵盖这些日期。",
+        "in_progress_none": "本月进行中（不完整）：本月第一天尚未结束，{m} 天中已过 0 天。",
         "missing": "数据缺失",
         "complete": "数据完整：本月所有计量表每个采集周期均有数据。",
         "no_data": "无数据",

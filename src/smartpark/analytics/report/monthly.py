@@ -28,6 +28,7 @@ from smartpark.analytics.catalogue import KPIS
 from smartpark.analytics.jobs import kpi_job
 from smartpark.analytics.kpis import SCOPES
 from smartpark.analytics.landuse import job as landuse_job
+from smartpark.analytics.periods import from_ms, local_midnight_ms
 from smartpark.analytics.report.html import Chart, Section, Series, Table, render
 from smartpark.analytics.report.labels import LABELS, check_lang, name
 from smartpark.analytics.rollups.source import range_windows
@@ -35,6 +36,7 @@ from smartpark.analytics.stacks import StackTotals, cems_meters, stack_totals_of
 from smartpark.analytics.table import COMPLETE_AT
 from smartpark.core.errors import AnalyticsError, ConfigError, OptionError
 from smartpark.core.registry import POLLUTANTS, Lang, Park, Region, Registry, Zone
+from smartpark.core.timestamps import now_ms
 from smartpark.core.urls import StoreUrl
 from smartpark.store.base import KpiRow, Scope, Store
 
@@ -97,6 +99,7 @@ class Request:
     alerts: Path | None = None  # the alert state file; None: no alerts section
     registry_path: Path | None = None  # for land use; None: no land-use section
     store_url: StoreUrl | None = None  # for land use (its monthly KPIs)
+    now_ms: int | None = None  # the clock that tells the month in progress; None: now
 
 
 @dataclass(frozen=True)
@@ -120,7 +123,7 @@ class Monthly:
     timezone: str
     month: str  # YYYY-MM
     start_ms: int
-    end_ms: int
+    end_ms: int  # the month's end; in progress: the end of the days so far
     source: str  # "store" or "readings"
     values: dict[str, float]  # the month's KPIs of the scope
     last_year: dict[str, float]  # the same month a year before (empty: none)
@@ -133,6 +136,7 @@ class Monthly:
     alerts: list[dict[str, Any]] = field(default_factory=list)
     grades: list[tuple[str, str, str]] = field(default_factory=list)  # ent, grade, previous
     flags: list[tuple[str, str]] = field(default_factory=list)  # ent, rule
+    partial: bool = False  # the month in progress: its days so far, [start_ms, end_ms)
 
     @property
     def line(self) -> float:
@@ -203,12 +207,20 @@ def _zone_of(reg: Registry, scope: Scope, ident: str) -> str:
 
 
 def build(store: Store, registry: Registry, request: Request) -> Monthly:
-    """Gather the month; what is missing is noted, never printed as a zero."""
+    """Gather the month; what is missing is noted, never printed as a zero.
+
+    A closed month reads its stored month rows, or computes them (rollups where current,
+    readings elsewhere) when none is stored. The month in progress (``request.now_ms``
+    before its end) covers its days so far, up to the last local midnight, always
+    computed: a month row stored before the month ended is out of date by definition.
+    """
     scope, ident, tz, ents = _target(registry, request)
     lang = check_lang(request.lang or registry.zones[_zone_of(registry, scope, ident)].lang)
     words = LABELS[lang]
     year, month = parse_month(request.month)
-    start, end = _bounds(year, month, tz)
+    start, month_end = _bounds(year, month, tz)
+    end = _so_far(start, month_end, tz, now_ms() if request.now_ms is None else request.now_ms)
+    partial = end < month_end
     rows = [
         *store.read_kpis(start, end, scope, "month"),
         *store.read_kpis(start, end, "enterprise", "month"),
@@ -216,29 +228,35 @@ def build(store: Store, registry: Registry, request: Request) -> Monthly:
         *store.read_kpis(start, end, scope, "day"),
     ]
     source = "store"
-    if not any(r.scope == scope and r.id == ident and r.start_ms == start for r in rows):
-        computed = kpi_job(store, registry, start, end, ("day", "month"), write=False)
+    if end == start:  # the first day of the month in progress: no day so far
+        rows, source = [], "readings"
+    elif partial or not _of(rows, scope, ident, "month", start):
+        computed = kpi_job(
+            store, registry, start, end, ("day", "month"), write=False, open_end=True
+        )
         rows, source = computed.table.rows(), "readings"
-    # The stack table needs the CEMS meters' windows (rollups where current).
-    cems, _ = range_windows(store, registry, start, end, meters=cems_meters(registry))
+    stacks: list[Stack] = []
+    if end > start:  # the stack table needs the CEMS meters' windows (rollups where current)
+        cems, _ = range_windows(store, registry, start, end, meters=cems_meters(registry))
+        stacks = _stacks(stack_totals_of(registry, cems, start, end), set(ents))
     values = _of(rows, scope, ident, "month", start)
     ent_values = {e: _of(rows, "enterprise", e, "month", start) for e in ents}
     in_scope = {registry.enterprises[e].park for e in ents} if scope != "park" else set()
     park_values = {p: _of(rows, "park", p, "month", start) for p in sorted(in_scope)}
     day_starts = sorted({r.start_ms for r in rows if r.period == "day" and r.id == ident})
     days = {k: [_of(rows, scope, ident, "day", s).get(k, NAN) for s in day_starts] for k in KPIS}
-    ly_start, ly_end = _bounds(year - 1, month, tz)
-    last_year = _of(
-        store.read_kpis(ly_start, ly_end, scope, "month"), scope, ident, "month", ly_start
-    )
+    so_far = round((end - start) / 86_400_000) if partial else None
+    last_year = _last_year(store, registry, scope, ident, tz, (year - 1, month), so_far)
     report = Monthly(
         registry, scope, ident, lang, tz, request.month, start, end, source,
         values, last_year, day_starts, days, ent_values, park_values,
-        _stacks(stack_totals_of(registry, cems, start, end), set(ents)),
+        stacks, partial=partial,
     )  # fmt: skip
+    if partial:
+        report.missing.append(_in_progress(report, month_end))
     report.missing.extend(_missing(report))
     unread = [_stack_name(report, s) for s in report.stacks if not s.readings]
-    if unread and report.missing[:1] != [words["no_readings"]]:
+    if unread and words["no_readings"] not in report.missing:
         report.missing.append(words["no_stack_readings"].format(stacks=", ".join(unread)))
     if not last_year:
         report.missing.append(words["no_last_year"].format(month=f"{year - 1}-{month:02d}"))
@@ -247,6 +265,53 @@ def build(store: Store, registry: Registry, request: Request) -> Monthly:
     if request.registry_path is not None:
         _landuse(report, request)
     return report
+
+
+def _so_far(start: int, end: int, timezone: str, now: int) -> int:
+    """The end of the month ``[start, end)`` as of ``now``: ``end`` once it is over,
+    else the last local midnight (no earlier than ``start``)."""
+    if now >= end:
+        return end
+    return max(start, local_midnight_ms(from_ms(now, timezone).date(), timezone))
+
+
+def _last_year(
+    store: Store,
+    registry: Registry,
+    scope: Scope,
+    ident: str,
+    tz: str,
+    year_month: tuple[int, int],
+    days: int | None,
+) -> dict[str, float]:
+    """The same month a year before: its stored month row; for a month in progress (its
+    ``days`` so far), the same days, computed: like for like. Empty: nothing stored."""
+    start, end = _bounds(*year_month, tz)
+    if days is None:
+        return _of(store.read_kpis(start, end, scope, "month"), scope, ident, "month", start)
+    same = min(end, local_midnight_ms(dt.date(*year_month, 1) + dt.timedelta(days), tz))
+    if same <= start:
+        return {}
+    rows = kpi_job(store, registry, start, same, ("month",), write=False, open_end=True)
+    values = _of(rows.table.rows(), scope, ident, "month", start)
+    return values if values.get("completeness", NAN) > 0 else {}
+
+
+def _in_progress(r: Monthly, month_end: int) -> str:
+    """The note that opens a partial report: the month so far and its days."""
+    words = LABELS[r.lang]
+    n_days = round((month_end - r.start_ms) / 86_400_000)
+    if r.end_ms <= r.start_ms:
+        return words["in_progress_none"].format(m=n_days)
+    tz = ZoneInfo(r.timezone)
+    first = dt.datetime.fromtimestamp(r.start_ms / 1000, tz).date()
+    last = dt.datetime.fromtimestamp(r.end_ms / 1000, tz).date() - dt.timedelta(days=1)
+    return words["in_progress"].format(
+        first=first.strftime("%m-%d"),
+        last=last.strftime("%m-%d"),
+        n=(last - first).days + 1,
+        m=n_days,
+    )
 
 
 def _stacks(totals: StackTotals, ents: set[str]) -> list[Stack]:
@@ -414,6 +479,8 @@ def html(r: Monthly) -> str:
         sections.append(_landuse_section(r))
     sections.append(_alerts_section(r))
     source = w["source_store"] if r.source == "store" else w["source_readings"]
+    if r.partial:
+        source = w["source_partial"]
     subtitle = (
         f"{w['scope']}: {w.get(r.scope, r.scope)} {r.id} · {w['month']}: {r.month} · {source}"
     )
