@@ -11,12 +11,13 @@ import pytest
 from typer.testing import CliRunner
 
 from smartpark.analytics.jobs import kpi_job
-from smartpark.analytics.restate import restate
+from smartpark.analytics.restate import Change, restate, write_record
 from smartpark.cli import app
 from smartpark.core import logs
 from smartpark.core import registry as registry_mod
 from smartpark.core.urls import parse_store_url
 from smartpark.store import open_store
+from smartpark.store.base import KpiRow
 
 from .parks import columns, day_ms
 
@@ -162,3 +163,28 @@ def test_a_restatement_without_stored_points_says_so(tmp_path: Path) -> None:
         "--from", "2025-10-01", "--to", "2026-01-01", "--registry", str(after), "--store", url
     )
     assert "nothing to restate: no stored KPI points" in shown
+
+
+def test_the_record_holds_no_formula_and_exact_numbers(tmp_path: Path) -> None:
+    """A factor set named like a formula is text in the record; values, negative ones
+    too, are the numbers as ``repr`` writes them (``float`` gives them back exactly)."""
+    hostile = ('=HYPERLINK("http://x")', "@SUM(1+1)", "-1+1|cmd", "+cmd", "\tx", "\r=1")
+    old_value, new_value = -3.5, -0.1 + -0.2  # -0.30000000000000004
+    changes = [
+        Change(
+            KpiRow("park", "p1", "month", "electricity_kwh", OCT, old_value, version),
+            KpiRow("park", "p1", "month", "electricity_kwh", OCT, new_value, "cn-2023-national"),
+        )
+        for version in hostile
+    ]
+    record = tmp_path / "restated.csv"
+    write_record(record, changes)
+    with record.open(encoding="utf-8", newline="") as f:
+        lines = list(csv.DictReader(f))
+    assert [r["old_version"] for r in lines] == ["'" + v for v in hostile]
+    assert {r["new_version"] for r in lines} == {"cn-2023-national"}
+    assert {r["old_value"] for r in lines} == {"-3.5"}
+    assert {r["new_value"] for r in lines} == {"-0.30000000000000004"}
+    assert {float(r["new_value"]) for r in lines} == {new_value}
+    assert {r["start"] for r in lines} == {"2025-09-30T16:00:00Z"}
+    assert record.read_bytes().count(b"\r\n") == 1 + len(hostile)  # CRLF lines, as before

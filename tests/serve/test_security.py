@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import dataclasses
+import io
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,6 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from smartpark.core.cells import FORMULA_STARTS
+from smartpark.serve.access import AccessStore
+from smartpark.serve.scopes import Grant
 from tests.serve.conftest import DEMO_DAY, NEXT_DAY, Demo, Server, start_server
 
 KPI = f"/api/v1/kpi?scope=park&id=petrochem&period=day&from={DEMO_DAY}&to={NEXT_DAY}"
@@ -173,3 +179,36 @@ def test_secrets_never_logged(server: Server, demo: Demo) -> None:
     for token in demo.tokens.values():
         assert token not in text
         assert token[4:20] not in text
+
+
+FORMULAS = ('=HYPERLINK("http://x")', "@SUM(1+1)", "-1+1|cmd", "+1+1", "\t=1+1", "\r=1+1")
+
+
+@pytest.fixture(scope="module")
+def formulas(demo: Demo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, str]]:
+    """A server whose access file holds an admin token (yielded with the server), then
+    tokens named like formulas; a file of its own, so the shared one stays as it was."""
+    workdir = tmp_path_factory.mktemp("formulas")
+    access = AccessStore(workdir / "access.db")
+    _, admin = access.create_token(Grant("admin", None), "admin")
+    for name in FORMULAS:
+        access.create_token(Grant("read", "park:petrochem"), name)
+    access.close()
+    for server in start_server(dataclasses.replace(demo, access=workdir / "access.db"), workdir):
+        yield server, admin
+
+
+def test_no_csv_cell_is_a_formula(formulas: tuple[Server, str]) -> None:
+    """OWASP "CSV Injection": a token named ``=HYPERLINK(...)`` is listed as text."""
+    server, admin = formulas
+    r = server.get("/api/v1/tokens", admin, headers={"Accept": "text/csv"})
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(r.text, newline="")))
+    listed = [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+    assert [t["name"] for t in listed] == ["admin", *("'" + name for name in FORMULAS)]
+    assert all(t["id"].isdigit() and t["created_ms"].isdigit() for t in listed)
+    for cell in (c for row in rows for c in row if c.startswith(FORMULA_STARTS)):
+        float(cell)  # only a number may start like a formula
+    as_json = server.get("/api/v1/tokens", admin).json()["tokens"]
+    assert [t["name"] for t in as_json] == ["admin", *FORMULAS]  # JSON keeps them as named

@@ -8,8 +8,6 @@ reference line (:mod:`analytics.targets`) are green when they meet it, red when 
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -20,6 +18,7 @@ from rich.table import Table
 from smartpark.analytics import periods, targets
 from smartpark.analytics.catalogue import KPIS
 from smartpark.analytics.table import COMPLETE_AT, KpiTable
+from smartpark.core.cells import csv_text
 
 DEFAULT_COLUMNS: Final = (
     "electricity_kwh",
@@ -105,14 +104,12 @@ def _flat(rec: dict[str, Any], kpis: Sequence[str]) -> dict[str, Any]:
 
 
 def to_csv(table: KpiTable, kpis: Sequence[str] = tuple(KPIS)) -> str:
-    """One line per (scope, id, period start); KPI columns carry their unit in the header."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow([*_META, *(f"{k} [{KPIS[k].unit}]" for k in kpis)])
-    for rec in table.records():
-        row = _flat(rec, kpis)
-        writer.writerow(["" if row[c] is None else row[c] for c in (*_META, *kpis)])
-    return buf.getvalue()
+    """One line per (scope, id, period start); KPI columns carry their unit in the header.
+    No cell holds a formula (:func:`~smartpark.core.cells.safe_cell`)."""
+    head = [*_META, *(f"{k} [{KPIS[k].unit}]" for k in kpis)]
+    columns = (*_META, *kpis)
+    flat = (_flat(rec, kpis) for rec in table.records())
+    return csv_text([head, *([row[c] for c in columns] for row in flat)])
 
 
 def to_json(

@@ -20,7 +20,6 @@ history already written must follow:
 
 from __future__ import annotations
 
-import csv
 import math
 from collections import Counter
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from smartpark.analytics.kpis import SCOPES, kpis_of_windows
 from smartpark.analytics.periods import PeriodName
 from smartpark.analytics.rollups.source import range_windows
 from smartpark.analytics.table import KpiTable
+from smartpark.core.cells import write_csv
 from smartpark.core.errors import AnalyticsError
 from smartpark.core.registry import Registry
 from smartpark.store.base import KpiRow, Store
@@ -191,26 +191,25 @@ def month_lines(
 
 
 def write_record(path: Path, changes: list[Change] | tuple[Change, ...]) -> None:
-    """The old and new points, one CSV line per restated point."""
+    """The old and new points, one CSV line per restated point (values as ``repr`` writes
+    them, exact); no cell holds a formula (:func:`~smartpark.core.cells.safe_cell`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    rows = (
+        [
+            c.old.scope,
+            c.old.id,
+            c.old.period,
+            c.old.kpi,
+            periods.from_ms(c.old.start_ms, "UTC").isoformat().replace("+00:00", "Z"),
+            c.old.factors_version,
+            float(c.old.value),
+            c.new.factors_version,
+            float(c.new.value),
+        ]
+        for c in changes
+    )
     with path.open("w", newline="", encoding="utf-8") as f:
-        out = csv.writer(f)
-        out.writerow(RECORD_COLUMNS)
-        for c in changes:
-            start = periods.from_ms(c.old.start_ms, "UTC").isoformat().replace("+00:00", "Z")
-            out.writerow(
-                [
-                    c.old.scope,
-                    c.old.id,
-                    c.old.period,
-                    c.old.kpi,
-                    start,
-                    c.old.factors_version,
-                    repr(c.old.value),
-                    c.new.factors_version,
-                    repr(c.new.value),
-                ]
-            )
+        write_csv(f, [RECORD_COLUMNS, *rows], lineterminator="\r\n")
 
 
 def render(r: Restatement, *, write: bool) -> str:

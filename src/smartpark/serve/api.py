@@ -4,13 +4,12 @@ the caller's scope, then reads.
 Ids are slugs (:data:`~smartpark.core.ids.ID_PATTERN`) and are rejected with 400 before
 any query when they are not; an unknown parameter or a repeated one is a 400 too (no
 ``id=mine&id=theirs``). An id outside the caller's scope and an id that does not exist
-both answer the same 403. ``Accept: text/csv`` turns a list answer into CSV.
+both answer the same 403. ``Accept: text/csv`` turns a list answer into CSV, in which no
+cell holds a formula.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from collections.abc import Iterable
 from typing import Annotated, Any, Final, Literal
@@ -20,6 +19,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from smartpark.analytics.periods import parse_instant
+from smartpark.core.cells import csv_text
 from smartpark.core.errors import AccessError, AnalyticsError, ConfigError, ContractError
 from smartpark.core.ids import ID_PATTERN
 from smartpark.core.logs import get_logger
@@ -105,18 +105,15 @@ def answer(request: Request, payload: dict[str, Any], rows: list[dict[str, Any]]
 
 
 def to_csv(rows: Iterable[dict[str, Any]]) -> str:
-    """A header of every scalar field (in first-seen order), then one line per row."""
+    """A header of every scalar field (in first-seen order), then one line per row; no
+    cell holds a formula (:func:`~smartpark.core.cells.safe_cell`)."""
     rows = list(rows)
     columns: dict[str, None] = {}
     for r in rows:
         for k, v in r.items():
             if k not in columns and not isinstance(v, dict | list):
                 columns[k] = None
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(columns)
-    writer.writerows([("" if (v := r.get(k)) is None else v) for k in columns] for r in rows)
-    return out.getvalue()
+    return csv_text([columns, *([r.get(k) for k in columns] for r in rows)])
 
 
 Caller_ = Annotated[Caller, Depends(api_caller)]

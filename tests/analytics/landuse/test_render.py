@@ -1,6 +1,7 @@
 """What the land-use commands print, built without the CLI: payloads, CSV and tables."""
 
 import csv
+import dataclasses
 import io
 import json
 from pathlib import Path
@@ -66,3 +67,38 @@ def test_each_format_of_landuse_and_idle(analysis):
     flags = list(csv.DictReader(io.StringIO(render.idle(analysis, "csv"))))
     assert len(flags) == len(analysis.detection.flags)
     assert "facts of 2025" in printed(render.idle(analysis, "table"))
+
+
+def test_no_csv_cell_of_landuse_or_idle_is_a_formula(analysis):
+    """Ids are slugs and profiles, grades and rules fixed names, so no input file puts a
+    formula in these CSVs today; the records are edited here to show the writers would
+    neutralise one (a leading ``'``) and keep a negative number a number."""
+    shown = render.select(analysis)
+    first, flag = shown.enterprises[0], shown.flags[0]
+    edited = dataclasses.replace(
+        shown,
+        enterprises=[
+            {
+                **first,
+                "enterprise": '=HYPERLINK("http://x")',
+                "park": "@SUM(1+1)",
+                "profile": "\tzj6",
+                "not_graded": "-1+1|cmd",
+                "indicators": {**first["indicators"], "tax_per_mu": -3.5},
+                "flags": ["+x", "y"],
+            }
+        ],
+        flags=[{**flag, "rule": "=1+1", "enterprise": "\r=1", "land_mu": -60.0}],
+    )
+    (row,) = csv.DictReader(io.StringIO(render.landuse_csv(edited), newline=""))
+    assert row["enterprise"] == '\'=HYPERLINK("http://x")'
+    assert row["park"] == "'@SUM(1+1)"
+    assert row["profile"] == "'\tzj6"
+    assert row["not_graded"] == "'-1+1|cmd"
+    assert row["flags"] == "'+x;y"
+    assert row["tax_per_mu"] == "-3.5"
+    assert row["grade"] == first["grade"]
+    (idle,) = csv.DictReader(io.StringIO(render.idle_csv(edited), newline=""))
+    assert (idle["rule"], idle["enterprise"], idle["park"]) == ("'=1+1", "'\r=1", flag["park"])
+    assert idle["land_mu"] == "-60.0"
+    assert json.loads(idle["evidence"]) == flag["evidence"]

@@ -9,8 +9,6 @@ from :mod:`records`; the rules are in docs/landuse.md.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from dataclasses import dataclass
 from typing import Any, Final, Literal
@@ -23,6 +21,7 @@ from rich.text import Text
 from smartpark.analytics.landuse import records
 from smartpark.analytics.landuse.analysis import Analysis
 from smartpark.analytics.landuse.indicators import INDICATORS
+from smartpark.core.cells import csv_text
 from smartpark.core.errors import OptionError
 from smartpark.store.base import KpiRow
 
@@ -202,34 +201,36 @@ def idle_payload(shown: Selection) -> dict[str, Any]:
 
 
 def landuse_csv(shown: Selection) -> str:
-    """One line per enterprise: grade, indicators, item scores, flags, why not graded."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(
-        [*CSV_HEAD, *INDICATORS, *(f"item_{k}" for k in INDICATORS), "flags", "not_graded"]
+    """One line per enterprise: grade, indicators, item scores, flags, why not graded.
+    No cell holds a formula (:func:`~smartpark.core.cells.safe_cell`)."""
+    head = [*CSV_HEAD, *INDICATORS, *(f"item_{k}" for k in INDICATORS), "flags", "not_graded"]
+    rows = (
+        [
+            *(r[k] for k in CSV_HEAD),
+            *(r["indicators"].get(k) for k in INDICATORS),
+            *(r["items"].get(k) for k in INDICATORS),
+            ";".join(r["flags"]),
+            r["not_graded"],
+        ]
+        for r in shown.enterprises
     )
-    for r in shown.enterprises:
-        writer.writerow(
-            [
-                *("" if r[k] is None else r[k] for k in CSV_HEAD),
-                *("" if r["indicators"].get(k) is None else r["indicators"][k] for k in INDICATORS),
-                *("" if r["items"].get(k) is None else r["items"][k] for k in INDICATORS),
-                ";".join(r["flags"]),
-                r["not_graded"] or "",
-            ]
-        )
-    return out.getvalue()
+    return csv_text([head, *rows])
 
 
 def idle_csv(shown: Selection) -> str:
-    """One line per flag; the evidence as a JSON object."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["rule", "enterprise", "park", "land_mu", "evidence"])
-    for f in shown.flags:
-        evidence = json.dumps(f["evidence"], ensure_ascii=False)
-        writer.writerow([f["rule"], f["enterprise"], f["park"], f["land_mu"], evidence])
-    return out.getvalue()
+    """One line per flag; the evidence as a JSON object. No cell holds a formula."""
+    head = ["rule", "enterprise", "park", "land_mu", "evidence"]
+    rows = (
+        [
+            f["rule"],
+            f["enterprise"],
+            f["park"],
+            f["land_mu"],
+            json.dumps(f["evidence"], ensure_ascii=False),
+        ]
+        for f in shown.flags
+    )
+    return csv_text([head, *rows])
 
 
 def _fmt(value: Any, digits: int = 2) -> str:
