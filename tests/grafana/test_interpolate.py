@@ -107,3 +107,9 @@ def test_single_value_variable_is_substituted_as_is():
         variables={"period": Variable("day")},
     )
     assert out == "\"period\" = 'day' $unknown"
+
+
+def test_range_bounds_are_epoch_milliseconds():
+    q = "time > ${__to}ms - 15m AND time <= $__to AND time >= ${__from}ms"
+    out = interpolate(q, from_ms=1000, to_ms=2000, interval_ms=1, variables={})
+    assert out == "time > 2000ms - 15m AND time <= 2000 AND time >= 1000ms"

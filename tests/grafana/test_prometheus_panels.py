@@ -8,10 +8,12 @@ real :class:`ingest.metrics.IngestMetrics`, so a rename in ingest breaks this te
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from smartpark.core import registry
 from smartpark.grafana import dashboards
 from smartpark.grafana.datasource import PROMETHEUS_UID
 from smartpark.ingest.metrics import IngestMetrics
@@ -37,10 +39,11 @@ def _exported() -> dict[str, set[str]]:
     return out
 
 
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "registry.toml"
 EXPORTED = _exported()
 TARGETS = [
     (panel["title"], t)
-    for panel in dashboards.operations()["panels"]
+    for panel in dashboards.operations(registry.load(EXAMPLE))["panels"]
     for t in panel.get("targets", [])
     if t["datasource"]["type"] == "prometheus"
 ]

@@ -33,7 +33,7 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "registry.toml"
 
 
 def test_dashboard_payload_overwrites_by_uid_and_drops_the_id():
-    board = {**dashboards.operations(), "id": 42}
+    board = {**dashboards.operations(registry.load(EXAMPLE)), "id": 42}
     payload = dashboard_payload(board)
     assert payload["overwrite"] is True
     assert payload["folderUid"] == "smartpark"
@@ -104,7 +104,12 @@ def test_push_to_an_unreachable_grafana_names_the_step_and_url():
     with pytest.raises(
         GrafanaPushError, match="datasource smartpark-influxdb: cannot reach Grafana"
     ) as err:
-        push(api, [datasource_payload(store)], [dashboards.operations()], where=url)
+        push(
+            api,
+            [datasource_payload(store)],
+            [dashboards.operations(registry.load(EXAMPLE))],
+            where=url,
+        )
     assert url in str(err.value)
 
 

@@ -3,13 +3,17 @@
 Each KPI has its English description and its Chinese name (``zh``), the official term
 where one exists (GB/T 2589 综合能源消费量, the zero-carbon park notice's 单位能耗碳排放,
 ...), so reports and tables in either language read their labels from here.
-Formulas and coefficient sources: ``docs/kpis.md``.
+Each KPI also names its ``inputs``: the quantities it is computed from (below, at
+:data:`_INPUTS`). Formulas and coefficient sources: ``docs/kpis.md``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from typing import Final, Literal
+
+from smartpark.core import quantities
+from smartpark.core.registry import POLLUTANTS
 
 Group = Literal["energy", "carbon", "water", "waste", "emissions", "quality", "cost"]
 
@@ -21,6 +25,7 @@ class KpiSpec:
     group: Group
     description: str
     zh: str = ""  # the Chinese name (_ZH)
+    inputs: frozenset[str] = frozenset()  # the quantities it is computed from (_INPUTS)
 
     def label(self, lang: str) -> str:
         """The KPI's name in ``lang`` ("zh": the Chinese term, else the KPI's name)."""
@@ -180,8 +185,62 @@ _ZH: Final[dict[str, str]] = {
     "peak_shift_saving_cny": "移峰填谷可节省电费",
 }
 
+# The quantities each KPI is computed from. A scope none of whose boundary meters
+# measures one of them still gets the KPI, but only as a constant (0, or no value), so a
+# dashboard leaves it out (docs/deploy.md, "Dashboards are generated, not edited"). A share
+# or intensity names what its denominator is computed from: 0 % renewable energy is a
+# figure of a scope that meters energy; tests/analytics/test_catalogue_inputs.py checks,
+# quantity by quantity, that a KPI without any of its inputs is never anything else.
+_ELECTRICITY: Final = ("electricity_import", "green_electricity_import", "electricity_export")
+_RENEWABLE: Final = ("pv_generation", "wind_generation")
+_FUELS: Final = ("natural_gas", "coal", "diesel")  # scope 1
+_BOUGHT: Final = ("electricity_import", "electricity_export", "heat", "steam")  # scope 2
+_ENERGY: Final = (*_ELECTRICITY, *_RENEWABLE, *_FUELS, "heat", "steam")  # energy_tce's
+_COUNTERS: Final = tuple(q.name for q in quantities.QUANTITIES if q.nature == "counter")
+_EVERY: Final = quantities.QUANTITY_NAMES  # of every meter (data quality)
+_INPUTS: Final[dict[str, tuple[str, ...]]] = {
+    "electricity_kwh": _ELECTRICITY,
+    "pv_kwh": ("pv_generation",),
+    "wind_kwh": ("wind_generation",),
+    "energy_tce": _ENERGY,
+    "renewable_share": _ENERGY,
+    "clean_energy_share": _ENERGY,
+    "peak_demand_kw": ("active_power", "electricity_import"),  # else 4 x import per quarter
+    "load_factor": ("active_power", "electricity_import"),
+    "co2_scope1_t": _FUELS,
+    "co2_scope2_t": _BOUGHT,
+    "co2_scope2_market_t": _BOUGHT,
+    "co2_total_t": (*_FUELS, *_BOUGHT),
+    "carbon_per_energy": _ENERGY,
+    "carbon_intensity": ("output_value",),
+    "energy_intensity": ("output_value",),
+    "output_value_cny": ("output_value",),
+    "fresh_water_m3": ("fresh_water",),
+    "water_reuse_rate": ("fresh_water", "recycled_water"),
+    "wastewater_m3": ("wastewater_discharge",),
+    "water_intensity": ("output_value",),
+    "solid_waste_utilisation_rate": ("solid_waste_generated",),
+    **{f"{p}_kg": (p,) for p in POLLUTANTS},
+    **{f"{p}_exceed_h": (p,) for p in POLLUTANTS},
+    "completeness": _EVERY,
+    "resets": _COUNTERS,
+    "spikes_dropped": _COUNTERS,
+    "stale_meters": _EVERY,
+    **{
+        f"electricity_kwh_{p}": ("electricity_import",) for p in ("sharp", "peak", "flat", "valley")
+    },
+    "electricity_cost_cny": ("electricity_import",),
+    "gas_cost_cny": ("natural_gas",),
+    "water_cost_cny": ("fresh_water",),
+    "energy_cost_cny": ("electricity_import", "natural_gas", "steam", "heat"),
+    "cost_per_output": ("output_value",),
+    "peak_share": ("electricity_import",),
+    "peak_shift_saving_cny": ("electricity_import",),
+}
+
 KPIS: Final[dict[str, KpiSpec]] = {
-    s.name: replace(s, zh=_ZH[s.name]) for s in (*_SPECS, *_COST_SPECS)
+    s.name: replace(s, zh=_ZH[s.name], inputs=frozenset(_INPUTS[s.name]))
+    for s in (*_SPECS, *_COST_SPECS)
 }
 KPI_NAMES: Final[tuple[str, ...]] = tuple(KPIS)
 

@@ -4,6 +4,8 @@
 - :mod:`smartpark.grafana.kpis`: KPI queries and panels whose units, descriptions and
   reference lines come from the analytics catalogue and targets, never restated;
 - :mod:`smartpark.grafana.panels`: builders for Grafana's dashboard JSON model;
+- :mod:`smartpark.grafana.needs`: which panels a dashboard shows: only those its scope's
+  meters can give data (each target names the quantities it needs);
 - :mod:`smartpark.grafana.datasource`: the InfluxDB (InfluxQL) datasource, 1.x and 2.x/3.x;
 - :mod:`smartpark.grafana.interpolate`: Grafana's macro and variable interpolation, so the
   queries can be run against InfluxDB outside Grafana;

@@ -8,11 +8,15 @@ built by :mod:`smartpark.grafana.kpis`, so their units, descriptions and referen
 are the analytics catalogue's and targets'; carrier factors, emission limits and units
 come from :mod:`smartpark.core.factors` and :mod:`smartpark.core.quantities`.
 
-The registry is an input for one thing the schema cannot answer: which meters are
-sub-meters. Panels that add counters up exclude them, as the KPIs do, so nothing is
-counted twice. Regenerate the dashboards whenever sub-meters change::
+The registry is an input for two things the schema cannot answer. Which meters are
+sub-meters: panels that add counters up exclude them, as the KPIs do, so nothing is
+counted twice. And what a dashboard's scope meters: every target names what it needs (the
+quantity it reads, or its KPI's inputs in the catalogue), and a dashboard shows only the
+targets, panels and rows its scope can give data (:mod:`smartpark.grafana.needs`): a park
+without CEMS stacks has no emission panels. Regenerate the dashboards whenever meters
+change::
 
-    smartpark grafana dashboards --registry registry.toml --out deploy/grafana/dashboards
+    smartpark grafana provision --registry registry.toml --out deploy/grafana
 """
 
 # InfluxQL here is built from code constants and registry ids (validated slugs), never
@@ -22,6 +26,7 @@ counted twice. Regenerate the dashboards whenever sub-meters change::
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
@@ -44,6 +49,7 @@ from smartpark.grafana.kpis import (
     reference_line,
     unit,
 )
+from smartpark.grafana.needs import Metered, shown
 from smartpark.grafana.panels import (
     Json,
     Panel,
@@ -67,6 +73,8 @@ OPS_UID: Final = "smartpark-operations"
 READINGS: Final = "/^(" + "|".join(quantities.KINDS) + ")$/"
 PARK: Final = '"park" =~ /^$park$/'
 ENTERPRISE: Final = '"enterprise" =~ /^$enterprise$/'
+# The last 15 minutes of the dashboard's range: ``$__to`` is its end (now, when it ends now).
+LAST_15_MIN: Final = "time > ${__to}ms - 15m AND time <= ${__to}ms"
 
 # Energy carriers converted to tce with the default factors (docs/kpis.md): quantity,
 # legend, factor name in core.factors.DEFAULT_FACTORS (tce per canonical unit).
@@ -144,8 +152,11 @@ def _guiding_note(kpi: str, label: str) -> str:
 # Zone overview
 
 
-def zone_overview() -> Json:
-    """Parks side by side: tce, CO2, tCO2/tce against the line, clean/renewable, water."""
+def zone_overview(registry: Registry) -> Json:
+    """Parks side by side: tce, CO2, tCO2/tce against the line, clean/renewable, water.
+
+    Shows what the registry's parks meter together.
+    """
     per = unit("carbon_per_energy")
     items: list[Panel | Row] = [
         Row("Zone totals"),
@@ -212,7 +223,7 @@ def zone_overview() -> Json:
         ZONE_UID,
         "smartpark / Zone overview",
         "Parks of the zone side by side on the zero-carbon park indicators (KPIs).",
-        items,
+        shown(items, Metered.of(registry)),
         [*_variables(zone=True, park=False, enterprise=False, period=True)],
         time_from="now-30d",
     )
@@ -233,6 +244,7 @@ def _carrier_query(quantity: str, label: str, factor: str, exclude_subs: str) ->
         f'SELECT sum("delta") * {tce!r} AS "tce" FROM ({inner}) '
         f"WHERE $timeFilter GROUP BY time($__interval)",
         alias=label,
+        needs=frozenset({quantity}),
     )
 
 
@@ -253,6 +265,7 @@ def _emission_panel(pollutant: str) -> Panel:
                 f"WHERE \"quantity\" = '{pollutant}' AND {PARK} AND {ENTERPRISE} AND $timeFilter "
                 'GROUP BY time($__interval), "meter" fill(none)',
                 alias="$tag_meter",
+                needs=frozenset({pollutant}),
             )
         ],
         unit=grafana_unit(measured),
@@ -268,8 +281,12 @@ def _emission_panel(pollutant: str) -> Panel:
     )
 
 
-def park_dashboard(registry: Registry) -> Json:
-    """One park (or several): load, energy by carrier, carbon, water, emissions, quality."""
+def park_dashboard(registry: Registry, parks: Sequence[str] | None = None) -> Json:
+    """One park (or several): load, energy by carrier, carbon, water, emissions, quality.
+
+    Shows what ``parks`` meter together (every park of the registry when None): the zone
+    folder's dashboard, whose park is a choice, has every panel some park can fill.
+    """
     exclude_subs = _sub_meter_filter(registry)
     power = quantities.BY_NAME["active_power"].canonical_unit
     tce = unit("energy_tce")
@@ -314,6 +331,7 @@ def park_dashboard(registry: Registry) -> Json:
                     f'{exclude_subs} AND $timeFilter GROUP BY time($__interval), "enterprise" '
                     "fill(null)",
                     alias="$tag_enterprise",
+                    needs=frozenset({"active_power"}),
                 )
             ],
             unit=grafana_unit(power),
@@ -374,7 +392,7 @@ def park_dashboard(registry: Registry) -> Json:
         PARK_UID,
         "smartpark / Park",
         "Energy, carbon, water, emissions and data quality of a park and its enterprises.",
-        items,
+        shown(items, Metered.of(registry, parks)),
         _variables(zone=True, park=True, enterprise=True, period=True),
     )
 
@@ -471,7 +489,7 @@ def _service_panels() -> list[Panel | Row]:
     ]
 
 
-def operations() -> Json:
+def operations(registry: Registry) -> Json:
     """Is the data arriving? Stored rates, meters reporting, lag per meter, completeness."""
     per_meter_last = (
         f'SELECT last("value") FROM {READINGS} WHERE {PARK} AND $timeFilter '
@@ -508,12 +526,15 @@ def operations() -> Json:
             "Enterprises reporting in the last 15 min",
             Query(
                 'SELECT count("last") FROM (SELECT last("value") FROM '
-                f"{READINGS} WHERE {PARK} AND time > now() - 15m "
+                f"{READINGS} WHERE {PARK} AND {LAST_15_MIN} "
                 'GROUP BY "enterprise")',
             ),
             thresholds=[],
             width=6,
-            description="An enterprise's gateway is online when at least one meter reported.",
+            description=(
+                "An enterprise's gateway is online when at least one meter reported in the "
+                "last 15 minutes of the selected range (up to now, for a range ending now)."
+            ),
         ),
         table(
             "Last reading per meter (data lag)",
@@ -553,7 +574,7 @@ def operations() -> Json:
         OPS_UID,
         "smartpark / Operations",
         "Is the data arriving: stored rates, meters and enterprises reporting, lag, completeness.",
-        items,
+        shown(items, Metered.of(registry)),
         _variables(zone=False, park=True, enterprise=True, period=False),
         time_from="now-6h",
         refresh="1m",
@@ -567,9 +588,9 @@ def operations() -> Json:
 def all_dashboards(registry: Registry) -> dict[str, Json]:
     """File name → dashboard, for every smartpark dashboard."""
     return {
-        "zone-overview.json": zone_overview(),
+        "zone-overview.json": zone_overview(registry),
         "park.json": park_dashboard(registry),
-        "operations.json": operations(),
+        "operations.json": operations(registry),
     }
 
 

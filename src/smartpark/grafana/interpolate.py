@@ -3,6 +3,8 @@
 Grafana sends a raw InfluxQL panel query to InfluxDB only after it has replaced:
 
 - ``$timeFilter`` / ``$__timeFilter`` with ``time >= <from>ms and time <= <to>ms``;
+- ``$__from`` / ``$__to`` (also ``${__from}``, ``${__to}``) with the range's start and end
+  in epoch milliseconds;
 - ``$__interval`` with the rounded group-by interval (``(to - from) / maxDataPoints``,
   rounded to a "nice" step by Grafana's table, never below the panel's or datasource's
   minimum interval) and ``$__interval_ms`` with the same in milliseconds;
@@ -176,6 +178,8 @@ def interpolate(
         "__timeFilter": time_filter(from_ms, to_ms),
         "__interval": format_interval(interval_ms),
         "__interval_ms": str(interval_ms),
+        "__from": str(from_ms),
+        "__to": str(to_ms),
     }
 
     def replace(match: re.Match[str]) -> str:

@@ -11,7 +11,10 @@ is looked up:
 - the reference line comes from :mod:`smartpark.analytics.targets` (``carbon_per_energy``
   and the guiding lines, docs/kpis.md) and, for ``completeness``, from
   :data:`smartpark.analytics.table.COMPLETE_AT`, below which analytics flags a KPI as
-  computed on incomplete data.
+  computed on incomplete data;
+- what the query needs to show data is the catalogue's ``inputs`` of the KPI (the
+  quantities it is computed from), so a dashboard leaves it out where its scope meters
+  none of them (:mod:`smartpark.grafana.needs`).
 """
 
 # InfluxQL here is built from code constants and registry ids (validated slugs), never
@@ -27,7 +30,7 @@ from typing import Any, Final, Literal
 from smartpark.analytics.catalogue import KPIS, KpiSpec
 from smartpark.analytics.table import COMPLETE_AT
 from smartpark.analytics.targets import CARBON_PER_ENERGY_LINE, GUIDING_LINES
-from smartpark.grafana.panels import Format, Panel, Query, bargauge, stat, timeseries
+from smartpark.grafana.panels import Format, Panel, PromQuery, Query, bargauge, stat, timeseries
 from smartpark.store.base import Scope
 from smartpark.store.lineprotocol import KPI_MEASUREMENT
 
@@ -116,7 +119,7 @@ def kpi_query(
         f'SELECT {select} FROM "{KPI_MEASUREMENT}" WHERE {where} AND $timeFilter '
         f"GROUP BY {group_by}"
     )
-    return KpiQuery(influxql, alias=alias, format=fmt, kpi=name)
+    return KpiQuery(influxql, alias=alias, format=fmt, needs=spec(kpi).inputs, kpi=name)
 
 
 def describe(queries: Sequence[KpiQuery], note: str = "") -> str:
@@ -172,10 +175,18 @@ def kpi_timeseries(
     title: str, queries: Sequence[KpiQuery], *, note: str = "", **kwargs: Any
 ) -> Panel:
     """A time series of KPIs sharing a unit, with the red reference line of one of them."""
-    return timeseries(
+
+    def rebuild(kept: Sequence[Query | PromQuery]) -> Panel:
+        return kpi_timeseries(
+            title, [q for q in kept if isinstance(q, KpiQuery)], note=note, **kwargs
+        )
+
+    panel = timeseries(
         title,
         queries,
         threshold_line=_line(title, queries),
         **_derived(title, queries, note),
         **kwargs,
     )
+    panel.rebuild = rebuild
+    return panel

@@ -7,8 +7,8 @@ is raw InfluxQL against the one smartpark datasource (:data:`DATASOURCE`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, Final, Literal
 
 from smartpark.grafana.datasource import DATASOURCE_UID, PROMETHEUS_UID
@@ -25,11 +25,16 @@ Format = Literal["time_series", "table"]
 
 @dataclass(frozen=True, slots=True)
 class Query:
-    """One raw InfluxQL target; ``alias`` uses Grafana's ``$tag_<name>``/``$col`` forms."""
+    """One raw InfluxQL target; ``alias`` uses Grafana's ``$tag_<name>``/``$col`` forms.
+
+    ``needs``: the quantities it reads, any one of which gives it data (empty: any
+    reading); a dashboard keeps it only where its scope meters one (grafana/needs.py).
+    """
 
     influxql: str
     alias: str = ""
     format: Format = "time_series"
+    needs: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +92,17 @@ class Panel:
     custom: Json = field(default_factory=dict)
     overrides: Sequence[Json] = ()
     extra: Json = field(default_factory=dict)
+    # The panel again from fewer of its queries, for a panel that derives more than its
+    # targets from them (a KPI panel's description); None: the same panel, fewer targets.
+    rebuild: Callable[[Sequence[Query | PromQuery]], Panel] | None = field(
+        default=None, repr=False, compare=False
+    )
+
+    def with_queries(self, queries: Sequence[Query | PromQuery]) -> Panel:
+        """This panel showing only ``queries`` (some of its own)."""
+        if self.rebuild is not None:
+            return self.rebuild(queries)
+        return replace(self, queries=tuple(queries))
 
     def to_json(self, panel_id: int, x: int, y: int) -> Json:
         steps: list[Json] = [{"color": "green", "value": None}]

@@ -8,8 +8,9 @@ is one organisation with
   always lived in): zone overview, the park dashboard with a free park choice, operations;
   viewed by every ``zone-<id>`` team;
 - a folder per park (uid ``smartpark-park-<id>``, titled with the park's name) holding that
-  park's dashboard, whose ``park`` (and ``zone``) variable is a hidden constant; viewed by
-  the team ``park-<id>`` and by the team of the park's zone, nobody else.
+  park's dashboard, whose ``park`` (and ``zone``) variable is a hidden constant and whose
+  panels are those the park's meters can fill; viewed by the team ``park-<id>`` and by the
+  team of the park's zone, nobody else.
 
 This module only plans: uids, team names, the fixed dashboards and who views which
 folder. :mod:`smartpark.grafana.push` applies the plan over the HTTP API and
@@ -85,9 +86,10 @@ def fixed_variable(variable: Json, value: str) -> Json:
 
 
 def park_dashboard_for(registry: Registry, park_id: str) -> Json:
-    """The park dashboard of one park: its ``park`` and ``zone`` variables fixed to it."""
+    """The park dashboard of one park: its ``park`` and ``zone`` variables fixed to it,
+    and only the panels that park's meters can fill (:mod:`smartpark.grafana.needs`)."""
     park = registry.parks[check_id(park_id, "park")]
-    board = copy.deepcopy(park_dashboard(registry))
+    board = copy.deepcopy(park_dashboard(registry, [park_id]))
     fixed = {"park": park_id, "zone": park.zone}
     variables = board["templating"]["list"]
     if "park" not in {v["name"] for v in variables}:
