@@ -134,7 +134,7 @@ class TimedRollups:
             return self.inner.spans(start_ms, end_ms)
 
     def dirty(
-        self, start_ms: int, end_ms: int
+        self, start_ms: int | None = None, end_ms: int | None = None
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         with self.clock.timing("read dirty"):
             return self.inner.dirty(start_ms, end_ms)

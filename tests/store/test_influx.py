@@ -292,3 +292,25 @@ def test_large_writes_are_split_into_several_requests(influxd: Influxd, influx_d
         store.write(columns(points))
         assert posts == ["/write"] * 4  # 3 + 3 + 3 + 1 points
         assert triples(store.read(*ALL)) == expected(points)
+
+
+def test_dirty_marks_written_without_done_are_found_until_cleared(
+    store: InfluxStore, influxd: Influxd, influx_db: str
+) -> None:
+    """Marks as the first rollup version wrote them (``marked`` only): dirty, listed
+    with or without bounds, and gone once a re-roll clears them; marks of this version
+    carry ``done=0`` so influxd filters them itself."""
+    influxd.write(influx_db, "rollup_dirty marked=5i 900000\nrollup_dirty marked=7i 1800000\n")
+    influxd.write(influx_db, "rollup_dirty done=7i 1800000\n")  # cleared by a re-roll
+    written_ms = 400 * 86_400_000  # a window this version marks
+    store.write(columns([("a-elec", written_ms, 1.0)]))
+    assert influxd.query(
+        influx_db, f"SELECT done FROM rollup_dirty WHERE time = {written_ms}ms"
+    ) == [{"time": written_ms, "done": 0}]
+    window, marked = store.rollups.dirty()
+    assert window.tolist() == [900000, written_ms]
+    assert store.rollups.dirty(None, 1800000)[0].tolist() == [900000]
+    store.rollups.clear_dirty(window, marked)
+    assert store.rollups.dirty()[0].size == 0
+    counts = influxd.query(influx_db, "SELECT count(marked), count(done) FROM rollup_dirty")
+    assert (counts[0]["count"], counts[0]["count_1"]) == (3, 3)  # no mark without done left

@@ -165,3 +165,26 @@ def test_a_store_file_of_the_previous_version_opens_and_keeps_its_kpis(tmp_path:
         assert again.read_kpis(0, 2000) == [row]
     finally:
         again.close()
+
+
+def test_a_store_file_without_the_index_of_dirty_windows_gets_it(tmp_path: Path) -> None:
+    """rollup_dirty of the first rollup version (no index of its dirty rows): opening the
+    file builds the index, and listing the dirty windows reads only those."""
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        """
+        CREATE TABLE rollup_dirty (window_ms INTEGER PRIMARY KEY,
+            marked_ms INTEGER NOT NULL, done_ms INTEGER NOT NULL DEFAULT 0);
+        INSERT INTO rollup_dirty VALUES (900000, 5, 5), (1800000, 7, 5), (2700000, 9, 0);
+        """
+    )
+    conn.commit()
+    conn.close()
+    with SqliteStore(path, REGISTRY) as store:
+        window, marked = store.rollups.dirty()
+        assert (window.tolist(), marked.tolist()) == ([1800000, 2700000], [7, 9])
+        plan = store._conn.execute(
+            "EXPLAIN QUERY PLAN SELECT window_ms FROM rollup_dirty WHERE marked_ms > done_ms"
+        ).fetchall()
+    assert "USING INDEX rollup_dirty_pending" in str(plan)  # only the dirty rows are read

@@ -251,3 +251,26 @@ def test_a_factors_version_line_protocol_cannot_carry_is_rejected(store: Store) 
     with pytest.raises(StoreRejectedError, match="backslash"):
         store.write_kpis([bad])
     assert store.read_kpis(T0 - 1, T0 + 1) == []
+
+
+def test_dirty_windows_of_any_age_are_listed_alone_and_cleared(store: Store) -> None:
+    """Every written window is marked; a listing without bounds finds a mark however old
+    (a reading 433 days late), and only the marks not cleared since."""
+    quarter = 900_000
+    now, late = 1_794_268_800_000, 1_756_857_600_000  # 2026-11-10, 2025-09-03 (UTC)
+    history = [("a-elec", t, float(t)) for t in range(late - quarter, now, 2 * 86_400_000)]
+    store.write(columns(history))
+    window, marked = store.rollups.dirty()
+    assert window.tolist() == sorted({t // quarter * quarter for _, t, _ in history})
+    store.rollups.clear_dirty(window, marked)  # a re-roll saw them all
+    assert store.rollups.dirty()[0].size == 0
+
+    store.write(columns([("a-elec", late + 60_000, 1.0), ("b-nox", now + 5, 2.0)]))
+    assert store.rollups.dirty()[0].tolist() == [late, now]
+    assert store.rollups.dirty(late + quarter)[0].tolist() == [now]
+    assert store.rollups.dirty(None, now)[0].tolist() == [late]
+    assert store.rollups.dirty(late, now + quarter)[0].tolist() == [late, now]
+    window, marked = store.rollups.dirty()
+    store.write(columns([("b-nox", now + 6, 3.0)]))  # written again after the listing
+    store.rollups.clear_dirty(window, marked)
+    assert store.rollups.dirty()[0].tolist() == [now]  # that write's mark is not cleared

@@ -156,29 +156,37 @@ def follow(
 ) -> int:
     """Recompute and write the latest closed periods until SIGTERM/SIGINT; cycles run."""
 
-    def job(start_ms: int, end_ms: int) -> int:
-        return kpi_job(
-            store,
-            registry,
-            start_ms,
-            end_ms,
-            [selection.period],
-            write=True,
-            peak_shift=selection.peak_shift,
-        ).written
-
     def cycle(start_ms: int, end_ms: int) -> int:
-        # Rollups first (new windows, late readings' windows), then the KPIs: the latest
-        # closed periods and every earlier period a late reading changed.
-        kept = keep_current(store, registry, start_ms, now_ms())
-        written = job(start_ms, end_ms)
-        for a, b in periods_touching(selection, kept.rerolled.ranges, before_ms=start_ms):
-            written += job(a, b)
-        return written
+        return follow_cycle(store, registry, selection, start_ms, end_ms, now_ms())
 
     runner = Follow(selection.timezone, selection.period, interval_s, max_cycles=max_cycles)
     runner.install_signal_handlers()
     return runner.run(cycle)
+
+
+def follow_cycle(
+    store: Store,
+    registry: Registry,
+    selection: Selection,
+    start_ms: int,
+    end_ms: int,
+    at_ms: int,
+) -> int:
+    """One ``--follow`` cycle at ``at_ms`` (now): rollups first (new windows, and the windows of
+    late readings, however late), then the KPIs of the latest closed periods
+    ``[start_ms, end_ms)`` and of every earlier period a late reading changed; points
+    written."""
+
+    def job(a: int, b: int) -> int:
+        return kpi_job(
+            store, registry, a, b, [selection.period], write=True, peak_shift=selection.peak_shift
+        ).written
+
+    kept = keep_current(store, registry, start_ms, at_ms)
+    written = job(start_ms, end_ms)
+    for a, b in periods_touching(selection, kept.rerolled.ranges, before_ms=start_ms):
+        written += job(a, b)
+    return written
 
 
 def periods_touching(

@@ -5,10 +5,12 @@
     smartpark rollup --from 2024-01-01 --to 2026-12-01       # build two years, day by day
     smartpark rollup --from 2026-11-01 --to 2026-12-01 --check   # what is rolled up
 
-Run it once over the stored history; ``smartpark kpi --follow`` keeps it current. After
-a registry change that affects rollups (a meter added, a multiplier, interval or stack
-changed) the KPI readers fall back to raw readings and name this command with the
-range to rebuild. Logic: :mod:`smartpark.analytics.rollups` (docs/kpis.md, "Rollups").
+Run it once over the stored history; ``smartpark kpi --follow`` keeps it current (it
+re-rolls the windows late readings made dirty, however late; ``--check`` names the
+dirty ones and the command that re-rolls them now). After a registry change that
+affects rollups (a meter added, a multiplier, interval or stack changed) the KPI
+readers fall back to raw readings and name this command with the range to rebuild.
+Logic: :mod:`smartpark.analytics.rollups` (docs/kpis.md, "Rollups").
 """
 
 from __future__ import annotations
@@ -79,6 +81,16 @@ def rollup(
                 f"{cov.windows} windows: {cov.current} current, {cov.dirty} dirty, "
                 f"{cov.outdated} outdated, {cov.missing} not rolled up"
             )
+            if cov.dirty_runs:
+                typer.echo(
+                    f"dirty (readings written after they were rolled up; read raw until "
+                    f"re-rolled): {source.runs_text(cov.dirty_runs)}"
+                )
+                typer.echo(
+                    "re-roll them and rewrite the KPI periods they changed (each cycle of "
+                    "`smartpark kpi --follow` does this; pass the --period you follow, "
+                    f"default day): {source.REROLL_COMMAND}"
+                )
             if cov.outdated_days:
                 typer.echo(f"rebuild the outdated ones: {source.rebuild_hint(cov.outdated_days)}")
             return

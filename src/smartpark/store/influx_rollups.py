@@ -2,13 +2,23 @@
 
     rollup,meter=<id> consumption=…,samples=…i,… <window start ms>   -- defaults left out
     rollup_span fingerprint="…",lo_ms=…i,hi_ms=…i,complete=true,built_ms=…i <UTC day ms>
-    rollup_dirty marked=…i <window ms>   (written with the readings)
-    rollup_dirty done=…i <window ms>     (written by the maintainer)
+    rollup_dirty marked=…i,done=0i <window ms>   (written with the readings)
+    rollup_dirty done=…i <window ms>             (written by the maintainer)
 
-InfluxDB keeps the fields of one point separately, so ``marked`` and ``done`` of a
-window never overwrite each other. A rebuild first writes the touched days' spans as
-incomplete, deletes their rows, writes the new rows, then the complete spans: a crash
-in between leaves days a reader treats as not rolled up.
+InfluxDB keeps the fields of one point separately, so the maintainer's ``done`` never
+overwrites a ``marked``. A write sets ``done`` back to 0 with its mark, so the window is
+dirty whatever a maintainer consumed before; a maintainer clearing it afterwards saw
+that mark (``done`` = the mark seen: a write racing it stays dirty). Every mark thus
+carries ``done``, and influxd evaluates ``marked > done`` itself: a listing of the dirty
+windows, of any age, gets only those back (influxd still scans the marks: about 20 ms
+per year of history with the check below, bench/bench_dirty.py). Marks written by an
+earlier version carry no ``done`` until a maintainer clears them; while a range holds
+any (``count(done)`` below ``count(marked)``), its marks are all read back and a
+missing ``done`` counts as 0.
+
+A rebuild first writes the touched days' spans as incomplete, deletes their rows, writes
+the new rows, then the complete spans: a crash in between leaves days a reader treats
+as not rolled up.
 """
 
 from __future__ import annotations
@@ -43,7 +53,7 @@ def dirty_lines(ts: npt.NDArray[np.int64]) -> bytes:
     """Line protocol marking the windows of ``ts`` dirty (sent with the readings)."""
     now = now_ms()
     return "".join(
-        f"{DIRTY_MEASUREMENT} marked={now}i {w}\n" for w in windows_of(ts).tolist()
+        f"{DIRTY_MEASUREMENT} marked={now}i,done=0i {w}\n" for w in windows_of(ts).tolist()
     ).encode()
 
 
@@ -159,20 +169,30 @@ class InfluxRollups:
         return out
 
     def dirty(
-        self, start_ms: int, end_ms: int
+        self, start_ms: int | None = None, end_ms: int | None = None
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-        query = (
-            f'SELECT marked, done FROM "{DIRTY_MEASUREMENT}" '  # noqa: S608
-            f"WHERE time >= {int(start_ms)}ms AND time < {int(end_ms)}ms"
-        )
+        bounds = [f"time >= {int(start_ms)}ms"] if start_ms is not None else []
+        bounds += [f"time < {int(end_ms)}ms"] if end_ms is not None else []
+        if self._all_marks_have_done(bounds):
+            bounds.append("marked > done")  # decided in influxd: only dirty marks come back
+        query = f'SELECT marked, done FROM "{DIRTY_MEASUREMENT}"' + _where(bounds)  # noqa: S608
         window: list[int] = []
         marked: list[int] = []
         for series in self._series(query, "read dirty windows"):
             for t, m, done in series.values:
-                if m is not None and (done is None or int(m) > int(done)):
+                if m is not None and int(m) > int(done or 0):
                     window.append(int(t))
                     marked.append(int(m))
         return np.array(window, np.int64), np.array(marked, np.int64)
+
+    def _all_marks_have_done(self, bounds: list[str]) -> bool:
+        """False when some mark of the range has no ``done`` (one of an earlier version)."""
+        counts = f'SELECT count(marked), count(done) FROM "{DIRTY_MEASUREMENT}"'  # noqa: S608
+        query = counts + _where(bounds)
+        for series in self._series(query, "count dirty marks"):
+            for _, marks, dones in series.values:
+                return int(marks or 0) <= int(dones or 0)
+        return True
 
     def clear_dirty(self, window_ms: npt.NDArray[np.int64], marked: npt.NDArray[np.int64]) -> None:
         lines = [
@@ -180,6 +200,10 @@ class InfluxRollups:
             for w, m in zip(window_ms.tolist(), marked.tolist(), strict=True)
         ]
         self._post("clear dirty windows", lines)
+
+
+def _where(conditions: list[str]) -> str:
+    return f" WHERE {' AND '.join(conditions)}" if conditions else ""
 
 
 def _regex_escape(text: str) -> str:

@@ -12,7 +12,10 @@ store: absence reads back as the defaults. Next to the rows, each store keeps
 * **dirty windows**: every reading write marks its 15-minute windows (``marked`` = the
   write's wall-clock ms); a maintainer that re-rolls a window clears it by recording
   the mark it saw as ``done``. A window is dirty while ``marked > done``, so a write
-  racing the maintainer leaves it dirty for the next cycle.
+  racing the maintainer leaves it dirty for the next cycle. The stores list the dirty
+  windows of any age without reading the clean ones back (SQLite: a partial index of
+  the dirty rows; InfluxDB: influxd evaluates ``marked > done`` itself), so a
+  maintainer can re-roll a reading however late it arrives.
 
 The store never interprets the fields; :mod:`smartpark.analytics.rollups` builds and
 reads them.
@@ -156,9 +159,11 @@ class RollupStore(Protocol):
         ...
 
     def dirty(
-        self, start_ms: int, end_ms: int
+        self, start_ms: int | None = None, end_ms: int | None = None
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-        """``(window_ms, marked)`` of the dirty windows in the range, ascending."""
+        """``(window_ms, marked)`` of the dirty windows with ``start_ms <= window_ms <
+        end_ms``, ascending; a bound left out is open (no bounds: every dirty window,
+        however old)."""
         ...
 
     def clear_dirty(self, window_ms: npt.NDArray[np.int64], marked: npt.NDArray[np.int64]) -> None:

@@ -4,10 +4,17 @@
            PRIMARY KEY (window_ms, series)) WITHOUT ROWID      -- NULL: NaN
     rollup_span(day_ms PRIMARY KEY, lo_ms, hi_ms, fingerprint, complete, built_ms)
     rollup_dirty(window_ms PRIMARY KEY, marked_ms, done_ms)
+    INDEX rollup_dirty_pending(window_ms, marked_ms) WHERE marked_ms > done_ms
 
 A rebuild deletes the range's rows and writes the new ones and their spans in one
 transaction: readers see the old rollups or the new, never a mix. Reading writes mark
-their windows dirty in the transaction that stores them (:meth:`mark_dirty`).
+their windows dirty in the transaction that stores them (:func:`mark_dirty`).
+
+``rollup_dirty`` keeps a row for every window ever written; the partial index holds only
+the dirty ones (a row enters it when a write marks it, leaves it when a re-roll clears
+it), so listing the dirty windows of any age reads those and nothing else: its cost
+follows the dirty windows, not the history. A file of an earlier version gets the index
+when opened (once, a scan of ``rollup_dirty``).
 """
 
 from __future__ import annotations
@@ -56,6 +63,8 @@ CREATE TABLE IF NOT EXISTS rollup_dirty (
     marked_ms INTEGER NOT NULL,
     done_ms INTEGER NOT NULL DEFAULT 0
 );
+CREATE INDEX IF NOT EXISTS rollup_dirty_pending ON rollup_dirty (window_ms, marked_ms)
+    WHERE marked_ms > done_ms;
 """
 _INSERT: Final = (
     f"INSERT OR REPLACE INTO rollup (series, window_ms, {_COLUMNS}) "  # noqa: S608 (constants)
@@ -80,6 +89,11 @@ _MARK: Final = (
     "marked_ms = max(excluded.marked_ms, rollup_dirty.marked_ms + 1)"
 )
 _FETCH_ROWS: Final = 65_536
+# INDEXED BY: only the dirty rows are read, or the query fails (never a silent scan).
+_DIRTY: Final = (
+    "SELECT window_ms, marked_ms FROM rollup_dirty INDEXED BY rollup_dirty_pending "
+    "WHERE marked_ms > done_ms"
+)
 
 
 def mark_dirty(conn: sqlite3.Connection, ts: npt.NDArray[np.int64]) -> None:
@@ -163,14 +177,18 @@ class SqliteRollups:
             return self._spans(conn, start_ms, end_ms)
 
     def dirty(
-        self, start_ms: int, end_ms: int
+        self, start_ms: int | None = None, end_ms: int | None = None
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        sql = _DIRTY
+        bounds: list[int] = []
+        if start_ms is not None:
+            sql += " AND window_ms >= ?"
+            bounds.append(int(start_ms))
+        if end_ms is not None:
+            sql += " AND window_ms < ?"
+            bounds.append(int(end_ms))
         with self._store.using("rollup_dirty", read=True) as conn:
-            found = conn.execute(
-                "SELECT window_ms, marked_ms FROM rollup_dirty WHERE window_ms >= ? AND "
-                "window_ms < ? AND marked_ms > done_ms ORDER BY window_ms",
-                (int(start_ms), int(end_ms)),
-            ).fetchall()
+            found = conn.execute(sql + " ORDER BY window_ms", bounds).fetchall()
         table = np.array(found, dtype=np.int64).reshape(-1, 2)
         return table[:, 0].copy(), table[:, 1].copy()
 

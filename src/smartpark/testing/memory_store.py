@@ -205,11 +205,13 @@ class MemoryRollups:
             return {d: self.span_of[d] for d in days_of(start_ms, end_ms) if d in self.span_of}
 
     def dirty(
-        self, start_ms: int, end_ms: int
+        self, start_ms: int | None = None, end_ms: int | None = None
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        lo = start_ms if start_ms is not None else -(2**63)
+        hi = end_ms if end_ms is not None else 2**63
         with self._lock:
             found = sorted(
-                (w, m) for w, (m, done) in self.marks.items() if start_ms <= w < end_ms and m > done
+                (w, m) for w, (m, done) in self.marks.items() if lo <= w < hi and m > done
             )
         return np.array([w for w, _ in found], np.int64), np.array([m for _, m in found], np.int64)
 

@@ -7,14 +7,15 @@ operation, stamped with the registry's fingerprint. A day built alone equals the
 day inside a longer build (the context readings of :mod:`analytics.readers`).
 
 :func:`reroll_dirty` keeps rollups current: every reading write marks its 15-minute
-windows dirty (store/rollups.py). The windows a new reading changes reach beyond its
-own: a counter's consumption is apportioned between the readings around it, and a
-reading decides whether its neighbours are spikes. So each run of dirty windows is
-widened to the context readings around it (per meter, the readings
-:func:`~analytics.readers.read_range` brings) and the widened range is rebuilt; the
-marks seen are then cleared (a write racing the rebuild leaves its window dirty).
-Only windows inside rolled-up spans are re-rolled; marks elsewhere are just cleared
-(a later :func:`build` of those reads the readings anyway).
+windows dirty (store/rollups.py), and it re-rolls every dirty window, however late its
+reading arrived (the store lists them without reading the clean ones). The windows a
+new reading changes reach beyond its own: a counter's consumption is apportioned
+between the readings around it, and a reading decides whether its neighbours are
+spikes. So each run of dirty windows is widened to the context readings around it (per
+meter, the readings :func:`~analytics.readers.read_range` brings) and the widened range
+is rebuilt; the marks seen are then cleared (a write racing the rebuild leaves its
+window dirty). Only windows inside rolled-up spans are re-rolled; marks elsewhere are
+just cleared (a later :func:`build` of those reads the readings anyway).
 """
 
 from __future__ import annotations
@@ -24,10 +25,11 @@ from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
+import numpy.typing as npt
 
 from smartpark.analytics import windows
 from smartpark.analytics.layout import Layout
-from smartpark.analytics.periods import WINDOW_MS, Grid, align
+from smartpark.analytics.periods import Grid, align
 from smartpark.analytics.readers import read_range
 from smartpark.analytics.rollups.fingerprint import fingerprint
 from smartpark.analytics.rollups.rows import to_rows
@@ -36,7 +38,7 @@ from smartpark.core.errors import AnalyticsError
 from smartpark.core.logs import get_logger
 from smartpark.core.registry import Registry
 from smartpark.store.base import Store
-from smartpark.store.rollups import DAY_MS
+from smartpark.store.rollups import DAY_MS, RollupSpan
 
 _log = get_logger(__name__)
 CHUNK_READINGS: Final = 2_000_000  # readings per build piece (memory: a few hundred MB)
@@ -104,15 +106,14 @@ def build(
     return total
 
 
-def reroll_dirty(store: Store, registry: Registry, start_ms: int, end_ms: int) -> Built:
-    """Re-roll the dirty windows of ``[start_ms, end_ms)`` that lie in rolled-up spans,
-    each run widened to the readings around it; clear the marks seen."""
-    start_ms, end_ms = align(start_ms, end_ms)
-    dirty_w, dirty_m = store.rollups.dirty(start_ms, end_ms)
+def reroll_dirty(store: Store, registry: Registry) -> Built:
+    """Re-roll the dirty windows (of any age) that lie in rolled-up spans, each run
+    widened to the readings around it; clear the marks seen."""
+    dirty_w, dirty_m = store.rollups.dirty()
     if dirty_w.size == 0:
         return Built(0, 0, 0)
     fp = fingerprint(registry)
-    spans = store.rollups.spans(int(dirty_w[0]), int(dirty_w[-1]) + WINDOW_MS)
+    spans = _spans_of_days(store, dirty_w)
     rolled = np.array(
         [
             (s := spans.get(int(w) // DAY_MS * DAY_MS)) is not None
@@ -132,6 +133,16 @@ def reroll_dirty(store: Store, registry: Registry, start_ms: int, end_ms: int) -
     if total.windows:
         _log.info("rollups_rerolled", ranges=len(total.ranges), windows=total.windows)
     return total
+
+
+def _spans_of_days(store: Store, window_ms: npt.NDArray[np.int64]) -> dict[int, RollupSpan]:
+    """The spans of the UTC days holding ``window_ms`` (ascending), read run of days by
+    run of days: a reading a year late does not read the spans of the year between."""
+    days = np.unique(window_ms // DAY_MS) * DAY_MS
+    out: dict[int, RollupSpan] = {}
+    for run in np.split(days, np.flatnonzero(np.diff(days) != DAY_MS) + 1):
+        out.update(store.rollups.spans(int(run[0]), int(run[-1]) + DAY_MS))
+    return out
 
 
 __all__ = ["Built", "build", "build_range", "reroll_dirty"]

@@ -1,25 +1,23 @@
 """Keep rollups current as readings arrive (each ``smartpark kpi --follow`` cycle).
 
-One cycle: re-roll the dirty windows (late readings, anywhere in the last
-``LATE_LIMIT_MS``), then roll up whatever of ``[since, now)`` is not rolled up yet
-(the windows that arrived since the last cycle; the current window too, which its next
-reading will mark dirty again). The cost follows the new data: an hour of new
-readings rolls up an hour, a late reading for last week re-rolls the windows it
-changes, and neither reads history.
+One cycle: re-roll the dirty windows (late readings, of any age), then roll up whatever
+of ``[since, now)`` is not rolled up yet (the windows that arrived since the last
+cycle; the current window too, which its next reading will mark dirty again). The cost
+follows the new data: an hour of new readings rolls up an hour, a reading a year late
+re-rolls the windows it changes, and neither reads history back: the store lists the
+dirty windows alone (SQLite from an index of them, influxd by filtering its marks
+itself; docs/store.md, "Rollups").
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
 
 from smartpark.analytics.periods import WINDOW_MS, align
 from smartpark.analytics.rollups.build import Built, build, reroll_dirty
 from smartpark.analytics.rollups.source import current_mask, window_runs
 from smartpark.core.registry import Registry
 from smartpark.store.base import Store
-
-LATE_LIMIT_MS: Final = 400 * 86_400_000  # dirty marks older than this are left alone
 
 
 @dataclass(frozen=True)
@@ -29,7 +27,7 @@ class Kept:
 
 
 def keep_current(store: Store, registry: Registry, since_ms: int, now_ms: int) -> Kept:
-    rerolled = reroll_dirty(store, registry, now_ms - LATE_LIMIT_MS, now_ms + WINDOW_MS)
+    rerolled = reroll_dirty(store, registry)
     lo, hi = align(since_ms, now_ms)
     covered, _ = current_mask(store, registry, lo, hi)
     added = Built(0, 0, 0)
@@ -39,4 +37,4 @@ def keep_current(store: Store, registry: Registry, since_ms: int, now_ms: int) -
     return Kept(rerolled, added)
 
 
-__all__ = ["LATE_LIMIT_MS", "Kept", "keep_current"]
+__all__ = ["Kept", "keep_current"]

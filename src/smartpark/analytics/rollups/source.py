@@ -8,13 +8,15 @@ kinds give the same numbers (tests/analytics/test_rollups_exact.py), so a KPI ov
 range that is only partly rolled up is still exact; :class:`Source` says which windows
 came from where (``smartpark kpi --format json`` prints it as ``source``), and days
 rolled up under another registry are reported with the command that rebuilds them.
+:func:`coverage` (``smartpark rollup --check``) also names the dirty windows, which
+:data:`REROLL_COMMAND` re-rolls.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -62,6 +64,12 @@ class Source:
         }
 
 
+# What re-rolls dirty windows and rewrites the KPI periods their readings changed: one
+# cycle of ``smartpark kpi --follow`` (its default --period, day; a running one does it
+# every cycle).
+REROLL_COMMAND: Final = "smartpark kpi --follow --cycles 1"
+
+
 def rebuild_hint(outdated_days: tuple[int, ...]) -> str:
     """The command that rebuilds rollups of ``outdated_days``."""
     first, last = _day(outdated_days[0]), _day(outdated_days[-1] + DAY_MS)
@@ -70,6 +78,22 @@ def rebuild_hint(outdated_days: tuple[int, ...]) -> str:
 
 def _day(day_ms: int) -> str:
     return dt.datetime.fromtimestamp(day_ms / 1000, dt.UTC).date().isoformat()
+
+
+def _instant(ms: int) -> str:
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def runs_text(runs: tuple[tuple[int, int], ...], shown: int = 5) -> str:
+    """Runs of windows as ``2025-09-02T19:00:00Z to 2025-09-02T19:30:00Z (2 windows)``,
+    the first ``shown`` of them and how many more."""
+    parts = [
+        f"{_instant(a)} to {_instant(b)} ({(b - a) // WINDOW_MS} "
+        f"window{'s' if b - a > WINDOW_MS else ''})"
+        for a, b in runs[:shown]
+    ]
+    more = f" and {len(runs) - shown} more runs" if len(runs) > shown else ""
+    return "; ".join(parts) + more
 
 
 def range_windows(
@@ -211,6 +235,7 @@ class Coverage:
     dirty: int  # rolled up, but readings were written into them since
     outdated: int  # rolled up under another registry
     outdated_days: tuple[int, ...]
+    dirty_runs: tuple[tuple[int, int], ...]  # the dirty windows, as [start, end) runs
 
     @property
     def missing(self) -> int:
@@ -231,20 +256,26 @@ def coverage(store: Store, registry: Registry, start_ms: int, end_ms: int) -> Co
         if span.fingerprint != fp:
             outdated.append(day)
     dirty_w, _ = store.rollups.dirty(lo, hi)
-    k = (dirty_w - lo) // WINDOW_MS
-    dirty = int((state[k] == 1).sum())
+    dirty_w = dirty_w[state[(dirty_w - lo) // WINDOW_MS] == 1]
     return Coverage(
-        n, int((state == 1).sum()) - dirty, dirty, int((state == 2).sum()), tuple(outdated)
+        n,
+        int((state == 1).sum()) - dirty_w.size,
+        dirty_w.size,
+        int((state == 2).sum()),
+        tuple(outdated),
+        tuple(window_runs(dirty_w)),
     )
 
 
 __all__ = [
+    "REROLL_COMMAND",
     "Coverage",
     "Source",
     "coverage",
     "current_mask",
     "range_windows",
     "rebuild_hint",
+    "runs_text",
     "widened",
     "window_runs",
 ]
