@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 
 import numpy as np
@@ -48,3 +49,50 @@ def test_a_hostile_factors_version_is_text_and_a_net_export_a_negative_number() 
         assert r["co2_scope2_t [tCO2]"] == "0.0"
     for cell in (c for r in rows for c in r if c.startswith(FORMULA_STARTS)):
         float(cell)  # only a number may start like a formula
+
+
+def test_the_kpi_workbook_keeps_a_hostile_factors_version_text_and_numbers_numbers() -> None:
+    """The .xlsx has the CSV's columns; text through safe_cell, no cell a formula."""
+    from smartpark.analytics.render import to_xlsx
+    from tests.workbooks import tables
+
+    reg = park_registry(
+        {"imp": {"quantity": "electricity_import"}, "exp": {"quantity": "electricity_export"}},
+        park={"factors": {"factors_version": HOSTILE, "grid_tco2_per_mwh": 0.5}},
+    )
+    readings = columns(reg, ramp("imp", 1.0) + ramp("exp", 2.0))
+    table = compute_kpis(reg, readings, JAN, JAN + DAY_MS, ["day"])
+    data = to_xlsx(
+        table,
+        ("electricity_kwh", "co2_scope2_t"),
+        scope="park",
+        period="day",
+        span=("2026-01-01", "2026-01-02"),
+        source="raw",
+        park="p1",
+    )
+    (sheet,) = tables(data).values()  # fails on any formula cell
+    assert sheet.name == "KPIs"
+    assert sheet.lines == [
+        "smartpark KPIs per day, 2026-01-01 to 2026-01-02",
+        "Scope: park p1 · Period: day · Source: raw readings",
+        "Time zone: Asia/Shanghai (dates and times are local) · incomplete: completeness "
+        "below 99 %",
+    ]
+    assert sheet.header == [
+        "scope", "id", "period", "start", "end", "factors_version", "incomplete",
+        "electricity_kwh [kWh]", "co2_scope2_t [tCO2]",
+    ]  # fmt: skip
+    rows = sheet.records()
+    assert [(r["scope"], r["id"]) for r in rows] == [
+        ("enterprise", "e1"),
+        ("park", "p1"),
+        ("zone", "z1"),
+    ]
+    for r, rec in zip(rows, table.records(), strict=True):
+        assert r["factors_version"] == "'" + HOSTILE
+        assert r["start"] == dt.datetime(2026, 1, 1)  # a date, local
+        assert r["end"] == dt.datetime(2026, 1, 2)
+        assert r["electricity_kwh [kWh]"] == -1440.0  # a number, negative
+        assert r["co2_scope2_t [tCO2]"] == 0.0
+        assert r["incomplete"] is rec["incomplete"]  # a bool

@@ -1,8 +1,8 @@
-"""KPI tables for people and programs: a rich table, CSV or JSON.
+"""KPI tables for people and programs: a rich table, CSV, JSON or an Excel workbook.
 
 Every column names its unit; a row computed on incomplete data (completeness below
 :data:`analytics.table.COMPLETE_AT`) is flagged, in the table with a ``!`` and in
-CSV/JSON with ``incomplete``. In the table, park and zone values with a zero-carbon park
+CSV/JSON/.xlsx with ``incomplete``. In the table, park and zone values with a zero-carbon park
 reference line (:mod:`analytics.targets`) are green when they meet it, red when not.
 """
 
@@ -15,10 +15,12 @@ from typing import Any, Final
 
 from rich.table import Table
 
-from smartpark.analytics import periods, targets
+from smartpark.analytics import periods, targets, xlsx_words
 from smartpark.analytics.catalogue import KPIS
 from smartpark.analytics.table import COMPLETE_AT, KpiTable
 from smartpark.core.cells import csv_text
+from smartpark.core.registry import Lang
+from smartpark.core.workbook import Column, Kind, Sheet, xlsx_bytes
 
 DEFAULT_COLUMNS: Final = (
     "electricity_kwh",
@@ -34,6 +36,23 @@ DEFAULT_COLUMNS: Final = (
     "completeness",
 )
 _META: Final = ("scope", "id", "period", "start", "end", "factors_version", "incomplete")
+# The meta columns' heads in Chinese (in English they are the CSV's names, as KPIs are).
+_META_ZH: Final = {
+    "scope": "范围",
+    "id": "编号",
+    "period": "周期",
+    "start": "开始",
+    "end": "结束",
+    "timezone": "时区",
+    "factors_version": "排放因子版本",
+    "incomplete": "数据不完整",
+}
+_DATE_KIND: Final[dict[str, Kind]] = {
+    "hour": "datetime",
+    "day": "date",
+    "month": "month",
+    "year": "date",
+}
 
 
 def _local(ms: int, timezone: str, period: str) -> str:
@@ -124,3 +143,70 @@ def to_json(
     if source is not None:
         doc["source"] = dict(source)
     return json.dumps(doc, indent=1)
+
+
+def to_xlsx(
+    table: KpiTable,
+    kpis: Sequence[str] = tuple(KPIS),
+    *,
+    scope: str,
+    period: str,
+    span: tuple[str, str],
+    source: str,
+    park: str | None = None,
+    timezone: str = "UTC",
+    lang: Lang = "en",
+) -> bytes:
+    """The columns of :func:`to_csv` as one sheet of an .xlsx workbook: KPI heads in
+    ``lang`` (:meth:`~analytics.catalogue.KpiSpec.label`) with their units, start and end
+    as local dates, numbers as numbers; above the header, ``scope`` (of ``park``, if
+    given), ``period``, ``span`` (the ``--from``/``--to`` asked), the windows' ``source``
+    (rollups, raw or mixed) and the rows' time zone (``timezone`` when there are no
+    rows; a column of its own when rows have several). Text through
+    :func:`~smartpark.core.cells.safe_cell`, as in the CSV."""
+    records = list(table.records())
+    timezones = sorted({rec["timezone"] for rec in records}) or [timezone]
+    several = len(timezones) > 1  # then each row names its own
+    when = _DATE_KIND.get(period, "datetime")
+    first = ("scope", "id", "period")
+
+    def head(name: str) -> str:
+        return _META_ZH[name] if lang == "zh" else name
+
+    columns = (
+        *(Column(head(m), kind="text") for m in first),
+        Column(head("start"), kind=when),
+        Column(head("end"), kind=when),
+        *((Column(head("timezone"), kind="text"),) if several else ()),
+        Column(head("factors_version"), kind="text"),
+        Column(head("incomplete"), kind="bool"),
+        *(Column(KPIS[k].label(lang), KPIS[k].unit) for k in kpis),
+    )
+    rows = [
+        [
+            *(rec[m] for m in first),
+            periods.from_ms(rec["start_ms"], rec["timezone"]),
+            periods.from_ms(rec["end_ms"], rec["timezone"]),
+            *((rec["timezone"],) if several else ()),
+            rec["factors_version"],
+            rec["incomplete"],
+            *(rec.get(k) for k in kpis),
+        ]
+        for rec in records
+    ]
+    w = xlsx_words.WORDS[lang]
+    lines = (
+        w["kpi_title"].format(period=xlsx_words.word(lang, period), start=span[0], end=span[1]),
+        xlsx_words.line(
+            lang,
+            [
+                ("scope", xlsx_words.scope_text(lang, scope, park)),
+                ("period", xlsx_words.word(lang, period)),
+                ("source", xlsx_words.word(lang, source)),
+            ],
+        ),
+        xlsx_words.timezone_line(lang, timezones)
+        + " · "
+        + w["incomplete_note"].format(pct=f"{COMPLETE_AT:g}"),
+    )
+    return xlsx_bytes([Sheet(w["kpi_sheet"], columns, rows, lines)])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -52,6 +53,61 @@ MetricsPortOption = Annotated[
         show_default=False,
     ),
 ]
+
+# A table's file: any format, and the only way to an .xlsx workbook (binary, never to a
+# terminal): `--out FILE.xlsx`, or `--out -` for standard output (`> file.xlsx`).
+OutOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--out",
+        help="Write to this file instead of standard output; needed with --format xlsx "
+        "('-': standard output, e.g. to redirect it).",
+        show_default=False,
+    ),
+]
+SheetLangOption = Annotated[
+    str | None,
+    typer.Option(
+        "--lang",
+        help="zh or en: the language of the .xlsx headers; default: the zone's lang in "
+        "the registry.",
+        show_default=False,
+    ),
+]
+
+
+def check_out(output: str, out: Path | None) -> None:
+    """Before any work: ``--format xlsx`` needs ``--out``; ``--out`` needs a file format."""
+    if output == "xlsx" and out is None:
+        raise typer.BadParameter(
+            "--format xlsx writes a workbook, not text for the terminal: give --out "
+            "FILE.xlsx (or --out - to send it to standard output)",
+            param_hint="--out",
+        )
+    if output == "table" and out is not None:
+        raise typer.BadParameter(
+            "--out writes csv, json or xlsx; add --format csv, json or xlsx",
+            param_hint="--out",
+        )
+
+
+def write_out(data: str | bytes, out: Path | None) -> None:
+    """``data`` to the file ``out`` (its folder made if needed), or to standard output
+    when ``out`` is None or ``-``; a file written is named on stderr."""
+    if out is None or str(out) == "-":
+        if isinstance(data, bytes):
+            sys.stdout.flush()
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        else:
+            sys.stdout.write(data)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, bytes):
+        out.write_bytes(data)
+    else:
+        out.write_text(data, encoding="utf-8")
+    err_console.print(f"wrote {out}", markup=False, highlight=False)
 
 
 def report_errors(fn: Callable[P, R]) -> Callable[P, R]:

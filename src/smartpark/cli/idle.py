@@ -4,6 +4,7 @@
 
     smartpark idle --registry examples/registry.toml --monthly examples/monthly-energy.csv \\
         --as-of 2025-12
+    smartpark idle ... --as-of 2025-12 --format xlsx --out idle-2025-12.xlsx
 
 The job is :mod:`smartpark.analytics.landuse.job` (the same run as ``smartpark landuse``),
 what it prints :mod:`smartpark.analytics.landuse.render` (docs/landuse.md).
@@ -16,12 +17,21 @@ from typing import Annotated
 
 import typer
 
-from smartpark.cli.common import ConfigOption, RegistryOption, StoreOption, report_errors
+from smartpark.cli.common import (
+    ConfigOption,
+    OutOption,
+    RegistryOption,
+    SheetLangOption,
+    StoreOption,
+    check_out,
+    report_errors,
+)
 from smartpark.cli.landuse import (
     FactsOption,
     FormatOption,
     ZoneOption,
     format_choice,
+    lang_choice,
     print_out,
     settings_of,
 )
@@ -52,11 +62,15 @@ def idle(
         typer.Option("--control", help="Control revenue per mu for low_output.", min=0.0),
     ] = None,
     output: FormatOption = "table",
+    out: OutOption = None,
+    lang: SheetLangOption = None,
 ) -> None:
     """Flagged enterprises at --as-of, with the facts of the last year not after it."""
     from smartpark.analytics.landuse import job, render
 
     fmt = format_choice(output)
+    check_out(fmt, out)
+    sheet_lang = lang_choice(lang)
     settings = settings_of(config, registry, store)
     request = job.Request(
         registry=settings.registry,
@@ -67,4 +81,4 @@ def idle(
         as_of=as_of,
         control=control,
     )
-    print_out(render.idle(job.run(request).analysis, fmt, park))
+    print_out(render.idle(job.run(request).analysis, fmt, park, sheet_lang), out)

@@ -5,13 +5,14 @@
     smartpark kpi --from 2026-11-01 --to 2026-12-01 --period day --scope park
     smartpark kpi --from 2026-11-01 --to 2026-11-02 --period hour --scope enterprise \\
         --park petrochem --format csv --write
+    smartpark kpi --from 2026-11-01 --to 2026-12-01 --park petrochem --format xlsx \\
+        --out petrochem-2026-11.xlsx --lang zh
     smartpark kpi --period hour --follow          # recompute the latest closed hours
     smartpark kpi restate --from 2025-10-01 --to 2026-01-01 [--write]   # see cli/restate.py
 """
 
 from __future__ import annotations
 
-import sys
 from enum import StrEnum
 from typing import Annotated
 
@@ -20,9 +21,13 @@ import typer
 from smartpark.cli.common import (
     ConfigOption,
     LogLevelOption,
+    OutOption,
     RegistryOption,
+    SheetLangOption,
     StoreOption,
+    check_out,
     report_errors,
+    write_out,
 )
 
 
@@ -44,6 +49,7 @@ class FormatChoice(StrEnum):
     table = "table"
     csv = "csv"
     json = "json"
+    xlsx = "xlsx"
 
 
 def register(app: typer.Typer) -> None:
@@ -76,8 +82,10 @@ def kpi(
         ),
     ] = None,
     output: Annotated[
-        FormatChoice, typer.Option("--format", help="Output format.")
+        FormatChoice, typer.Option("--format", help="Output format (xlsx: with --out).")
     ] = FormatChoice.table,
+    out: OutOption = None,
+    lang: SheetLangOption = None,
     kpis: Annotated[
         list[str] | None,
         typer.Option(
@@ -113,21 +121,24 @@ def kpi(
     """Compute KPIs per enterprise, park or zone for full periods in [--from, --to)."""
     if ctx.invoked_subcommand is not None:
         return
-    from smartpark.analytics import jobs
+    from smartpark.analytics import jobs, xlsx_words
     from smartpark.analytics.catalogue import KPIS
-    from smartpark.analytics.render import DEFAULT_COLUMNS, rich_table, to_csv, to_json
+    from smartpark.analytics.render import DEFAULT_COLUMNS, rich_table, to_csv, to_json, to_xlsx
     from smartpark.core import logs
     from smartpark.core import registry as registry_mod
     from smartpark.core.errors import ContractError
     from smartpark.core.settings import CommonSettings, load_settings
     from smartpark.store.open import open_store
 
+    if not follow:
+        check_out(output.value, out)
     settings = load_settings(
         CommonSettings, config, registry=registry, store=store, log_level=log_level
     )
     logs.configure(settings.log_level)
     reg = registry_mod.load(settings.registry)
     selection = jobs.Selection.check(reg, period.value, scope.value, park, kpis, peak_shift)
+    sheet_lang = xlsx_words.lang_of(reg, lang, park)
     the_store = open_store(settings.store_url, reg)
     try:
         if follow:
@@ -147,9 +158,22 @@ def kpi(
     table = selection.shown(result.table)
     columns = selection.columns
     if output is FormatChoice.csv:
-        sys.stdout.write(to_csv(table, columns or tuple(KPIS)))
+        write_out(to_csv(table, columns or tuple(KPIS)), out)
     elif output is FormatChoice.json:
-        sys.stdout.write(to_json(table, columns or tuple(KPIS), result.source.as_json()) + "\n")
+        write_out(to_json(table, columns or tuple(KPIS), result.source.as_json()) + "\n", out)
+    elif output is FormatChoice.xlsx:
+        workbook = to_xlsx(
+            table,
+            columns or tuple(KPIS),
+            scope=scope.value,
+            period=period.value,
+            span=(from_, to),
+            source=result.source.summary,
+            park=park,
+            timezone=selection.timezone,
+            lang=sheet_lang,
+        )
+        write_out(workbook, out)
     else:
         from rich.console import Console
 

@@ -5,6 +5,7 @@
     smartpark landuse --registry examples/registry.toml \\
         --monthly examples/monthly-energy.csv --year 2025
     smartpark landuse --registry registry.toml --year 2025 --store sqlite:///park.db --write
+    smartpark landuse ... --year 2025 --format xlsx --out landuse-2025.xlsx --lang zh
 
 The job is :mod:`smartpark.analytics.landuse.job`, what it prints
 :mod:`smartpark.analytics.landuse.render` (docs/landuse.md).
@@ -12,7 +13,6 @@ The job is :mod:`smartpark.analytics.landuse.job`, what it prints
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, cast
 
@@ -21,21 +21,28 @@ from rich.console import Console
 
 from smartpark.cli.common import (
     ConfigOption,
+    OutOption,
     RegistryOption,
+    SheetLangOption,
     StoreOption,
+    check_out,
     err_console,
     report_errors,
+    write_out,
 )
 
 if TYPE_CHECKING:
     from smartpark.analytics.landuse.render import Format, KpiScope, Screen
+    from smartpark.core.registry import Lang
     from smartpark.core.settings import CommonSettings
 
 FactsOption = Annotated[
     Path | None, typer.Option("--facts", help="Annual facts CSV (default: the zone's facts file).")
 ]
 ZoneOption = Annotated[str | None, typer.Option("--zone", help="Zone id (default: the only one).")]
-FormatOption = Annotated[str, typer.Option("--format", help="table, csv or json.")]
+FormatOption = Annotated[
+    str, typer.Option("--format", help="table, csv, json or xlsx (xlsx: with --out).")
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -95,6 +102,8 @@ def landuse(
         typer.Option("--as-of", help="Month the idle rules test at, YYYY-MM (default: December)."),
     ] = None,
     output: FormatOption = "table",
+    out: OutOption = None,
+    lang: SheetLangOption = None,
     explain: Annotated[
         str | None,
         typer.Option("--explain", help="Show how ENTERPRISE's score and flags were reached."),
@@ -113,6 +122,8 @@ def landuse(
     from smartpark.analytics.landuse import job, render
 
     fmt = format_choice(output)
+    check_out(fmt, out)
+    sheet_lang = lang_choice(lang)
     settings = settings_of(config, registry, store)
     request = job.Request(
         registry=settings.registry,
@@ -131,13 +142,20 @@ def landuse(
     done = job.run(request)
     if done.written is not None:
         err_console.print(f"wrote {done.written} land-use KPI rows to {settings.store}")
-    print_out(render.landuse(done.analysis, fmt, park, explain, _scope(scope)))
+    print_out(render.landuse(done.analysis, fmt, park, explain, _scope(scope), sheet_lang), out)
 
 
 def format_choice(output: str) -> Format:
-    if output not in ("table", "csv", "json"):
-        raise typer.BadParameter(f"--format must be table, csv or json, got {output!r}")
+    if output not in ("table", "csv", "json", "xlsx"):
+        raise typer.BadParameter(f"--format must be table, csv, json or xlsx, got {output!r}")
     return cast("Format", output)
+
+
+def lang_choice(lang: str | None) -> Lang | None:
+    """``--lang`` checked; None: the zone's (the analysis knows it)."""
+    from smartpark.analytics.report.labels import check_lang
+
+    return None if lang is None else check_lang(lang)
 
 
 def _scope(scope: str) -> KpiScope:
@@ -155,10 +173,10 @@ def settings_of(config: Path | None, registry: Path | None, store: str | None) -
     return settings
 
 
-def print_out(out: str | Screen) -> None:
-    if isinstance(out, str):
-        sys.stdout.write(out)
+def print_out(shown: str | bytes | Screen, out: Path | None = None) -> None:
+    if isinstance(shown, str | bytes):
+        write_out(shown, out)
         return
-    console = Console(width=max(Console().width, out.width))
-    for part in out.parts:
+    console = Console(width=max(Console().width, shown.width))
+    for part in shown.parts:
         console.print(part)

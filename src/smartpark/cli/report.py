@@ -1,9 +1,10 @@
-"""``smartpark report``: the monthly report of a zone or park, as HTML or PDF.
+"""``smartpark report``: the monthly report of a zone or park, as HTML, PDF or .xlsx.
 
 ::
 
     smartpark report --month 2026-11 --format pdf                  # the registry's zone
     smartpark report --month 2026-11 --scope park --id petrochem --lang en --format html
+    smartpark report --month 2026-11 --format xlsx                 # a sheet per section
 
 What it holds and where each number comes from: docs/report.md.
 """
@@ -22,6 +23,7 @@ from smartpark.cli.common import ConfigOption, RegistryOption, StoreOption, repo
 class FormatChoice(StrEnum):
     html = "html"
     pdf = "pdf"
+    xlsx = "xlsx"
 
 
 def register(app: typer.Typer) -> None:
@@ -42,7 +44,7 @@ def report(
         ),
     ] = None,
     output: Annotated[
-        FormatChoice, typer.Option("--format", help="html or pdf.")
+        FormatChoice, typer.Option("--format", help="html, pdf or xlsx (a sheet per section).")
     ] = FormatChoice.html,
     lang: Annotated[
         str | None,
@@ -63,7 +65,7 @@ def report(
     store: StoreOption = None,
 ) -> None:
     """Write the monthly report: energy, TOU electricity, carbon, water, pollutants,
-    data completeness, land use and alerts of one month."""
+    data completeness, land use and alerts of one month (xlsx: a sheet per section)."""
     from smartpark.analytics.report import job, monthly
     from smartpark.core.settings import CommonSettings, load_settings
 

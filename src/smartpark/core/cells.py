@@ -10,7 +10,8 @@ unchanged.
 
 Every CSV smartpark writes goes through :func:`write_csv` or :func:`csv_text`, which
 pass every cell through :func:`safe_cell`; a writer of any other spreadsheet format
-must call :func:`safe_cell` on each cell too.
+must call :func:`safe_cell` on each cell too, as :mod:`smartpark.core.workbook` (every
+.xlsx) does.
 """
 
 from __future__ import annotations

@@ -4,13 +4,16 @@ the caller's scope, then reads.
 Ids are slugs (:data:`~smartpark.core.ids.ID_PATTERN`) and are rejected with 400 before
 any query when they are not; an unknown parameter or a repeated one is a 400 too (no
 ``id=mine&id=theirs``). An id outside the caller's scope and an id that does not exist
-both answer the same 403. ``Accept: text/csv`` turns a list answer into CSV, in which no
-cell holds a formula.
+both answer the same 403. ``Accept: text/csv`` turns a list answer into CSV, and
+``Accept:`` :data:`~smartpark.core.workbook.MEDIA_TYPE` into an .xlsx workbook (the
+CSV's columns, numbers as numbers, what was asked and from where above the header); in
+neither does a cell hold a formula.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable
 from typing import Annotated, Any, Final, Literal
 
@@ -24,6 +27,8 @@ from smartpark.core.errors import AccessError, AnalyticsError, ConfigError, Cont
 from smartpark.core.ids import ID_PATTERN
 from smartpark.core.logs import get_logger
 from smartpark.core.timestamps import now_ms
+from smartpark.core.workbook import MEDIA_TYPE as XLSX
+from smartpark.core.workbook import Column, Sheet, sheet_name, xlsx_bytes
 from smartpark.serve import data, report
 from smartpark.serve.access import Caller
 from smartpark.serve.scopes import Visible, visible
@@ -96,24 +101,92 @@ class Json(JSONResponse):
 _encode = msgspec.json.Encoder().encode
 
 
-def answer(request: Request, payload: dict[str, Any], rows: list[dict[str, Any]]) -> Response:
-    """``payload`` as JSON, or ``rows`` as CSV when the caller accepts text/csv first."""
-    accept = request.headers.get("accept", "")
-    if "text/csv" in accept and "application/json" not in accept.split(",")[0]:
+_TABLES: Final = {"application/json": "json", "text/csv": "csv", XLSX: "xlsx"}
+
+
+def answer(
+    request: Request,
+    payload: dict[str, Any],
+    rows: list[dict[str, Any]],
+    source: str = "",
+    caller: Caller | None = None,
+) -> Response:
+    """``payload`` as JSON, or ``rows`` as CSV or an .xlsx workbook: the first of the
+    three the Accept header names (JSON when it names none). ``source`` and the
+    ``caller``'s scope are named above the workbook's header."""
+    kind = "json"
+    for part in request.headers.get("accept", "").split(","):
+        media = part.split(";")[0].strip().lower()
+        if media in _TABLES:
+            kind = _TABLES[media]
+            break
+    if kind == "csv":
         return Response(to_csv(rows), media_type="text/csv; charset=utf-8")
+    if kind == "xlsx":
+        body = to_xlsx(rows, _about(request, payload, source, caller), request.url.path)
+        name = request.url.path.rstrip("/").rsplit("/", 1)[-1] or "smartpark"
+        disposition = f'attachment; filename="smartpark-{name}.xlsx"'
+        return Response(body, media_type=XLSX, headers={"Content-Disposition": disposition})
     return Json(payload)
+
+
+def _columns(rows: list[dict[str, Any]]) -> list[str]:
+    """Every scalar field of ``rows``, in first-seen order."""
+    columns: dict[str, None] = {}
+    for r in rows:
+        for k, v in r.items():
+            if k not in columns and not isinstance(v, dict | list):
+                columns[k] = None
+    return list(columns)
 
 
 def to_csv(rows: Iterable[dict[str, Any]]) -> str:
     """A header of every scalar field (in first-seen order), then one line per row; no
     cell holds a formula (:func:`~smartpark.core.cells.safe_cell`)."""
     rows = list(rows)
-    columns: dict[str, None] = {}
-    for r in rows:
-        for k, v in r.items():
-            if k not in columns and not isinstance(v, dict | list):
-                columns[k] = None
+    columns = _columns(rows)
     return csv_text([columns, *([r.get(k) for k in columns] for r in rows)])
+
+
+def to_xlsx(rows: Iterable[dict[str, Any]], lines: tuple[str, ...], path: str) -> bytes:
+    """The columns of :func:`to_csv` as one sheet named for the endpoint, ``lines``
+    above the header, numbers as numbers (:mod:`smartpark.core.workbook`)."""
+    rows = list(rows)
+    names = _columns(rows)
+    columns = tuple(Column(k, kind=_kind(rows, k)) for k in names) or (Column("-", kind="text"),)
+    cells = [[r.get(k) for k in names] for r in rows] if names else []
+    name = sheet_name(path.rstrip("/").rsplit("/", 1)[-1] or "smartpark")
+    return xlsx_bytes([Sheet(name, columns, cells, lines)])
+
+
+def _kind(rows: list[dict[str, Any]], key: str) -> Literal["text", "number", "integer"]:
+    values = [r.get(key) for r in rows if r.get(key) is not None]
+    if not values or not all(
+        isinstance(v, numbers.Real) and not isinstance(v, bool) for v in values
+    ):
+        return "text"
+    return "integer" if all(isinstance(v, int) for v in values) else "number"
+
+
+def _about(
+    request: Request, payload: dict[str, Any], source: str, caller: Caller | None
+) -> tuple[str, ...]:
+    """What a workbook says above its header: the request, what it asked for (the
+    answer's own scalar fields: scope, id, period, time zone...), the caller's scope,
+    where the rows come from and how times are written."""
+    query = f"?{request.url.query}" if request.url.query else ""
+    asked = [
+        f"{k}: {v}"
+        for k, v in payload.items()
+        if not isinstance(v, dict | list) and v is not None and k != "disclaimer"
+    ]
+    seen = "all" if caller is None or caller.grant.scope is None else caller.grant.scope
+    return (
+        f"smartpark API {request.url.path}{query}",
+        " · ".join([*asked, f"visible to: {seen}"]),
+        f"Source: {source or 'smartpark serve'} · Times: RFC 3339 in UTC, or epoch "
+        "milliseconds (fields ending in _ms)",
+    )
 
 
 Caller_ = Annotated[Caller, Depends(api_caller)]
@@ -152,7 +225,7 @@ def kpi(
         raise HTTPException(400, f"from/to: too long a range for period {period}; narrow it")
     rows = data.kpi_rows(src, scope, id, period, start, end, names)
     payload = {"scope": scope, "id": id, "period": period, "timezone": tz, "rows": rows}
-    return answer(request, payload, rows)
+    return answer(request, payload, rows, "KPI rows in the store", caller)
 
 
 def _is_kpi_name(name: str) -> bool:
@@ -169,8 +242,8 @@ async def monthly_report(
     format: Annotated[report.Format, Query()] = "html",
     lang: Annotated[Literal["zh", "en"] | None, Query()] = None,
 ) -> Response:
-    """The monthly report of a zone, park or region (docs/report.md) as HTML or PDF; the
-    language defaults to the zone's."""
+    """The monthly report of a zone, park or region (docs/report.md) as HTML, PDF or an
+    .xlsx workbook (a sheet per section); the language defaults to the zone's."""
     return await report.answer(request.app.state.sources, caller, month, scope, id, format, lang)
 
 
@@ -178,7 +251,7 @@ async def monthly_report(
 def kpi_catalogue(request: Request, caller: Caller_) -> Response:
     """Every KPI with its unit, group, meaning and zero-carbon line (docs/kpis.md)."""
     rows = data.catalogue()
-    return answer(request, {"kpis": rows}, rows)
+    return answer(request, {"kpis": rows}, rows, "the KPI catalogue", caller)
 
 
 @router.get("/registry", dependencies=[strict()])
@@ -196,7 +269,7 @@ def alerts(
 ) -> Response:
     """Alerts now pending or firing, or (``state=history``) every firing and resolved."""
     rows = data.alerts(request.app.state.sources, scoped(request, caller), state == "history")
-    return answer(request, {"state": state, "alerts": rows}, rows)
+    return answer(request, {"state": state, "alerts": rows}, rows, "the alert state", caller)
 
 
 @router.get("/freshness", dependencies=[strict("at", "window_h")])
@@ -212,7 +285,8 @@ def freshness(
     except ContractError as exc:
         raise HTTPException(400, f"{exc.field}: {exc.detail}") from None
     rows = data.freshness(request.app.state.sources, scoped(request, caller), at_ms, window_h)
-    return answer(request, {"at": at_ms, "window_h": window_h, "subjects": rows}, rows)
+    payload = {"at": at_ms, "window_h": window_h, "subjects": rows}
+    return answer(request, payload, rows, "the last readings in the store", caller)
 
 
 @router.get("/landuse", dependencies=[strict("year")])
@@ -227,7 +301,7 @@ def landuse(
     except (AnalyticsError, ConfigError) as exc:
         _log.info("landuse unavailable", year=year, error=str(exc))
         raise HTTPException(404, f"no land-use analysis for {year}") from None
-    return answer(request, payload, payload["enterprises"])
+    return answer(request, payload, payload["enterprises"], "the land-use analysis", caller)
 
 
 @router.get("/whoami", dependencies=[strict()])
@@ -253,7 +327,7 @@ def tokens(request: Request, caller: Caller_) -> Response:
         }
         for t in request.app.state.access.tokens()
     ]
-    return answer(request, {"tokens": rows}, rows)
+    return answer(request, {"tokens": rows}, rows, "the access file", caller)
 
 
 @router.delete("/tokens/{ident}", dependencies=[strict()])

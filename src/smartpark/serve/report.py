@@ -3,8 +3,9 @@
 The caller's scope is checked first (:func:`~smartpark.serve.scopes.may_report`: a
 forbidden id and an unknown one give the same 403); then the report is gathered with
 :func:`~smartpark.analytics.report.monthly.build` from the server's own store and laid
-out with :func:`~smartpark.analytics.report.monthly.html`, off the event loop in a
-worker thread, bounded by :data:`TIMEOUT_S`. PDF is printed by headless Chromium
+out with :func:`~smartpark.analytics.report.monthly.html` (or, format xlsx, as a
+workbook with :func:`~smartpark.analytics.report.xlsx.workbook`), off the event loop in
+a worker thread, bounded by :data:`TIMEOUT_S`. PDF is printed by headless Chromium
 (:mod:`smartpark.analytics.report.pdf`), at most ``Sources.pdf_slots`` at a time.
 """
 
@@ -18,19 +19,20 @@ from typing import Final, Literal
 from fastapi import HTTPException
 from fastapi.responses import Response
 
-from smartpark.analytics.report import monthly, pdf
+from smartpark.analytics.report import monthly, pdf, xlsx
 from smartpark.core.errors import AnalyticsError, ConfigError, OptionError
 from smartpark.core.logs import get_logger
+from smartpark.core.workbook import MEDIA_TYPE as XLSX
 from smartpark.serve import data
 from smartpark.serve.access import Caller
 from smartpark.serve.scopes import may_report, visible
 
-Format = Literal["html", "pdf"]
+Format = Literal["html", "pdf", "xlsx"]
 SCOPES: Final = ("zone", "park", "region")
 MONTH: Final = r"^\d{4}-(0[1-9]|1[0-2])$"
 TIMEOUT_S: Final = 60.0
 FORBIDDEN: Final = "not in your scope (or no such id)"
-MEDIA: Final = {"html": "text/html; charset=utf-8", "pdf": "application/pdf"}
+MEDIA: Final = {"html": "text/html; charset=utf-8", "pdf": "application/pdf", "xlsx": XLSX}
 
 # the report is self-contained: inline CSS and SVG, no script, nothing fetched
 CSP: Final = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
@@ -47,7 +49,7 @@ async def answer(
     fmt: Format,
     lang: str | None,
 ) -> Response:
-    """The report of ``scope:ident`` for ``month`` as HTML or PDF; 403 outside the scope,
+    """The report of ``scope:ident`` for ``month`` as HTML, PDF or .xlsx; 403 outside the scope,
     503 when it cannot be made (the reason logged), 504 past :data:`TIMEOUT_S`."""
     if not may_report(src.registry, visible(src.registry, caller.grant), scope, ident):
         raise HTTPException(403, FORBIDDEN)
@@ -64,6 +66,8 @@ async def answer(
         if fmt == "pdf":
             async with src.pdf_slots:
                 body = await asyncio.wait_for(asyncio.to_thread(_pdf, src, request), TIMEOUT_S)
+        elif fmt == "xlsx":
+            body = await asyncio.wait_for(asyncio.to_thread(_xlsx, src, request), TIMEOUT_S)
         else:
             page = await asyncio.wait_for(asyncio.to_thread(_html, src, request), TIMEOUT_S)
             body = page.encode("utf-8")
@@ -76,11 +80,12 @@ async def answer(
         hint = "; try format=html" if fmt == "pdf" else ""
         raise HTTPException(503, f"report: could not be made (see the server log){hint}") from None
     filename = f"monthly-report-{scope}-{ident}-{month}.{fmt}"
+    shown = "attachment" if fmt == "xlsx" else "inline"  # a browser shows no workbook
     return Response(
         body,
         media_type=MEDIA[fmt],
         headers={
-            "Content-Disposition": f'inline; filename="{filename}"',
+            "Content-Disposition": f'{shown}; filename="{filename}"',
             "Content-Security-Policy": CSP,
         },
     )
@@ -88,6 +93,10 @@ async def answer(
 
 def _html(src: data.Sources, request: monthly.Request) -> str:
     return monthly.html(monthly.build(src.store, src.registry, request))
+
+
+def _xlsx(src: data.Sources, request: monthly.Request) -> bytes:
+    return xlsx.workbook(monthly.build(src.store, src.registry, request))
 
 
 def _pdf(src: data.Sources, request: monthly.Request) -> bytes:

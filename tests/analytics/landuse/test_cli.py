@@ -209,3 +209,34 @@ def test_idle_command_on_the_example_months_turns_stopped_1y_on_at_the_twelfth_m
     assert [(f["rule"], f["enterprise"]) for f in park["flags"]] == [
         ("suspected_idle", "textile-a")
     ]
+
+
+def test_xlsx_is_written_to_out_in_the_zones_language_and_refused_without_it(tmp_path):
+    from tests.workbooks import tables
+
+    refused = run("--format", "xlsx")
+    assert refused.exit_code == 2
+    assert "--out" in refused.output
+    assert "FILE.xlsx" in refused.output
+    bad = run("--format", "xlsx", "--out", str(tmp_path / "x.xlsx"), "--lang", "fr")
+    assert bad.exit_code == 2
+    assert "--lang: unknown language 'fr'" in bad.output
+    result = run("--format", "xlsx", "--out", str(tmp_path / "landuse.xlsx"), "--park", "petrochem")
+    assert result.exit_code == 0, result.output
+    books = tables(tmp_path / "landuse.xlsx")
+    payload = json.loads(run("--format", "json", "--park", "petrochem").stdout)
+    grades = books["亩均评价"].records()  # the example zone's lang is zh
+    assert [r["企业"] for r in grades] == [e["enterprise"] for e in payload["enterprises"]]
+    assert "（园区 petrochem）" in books["亩均评价"].lines[1]
+    out = tmp_path / "idle.xlsx"
+    idle = CliRunner().invoke(
+        app,
+        ["idle", "--registry", str(REGISTRY), "--monthly", str(MONTHLY), "--as-of", "2025-10",
+         "--format", "xlsx", "--out", str(out), "--lang", "zh"],
+    )  # fmt: skip
+    assert idle.exit_code == 0, idle.output
+    flags = tables(out)["低效闲置标记"].records()
+    expected = idle_flags("--as-of", "2025-10", "--format", "json")["flags"]
+    assert [(f["规则"], f["企业"]) for f in flags] == [
+        (f["rule"], f["enterprise"]) for f in expected
+    ]

@@ -21,7 +21,7 @@ from smartpark.analytics.landuse.cohort import Static
 from smartpark.analytics.landuse.facts import FIELDS, Facts
 from smartpark.analytics.landuse.monthly import Monthly, month_code
 from smartpark.core.errors import AnalyticsError
-from smartpark.core.registry import FAMILIES, Park, Registry, Sharing
+from smartpark.core.registry import FAMILIES, Lang, Park, Registry, Sharing
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -46,6 +46,10 @@ class Dataset:
     region_timezones: tuple[str, ...] = ()
     region_parks: tuple[str, ...] = ()  # the columns of region_shares
     region_shares: Mapping[str, FloatArray] = field(default_factory=dict)  # family -> (R, P, Y)
+    lang: Lang = "en"  # the zone's language (registry), of what is shown in words
+    # Where the facts and the months came from: file names, or "store_kpis" (the
+    # store's monthly KPIs) and "store_rollups" (computed from its rollups).
+    sources: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         n, y = len(self.static.ids), len(self.years)
@@ -129,4 +133,5 @@ def build(registry: Registry, facts: Facts, monthly: Monthly | None) -> Dataset:
         region_timezones=tuple(registry.regions[r].timezone for r in registry.region_ids),
         region_parks=registry.park_ids,
         region_shares=shares,
+        lang=registry.zones[facts.zone].lang,
     )

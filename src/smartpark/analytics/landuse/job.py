@@ -14,6 +14,7 @@ store (docs/landuse.md §1). Errors are :class:`~smartpark.core.errors.Analytics
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,7 +61,8 @@ def run(request: Request) -> Done:
     """Load the registry, facts and months, analyse, and write the KPI rows if asked."""
     reg = registry_mod.load(request.registry)
     zone_id = facts_mod.zone_of(reg, request.zone)
-    the_facts = facts_mod.load(request.facts or facts_mod.facts_path(reg, zone_id), reg, zone_id)
+    facts_path = request.facts or facts_mod.facts_path(reg, zone_id)
+    the_facts = facts_mod.load(facts_path, reg, zone_id)
     as_of = _as_of(request.as_of)
     year = request.year if request.year is not None else facts_year(the_facts.years, as_of)
     the_facts.year_index(year)  # no facts for the year: a clear error, before any I/O
@@ -74,6 +76,7 @@ def run(request: Request) -> Done:
     try:
         if request.monthly is not None:
             months = monthly_mod.load(request.monthly, the_facts.enterprises)
+            months_from = request.monthly.name
         else:
             opened = _open(
                 request.store, reg, "to read the monthly KPIs from (or give --monthly FILE)"
@@ -81,9 +84,12 @@ def run(request: Request) -> Done:
             first = monthly_mod.month_code(min(the_facts.years) - 2, 1)
             last = max(as_of or 0, monthly_mod.month_code(max(the_facts.years), 12))
             months = telemetry.read_monthly(opened, reg, the_facts.enterprises, first, last)
+            months_from = "store_kpis"
             if months.is_empty():  # nothing stored by `kpi --write`: from the rollups
                 months = telemetry.compute_monthly(opened, reg, the_facts.enterprises, first, last)
+                months_from = "store_rollups"
         data = dataset.build(reg, the_facts, months)
+        data = dataclasses.replace(data, sources=(facts_path.name, months_from))
         result = analyse(data, year, config, idle_config, as_of=as_of)
         written = None
         if request.write:

@@ -1,9 +1,10 @@
-"""A land-use :class:`Analysis` for people and programs: rich tables, CSV or JSON.
+"""A land-use :class:`Analysis` for people and programs: rich tables, CSV, JSON or .xlsx.
 
 :func:`landuse` and :func:`idle` give what ``smartpark landuse`` and ``smartpark idle``
-print in one ``--format``: a string (CSV, JSON) or a :class:`Screen` of rich renderables.
-The pieces are here too: :func:`select` (a park's enterprises, grades staying zone-wide),
-the JSON payloads as dicts, the CSV text and the tables. The records themselves come
+print in one ``--format``: a string (CSV, JSON), the bytes of an .xlsx workbook, or a
+:class:`Screen` of rich renderables. The pieces are here too: :func:`select` (a park's
+enterprises, grades staying zone-wide), the JSON payloads as dicts, the CSV text, the
+workbooks' sheets and the tables. The records themselves come
 from :mod:`records`; the rules are in docs/landuse.md.
 """
 
@@ -18,16 +19,23 @@ from rich.highlighter import ReprHighlighter
 from rich.table import Table
 from rich.text import Text
 
+from smartpark.analytics import xlsx_words
 from smartpark.analytics.landuse import records
 from smartpark.analytics.landuse.analysis import Analysis
-from smartpark.analytics.landuse.indicators import INDICATORS
+from smartpark.analytics.landuse.indicators import INDICATORS, UNITS
 from smartpark.core.cells import csv_text
 from smartpark.core.errors import OptionError
+from smartpark.core.registry import Lang
+from smartpark.core.workbook import Column, Sheet, xlsx_bytes
 from smartpark.store.base import KpiRow
 
-Format = Literal["table", "csv", "json"]
+Format = Literal["table", "csv", "json", "xlsx"]
 KpiScope = Literal["park", "region"]  # park: the park and zone KPIs; region: shared figures
 DISCLAIMER: Final = "Grades are an aid for the park's management committee, not an official result."
+DISCLAIMERS: Final[dict[Lang, str]] = {
+    "en": DISCLAIMER,
+    "zh": "评价等级仅供园区管委会参考，并非官方评价结果。",
+}
 CSV_HEAD: Final = ("year", "enterprise", "park", "land_mu", "profile", "grade", "rank", "score")
 PARK_KPIS: Final = (
     ("land_output_rate", "100M CNY/km2"),
@@ -123,9 +131,13 @@ def landuse(
     park: str | None = None,
     explain_id: str | None = None,
     scope: KpiScope = "park",
-) -> str | Screen:
-    """What ``smartpark landuse`` prints: one enterprise explained, or the whole zone."""
+    lang: Lang | None = None,
+) -> str | bytes | Screen:
+    """What ``smartpark landuse`` prints: one enterprise explained, or the whole zone;
+    ``lang`` (default: the zone's) is the language of the .xlsx headers."""
     if explain_id is not None:
+        if output == "xlsx":
+            raise OptionError("--explain: one enterprise as table or json, not xlsx")
         record = explain(analysis, explain_id)
         return to_json(record) if output == "json" else explain_screen(record)
     shown = select(analysis, park, scope)
@@ -133,16 +145,22 @@ def landuse(
         return to_json(landuse_payload(shown))
     if output == "csv":
         return landuse_csv(shown)
+    if output == "xlsx":
+        return landuse_xlsx(shown, lang or analysis.data.lang)
     return landuse_screen(shown)
 
 
-def idle(analysis: Analysis, output: Format, park: str | None = None) -> str | Screen:
+def idle(
+    analysis: Analysis, output: Format, park: str | None = None, lang: Lang | None = None
+) -> str | bytes | Screen:
     """What ``smartpark idle`` prints: the flags at the analysis's as-of month."""
     shown = select(analysis, park)
     if output == "json":
         return to_json(idle_payload(shown))
     if output == "csv":
         return idle_csv(shown)
+    if output == "xlsx":
+        return idle_xlsx(shown, lang or analysis.data.lang)
     return idle_screen(shown)
 
 
@@ -231,6 +249,196 @@ def idle_csv(shown: Selection) -> str:
         for f in shown.flags
     )
     return csv_text([head, *rows])
+
+
+# -- .xlsx: the CSV's columns, and the tables' sheets, with units and lines ---------
+
+# Column heads in Chinese; in English they are the CSV's names.
+_ZH: Final = {
+    "year": "年度",
+    "enterprise": "企业",
+    "park": "园区",
+    "land_mu": "用地面积",
+    "profile": "评价类型",
+    "grade": "等级",
+    "rank": "排名",
+    "score": "得分",
+    "tax_per_mu": "亩均税收",
+    "revenue_per_mu": "亩均营业收入",
+    "va_per_mu": "亩均增加值",
+    "va_per_energy": "单位能耗增加值",
+    "tax_per_energy": "单位能耗税收",
+    "tax_per_kwh": "单位电耗税收",
+    "va_per_pollutant": "单位排放增加值",
+    "labour_productivity": "全员劳动生产率",
+    "rd_intensity": "研发经费投入强度",
+    "item": "得分",
+    "flags": "标记",
+    "not_graded": "未评价原因",
+    "rule": "规则",
+    "evidence": "依据",
+    "scope": "范围",
+    "id": "编号",
+    "reason": "原因",
+    "note": "说明",
+    "land_output_rate": "单位土地产出",
+    "energy_output_rate": "单位能耗产出",
+    "water_output_rate": "单位水耗产出",
+    "grade_share_A": "A 类企业占比",
+    "grade_share_B": "B 类企业占比",
+    "grade_share_C": "C 类企业占比",
+    "grade_share_D": "D 类企业占比",
+    "shared_tax": "分成税收",
+    "shared_revenue": "分成营业收入",
+    "shared_value_added": "分成增加值",
+    "shared_energy_tce": "分成综合能源消费量",
+    "shared_land_mu": "分成用地面积",
+}
+
+
+def _head(name: str, lang: Lang) -> str:
+    if name.startswith("item_"):
+        indicator = name.removeprefix("item_")
+        return f"{_ZH[indicator]}{_ZH['item']}" if lang == "zh" else name
+    return _ZH.get(name, name) if lang == "zh" else name
+
+
+def landuse_xlsx(shown: Selection, lang: Lang = "en") -> bytes:
+    """The grades (the CSV's columns), the flags, the park (or region) KPIs and the notes,
+    a sheet each, as an .xlsx workbook; text through
+    :func:`~smartpark.core.cells.safe_cell`, as in the CSV."""
+    books = [grades_sheet(shown, lang), flags_sheet(shown, lang), park_kpis_sheet(shown, lang)]
+    if shown.analysis.notes:
+        books.append(notes_sheet(shown, lang))
+    return xlsx_bytes(books)
+
+
+def idle_xlsx(shown: Selection, lang: Lang = "en") -> bytes:
+    """The flags (the CSV's columns) and the enterprises not tested, as an .xlsx."""
+    return xlsx_bytes([flags_sheet(shown, lang), untested_sheet(shown, lang)])
+
+
+def _lines(shown: Selection, lang: Lang, title: str, *more: tuple[str, str]) -> tuple[str, ...]:
+    """The title, then scope and source (and ``more``), then the time zone."""
+    data = shown.analysis.data
+    scope = f"{xlsx_words.word(lang, 'zone')} {data.zone}"
+    if shown.park is not None:
+        scope += xlsx_words.aside(lang, f"{xlsx_words.word(lang, 'park')} {shown.park}")
+    source = ", ".join(xlsx_words.word(lang, s) for s in data.sources) or "-"
+    pairs = [("scope", scope), *more, ("source", source)]
+    zone = xlsx_words.timezone_line(lang, data.timezones.values())
+    return title, xlsx_words.line(lang, pairs), zone
+
+
+def grades_sheet(shown: Selection, lang: Lang = "en") -> Sheet:
+    """One row per enterprise, the columns of :func:`landuse_csv`, the disclaimer above."""
+    ev = shown.analysis.evaluation
+    title = xlsx_words.WORDS[lang]["grades_title"].format(
+        zone=shown.analysis.data.zone,
+        year=ev.year,
+        profile=ev.config.profile,
+        shares="/".join(f"{s:g}" for s in ev.config.shares),
+    )
+    columns = (
+        Column(_head("year", lang), kind="integer"),
+        Column(_head("enterprise", lang), kind="text"),
+        Column(_head("park", lang), kind="text"),
+        Column(_head("land_mu", lang), "mu", decimals=1),
+        Column(_head("profile", lang), kind="text"),
+        Column(_head("grade", lang), kind="text"),
+        Column(_head("rank", lang), kind="integer"),
+        Column(_head("score", lang), decimals=2),
+        *(Column(_head(k, lang), UNITS[k]) for k in INDICATORS),
+        *(Column(_head(f"item_{k}", lang), decimals=2) for k in INDICATORS),
+        Column(_head("flags", lang), kind="text"),
+        Column(_head("not_graded", lang), kind="text"),
+    )
+    rows = [
+        [
+            *(r[k] for k in CSV_HEAD),
+            *(r["indicators"].get(k) for k in INDICATORS),
+            *(r["items"].get(k) for k in INDICATORS),
+            ";".join(r["flags"]),
+            r["not_graded"],
+        ]
+        for r in shown.enterprises
+    ]
+    lines = (*_lines(shown, lang, title), DISCLAIMERS[lang])
+    return Sheet(xlsx_words.word(lang, "grades_sheet"), columns, rows, lines)
+
+
+def flags_sheet(shown: Selection, lang: Lang = "en") -> Sheet:
+    """One row per flag, the columns of :func:`idle_csv` (the evidence as JSON)."""
+    result = shown.analysis
+    as_of = result.detection.runs.months[-1]
+    title = xlsx_words.WORDS[lang]["flags_title"].format(zone=result.data.zone, as_of=as_of)
+    columns = (
+        Column(_head("rule", lang), kind="text"),
+        Column(_head("enterprise", lang), kind="text"),
+        Column(_head("park", lang), kind="text"),
+        Column(_head("land_mu", lang), "mu", decimals=1),
+        Column(_head("evidence", lang), "JSON", kind="text"),
+    )
+    rows = [
+        [
+            f["rule"],
+            f["enterprise"],
+            f["park"],
+            f["land_mu"],
+            json.dumps(f["evidence"], ensure_ascii=False),
+        ]
+        for f in shown.flags
+    ]
+    facts = ("facts_year", str(result.evaluation.year))
+    lines = _lines(shown, lang, title, ("as_of", as_of), facts)
+    return Sheet(xlsx_words.word(lang, "flags_sheet"), columns, rows, lines)
+
+
+def park_kpis_sheet(shown: Selection, lang: Lang = "en") -> Sheet:
+    """One row per park and the zone (or, scope region, per region): the indicators of
+    :func:`park_kpi_table` with their units."""
+    year = shown.analysis.evaluation.year
+    region = shown.scope == "region"
+    kpis = REGION_KPIS if region else PARK_KPIS
+    key = "region_kpis_title" if region else "park_kpis_title"
+    title = xlsx_words.WORDS[lang][key].format(zone=shown.analysis.data.zone, year=year)
+    values: dict[tuple[str, str], dict[str, float]] = {}
+    for row in shown.kpis:
+        values.setdefault((row.scope, row.id), {})[row.kpi] = row.value
+    columns = (
+        Column(_head("scope", lang), kind="text"),
+        Column(_head("id", lang), kind="text"),
+        *(Column(_head(name, lang), unit) for name, unit in kpis),
+    )
+    rows = [
+        [scope, ident, *(v.get(name) for name, _ in kpis)] for (scope, ident), v in values.items()
+    ]
+    name = xlsx_words.word(lang, "park_kpis_sheet")
+    return Sheet(name, columns, rows, _lines(shown, lang, title))
+
+
+def untested_sheet(shown: Selection, lang: Lang = "en") -> Sheet:
+    """The enterprises the idle rules could not test, and why."""
+    result = shown.analysis
+    as_of = result.detection.runs.months[-1]
+    title = xlsx_words.WORDS[lang]["untested_title"].format(zone=result.data.zone, as_of=as_of)
+    columns = (
+        Column(_head("enterprise", lang), kind="text"),
+        Column(_head("reason", lang), kind="text"),
+    )
+    rows = [[e, why] for e, why in untested(shown).items()]
+    return Sheet(xlsx_words.word(lang, "untested_sheet"), columns, rows, _lines(shown, lang, title))
+
+
+def notes_sheet(shown: Selection, lang: Lang = "en") -> Sheet:
+    """The analysis's notes (benchmarks from the current year, missing years, ...)."""
+    result = shown.analysis
+    title = xlsx_words.WORDS[lang]["notes_title"].format(
+        zone=result.data.zone, year=result.evaluation.year
+    )
+    rows = [[note] for note in result.notes]
+    columns = (Column(_head("note", lang), kind="text"),)
+    return Sheet(xlsx_words.word(lang, "notes_sheet"), columns, rows, _lines(shown, lang, title))
 
 
 def _fmt(value: Any, digits: int = 2) -> str:

@@ -1,4 +1,4 @@
-"""``smartpark report`` as one call: registry and store in, an HTML or PDF file out."""
+"""``smartpark report`` as one call: registry and store in, an HTML, PDF or .xlsx file out."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Literal
 
 from smartpark.analytics.alerts.state import default_path
-from smartpark.analytics.report import monthly, pdf
+from smartpark.analytics.report import monthly, pdf, xlsx
 from smartpark.core import registry as registry_mod
 from smartpark.core.urls import StoreUrl
+from smartpark.core.workbook import write_xlsx
 from smartpark.store.open import open_store
 
-Format = Literal["html", "pdf"]
+Format = Literal["html", "pdf", "xlsx"]
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,9 @@ def run(
     fmt: Format,
     out: Path | None = None,
 ) -> Written:
-    """Write the monthly report of ``request`` to ``out`` (default: in the working folder).
+    """Write the monthly report of ``request`` to ``out`` (default: in the working folder,
+    ``monthly-report-SCOPE-ID-MONTH.FORMAT``): an HTML page, its PDF, or an .xlsx
+    workbook with a sheet per section (:mod:`analytics.report.xlsx`).
 
     Alerts come from the alert state file beside the store (``smartpark alerts``), land
     use from the zone's facts and the store's monthly KPIs (docs/report.md).
@@ -50,10 +53,11 @@ def run(
     finally:
         store.close()
     path = out or Path(f"monthly-report-{report.scope}-{report.id}-{report.month}.{fmt}")
-    page = monthly.html(report)
-    if fmt == "pdf":
-        pdf.html_to_pdf(page, path)
+    if fmt == "xlsx":
+        write_xlsx(path, xlsx.sheets_of(report))
+    elif fmt == "pdf":
+        pdf.html_to_pdf(monthly.html(report), path)
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(page, encoding="utf-8")
+        path.write_text(monthly.html(report), encoding="utf-8")
     return Written(path, report.missing, time.perf_counter() - started)

@@ -7,7 +7,9 @@ year, the zero-carbon line (:mod:`analytics.targets`), each stack's pollutants f
 month's readings (:mod:`analytics.stacks`), land-use grades and idle flags
 (:mod:`analytics.landuse.job`) and the alerts fired (the alert state file). What is
 missing is collected as it is met and shown first, before any number. :func:`html`
-lays it out with the report renderer (:mod:`analytics.report.html`).
+lays it out with the report renderer (:mod:`analytics.report.html`); the .xlsx workbook
+(:mod:`analytics.report.xlsx`) takes its rows from the same builders (:func:`headline`,
+:func:`tou`, :func:`carbon_text`, ...), with the numbers kept as numbers.
 """
 
 from __future__ import annotations
@@ -84,6 +86,16 @@ POLLUTION: Final = (
     "nox_exceed_h",
     "particulate_exceed_h",
 )
+# The key indicators of each park of a zone or region report, and data quality's.
+PARK_KPIS: Final = (
+    "energy_tce",
+    "co2_total_t",
+    "carbon_per_energy",
+    "clean_energy_share",
+    "completeness",
+)
+QUALITY: Final = ("completeness", "stale_meters", "resets", "spikes_dropped")
+TOU_TOTALS: Final = ("peak_share", "electricity_cost_cny", "peak_shift_saving_cny")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 NAN = float("nan")
 
@@ -143,6 +155,35 @@ class Monthly:
         tce = self.values.get("energy_tce", NAN)
         annual = targets.annualised(tce if tce == tce else 0.0, self.end_ms - self.start_ms)
         return targets.carbon_per_energy_line(annual)
+
+    @property
+    def no_data(self) -> bool:
+        """No readings at all: every value is shown as "no data", never as a zero."""
+        return not self.values.get("completeness", NAN) > 0
+
+
+@dataclass(frozen=True)
+class Headline:
+    """One key indicator: the month's value, the same month last year, the change in %
+    (NaN: none), the zero-carbon line as text (``≤ 0.20``) and whether it is met."""
+
+    kpi: str
+    value: float
+    last_year: float
+    change: float
+    line: str
+    meets: bool | None
+
+
+@dataclass(frozen=True)
+class TouRow:
+    """One row of the time-of-use table: a KPI, its value and unit, and (the four
+    periods' kWh) its share of the import in % (NaN: none)."""
+
+    kpi: str
+    value: float
+    unit: str
+    share: float
 
 
 def parse_month(text: str) -> tuple[int, int]:
@@ -434,9 +475,8 @@ def _landuse(r: Monthly, request: Request) -> None:
 # -- layout ------------------------------------------------------------------------
 
 
-def html(r: Monthly) -> str:
-    """The report as one self-contained HTML document in ``r.lang``."""
-    w = LABELS[r.lang]
+def title(r: Monthly) -> str:
+    """``Fine Chemicals Park (精细化工园区) · Monthly report 2026-11``."""
     reg = r.registry
     thing: Zone | Park | Region = (
         reg.zones[r.id]
@@ -445,8 +485,39 @@ def html(r: Monthly) -> str:
         if r.scope == "region"
         else reg.parks[r.id]
     )
-    title = f"{name(thing, r.lang)} · {w['title']} {r.month}"
-    no_data = not r.values.get("completeness", NAN) > 0
+    return f"{name(thing, r.lang)} · {LABELS[r.lang]['title']} {r.month}"
+
+
+def source_text(r: Monthly) -> str:
+    """Where the month's KPIs came from: the store's rows, the readings, or (the month in
+    progress) its days so far."""
+    w = LABELS[r.lang]
+    if r.partial:
+        return w["source_partial"]
+    return w["source_store"] if r.source == "store" else w["source_readings"]
+
+
+def subtitle(r: Monthly) -> str:
+    """``Scope: park petrochem · Month: 2026-11 · KPIs from the store (kpi rows)``."""
+    w = LABELS[r.lang]
+    return (
+        f"{w['scope']}: {w.get(r.scope, r.scope)} {r.id} · {w['month']}: {r.month} · "
+        f"{source_text(r)}"
+    )
+
+
+def carbon_text(r: Monthly) -> str:
+    """The zero-carbon park line of the month, with the annualised consumption it is for."""
+    return LABELS[r.lang]["line_text"].format(
+        tce=_num(targets.annualised(r.values.get("energy_tce", 0.0), r.end_ms - r.start_ms)),
+        line=f"{r.line:.2f}",
+    )
+
+
+def html(r: Monthly) -> str:
+    """The report as one self-contained HTML document in ``r.lang``."""
+    w = LABELS[r.lang]
+    no_data = r.no_data
     sections = [
         Section(
             w["missing"] if r.missing else w["scope"],
@@ -462,12 +533,7 @@ def html(r: Monthly) -> str:
         _tou(r, no_data),
         Section(
             w["carbon"],
-            text=w["line_text"].format(
-                tce=_num(
-                    targets.annualised(r.values.get("energy_tce", 0.0), r.end_ms - r.start_ms)
-                ),
-                line=f"{r.line:.2f}",
-            ),
+            text=carbon_text(r),
             tables=[_kpi_table(r, CARBON, no_data)],
             charts=[_daily(r, w["daily_cpe"], ("carbon_per_energy",), "tCO2/tce", limit=r.line)],
         ),
@@ -478,22 +544,16 @@ def html(r: Monthly) -> str:
     if r.grades or r.flags:
         sections.append(_landuse_section(r))
     sections.append(_alerts_section(r))
-    source = w["source_store"] if r.source == "store" else w["source_readings"]
-    if r.partial:
-        source = w["source_partial"]
-    subtitle = (
-        f"{w['scope']}: {w.get(r.scope, r.scope)} {r.id} · {w['month']}: {r.month} · {source}"
-    )
-    return render(title, sections, subtitle=subtitle, lang=r.lang)
+    return render(title(r), sections, subtitle=subtitle(r), lang=r.lang)
 
 
 def _cell(value: float, no_data: bool, w: dict[str, str]) -> str:
     return w["no_data"] if no_data or not np.isfinite(value) else _num(value)
 
 
-def _headline(r: Monthly, no_data: bool) -> Table:
-    w = LABELS[r.lang]
-    rows = []
+def headline(r: Monthly) -> list[Headline]:
+    """The key indicators (:data:`HEADLINE`): value, last year, change, line, verdict."""
+    out = []
     for k in HEADLINE:
         v, before = r.values.get(k, NAN), r.last_year.get(k, NAN)
         change = (v - before) / before * 100 if before and np.isfinite(before) else NAN
@@ -506,18 +566,24 @@ def _headline(r: Monthly, no_data: bool) -> Table:
         elif k in targets.GUIDING_LINES:
             side, threshold = targets.GUIDING_LINES[k]
             line = f"{'≥' if side == 'above' else '≤'} {threshold:g}"
-        verdict = "" if meets is None or no_data else (w["yes"] if meets else w["no"])
-        rows.append(
-            [
-                KPIS[k].label(r.lang),
-                _cell(v, no_data, w),
-                KPIS[k].unit,
-                "" if not np.isfinite(before) else _num(before),
-                "" if no_data or not np.isfinite(change) else f"{change:+.1f}",
-                line,
-                verdict,
-            ]
-        )
+        out.append(Headline(k, v, before, change, line, meets))
+    return out
+
+
+def _headline(r: Monthly, no_data: bool) -> Table:
+    w = LABELS[r.lang]
+    rows = [
+        [
+            KPIS[h.kpi].label(r.lang),
+            _cell(h.value, no_data, w),
+            KPIS[h.kpi].unit,
+            "" if not np.isfinite(h.last_year) else _num(h.last_year),
+            "" if no_data or not np.isfinite(h.change) else f"{h.change:+.1f}",
+            h.line,
+            "" if h.meets is None or no_data else (w["yes"] if h.meets else w["no"]),
+        ]
+        for h in headline(r)
+    ]
     return Table(
         [w["kpi"], w["value"], w["unit"], w["last_year"], w["change"], w["line"], w["verdict"]],
         rows,
@@ -529,12 +595,11 @@ def _parks(r: Monthly, no_data: bool) -> list[Table]:
     if not r.parks:
         return []
     w = LABELS[r.lang]
-    kpis = ("energy_tce", "co2_total_t", "carbon_per_energy", "clean_energy_share", "completeness")
     rows = [
-        [name(r.registry.parks[p], r.lang), *(_cell(v.get(k, NAN), no_data, w) for k in kpis)]
+        [name(r.registry.parks[p], r.lang), *(_cell(v.get(k, NAN), no_data, w) for k in PARK_KPIS)]
         for p, v in r.parks.items()
     ]
-    heads = [f"{KPIS[k].label(r.lang)} ({KPIS[k].unit})" for k in kpis]
+    heads = [f"{KPIS[k].label(r.lang)} ({KPIS[k].unit})" for k in PARK_KPIS]
     return [Table([w["park"], *heads], rows)]
 
 
@@ -549,25 +614,35 @@ def _kpi_table(r: Monthly, kpis: Sequence[str], no_data: bool) -> Table:
     )
 
 
-def _tou(r: Monthly, no_data: bool) -> Section:
-    w = LABELS[r.lang]
-    kwh = {p: r.values.get(f"electricity_kwh_{p}", NAN) for p in TOU}
+def tou(r: Monthly) -> list[TouRow] | None:
+    """The month's electricity per time-of-use period, with each one's share of the
+    import, then the peak share, cost and peak-shift saving; None: no tariffs (no split)."""
     if not np.isfinite(r.values.get("electricity_cost_cny", NAN)):
-        return Section(w["tou"], text=w["no_tariffs"])
+        return None
+    kwh = {p: r.values.get(f"electricity_kwh_{p}", NAN) for p in TOU}
     total = sum(v for v in kwh.values() if np.isfinite(v))
     rows = [
-        [
-            KPIS[f"electricity_kwh_{p}"].label(r.lang),
-            _cell(v, no_data, w),
-            "kWh",
-            "" if no_data or not total else f"{v / total * 100:.1f}",
-        ]
+        TouRow(f"electricity_kwh_{p}", v, "kWh", v / total * 100 if total else NAN)
         for p, v in kwh.items()
     ]
-    for k in ("peak_share", "electricity_cost_cny", "peak_shift_saving_cny"):
-        rows.append(
-            [KPIS[k].label(r.lang), _cell(r.values.get(k, NAN), no_data, w), KPIS[k].unit, ""]
-        )
+    rows += [TouRow(k, r.values.get(k, NAN), KPIS[k].unit, NAN) for k in TOU_TOTALS]
+    return rows
+
+
+def _tou(r: Monthly, no_data: bool) -> Section:
+    w = LABELS[r.lang]
+    split = tou(r)
+    if split is None:
+        return Section(w["tou"], text=w["no_tariffs"])
+    rows = [
+        [
+            KPIS[t.kpi].label(r.lang),
+            _cell(t.value, no_data, w),
+            t.unit,
+            "" if no_data or not np.isfinite(t.share) else f"{t.share:.1f}",
+        ]
+        for t in split
+    ]
     chart = _daily(
         r,
         w["daily_tou"],
@@ -630,13 +705,12 @@ def _emissions(r: Monthly) -> Table:
 
 def _quality(r: Monthly) -> Table:
     w = LABELS[r.lang]
-    kpis = ("completeness", "stale_meters", "resets", "spikes_dropped")
     return Table(
-        [w["enterprise"], *(f"{KPIS[k].label(r.lang)} ({KPIS[k].unit})" for k in kpis)],
+        [w["enterprise"], *(f"{KPIS[k].label(r.lang)} ({KPIS[k].unit})" for k in QUALITY)],
         [
             [
                 name(r.registry.enterprises[e], r.lang),
-                *(_cell(v.get(k, NAN), False, w) for k in kpis),
+                *(_cell(v.get(k, NAN), False, w) for k in QUALITY),
             ]
             for e, v in r.enterprises.items()
         ],
