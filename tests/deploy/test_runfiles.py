@@ -24,7 +24,7 @@ from smartpark.ingest.settings import IngestSettings
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 # Files an operator creates next to compose.yaml (deploy/.gitignore keeps them out of git).
-SITE_FILES = {"./registry.toml", "./certs", "./secrets"}
+SITE_FILES = {"./registry.toml", "./rules.toml", "./schedules.toml", "./certs", "./secrets"}
 SECRET_VARIABLES = {"MQTT_PASSWORD", "INFLUX_TOKEN", "INFLUX_USER", "INFLUX_PASSWORD"}
 
 
@@ -46,6 +46,8 @@ def test_services(compose):
         "ingest-1",
         "ingest-2",
         "kpi",
+        "alerts",
+        "schedule",
     }
     assert compose["services"]["influxdb"]["image"].startswith("influxdb:2.")
     assert compose["services"]["mosquitto"]["image"].startswith("eclipse-mosquitto:2")
@@ -54,6 +56,22 @@ def test_services(compose):
         "ingest-1": ["ingest"],
         "ingest-2": ["ingest"],
         "kpi": ["kpi", "--follow", "--write"],
+        "alerts": [
+            "alerts",
+            "--follow",
+            "--rules",
+            "/etc/smartpark/rules.toml",
+            "--state",
+            "/var/lib/smartpark/alerts.db",
+        ],
+        "schedule": [
+            "schedule",
+            "--follow",
+            "--config",
+            "/etc/smartpark/schedules.toml",
+            "--state",
+            "/var/lib/smartpark/schedule.db",
+        ],
     }
 
 
@@ -234,6 +252,15 @@ def test_unit_hardening(path):
     assert command in (
         ["/opt/smartpark/bin/smartpark", "ingest"],
         [
+            "/opt/smartpark/bin/smartpark",
+            "schedule",
+            "--follow",
+            "--config",
+            "/etc/smartpark/schedules.toml",
+            "--state",
+            "/var/lib/smartpark/schedule/schedule.db",
+        ],
+        [
             "/opt/smartpark/bin/python",
             "-m",
             "smartpark.gateway",
@@ -279,3 +306,21 @@ def test_env_examples_name_only_real_settings():
             key = line.split("=", 1)[0].removeprefix("SMARTPARK_").lower()
             secret = key.endswith("_file") and key[:-5].upper() in SECRET_VARIABLES
             assert secret or key in fields, f"{example.name}: {line}"
+
+
+def test_schedule_waits_for_a_report_in_progress_before_it_is_killed(compose):
+    from smartpark.analytics.report.pdf import TIMEOUT_S
+
+    unit = _unit(DEPLOY / "systemd" / "smartpark-schedule.service")["Service"]
+    assert int(unit["TimeoutStopSec"]) > TIMEOUT_S
+    grace = compose["services"]["schedule"]["stop_grace_period"]
+    assert int(grace.removesuffix("s")) > TIMEOUT_S
+    # alerts and schedule keep their state in volumes of their own
+    states = {
+        name: [v for v in compose["services"][name]["volumes"] if v.endswith(":/var/lib/smartpark")]
+        for name in ("alerts", "schedule")
+    }
+    assert states == {
+        "alerts": ["alerts-state:/var/lib/smartpark"],
+        "schedule": ["schedule-state:/var/lib/smartpark"],
+    }

@@ -28,6 +28,7 @@ _COMMAND_MODULES = (
     "kpi",
     "rollup",
     "alerts",
+    "schedule",
     "landuse",
     "idle",
     "grafana",

@@ -116,27 +116,49 @@ def build(
     channel: Channel, events: list[dict[str, Any]], group_fingerprint: str, now_ms: int
 ) -> Request:
     """The request that delivers ``events`` (one alert or one group) to ``channel``."""
+    title, lines = summary(events)
+    return build_text(channel, title, lines, webhook_body(events, group_fingerprint), now_ms)
+
+
+def build_text(
+    channel: Channel,
+    title: str,
+    lines: list[str],
+    body: dict[str, Any],
+    now_ms: int,
+    link: tuple[str, str] | None = None,
+) -> Request:
+    """A message of ``title`` and ``lines`` to ``channel``, as its kind takes it: a chat
+    robot gets its markdown (or text) message, with ``link`` (label, URL) as a link right
+    under the title; a ``webhook`` gets ``body`` as signed JSON (the caller puts any link
+    in it). Alerts (:func:`build`) and scheduled deliveries (``analytics.delivery``)
+    both send through here."""
     if channel.url is None:
         raise ValueError(f"channel {channel.id}: URL not resolved")
     json_headers = {"Content-Type": "application/json; charset=utf-8"}
-    title, lines = summary(events)
     if channel.kind == "webhook":
         if channel.secret is None:
             raise ValueError(f"channel {channel.id}: a webhook needs a secret")
-        body = _json(webhook_body(events, group_fingerprint))
-        headers = json_headers | signing.headers(channel.secret, now_ms // 1000, body)
-        return Request(channel.url, headers, body)
+        data = _json(body)
+        headers = json_headers | signing.headers(channel.secret, now_ms // 1000, data)
+        return Request(channel.url, headers, data)
     if channel.kind == "dingtalk":
-        text = f"### {title}\n\n" + "\n".join(f"- {line}" for line in lines)
-        body = _json({"msgtype": "markdown", "markdown": {"title": title, "text": text}})
+        text = f"### {title}\n\n"
+        if link is not None:
+            text += f"[{link[0]}]({link[1]})\n\n"
+        text += "\n".join(f"- {line}" for line in lines)
+        data = _json({"msgtype": "markdown", "markdown": {"title": title, "text": text}})
         url = channel.url
         if channel.secret:
             sign = signing.dingtalk_sign(channel.secret, now_ms)
             query = urllib.parse.urlencode({"timestamp": str(now_ms), "sign": sign})
             url += ("&" if "?" in url else "?") + query
-        return Request(url, json_headers, body)
+        return Request(url, json_headers, data)
     if channel.kind == "wecom":
-        text = f"**{title}**\n" + "\n".join(f"> {line}" for line in lines)
+        text = f"**{title}**\n"
+        if link is not None:
+            text += f"[{link[0]}]({link[1]})\n"
+        text += "\n".join(f"> {line}" for line in lines)
         encoded = text.encode("utf-8")
         if len(encoded) > WECOM_MAX_BYTES:
             text = encoded[: WECOM_MAX_BYTES - 4].decode("utf-8", "ignore") + "\n..."
@@ -144,9 +166,10 @@ def build(
             channel.url, json_headers, _json({"msgtype": "markdown", "markdown": {"content": text}})
         )
     if channel.kind == "feishu":
+        head = [title, f"{link[0]}: {link[1]}"] if link is not None else [title]
         payload: dict[str, Any] = {
             "msg_type": "text",
-            "content": {"text": title + "\n" + "\n".join(lines)},
+            "content": {"text": "\n".join([*head, *lines])},
         }
         if channel.secret:
             ts = now_ms // 1000
@@ -156,7 +179,10 @@ def build(
             } | payload
         return Request(channel.url, json_headers, _json(payload))
     # slack
-    text = f"*{title}*\n" + "\n".join(f"• {line}" for line in lines)
+    text = f"*{title}*\n"
+    if link is not None:
+        text += f"<{link[1]}|{link[0]}>\n"
+    text += "\n".join(f"• {line}" for line in lines)
     return Request(channel.url, json_headers, _json({"text": text}))
 
 

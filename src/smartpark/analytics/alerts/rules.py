@@ -173,10 +173,17 @@ def from_dict(
 _MISSING: Final = object()
 
 
-class _Validator(Checker):
-    def __init__(self, registry: Registry, resolve_secrets: bool, base: Path) -> None:
+class ChannelChecker(Checker):
+    """A :class:`Checker` that also reads ``[channel.ID]`` tables and values given inline,
+    by environment variable or by file (secrets): the alert rules and the delivery
+    schedules (``analytics.delivery.config``) share it.
+
+    With ``resolve_secrets=False`` (a dry run) secrets are not read; a relative file
+    name is relative to ``base`` (the file's folder).
+    """
+
+    def __init__(self, resolve_secrets: bool, base: Path) -> None:
         super().__init__()
-        self.registry = registry
         self.resolve_secrets = resolve_secrets
         self.base = base
 
@@ -323,6 +330,12 @@ class _Validator(Checker):
             where = f"{plain} or {env}" if plain else env
             self.error(path, f"missing {where}")
         return None
+
+
+class _Validator(ChannelChecker):
+    def __init__(self, registry: Registry, resolve_secrets: bool, base: Path) -> None:
+        super().__init__(resolve_secrets, base)
+        self.registry = registry
 
     def rule(self, ident: str, t: dict[str, Any], raw_channels: Any) -> Rule | None:
         path = f"rule.{ident}"

@@ -51,14 +51,15 @@ def copy_state(path: Path, into: Path) -> Path:
     return target
 
 
-class _Lock:
-    """An exclusive lock on ``<state>.lock``: one evaluator per state file.
+class StateLock:
+    """An exclusive lock on ``<state>.lock``: one process per state file.
 
-    Two processes on one state file would not duplicate alerts (events are unique per
-    fingerprint and state) but could both send the same pending message.
+    Two alerts processes on one state file would not duplicate alerts (events are
+    unique per fingerprint and state) but could both send the same pending message;
+    ``smartpark schedule`` holds its state file the same way.
     """
 
-    def __init__(self, state_path: Path) -> None:
+    def __init__(self, state_path: Path, command: str = "smartpark alerts") -> None:
         self.path = state_path.with_name(state_path.name + ".lock")
         try:
             self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -71,12 +72,15 @@ class _Lock:
         except BlockingIOError:
             os.close(self.fd)
             raise StateBusyError(
-                f"{state_path}: another `smartpark alerts` process is using this state file"
+                f"{state_path}: another `{command}` process is using this state file"
             ) from None
 
     def release(self) -> None:
         fcntl.flock(self.fd, fcntl.LOCK_UN)
         os.close(self.fd)
+
+
+_Lock = StateLock
 
 
 def cycle(
@@ -104,14 +108,14 @@ def serve(
     arrays = RegistryArrays(registry)
     tmp: tempfile.TemporaryDirectory[str] | None = None
     path = state_path
-    lock: _Lock | None = None
+    lock: StateLock | None = None
     if mode == "dry_run":
         tmp = tempfile.TemporaryDirectory(prefix="smartpark-alerts-")
         path = copy_state(state_path, Path(tmp.name))
     else:
-        lock = _Lock(state_path)
+        lock = StateLock(state_path)
     stop = stop or threading.Event()
-    previous = _install_signal_handlers(stop) if mode == "follow" else {}
+    previous = install_signal_handlers(stop) if mode == "follow" else {}
     try:
         with AlertState(path) as state:
             evaluator = Evaluator(arrays, ruleset, store, state)
@@ -155,7 +159,8 @@ def serve(
 _Handler = Callable[[int, FrameType | None], object] | int | None
 
 
-def _install_signal_handlers(stop: threading.Event) -> dict[int, _Handler]:
+def install_signal_handlers(stop: threading.Event) -> dict[int, _Handler]:
+    """SIGTERM and SIGINT set ``stop`` (main thread only); the handlers they replace."""
     if threading.current_thread() is not threading.main_thread():
         return {}
     previous: dict[int, _Handler] = {}
@@ -165,4 +170,12 @@ def _install_signal_handlers(stop: threading.Event) -> dict[int, _Handler]:
     return previous
 
 
-__all__ = ["Mode", "StateBusyError", "copy_state", "cycle", "serve"]
+__all__ = [
+    "Mode",
+    "StateBusyError",
+    "StateLock",
+    "copy_state",
+    "cycle",
+    "install_signal_handlers",
+    "serve",
+]
