@@ -195,3 +195,54 @@ def test_stack_partners_pair_pollutants_with_their_emission_point(tmp_path):
     assert o2[code["b2-so2"]] == -1  # no O2 analyser on stack b2
     assert flow[code["b2-so2"]] == code["b2-flow"]
     assert o2[code["m-main"]] == -1
+
+
+HAND_READ = """
+[meter.m-gas]
+enterprise = "e1"
+source = "manual"
+quantity = "natural_gas"
+name = "city gas, read monthly"
+"""
+
+
+def test_a_meter_read_by_hand_has_no_gateway(tmp_path):
+    reg = load_text(tmp_path, MINIMAL + HAND_READ)
+    gas = reg.meters["m-gas"]
+    assert (gas.manual, gas.source, gas.gateway) == (True, "manual", "")
+    assert gas.interval_s == registry.MANUAL_INTERVAL_S == 30 * 86_400  # monthly by default
+    assert not reg.meters["m-main"].manual
+    # no gateway code (ingest rejects its MQTT readings as wrong_gateway), read by no gateway
+    assert reg.meter_gateway[reg.meter_code["m-gas"]] == -1
+    assert reg.meter_gateway[reg.meter_code["m-main"]] == reg.gateway_ids.index("g1")
+    assert [m.id for m in reg.meters_of_gateway("g1")] == ["m-main", "m-sub"]
+    assert reg.meters_of_gateway("") == []
+
+
+def test_the_example_registry_has_one_meter_read_by_hand():
+    reg = registry.load(EXAMPLE)
+    manual = [m for m in reg.meters.values() if m.manual]
+    assert [(m.id, m.quantity, m.enterprise) for m in manual] == [
+        ("chem-c-gas", "natural_gas", "chem-c")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("patch", "expected"),
+    [
+        ('[meter.x]\nenterprise = "e1"\nquantity = "coal"\n',
+         'meter.x.gateway: missing required key (a meter read by hand has none: set source = '
+         '"manual")'),
+        ('[meter.x]\nenterprise = "e1"\ngateway = "g1"\nsource = "manual"\nquantity = "coal"\n',
+         'meter.x.gateway: a meter read by hand (source = "manual") has no gateway'),
+        ('[meter.x]\nenterprise = "e1"\nsource = "manual"\nquantity = "nox"\n',
+         "meter.x.quantity: a meter read by hand reads a register: nox is a gauge"),
+        ('[meter.x]\nenterprise = "e1"\nsource = "paper"\ngateway = "g1"\nquantity = "coal"\n',
+         "meter.x.source: must be one of gateway, manual, got 'paper'"),
+        ('[meter.x]\nenterprise = "e1"\nsource = "manual"\n',
+         "meter.x.quantity: missing required key"),
+    ],
+)  # fmt: skip
+def test_bad_hand_read_meters(tmp_path, patch, expected):
+    problems = errors_of(tmp_path, MINIMAL + "\n" + patch)
+    assert any(p.startswith(expected) for p in problems), problems

@@ -25,6 +25,7 @@ _COMMAND_MODULES = (
     "registry",
     "gateway",
     "ingest",
+    "import_",
     "kpi",
     "rollup",
     "alerts",

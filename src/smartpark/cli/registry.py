@@ -52,7 +52,9 @@ def check(
         )
     console = Console(width=max(Console().width, 120))
     console.print(table)
+    by_hand = sum(m.manual for m in reg.meters.values())
     console.print(
         f"{len(reg.zones)} zone(s), {len(reg.parks)} park(s), {len(reg.enterprises)} "
         f"enterprise(s), {len(reg.gateways)} gateway(s), {len(reg.meters)} meter(s)"
+        + (f" ({by_hand} read by hand)" if by_hand else "")
     )

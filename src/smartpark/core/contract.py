@@ -12,7 +12,8 @@ rejected whole (:class:`PayloadError`); otherwise each reading is accepted or re
 on its own with a machine-readable reason naming the field (:class:`Rejection`).
 
 Decoding takes a strict typed fast path with msgspec; only when that fails does it walk
-the readings one by one to find which ones are bad and why.
+the readings one by one to find which ones are bad and why. :func:`check_readings`
+applies the same per-reading checks to readings that came another way (a sheet).
 """
 
 from __future__ import annotations
@@ -160,6 +161,33 @@ def decode(
         index,
         rejects,
         received=len(payload.readings),
+        ts_min=ts_min_ms,
+        ts_max=(now_ms() if now is None else now) + max_future_ms,
+    )
+
+
+def check_readings(
+    readings: Sequence[Reading],
+    *,
+    now: int | None = None,
+    ts_min_ms: int = TS_MIN_MS,
+    max_future_ms: int = MAX_FUTURE_MS,
+) -> Columns:
+    """Validate readings that came without a payload, by the rules :func:`decode` applies
+    to a payload's readings: meter id, quantity, unit (converted to the canonical unit),
+    finite value, timestamp (epoch ms, or RFC 3339 with offset) inside the window.
+
+    The sheet importer (``smartpark import readings``, ``ingest/importer.py``) sends rows
+    read by hand through here, so they meet exactly the checks of MQTT readings. Each
+    :class:`Rejection`'s ``index`` is the reading's position in ``readings``.
+    """
+    return _to_columns(
+        "",
+        0,
+        list(readings),
+        np.arange(len(readings)),
+        [],
+        received=len(readings),
         ts_min=ts_min_ms,
         ts_max=(now_ms() if now is None else now) + max_future_ms,
     )

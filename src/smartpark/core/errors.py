@@ -9,10 +9,12 @@
     ├── StoreError              the store could not be reached or failed; may be retried
     │   └── StoreRejectedError  the store refused the data itself (HTTP 4xx): do not retry
     ├── OutboxError             a gateway's outbox database cannot be opened or written
+    ├── SheetError              a file cannot be imported as a sheet (not one, too big, no header)
+    │   └── CellError           one cell of a sheet cannot be read as what its column holds
     ├── ConnectFailedError      one broker connection attempt failed (retried after a backoff)
     ├── AnalyticsError          a KPI or land-use job was asked what it cannot answer
     │   └── OptionError         one option's value is unusable; the message starts with it
-    ├── StateBusyError          another alerts process holds the alert state file
+    ├── StateBusyError          another process holds the state file (alerts, schedule)
     ├── AccessError             a token or login is refused (missing, unknown, expired, locked)
     ├── GrafanaPushError        Grafana refused or could not be reached (names step and URL)
     ├── MissingExtraError       a command needs an optional extra; says what to pip install
@@ -78,6 +80,25 @@ class OutboxError(SmartparkError):
     """The outbox database cannot be opened or written."""
 
 
+class SheetError(SmartparkError):
+    """A file cannot be imported as a sheet (``smartpark import``, docs/import.md): not a
+    spreadsheet, over a size or row limit, a suspicious archive, no header row. The message
+    names the file and what to fix; nothing of the file is stored."""
+
+
+class CellError(SheetError):
+    """One cell cannot be read as what its column holds (a formula, text in a number
+    column, an unknown date form); ``reason`` is machine-readable, ``detail`` says what to
+    enter instead; ``column``, when known, the column's name. The importer reports the row
+    and goes on."""
+
+    def __init__(self, reason: str, detail: str, column: str = "") -> None:
+        self.reason = reason
+        self.detail = detail
+        self.column = column
+        super().__init__(f"{column + ': ' if column else ''}{detail} ({reason})")
+
+
 class ConnectFailedError(SmartparkError):
     """One connection attempt to the broker failed (the publisher retries after a backoff)."""
 
@@ -92,7 +113,7 @@ class OptionError(AnalyticsError):
 
 
 class StateBusyError(SmartparkError):
-    """Another alerts process is using the state file."""
+    """Another process (``smartpark alerts``, ``smartpark schedule``) is using the state file."""
 
 
 class AccessError(SmartparkError):

@@ -53,9 +53,14 @@ FAMILIES: Final = ("output_value", "tax", "energy", "co2", "land")
 REGION_KINDS: Final = ("county", "district", "city", "province")
 SHARE_TOLERANCE: Final = 1e-9
 POLLUTANTS: Final = ("so2", "nox", "particulate")
+# Where a meter's readings come from: a gateway (MQTT), or a person reading its register
+# by hand and importing a sheet (``smartpark import readings``, docs/import.md).
+SOURCES: Final = ("gateway", "manual")
+MANUAL_INTERVAL_S: Final = 30 * 86_400  # a hand-read meter's default interval: monthly
 STACK_GAUGES: Final = ("o2", "flue_gas_flow")  # the gauges that go with a pollutant meter
 
 Role = Literal["boundary", "sub"]
+Source = Literal["gateway", "manual"]
 RegionKind = Literal["county", "district", "city", "province"]
 Scale = Literal["above", "below"]
 Lang = Literal["en", "zh"]
@@ -158,7 +163,7 @@ class Gateway:
 class Meter:
     id: str
     enterprise: str
-    gateway: str
+    gateway: str  # "" for a meter read by hand (source "manual"): no gateway reads it
     quantity: str
     role: Role = "boundary"
     interval_s: int = 60
@@ -168,6 +173,12 @@ class Meter:
     stack: str | None = None  # emission point grouping CEMS gauges
     o2_ref: float | None = None  # reference O2 % for pollutant correction
     name: str = ""
+    source: Source = "gateway"  # "manual": read by hand, imported from a sheet
+
+    @property
+    def manual(self) -> bool:
+        """Read by hand (no gateway): its readings come from ``smartpark import readings``."""
+        return self.source == "manual"
 
 
 @dataclass(frozen=True)
@@ -241,8 +252,9 @@ class Registry:
 
     @cached_property
     def meter_gateway(self) -> npt.NDArray[np.int32]:
+        """Per meter code: its gateway's code, -1 for a meter read by hand (no gateway)."""
         code = {g: i for i, g in enumerate(self.gateway_ids)}
-        return self._meter_column(lambda m: code[m.gateway], np.int32)
+        return self._meter_column(lambda m: code.get(m.gateway, -1), np.int32)
 
     @cached_property
     def meter_quantity(self) -> npt.NDArray[np.int32]:
@@ -285,7 +297,7 @@ class Registry:
         return self.enterprises[self.meters[meter].enterprise].park
 
     def meters_of_gateway(self, gateway: str) -> list[Meter]:
-        return [m for m in self.meters.values() if m.gateway == gateway]
+        return [m for m in self.meters.values() if m.gateway == gateway and not m.manual]
 
     def kind_of_meter(self, meter: str) -> str:
         return quantities.BY_NAME[self.meters[meter].quantity].kind
@@ -856,14 +868,42 @@ class _Validator(Checker):
                 "stack",
                 "o2_ref",
                 "name",
+                "source",
             },
         )
         before = len(self.problems)
         enterprise = self.ref(path, t, "enterprise", enterprises, "enterprise")
-        gateway = self.ref(path, t, "gateway", gateways, "gateway")
+        source = self.choice(path, t, "source", SOURCES, "gateway")
+        if source == "manual":
+            gateway = None
+            if "gateway" in t:
+                self.error(
+                    f"{path}.gateway",
+                    'a meter read by hand (source = "manual") has no gateway; remove the '
+                    "gateway, or the source if a gateway reads it",
+                )
+        elif "gateway" not in t:
+            gateway = None
+            self.error(
+                f"{path}.gateway",
+                'missing required key (a meter read by hand has none: set source = "manual")',
+            )
+        else:
+            gateway = self.ref(path, t, "gateway", gateways, "gateway")
         quantity = self.string(path, t, "quantity")
         if quantity is not None and quantity not in quantities.BY_NAME:
             self.error(f"{path}.quantity", f"unknown quantity {quantity!r}")
+        elif (
+            quantity is not None
+            and source == "manual"
+            and quantities.BY_NAME[quantity].nature != "counter"
+        ):
+            self.error(
+                f"{path}.quantity",
+                f"a meter read by hand reads a register: {quantity} is a gauge; "
+                "read by hand only counters (energy, water, waste, output value)",
+            )
+        default_interval = MANUAL_INTERVAL_S if source == "manual" else 60
         stack = self.string(path, t, "stack", None)
         if stack is not None and not is_valid_id(stack):
             self.error(f"{path}.stack", f"invalid id {stack!r}: must match {ID_PATTERN}")
@@ -873,13 +913,16 @@ class _Validator(Checker):
             gateway=gateway or "",
             quantity=quantity or "",
             role=self.choice(path, t, "role", ("boundary", "sub"), "boundary"),
-            interval_s=self.number(path, t, "interval_s", 60, integer=True, positive=True),
+            interval_s=self.number(
+                path, t, "interval_s", default_interval, integer=True, positive=True
+            ),
             multiplier=float(self.number(path, t, "multiplier", 1.0, positive=True)),
             register_max=self.number(path, t, "register_max", positive=True),
             parent=self.string(path, t, "parent", None),
             stack=stack,
             o2_ref=self.number(path, t, "o2_ref", minimum=0.0, maximum=20.9),
             name=self.string(path, t, "name", ""),
+            source=source,
         )
         return meter if len(self.problems) == before else None
 
@@ -894,7 +937,7 @@ class _Validator(Checker):
                 continue
             path = f"meter.{ident}"
             e_park = enterprises[m.enterprise].park
-            g_park = gateways[m.gateway].park
+            g_park = gateways[m.gateway].park if not m.manual else ""
             if e_park and g_park and e_park != g_park:
                 self.error(
                     f"{path}.gateway",

@@ -71,7 +71,8 @@ def covered(reg: Registry, scope: str | None) -> Visible:
     if kind == "enterprise":
         feeding: dict[str, set[str]] = {}
         for m in reg.meters.values():
-            feeding.setdefault(m.gateway, set()).add(m.enterprise)
+            if not m.manual:  # a meter read by hand feeds no gateway
+                feeding.setdefault(m.gateway, set()).add(m.enterprise)
         gateways = frozenset(g for g, owners in feeding.items() if owners <= enterprises)
         gateways = gateways if enterprises else frozenset()
     else:

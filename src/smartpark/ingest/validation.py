@@ -6,7 +6,8 @@ registry knows (docs/registry.md: a gateway cannot write another enterprise's da
 is rejected, first reason wins, when
 
 - ``unknown_meter``: its meter is not in the registry;
-- ``wrong_gateway``: the meter is not read by the topic's gateway;
+- ``wrong_gateway``: the meter is not read by the topic's gateway (a meter read by hand,
+  ``source = "manual"``, by none: its readings come only from ``smartpark import``);
 - ``wrong_park``: the meter is not in the topic's park;
 - ``quantity_mismatch``: the reading's quantity is not the meter's quantity.
 
@@ -193,6 +194,11 @@ class Validator:
             return f"meter {meter_id!r} is not in the registry"
         meter = self.registry.meters[meter_id]
         if reason == WRONG_GATEWAY:
+            if meter.manual:
+                return (
+                    f"meter {meter_id!r} is read by hand (source manual), not by "
+                    f"{topic.gateway!r}: its readings come from `smartpark import readings`"
+                )
             return f"meter {meter_id!r} is read by {meter.gateway!r}, not {topic.gateway!r}"
         if reason == WRONG_PARK:
             park = self.registry.park_of_meter(meter_id)

@@ -375,3 +375,41 @@ def test_exceedance_through_influxdb_fires_once_and_resolves_once(
     assert [b["state"] for b in bodies] == ["firing", "resolved"]
     assert bodies[0]["value"] == pytest.approx(105.0)
     assert all(verify(r) for r in park.receiver.accepted)
+
+
+def test_a_meter_read_by_hand_keeps_no_gateway_online(tmp_path, receiver) -> None:  # type: ignore[no-untyped-def]
+    from smartpark.analytics.alerts.conditions import RegistryArrays, gateway_offline
+    from smartpark.core.registry import from_dict
+
+    doc = {
+        "zone": {"z": {"name": "Zone", "timezone": "Asia/Shanghai"}},
+        "park": {"p1": {"zone": "z", "name": "Park 1"}, "p2": {"zone": "z", "name": "Park 2"}},
+        "enterprise": {"e1": {"park": "p1", "name": "E1"}, "e2": {"park": "p2", "name": "E2"}},
+        "gateway": {"g1": {"park": "p1"}, "g2": {"park": "p2"}},
+        "meter": {
+            "e1-power": {"enterprise": "e1", "gateway": "g1", "quantity": "active_power"},
+            "e2-power": {"enterprise": "e2", "gateway": "g2", "quantity": "active_power"},
+            "e2-gas": {"enterprise": "e2", "source": "manual", "quantity": "natural_gas"},
+        },
+    }
+    reg = from_dict(doc)
+    park = Park(tmp_path, receiver, reg)
+    try:
+        now = T0 + 2 * HOUR
+        # Only the hand-read meter has readings: both gateways are silent.
+        ts = minutes(T0 - HOUR, now, step_ms=10 * MIN)
+        park.write(readings(reg, "e2-gas", ts, np.arange(ts.size, dtype=float)))
+        ruleset = park.rules(
+            {"offline": {"kind": "gateway_offline", "minutes": 10, "channels": ["hook"]}}
+        )
+        rule = next(iter(ruleset.rules.values()))
+        subjects, seg = gateway_offline(RegistryArrays(reg), park.store, rule, T0, now)
+    finally:
+        park.store.close()
+    assert subjects.ids == ("g1", "g2")  # no subject for the hand-read meter's "gateway"
+    # Both are offline throughout: the hand-read meter's readings speak for neither.
+    for row in (0, 1):
+        active = (seg.subject == row) & seg.active
+        assert active.any(), row
+        assert seg.start[active].min() <= T0
+        assert seg.end[active].max() >= now

@@ -456,8 +456,9 @@ def gateway_offline(
     arr: RegistryArrays, store: Store, rule: Rule, after_ms: int, until_ms: int
 ) -> tuple[Subjects, Segments]:
     """A gateway none of whose meters sent a reading for ``minutes``."""
-    codes = arr.select(rule)
     reg = arr.reg
+    codes = arr.select(rule)
+    codes = codes[reg.meter_gateway[codes] >= 0]  # meters read by hand have no gateway
     gw_codes = np.unique(reg.meter_gateway[codes])
     gw_ids = [reg.gateway_ids[g] for g in gw_codes.tolist()]
     parks = tuple(reg.gateways[g].park for g in gw_ids)
@@ -468,7 +469,7 @@ def gateway_offline(
     # All meters of the selected gateways speak for the gateway.
     row_of_gw = np.full(len(reg.gateway_ids), -1, np.intp)
     row_of_gw[gw_codes] = np.arange(gw_codes.size)
-    meter_gw = row_of_gw[reg.meter_gateway]
+    meter_gw = np.where(reg.meter_gateway >= 0, row_of_gw[reg.meter_gateway], -1)
     all_codes = np.flatnonzero(meter_gw >= 0)
     read_start = after_ms - limit_ms
     cols = _read(store, read_start, until_ms, all_codes)

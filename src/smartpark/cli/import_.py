@@ -1,0 +1,219 @@
+"""``smartpark import``: sheets in (docs/import.md).
+
+::
+
+    smartpark import template readings --out readings.xlsx --registry registry.toml
+    smartpark import readings readings.xlsx --registry registry.toml --store sqlite:///park.db
+    smartpark import readings readings.csv --scope enterprise:chem-c --all-or-nothing
+    smartpark import readings readings.xlsx --format json     # the full report
+
+Exit codes: 0 every row stored; 1 a row rejected, nothing stored, or the file refused
+(not a spreadsheet, over a limit, no header); 2 usage (a bad option, no such file).
+Logic: :mod:`smartpark.ingest.importer` (readings), :mod:`smartpark.core.sheets` (reading
+sheets, the report, templates).
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from smartpark.cli.common import (
+    ConfigOption,
+    LogLevelOption,
+    RegistryOption,
+    StoreOption,
+    report_errors,
+)
+
+if TYPE_CHECKING:
+    from smartpark.core.sheets import ImportReport
+
+
+class ReportFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+class TemplateKind(StrEnum):
+    readings = "readings"
+
+
+ScopeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--scope",
+        help="enterprise:ID, park:ID or zone:ID: the only meters this import may write "
+        "(a row of another meter is rejected as out_of_scope).",
+        show_default=False,
+    ),
+]
+
+
+def register(app: typer.Typer) -> None:
+    group = typer.Typer(
+        help="Import sheets (.xlsx or CSV): register readings read by hand; templates.",
+        no_args_is_help=True,
+    )
+    group.command("readings")(readings)
+    group.command("template")(template)
+    app.add_typer(group, name="import")
+
+
+@report_errors
+def readings(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="The sheet: .xlsx or CSV (columns meter, time, value, unit; headers in "
+            "English or Chinese).",
+            exists=True,
+            dir_okay=False,
+            show_default=False,
+        ),
+    ],
+    scope: ScopeOption = None,
+    all_or_nothing: Annotated[
+        bool,
+        typer.Option(
+            "--all-or-nothing",
+            help="Store nothing when any row is rejected (default: the good rows).",
+        ),
+    ] = False,
+    sheet: Annotated[
+        str | None,
+        typer.Option(
+            "--sheet",
+            help="The worksheet to read (default: the first visible one with the columns).",
+            show_default=False,
+        ),
+    ] = None,
+    output: Annotated[
+        ReportFormat,
+        typer.Option("--format", help="table: a summary and the first errors; json: the report."),
+    ] = ReportFormat.table,
+    errors: Annotated[
+        int, typer.Option("--errors", help="Rejected rows to list in the table.", min=0)
+    ] = 20,
+    dead_letters: Annotated[
+        Path | None,
+        typer.Option(
+            "--dead-letters",
+            help="Dead-letter file for readings the store refuses (default: ingest's, "
+            "docs/ingest.md).",
+            show_default=False,
+        ),
+    ] = None,
+    config: ConfigOption = None,
+    registry: RegistryOption = None,
+    store: StoreOption = None,
+    log_level: LogLevelOption = None,
+) -> None:
+    """Import register readings read by hand: each row validated like an MQTT reading."""
+    from smartpark.core import logs
+    from smartpark.core import registry as registry_mod
+    from smartpark.core.errors import SheetError
+    from smartpark.core.settings import load_settings
+    from smartpark.core.sheets import ImportReport
+    from smartpark.ingest.importer import KIND, check_scope, import_readings
+    from smartpark.ingest.settings import IngestSettings
+    from smartpark.store.open import open_store
+
+    settings = load_settings(
+        IngestSettings,
+        config,
+        registry=registry,
+        store=store,
+        dead_letters=dead_letters,
+        log_level=log_level,
+    )
+    logs.configure(settings.log_level)
+    reg = registry_mod.load(settings.registry)
+    check_scope(reg, scope)  # a bad --scope is a usage error before the store is opened
+    the_store = open_store(settings.store_url, reg)
+    try:
+        report = import_readings(
+            file,
+            reg,
+            the_store,
+            dead_letters=settings.dead_letters,
+            scope=scope,
+            all_or_nothing=all_or_nothing,
+            sheet=sheet,
+        )
+    except SheetError as exc:
+        if output is not ReportFormat.json:
+            raise
+        report = ImportReport(KIND, str(file), all_or_nothing=all_or_nothing, error=str(exc))
+    finally:
+        the_store.close()
+    _print(report, output, errors)
+    raise typer.Exit(report.exit_code)
+
+
+def _print(report: ImportReport, output: ReportFormat, limit: int) -> None:
+    if output is ReportFormat.json:
+        typer.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=max(Console().width, 120))
+    where = report.file + (f", sheet {report.sheet!r}" if report.sheet else "")
+    console.print(
+        f"{where}: {report.rows:,} row(s) · stored {report.stored:,} · rejected "
+        f"{report.rejected:,}",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    if report.errors and limit:
+        table = Table(title=f"rejected rows (the first {min(limit, len(report.errors))})")
+        for column in ("row", "cell", "column", "value", "reason", "what to fix"):
+            table.add_column(column, overflow="fold")
+        for e in report.errors[:limit]:
+            table.add_row(str(e.row), e.cell, e.column, e.value, e.reason, e.detail)
+        console.print(table)
+        counts = ", ".join(f"{r} {n:,}" for r, n in sorted(report.reasons.items()))
+        console.print(
+            f"by reason: {counts} (--format json lists them all)", markup=False, soft_wrap=True
+        )
+    if report.dead_lettered:
+        console.print(
+            f"{report.dead_lettered:,} reading(s) refused by the store are in "
+            f"{report.dead_letter_file}",
+            markup=False,
+            soft_wrap=True,
+        )
+    for note in report.notes:
+        console.print(note, markup=False, highlight=False, soft_wrap=True)
+
+
+@report_errors
+def template(
+    kind: Annotated[TemplateKind, typer.Argument(help="What the sheet imports.")],
+    out: Annotated[
+        Path,
+        typer.Option("--out", help="The .xlsx file to write.", dir_okay=False, show_default=False),
+    ],
+    scope: ScopeOption = None,
+    config: ConfigOption = None,
+    registry: RegistryOption = None,
+) -> None:
+    """Write the .xlsx to fill in for `smartpark import KIND` (ids and units as drop-downs)."""
+    from rich.console import Console
+
+    from smartpark.core import registry as registry_mod
+    from smartpark.core.settings import CommonSettings, load_settings
+    from smartpark.core.sheets import write_template
+    from smartpark.ingest.importer import readings_template
+
+    settings = load_settings(CommonSettings, config, registry=registry)
+    reg = registry_mod.load(settings.registry)
+    made = {TemplateKind.readings: readings_template}[kind](reg, scope)
+    write_template(out, made)
+    Console(stderr=True).print(f"wrote {out}", markup=False, highlight=False)
