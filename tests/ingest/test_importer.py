@@ -24,7 +24,7 @@ from smartpark.analytics.rollups import build, source
 from smartpark.core import contract, registry
 from smartpark.core.errors import OptionError, SheetError
 from smartpark.core.registry import Registry
-from smartpark.core.sheets import write_template
+from smartpark.core.template import write_template
 from smartpark.core.urls import parse_store_url
 from smartpark.ingest.deadletter import DeadLetters
 from smartpark.ingest.importer import import_readings, readings_template

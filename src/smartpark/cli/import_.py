@@ -209,7 +209,7 @@ def template(
 
     from smartpark.core import registry as registry_mod
     from smartpark.core.settings import CommonSettings, load_settings
-    from smartpark.core.sheets import write_template
+    from smartpark.core.template import write_template
     from smartpark.ingest.importer import readings_template
 
     settings = load_settings(CommonSettings, config, registry=registry)

@@ -1,5 +1,5 @@
-"""Sheets in: CSV and .xlsx files read as rows of named cells, one error report for every
-kind of import, and the fill-in templates (``smartpark import``, docs/import.md).
+"""Sheets in: CSV and .xlsx files read as rows of named cells, and one error report for
+every kind of import (``smartpark import``, docs/import.md).
 
 Every importer (readings: ``ingest/importer.py``; product output and targets later) says
 which columns its sheet has (:class:`Field`: a name and the headers it is known by, in
@@ -26,9 +26,8 @@ English and Chinese) and reads the file with :func:`open_sheet`:
 
 Each rejected row becomes one :class:`RowError` (row number and cell as the spreadsheet
 shows them, column, value, reason, detail) in an :class:`ImportReport`, the one report
-every import prints (a table, or JSON with ``--format json``). :func:`write_template`
-writes the .xlsx a person fills in: bilingual headers, drop-down lists from a hidden
-sheet, a frozen header row and a short instructions sheet.
+every import prints (a table, or JSON with ``--format json``). The .xlsx a person fills
+in is written by :mod:`smartpark.core.template`.
 """
 
 from __future__ import annotations
@@ -38,9 +37,7 @@ import contextlib
 import csv
 import datetime as dt
 import io
-import os
 import re
-import tempfile
 import unicodedata
 import warnings
 import zipfile
@@ -52,7 +49,6 @@ from types import TracebackType
 from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo
 
-from smartpark.core.cells import safe_cell
 from smartpark.core.errors import CellError, ContractError, SheetError
 from smartpark.core.timestamps import parse_rfc3339
 
@@ -862,122 +858,3 @@ def _merged_in_row(path: Path, ws: Any, row: int) -> list[str]:
     except (OSError, zipfile.BadZipFile, KeyError):
         return found
     return found[:10]
-
-
-# -- templates ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class TemplateColumn:
-    """One column of a template's data sheet: its field, width, the list its cells are
-    chosen from (a key of :attr:`Template.lists`, shown as a drop-down), a number format
-    and the prompt shown when a cell is selected."""
-
-    field: Field
-    width: float = 18.0
-    choices: str | None = None
-    num_format: str | None = None
-    prompt: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Template:
-    """A fill-in workbook: the data sheet (bilingual headers, frozen, drop-downs), an
-    instructions sheet, a reference table (e.g. the meters with their units) and the
-    drop-down lists on a hidden sheet."""
-
-    sheet: str
-    columns: tuple[TemplateColumn, ...]
-    lists: Mapping[str, Sequence[str]]
-    instructions: Sequence[str]
-    reference_sheet: str = ""
-    reference_header: Sequence[str] = ()
-    reference_rows: Sequence[Sequence[str]] = ()
-
-
-_LISTS_SHEET: Final = "lists"
-_XLSX_OPTIONS: Final = {
-    "strings_to_formulas": False,
-    "strings_to_urls": False,
-    "strings_to_numbers": False,
-}
-
-
-def write_template(path: Path, template: Template) -> Path:
-    """Write ``template`` as an .xlsx at ``path``, replaced whole. Every text cell goes
-    through :func:`~smartpark.core.cells.safe_cell`, so no cell is a formula."""
-    import xlsxwriter  # type: ignore[import-untyped]
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        book = xlsxwriter.Workbook(tmp, _XLSX_OPTIONS)
-        try:
-            _template(book, template)
-        finally:
-            book.close()
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def _text(ws: Any, r: int, c: int, value: str, fmt: Any = None) -> None:
-    ws.write_string(r, c, str(safe_cell(value)), fmt)
-
-
-def _template(book: Any, t: Template) -> None:
-    bold = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
-    wrap = book.add_format({"text_wrap": True, "valign": "top"})
-    data = book.add_worksheet(t.sheet)
-    info = book.add_worksheet("说明 instructions")
-    ref = book.add_worksheet(t.reference_sheet) if t.reference_sheet else None
-    lists = book.add_worksheet(_LISTS_SHEET)
-    # The lists: one column each, on a hidden sheet (a list longer than 255 characters
-    # cannot be written into the validation itself).
-    where: dict[str, str] = {}
-    for c, (name, items) in enumerate(t.lists.items()):
-        _text(lists, 0, c, name, bold)
-        for r, item in enumerate(items, start=1):
-            _text(lists, r, c, item)
-        letter = column_letter(c)
-        where[name] = f"={_LISTS_SHEET}!${letter}$2:${letter}${max(len(items), 1) + 1}"
-    lists.hide()
-    # The data sheet: headers, widths, formats, drop-downs, frozen header row.
-    for c, col in enumerate(t.columns):
-        fmt = book.add_format({"num_format": col.num_format}) if col.num_format else None
-        data.set_column(c, c, col.width, fmt)
-        _text(data, 0, c, col.field.header, bold)
-        options: dict[str, object] = {}
-        if col.choices is not None:
-            options = {
-                "validate": "list",
-                "source": where[col.choices],
-                "error_type": "stop",
-                "error_title": col.field.header[:32],
-                "error_message": "Choose from the list / 请从列表中选择"[:255],
-            }
-        else:
-            options = {"validate": "any"}
-        if col.prompt:
-            options["input_title"] = col.field.header[:32]
-            options["input_message"] = col.prompt[:255]
-        if options.get("validate") != "any" or col.prompt:
-            data.data_validation(1, c, MAX_ROWS - 1, c, options)  # rows 2 to 1,048,576
-    data.freeze_panes(1, 0)
-    data.activate()
-    # Instructions.
-    info.set_column(0, 0, 110, wrap)
-    for r, line in enumerate(t.instructions):
-        _text(info, r, 0, line, bold if r == 0 else None)
-    # The reference table.
-    if ref is not None:
-        for c, head in enumerate(t.reference_header):
-            ref.set_column(c, c, 22)
-            _text(ref, 0, c, head, bold)
-        for r, row in enumerate(t.reference_rows, start=1):
-            for c, value in enumerate(row):
-                _text(ref, r, c, value)
-        ref.freeze_panes(1, 0)

@@ -31,7 +31,7 @@ import numbers
 import os
 import tempfile
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -47,7 +47,6 @@ MAX_LINES: Final = 8
 MAX_ROWS: Final = EXCEL_ROWS - MAX_LINES - 2  # data rows below the lines and the header
 _BAD_NAME_CHARS: Final = frozenset("[]:*?/\\")
 _WORKBOOK_OPTIONS: Final = {
-    "constant_memory": True,
     # belt and braces: cells are written with write_string/write_number, never write()
     "strings_to_formulas": False,
     "strings_to_urls": False,
@@ -122,20 +121,31 @@ def sheet_name(text: str) -> str:
 
 def xlsx_bytes(sheets: Iterable[Sheet]) -> bytes:
     """The sheets as the bytes of one .xlsx file (:func:`write_xlsx` without a file)."""
+    checked = _checked(sheets)
     out = io.BytesIO()
-    _write(out, list(sheets))
+    _book(out, lambda book: _fill(book, checked), True)
     return out.getvalue()
 
 
 def write_xlsx(path: Path, sheets: Iterable[Sheet]) -> Path:
     """The sheets as one .xlsx file at ``path`` (its folder made if needed), replaced
     whole: a reader never sees half a file."""
+    checked = _checked(sheets)
+    return write_book(path, lambda book: _fill(book, checked))
+
+
+def write_book(path: Path, fill: Callable[[Any], None], *, streamed: bool = True) -> Path:
+    """An .xlsx at ``path`` made by ``fill`` on an XlsxWriter workbook with the rules of
+    every smartpark workbook (no text is ever taken for a formula, URL or number), its
+    folder made if needed, replaced whole. ``streamed`` rows go to disk as written (each
+    sheet in row order); a fill that writes out of order (the import templates) passes
+    False."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
         with open(tmp, "wb") as sink:
-            _write(sink, list(sheets))
+            _book(sink, fill, streamed)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -156,26 +166,36 @@ def number_format(value: float, decimals: int | None = None) -> str:
     return "#,##0." + "0" * decimals if decimals else "#,##0"
 
 
-def _write(target: Any, sheets: list[Sheet]) -> None:
-    if not sheets:
+def _checked(sheets: Iterable[Sheet]) -> list[Sheet]:
+    out = list(sheets)
+    if not out:
         raise ValueError("a workbook needs at least one sheet")
-    names = [s.name.casefold() for s in sheets]
+    names = [s.name.casefold() for s in out]
     if len(set(names)) != len(names):
-        raise ValueError(f"sheet names repeat: {', '.join(s.name for s in sheets)}")
-    for s in sheets:
+        raise ValueError(f"sheet names repeat: {', '.join(s.name for s in out)}")
+    for s in out:
         if len(s.rows) > MAX_ROWS:
             raise OptionError(
                 f"--format xlsx: {len(s.rows):,} rows do not fit on one sheet ({s.name!r} "
                 f"holds at most {MAX_ROWS:,}); narrow the range or use --format csv"
             )
+    return out
+
+
+def _book(target: Any, fill: Callable[[Any], None], streamed: bool) -> None:
     with tempfile.TemporaryDirectory(prefix="smartpark-xlsx-") as tmp:
-        book = xlsxwriter.Workbook(target, {**_WORKBOOK_OPTIONS, "tmpdir": tmp})
+        options = {**_WORKBOOK_OPTIONS, "constant_memory": streamed, "tmpdir": tmp}
+        book = xlsxwriter.Workbook(target, options)
         try:
-            styles = _Styles(book)
-            for s in sheets:
-                _sheet(book.add_worksheet(s.name), s, styles)
+            fill(book)
         finally:
             book.close()
+
+
+def _fill(book: Any, sheets: list[Sheet]) -> None:
+    styles = _Styles(book)
+    for s in sheets:
+        _sheet(book.add_worksheet(s.name), s, styles)
 
 
 class _Styles:

@@ -57,8 +57,6 @@ from smartpark.core.sheets import (
     Row,
     RowError,
     SheetReader,
-    Template,
-    TemplateColumn,
     cell_number,
     cell_text,
     cell_time,
@@ -66,6 +64,7 @@ from smartpark.core.sheets import (
     open_sheet,
     shown,
 )
+from smartpark.core.template import Template, TemplateColumn
 from smartpark.core.timestamps import format_rfc3339
 from smartpark.ingest.deadletter import DeadLetters
 from smartpark.ingest.validation import UNKNOWN_METER
