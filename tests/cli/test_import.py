@@ -16,6 +16,8 @@ from typing import Any
 import openpyxl
 import pytest
 
+from tests.workbooks import same, tables
+
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "registry.toml"
 GAS_TCE_PER_M3 = 0.0012143  # GB/T 2589 (core/factors.py)
 GAS_TCO2_PER_KM3 = 2.162
@@ -57,30 +59,29 @@ def fill(tmp_path: Path, rows: list[list[Any]], name: str) -> Path:
     return tmp_path / name
 
 
+KPI_ARGS = (
+    "kpi", "--from", "2025-03-01", "--to", "2025-03-03", "--period", "day", "--scope",
+    "enterprise", "--park", "petrochem", "--kpi", "energy_tce", "--kpi", "co2_scope1_t",
+)  # fmt: skip
+
+
 def kpis(store: str) -> dict[str, list[float]]:
-    done = smartpark(
-        "kpi",
-        "--from",
-        "2025-03-01",
-        "--to",
-        "2025-03-03",
-        "--period",
-        "day",
-        "--scope",
-        "enterprise",
-        "--park",
-        "petrochem",
-        "--format",
-        "json",
-        "--kpi",
-        "energy_tce",
-        "--kpi",
-        "co2_scope1_t",
-        store=store,
-    )
+    done = smartpark(*KPI_ARGS, "--format", "json", store=store)
     assert done.returncode == 0, done.stderr
     rows = [r for r in json.loads(done.stdout)["rows"] if r["id"] == "chem-c"]
     return {k: [r[k] for r in rows] for k in ("energy_tce", "co2_scope1_t")}
+
+
+def exported(store: str, out: Path) -> dict[str, list[float]]:
+    """The same KPIs through ``kpi --format xlsx``, read back with openpyxl."""
+    done = smartpark(*KPI_ARGS, "--format", "xlsx", "--out", str(out), "--lang", "en", store=store)
+    assert done.returncode == 0, done.stderr
+    (sheet,) = tables(out).values()
+    rows = [r for r in sheet.records() if r["id"] == "chem-c"]
+    return {
+        k: [r[f"{k} [{u}]"] for r in rows]
+        for k, u in (("energy_tce", "tce"), ("co2_scope1_t", "tCO2"))
+    }
 
 
 def test_the_template_lists_the_registry(tmp_path: Path) -> None:
@@ -129,6 +130,10 @@ def test_template_filled_imported_and_kpis_show_it(tmp_path: Path, store_url: st
     assert got["co2_scope1_t"] == pytest.approx(
         [0.240 * GAS_TCO2_PER_KM3, 0.360 * GAS_TCO2_PER_KM3]
     )
+    # ... and the same numbers, as numbers, in the .xlsx export (the issue's round trip).
+    sheet = exported(store_url, tmp_path / "kpis.xlsx")
+    for k, values in got.items():
+        assert all(same(a, b) for a, b in zip(sheet[k], values, strict=True)), k
 
     # Roll the days up, then correct a reading: its windows are dirty until a cycle.
     rolled = smartpark("rollup", "--from", "2025-03-01", "--to", "2025-03-04", store=store_url)
