@@ -280,3 +280,31 @@ def test_simulated_range_starts_at_local_midnight_and_defaults_to_the_last_days(
     )
     with pytest.raises(OptionError, match="--start"):
         simulated_range(reg, 2.0, dt.date(2026, 3, 1), now_ms=1_772_294_400_000)
+
+
+def test_the_demo_imports_its_hand_read_meters_sheet(demo_run):
+    import openpyxl
+
+    out, _ = demo_run
+    run = json.loads((out / "run.json").read_text())
+    assert run["hand_read"] == {
+        "file": "hand-read.xlsx",
+        "meters": ["chem-c-gas"],
+        "rows": 2,
+        "stored": 2,
+        "rejected": 0,
+    }
+    sheet = openpyxl.load_workbook(out / "hand-read.xlsx").worksheets[0]
+    rows = [r for r in sheet.iter_rows(min_row=2, values_only=True) if r[0]]
+    assert [(r[0], r[3]) for r in rows] == [("chem-c-gas", "m3")] * 2
+    reg = registry_mod.load(default_registry())
+    store = open_store(parse_store_url(f"sqlite:///{out / 'store.db'}"), reg)
+    try:
+        stored = store.read(run["start_ms"], run["end_ms"] + 1)
+    finally:
+        store.close()
+    gas = stored.meter == reg.meter_code["chem-c-gas"]
+    # The sheet's local times (Asia/Shanghai) are the run's first and last instant.
+    assert stored.ts[gas].tolist() == [run["start_ms"], run["end_ms"]]
+    assert stored.value[gas].tolist() == [r[2] for r in rows]
+    assert rows[1][2] > rows[0][2]

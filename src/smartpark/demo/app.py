@@ -22,7 +22,7 @@ from rich.console import Console
 from smartpark.core import logs
 from smartpark.core import registry as registry_mod
 from smartpark.core.urls import StoreUrl, parse_store_url
-from smartpark.demo import summary
+from smartpark.demo import handread, summary
 from smartpark.demo.runner import (
     DemoOptions,
     DemoResult,
@@ -43,6 +43,7 @@ OWN_FILES: Final = (
     "monthly-report.html",
     "monthly-report.pdf",
     "kpis.json",
+    handread.SHEET,
 )
 EXIT_INTERRUPTED: Final = 130
 
@@ -103,15 +104,21 @@ def run(request: DemoRequest, console: Console) -> int:
     )
     try:
         result = asyncio.run(_run(options, the_store, console))
+        hand = None
+        if result.reached_ms > result.start_ms:
+            span = (result.start_ms, result.reached_ms)
+            hand = handread.import_sheet(out, reg, the_store, span, request.seed)
         kpis = summary.compute(the_store, reg, result)
         notes = summary.write_monthly_report(out, the_store, reg, registry_path, store_url, result)
     finally:
         the_store.close()
     summary.print_summary(console, reg, result, kpis, request.days)
+    if hand is not None:
+        console.print(summary.hand_read_line(hand))
     report = out / "report.html"
     summary.write_report(report, reg, result, kpis, str(store_url), request.days)
     summary.write_kpis_json(out / "kpis.json", kpis.table)
-    summary.write_run_json(out / "run.json", result, kpis)
+    summary.write_run_json(out / "run.json", result, kpis, hand)
     console.print(f"\nreport: {report.resolve()}")
     console.print(f"monthly report: {(out / 'monthly-report.html').resolve()} (and .pdf)")
     for note in notes:

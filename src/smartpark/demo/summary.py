@@ -28,6 +28,7 @@ from smartpark.analytics.table import COMPLETE_AT, KpiBlock, KpiTable
 from smartpark.core.errors import AnalyticsError
 from smartpark.core.registry import Registry
 from smartpark.core.urls import StoreUrl
+from smartpark.demo.handread import HandRead
 from smartpark.demo.runner import DemoResult, local_time
 from smartpark.store.base import ReadingColumns, Store
 
@@ -68,7 +69,7 @@ COST = {
 class DemoKpis:
     table: KpiTable
     readings: ReadingColumns  # the CEMS meters' readings (with edge readings), for charts
-    in_store: int  # readings stored inside the simulated range
+    in_store: int  # the gateways' meters' readings stored inside the simulated range
 
 
 def compute(store: Store, registry: Registry, result: DemoResult) -> DemoKpis:
@@ -78,7 +79,9 @@ def compute(store: Store, registry: Registry, result: DemoResult) -> DemoKpis:
     # read rollups, as `smartpark kpi --follow` keeps them in a park.
     build(store, registry, result.start_ms, end)
     job = kpi_job(store, registry, result.start_ms, end, ("hour", "day"), write=True)
-    in_store = len(store.read(result.start_ms, result.end_ms))
+    stored = store.read(result.start_ms, result.end_ms)
+    # Readings of meters read by hand came from a sheet (demo/handread.py), not a gateway.
+    in_store = int((registry.meter_gateway[stored.meter] >= 0).sum())
     cems = read_range(store, registry, result.start_ms, end, meters=cems_meters(registry))
     return DemoKpis(job.table, cems, in_store)
 
@@ -332,8 +335,19 @@ def write_monthly_report(
     return []
 
 
-def write_run_json(path: Path, result: DemoResult, kpis: DemoKpis) -> None:
-    """The run's range, counts and faults, for scripts and tests."""
+def hand_read_line(hand: HandRead) -> str:
+    """What the demo imported from its sheet of meters read by hand."""
+    r = hand.report
+    return (
+        f"hand-read sheet {hand.path.name} ({', '.join(hand.meters)}): {r.rows} row(s) · "
+        f"stored {r.stored} · rejected {r.rejected} (smartpark import readings, docs/import.md)"
+    )
+
+
+def write_run_json(
+    path: Path, result: DemoResult, kpis: DemoKpis, hand: HandRead | None = None
+) -> None:
+    """The run's range, counts, faults and hand-read import, for scripts and tests."""
     run = {
         "start_ms": result.start_ms,
         "end_ms": result.end_ms,
@@ -344,6 +358,15 @@ def write_run_json(path: Path, result: DemoResult, kpis: DemoKpis) -> None:
         "in_store": kpis.in_store,
         "counts": dataclasses.asdict(result.counts),
         "faults": dataclasses.asdict(result.faults),
+        "hand_read": None
+        if hand is None
+        else {
+            "file": hand.path.name,
+            "meters": list(hand.meters),
+            "rows": hand.report.rows,
+            "stored": hand.report.stored,
+            "rejected": hand.report.rejected,
+        },
     }
     path.write_text(json.dumps(run, indent=1), encoding="utf-8")
 
