@@ -19,12 +19,12 @@ re-evaluates the same periods and produces the same messages, never a second cop
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
+
+from smartpark.core.statefile import StateFile, beside_store
 
 SCHEMA_VERSION: Final = 1
 
@@ -89,49 +89,15 @@ class OutboxMessage:
 
 def default_path(store_url: str) -> Path:
     """``sqlite:///x/store.db`` → ``x/store.alerts.db``; other stores → ``smartpark-alerts.db``."""
-    if store_url.startswith("sqlite:///"):
-        store = Path(store_url.removeprefix("sqlite:///"))
-        return store.with_name(store.stem + ".alerts.db")
-    return Path("smartpark-alerts.db")
+    return beside_store(store_url, "alerts")
 
 
-class AlertState:
+class AlertState(StateFile):
     """The alert state file. Not thread-safe; one evaluator process owns it."""
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
-        self.db.executescript(_SCHEMA)
-        row = self.db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-        if row is None:
-            self.db.execute(
-                "INSERT INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
-            )
-        elif int(row[0]) != SCHEMA_VERSION:
-            raise RuntimeError(
-                f"{self.path}: alert state schema {row[0]}, expected {SCHEMA_VERSION}"
-            )
-
-    def close(self) -> None:
-        self.db.close()
-
-    def __enter__(self) -> AlertState:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+    KIND = "alert"
+    SCHEMA = _SCHEMA
+    SCHEMA_VERSION = SCHEMA_VERSION
 
     # -- evaluation state --------------------------------------------------------------
 

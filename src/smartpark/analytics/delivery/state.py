@@ -16,12 +16,12 @@ it is sent once more on the next start (docs/schedule.md says so).
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
+
+from smartpark.core.statefile import StateFile, beside_store
 
 Status = Literal["pending", "sent", "dead"]
 STATUSES: Final[tuple[Status, ...]] = ("pending", "sent", "dead")
@@ -75,64 +75,20 @@ class Delivery:
 
 
 def default_path(store_url: str) -> Path:
-    """``sqlite:///x/park.db`` → ``x/park.schedule.db``; other stores →
-    ``smartpark-schedule.db`` in the working folder."""
-    if store_url.startswith("sqlite:///"):
-        store = Path(store_url.removeprefix("sqlite:///"))
-        return store.with_name(store.stem + ".schedule.db")
-    return Path("smartpark-schedule.db")
+    """``sqlite:///x/store.db`` → ``x/store.schedule.db``; other stores →
+    ``smartpark-schedule.db``."""
+    return beside_store(store_url, "schedule")
 
 
-class DeliveryState:
+class DeliveryState(StateFile):
     """The state file. Not thread-safe; one service process owns it (``StateLock``).
 
     ``read_only`` opens an existing file without changing it (``--check``, ``status``).
     """
 
-    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
-        self.path = Path(path)
-        if read_only:
-            uri = f"{self.path.resolve().as_uri()}?mode=ro"
-            self.db = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=30.0)
-            self._check_schema()
-            return
-        self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
-        self.db.executescript(_SCHEMA)
-        row = self.db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-        if row is None:
-            self.db.execute(
-                "INSERT INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
-            )
-        self._check_schema()
-
-    def _check_schema(self) -> None:
-        row = self.db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-        if row is None or int(row[0]) != SCHEMA_VERSION:
-            found = "none" if row is None else row[0]
-            raise RuntimeError(
-                f"{self.path}: delivery state schema {found}, expected {SCHEMA_VERSION}"
-            )
-
-    def close(self) -> None:
-        self.db.close()
-
-    def __enter__(self) -> DeliveryState:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+    KIND = "delivery"
+    SCHEMA = _SCHEMA
+    SCHEMA_VERSION = SCHEMA_VERSION
 
     # -- planning ----------------------------------------------------------------------
 
