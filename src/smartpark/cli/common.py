@@ -119,14 +119,19 @@ def report_errors(fn: Callable[P, R]) -> Callable[P, R]:
         try:
             return fn(*args, **kwargs)
         except ConfigError as exc:
-            err_console.print(f"[bold red]error:[/] {exc.source}: {len(exc.problems)} error(s)")
+            err_console.print(
+                f"[bold red]error:[/] {exc.source}: {len(exc.problems)} error(s)", soft_wrap=True
+            )
             for problem in exc.problems:
-                err_console.print(f"  {problem}", markup=False, highlight=False)
+                err_console.print(f"  {problem}", markup=False, highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
         except OptionError as exc:
             raise typer.BadParameter(str(exc)) from None
         except SmartparkError as exc:
-            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+            # soft_wrap: one message, one line, whatever the width (logs, grep, tests)
+            err_console.print(
+                f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
+            )
             raise typer.Exit(1) from None
 
     return wrapper
