@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from smartpark.core import registry as registry_mod
-from smartpark.core.scopes import covered, may_report, parse_scope
+from smartpark.core.errors import OptionError
+from smartpark.core.scopes import covered, may_report, option_scope, parse_scope
 
 EXAMPLE = Path(registry_mod.__file__).parent.parent / "examples" / "registry.toml"
 
@@ -37,6 +38,17 @@ def test_each_scope_covers_its_own_and_nothing_above(reg):
     assert ent.ids["gateway"] == {"gw-chem-a"}
     assert covered(reg, "park:atlantis").ids["enterprise"] == frozenset()
     assert covered(reg, None).ids["zone"] == frozenset(reg.zones)
+
+
+def test_an_option_scope_is_checked_against_the_registry(reg):
+    assert option_scope(reg, None) is None  # no --scope: everything
+    park = option_scope(reg, "park:petrochem")
+    assert park is not None
+    assert park.ids["enterprise"] == {"chem-a", "chem-b", "chem-c", "petro-utility"}
+    with pytest.raises(OptionError, match=r"^--scope: no park 'atlantis' in the registry "):
+        option_scope(reg, "park:atlantis")  # a usage error, not an empty scope
+    with pytest.raises(OptionError, match=r"^--scope: expected zone:ID"):
+        option_scope(reg, "meter:chem-a-main")
 
 
 def test_a_region_report_needs_every_park_the_region_counts(reg):

@@ -6,11 +6,14 @@
     smartpark import readings readings.xlsx --registry registry.toml --store sqlite:///park.db
     smartpark import readings readings.csv --scope enterprise:chem-c --all-or-nothing
     smartpark import readings readings.xlsx --format json     # the full report
+    smartpark import template facts --out facts.xlsx --registry registry.toml
+    smartpark import facts facts-2025.xlsx --registry registry.toml   # into the zone's facts
 
 Exit codes: 0 every row stored; 1 a row rejected, nothing stored, or the file refused
 (not a spreadsheet, over a limit, no header); 2 usage (a bad option, no such file).
-Logic: :mod:`smartpark.ingest.importer` (readings), :mod:`smartpark.core.sheets` (reading
-sheets, the report, templates).
+Logic: :mod:`smartpark.ingest.importer` (readings),
+:mod:`smartpark.analytics.landuse.facts_import` (land-use facts), :mod:`smartpark.core.sheets`
+(reading sheets, the report), :mod:`smartpark.core.template` (templates).
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ class ReportFormat(StrEnum):
 
 class TemplateKind(StrEnum):
     readings = "readings"
+    facts = "facts"
 
 
 ScopeOption = Annotated[
@@ -54,12 +58,46 @@ ScopeOption = Annotated[
 ]
 
 
+AllOrNothingOption = Annotated[
+    bool,
+    typer.Option(
+        "--all-or-nothing",
+        help="Store nothing when any row is rejected (default: the good rows).",
+    ),
+]
+SheetOption = Annotated[
+    str | None,
+    typer.Option(
+        "--sheet",
+        help="The worksheet to read (default: the first visible one with the columns).",
+        show_default=False,
+    ),
+]
+FormatOption = Annotated[
+    ReportFormat,
+    typer.Option("--format", help="table: a summary and the first errors; json: the report."),
+]
+ErrorsOption = Annotated[
+    int, typer.Option("--errors", help="Rejected rows to list in the table.", min=0)
+]
+ZoneOption = Annotated[
+    str | None,
+    typer.Option(
+        "--zone",
+        help="facts: the zone (default: the --scope's, or the registry's only one).",
+        show_default=False,
+    ),
+]
+
+
 def register(app: typer.Typer) -> None:
     group = typer.Typer(
-        help="Import sheets (.xlsx or CSV): register readings read by hand; templates.",
+        help="Import sheets (.xlsx or CSV): register readings read by hand, land-use "
+        "annual facts; templates.",
         no_args_is_help=True,
     )
     group.command("readings")(readings)
+    group.command("facts")(facts)
     group.command("template")(template)
     app.add_typer(group, name="import")
 
@@ -77,28 +115,10 @@ def readings(
         ),
     ],
     scope: ScopeOption = None,
-    all_or_nothing: Annotated[
-        bool,
-        typer.Option(
-            "--all-or-nothing",
-            help="Store nothing when any row is rejected (default: the good rows).",
-        ),
-    ] = False,
-    sheet: Annotated[
-        str | None,
-        typer.Option(
-            "--sheet",
-            help="The worksheet to read (default: the first visible one with the columns).",
-            show_default=False,
-        ),
-    ] = None,
-    output: Annotated[
-        ReportFormat,
-        typer.Option("--format", help="table: a summary and the first errors; json: the report."),
-    ] = ReportFormat.table,
-    errors: Annotated[
-        int, typer.Option("--errors", help="Rejected rows to list in the table.", min=0)
-    ] = 20,
+    all_or_nothing: AllOrNothingOption = False,
+    sheet: SheetOption = None,
+    output: FormatOption = ReportFormat.table,
+    errors: ErrorsOption = 20,
     dead_letters: Annotated[
         Path | None,
         typer.Option(
@@ -155,6 +175,87 @@ def readings(
     raise typer.Exit(report.exit_code)
 
 
+@report_errors
+def facts(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="The sheet: .xlsx or CSV (columns year, enterprise, tax, revenue, "
+            "value_added, employees, rd_spend, pollutant_t, profit; headers in English or "
+            "Chinese).",
+            exists=True,
+            dir_okay=False,
+            show_default=False,
+        ),
+    ],
+    facts_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--facts",
+            help="The facts CSV to merge into (default: the zone's facts file).",
+            dir_okay=False,
+            show_default=False,
+        ),
+    ] = None,
+    zone: ZoneOption = None,
+    scope: Annotated[
+        str | None,
+        typer.Option(
+            "--scope",
+            help="enterprise:ID, park:ID or zone:ID: the only enterprises this import may "
+            "write (a row of another is rejected as out_of_scope).",
+            show_default=False,
+        ),
+    ] = None,
+    all_or_nothing: AllOrNothingOption = False,
+    sheet: SheetOption = None,
+    output: FormatOption = ReportFormat.table,
+    errors: ErrorsOption = 20,
+    config: ConfigOption = None,
+    registry: RegistryOption = None,
+    log_level: LogLevelOption = None,
+) -> None:
+    """Import land-use annual facts: rows checked like the facts file's, merged into it."""
+    from smartpark.analytics.landuse.facts_import import (
+        KIND,
+        FactsImportReport,
+        facts_target,
+        import_facts,
+        import_zone,
+    )
+    from smartpark.core import logs
+    from smartpark.core import registry as registry_mod
+    from smartpark.core.errors import ConfigError, SheetError
+    from smartpark.core.settings import CommonSettings, load_settings
+
+    settings = load_settings(CommonSettings, config, registry=registry, log_level=log_level)
+    logs.configure(settings.log_level)
+    reg = registry_mod.load(settings.registry)
+    try:
+        report = import_facts(
+            file,
+            reg,
+            facts=facts_file,
+            zone=zone,
+            scope=scope,
+            all_or_nothing=all_or_nothing,
+            sheet=sheet,
+        )
+    except (SheetError, ConfigError) as exc:
+        if output is not ReportFormat.json:
+            raise
+        target = facts_target(reg, import_zone(reg, zone, scope), facts_file)
+        report = FactsImportReport(
+            KIND,
+            str(file),
+            all_or_nothing=all_or_nothing,
+            error=str(exc),
+            facts_file=str(target),
+        )
+    _print(report, output, errors)
+    raise typer.Exit(report.exit_code)
+
+
 def _print(report: ImportReport, output: ReportFormat, limit: int) -> None:
     if output is ReportFormat.json:
         typer.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
@@ -201,19 +302,27 @@ def template(
         typer.Option("--out", help="The .xlsx file to write.", dir_okay=False, show_default=False),
     ],
     scope: ScopeOption = None,
+    zone: ZoneOption = None,
     config: ConfigOption = None,
     registry: RegistryOption = None,
 ) -> None:
     """Write the .xlsx to fill in for `smartpark import KIND` (ids and units as drop-downs)."""
     from rich.console import Console
 
+    from smartpark.analytics.landuse.facts_import import facts_template
     from smartpark.core import registry as registry_mod
+    from smartpark.core.errors import OptionError
     from smartpark.core.settings import CommonSettings, load_settings
     from smartpark.core.template import write_template
     from smartpark.ingest.importer import readings_template
 
     settings = load_settings(CommonSettings, config, registry=registry)
     reg = registry_mod.load(settings.registry)
-    made = {TemplateKind.readings: readings_template}[kind](reg, scope)
+    if kind is TemplateKind.facts:
+        made = facts_template(reg, scope, zone)
+    elif zone is not None:
+        raise OptionError("--zone: only a facts template is for one zone")
+    else:
+        made = readings_template(reg, scope)
     write_template(out, made)
     Console(stderr=True).print(f"wrote {out}", markup=False, highlight=False)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from smartpark.core.errors import OptionError
 from smartpark.core.ids import ID_PATTERN, is_valid_id
 from smartpark.core.registry import Registry
 
@@ -86,6 +87,22 @@ def covered(reg: Registry, scope: str | None) -> Visible:
             "meter": meters,
         }
     )
+
+
+def option_scope(reg: Registry, scope: str | None) -> Visible | None:
+    """What ``--scope`` (``enterprise:ID``, ``park:ID``, ``zone:ID``) lets a command such
+    as ``smartpark import`` write; None: everything. :class:`OptionError` for a malformed
+    scope or an id the registry does not have (a usage error, not an empty scope)."""
+    if scope is None:
+        return None
+    try:
+        kind, ident = parse_scope(scope)
+    except ValueError as exc:
+        raise OptionError(f"--scope: {exc}") from None
+    known = {"zone": reg.zones, "park": reg.parks, "enterprise": reg.enterprises}
+    if ident not in known[kind]:
+        raise OptionError(f"--scope: no {kind} {ident!r} in the registry {reg.source}")
+    return covered(reg, f"{kind}:{ident}")
 
 
 def may_report(reg: Registry, vis: Visible, scope: str, ident: str) -> bool:

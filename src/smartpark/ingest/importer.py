@@ -44,11 +44,11 @@ import numpy as np
 import numpy.typing as npt
 
 from smartpark.core import contract, quantities
-from smartpark.core.errors import CellError, OptionError, StoreError, StoreRejectedError
+from smartpark.core.errors import CellError, StoreError, StoreRejectedError
 from smartpark.core.ids import is_valid_id
 from smartpark.core.logs import get_logger
 from smartpark.core.registry import Meter, Registry
-from smartpark.core.scopes import covered, parse_scope
+from smartpark.core.scopes import option_scope
 from smartpark.core.sheets import (
     MAX_ROWS,
     Cell,
@@ -154,16 +154,8 @@ class _Good:
 def check_scope(registry: Registry, scope: str | None) -> frozenset[str] | None:
     """The meter ids ``scope`` (``enterprise:ID``, ``park:ID``, ``zone:ID``) lets an import
     write; None: every meter. :class:`OptionError` for a malformed or unknown scope."""
-    if scope is None:
-        return None
-    try:
-        kind, ident = parse_scope(scope)
-    except ValueError as exc:
-        raise OptionError(f"--scope: {exc}") from None
-    known = {"zone": registry.zones, "park": registry.parks, "enterprise": registry.enterprises}
-    if ident not in known[kind]:
-        raise OptionError(f"--scope: no {kind} {ident!r} in the registry {registry.source}")
-    return covered(registry, f"{kind}:{ident}").ids["meter"]
+    visible = option_scope(registry, scope)
+    return None if visible is None else visible.ids["meter"]
 
 
 def unit_of(text: str, quantity: str) -> str:

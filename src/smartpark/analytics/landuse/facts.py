@@ -12,12 +12,17 @@ problem with its line and column (``facts.csv: line 7, column tax: must be >= 0,
 reported by :meth:`Facts.missing` and :meth:`Facts.gap_years` so that an evaluation
 says "not graded: no facts for 2025" instead of guessing.
 
+The rules of one row are :class:`RowCheck`'s, which the importer of facts sheets
+(:mod:`smartpark.analytics.landuse.facts_import`, ``smartpark import facts``) applies
+too: a row the importer merges into the file is a row this loader accepts.
+
 A loaded :class:`Facts` holds each field as a float64 array of shape (enterprises,
 years), NaN where missing, enterprises in the order of the zone's sorted ids.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import math
@@ -149,30 +154,23 @@ def parse(text: str, registry: Registry, zone: str | None = None, source: str = 
         raise ConfigError(source, ["line 1: empty file, expected the header " + ",".join(HEADER)])
     header = [c.strip() for c in rows[0]]
     columns = _check_header(header, problems)
-    parsed: list[tuple[int, int, dict[str, float]]] = []  # (year, enterprise, fields)
-    seen: dict[tuple[int, str], int] = {}
+    parsed: list[tuple[int, int, Mapping[str, float]]] = []  # (year, enterprise, fields)
+    check = RowCheck(registry, zone)
     for line, row in enumerate(rows[1:], start=2):
         if not row or all(not c.strip() for c in row):
             continue
         if len(row) != len(header):
             problems.append(f"line {line}: expected {len(header)} cells, got {len(row)}")
             continue
-        cells = {name: row[i].strip() for name, i in columns.items()}
-        before = len(problems)
-        year = _year(cells.get("year", ""), line, problems)
-        enterprise = _enterprise(cells.get("enterprise", ""), line, registry, zone, problems)
-        values = {
-            name: _amount(name, cells[name], line, problems) for name in FIELDS if name in cells
-        }
-        if year is not None and enterprise is not None:
-            first = seen.setdefault((year, enterprise), line)
-            if first != line:
-                problems.append(
-                    f"line {line}: duplicate row for year {year}, enterprise {enterprise!r} "
-                    f"(first on line {first})"
-                )
-        if len(problems) == before and year is not None and enterprise is not None:
-            parsed.append((year, position[enterprise], values))
+        good, found = check({name: row[i].strip() for name, i in columns.items()}, line)
+        problems.extend(
+            f"line {line}, column {p.column}: {p.detail}"
+            if p.column
+            else f"line {line}: {p.detail}"
+            for p in found
+        )
+        if good is not None:
+            parsed.append((good.year, position[good.enterprise], good.values))
     if problems:
         raise ConfigError(source, problems)
     years = tuple(sorted({y for y, _, _ in parsed}))
@@ -203,49 +201,183 @@ def _check_header(header: list[str], problems: list[str]) -> dict[str, int]:
     return columns
 
 
-def _year(cell: str, line: int, problems: list[str]) -> int | None:
-    try:
-        year = int(cell)
-    except ValueError:
-        problems.append(f"line {line}, column year: must be a year like 2025, got {cell!r}")
-        return None
-    if not YEAR_RANGE[0] <= year <= YEAR_RANGE[1]:
-        problems.append(f"line {line}, column year: {year} is outside {YEAR_RANGE}")
-        return None
-    return year
+# -- the rules of one row: a facts CSV's and an imported sheet's ------------------------
+
+# Why a row is refused (machine-readable: the import report's reasons).
+MISSING: Final = "missing"
+BAD_YEAR: Final = "bad_year"
+UNKNOWN_ENTERPRISE: Final = "unknown_enterprise"
+OTHER_ZONE: Final = "other_zone"
+NOT_A_NUMBER: Final = "not_a_number"
+NON_FINITE: Final = "non_finite"
+NEGATIVE: Final = "negative"
+DUPLICATE: Final = "duplicate"
 
 
-def _enterprise(
-    cell: str, line: int, registry: Registry, zone: str, problems: list[str]
-) -> str | None:
-    where = f"line {line}, column enterprise"
-    if not cell:
-        problems.append(f"{where}: missing enterprise id")
-        return None
-    found = registry.enterprises.get(cell)
-    if found is None:
-        problems.append(f"{where}: unknown enterprise {cell!r} (not in the registry)")
-        return None
-    in_zone = registry.parks[found.park].zone
-    if in_zone != zone:
-        problems.append(f"{where}: enterprise {cell!r} is in zone {in_zone!r}, not {zone!r}")
-        return None
-    return cell
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """What is wrong with one row: its column (``""``: the row as a whole), a
+    machine-readable reason and the detail a person reads."""
+
+    column: str
+    reason: str
+    detail: str
 
 
-def _amount(name: str, cell: str, line: int, problems: list[str]) -> float:
-    if cell == "":
-        return math.nan  # missing, never zero
-    where = f"line {line}, column {name}"
-    try:
-        value = float(cell)
-    except ValueError:
-        problems.append(f"{where}: must be a number, got {cell!r}")
-        return math.nan
-    if not math.isfinite(value):
-        problems.append(f"{where}: must be finite, got {cell!r}")
-        return math.nan
-    if value < 0 and name not in MAY_BE_NEGATIVE:
-        problems.append(f"{where}: must be >= 0, got {cell!r} (only profit may be negative)")
-        return math.nan
-    return value
+@dataclass(frozen=True, slots=True)
+class FactsRow:
+    """One valid row: ``values`` holds each of :data:`FIELDS` the row has a column for,
+    NaN where its cell is empty (missing, never zero)."""
+
+    year: int
+    enterprise: str
+    values: Mapping[str, float]
+
+
+Value = str | float | Problem
+"""A cell as :class:`RowCheck` takes it: CSV text (``""``: empty), a number a
+spreadsheet cell held, or the :class:`Problem` that kept its cell from being read."""
+
+
+class RowCheck:
+    """The rules every facts row obeys, the same for the facts CSV (:func:`parse`) and
+    for a sheet imported into it (:mod:`smartpark.analytics.landuse.facts_import`):
+
+    - ``year``: a whole number within ``years`` (the file: 1900 to 2200);
+    - ``enterprise``: an enterprise of the registry, in ``zone``;
+    - each amount of :data:`FIELDS`: empty (missing, never zero), or a finite number,
+      >= 0 unless the field may be negative (only ``profit``);
+    - a (year, enterprise) seen on an earlier row is a duplicate.
+
+    Rows are given in order; ``place`` names them in the duplicate's detail (``first on
+    line 2``)."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        zone: str,
+        *,
+        years: tuple[int, int] = YEAR_RANGE,
+        place: str = "line",
+    ) -> None:
+        self.registry = registry
+        self.zone = zone
+        self.years = years
+        self.place = place
+        self._seen: dict[tuple[int, str], int] = {}
+
+    def __call__(
+        self, cells: Mapping[str, Value], number: int
+    ) -> tuple[FactsRow | None, list[Problem]]:
+        """Row ``number`` (its cells by column name) as a :class:`FactsRow`, or None and
+        every problem it has, in the order of the columns."""
+        problems: list[Problem] = []
+        year = self._year(cells.get("year", ""), problems)
+        enterprise = self._enterprise(cells.get("enterprise", ""), problems)
+        values = {
+            name: self._amount(name, cells[name], problems) for name in FIELDS if name in cells
+        }
+        if year is not None and enterprise is not None:
+            first = self._seen.setdefault((year, enterprise), number)
+            if first != number:
+                problems.append(
+                    Problem(
+                        "",
+                        DUPLICATE,
+                        f"duplicate row for year {year}, enterprise {enterprise!r} "
+                        f"(first on {self.place} {first})",
+                    )
+                )
+        if problems or year is None or enterprise is None:
+            return None, problems
+        return FactsRow(year, enterprise, values), problems
+
+    def _year(self, cell: Value, problems: list[Problem]) -> int | None:
+        if isinstance(cell, Problem):
+            problems.append(cell)
+            return None
+        year: int | None = None
+        if isinstance(cell, str):
+            with contextlib.suppress(ValueError):
+                year = int(cell)
+        elif math.isfinite(cell) and cell.is_integer():
+            year = int(cell)
+        if year is None:
+            reason = MISSING if cell == "" else BAD_YEAR
+            problems.append(
+                Problem("year", reason, f"must be a year like 2025, got {_shown(cell)!r}")
+            )
+            return None
+        lo, hi = self.years
+        if not lo <= year <= hi:
+            problems.append(
+                Problem("year", BAD_YEAR, f"must be a year from {lo} to {hi}, got {year}")
+            )
+            return None
+        return year
+
+    def _enterprise(self, cell: Value, problems: list[Problem]) -> str | None:
+        if isinstance(cell, Problem):
+            problems.append(cell)
+            return None
+        text = _shown(cell)
+        if not text:
+            problems.append(Problem("enterprise", MISSING, "missing enterprise id"))
+            return None
+        found = self.registry.enterprises.get(text)
+        if found is None:
+            problems.append(
+                Problem(
+                    "enterprise",
+                    UNKNOWN_ENTERPRISE,
+                    f"unknown enterprise {text!r} (not in the registry)",
+                )
+            )
+            return None
+        in_zone = self.registry.parks[found.park].zone
+        if in_zone != self.zone:
+            problems.append(
+                Problem(
+                    "enterprise",
+                    OTHER_ZONE,
+                    f"enterprise {text!r} is in zone {in_zone!r}, not {self.zone!r}",
+                )
+            )
+            return None
+        return text
+
+    def _amount(self, name: str, cell: Value, problems: list[Problem]) -> float:
+        if isinstance(cell, Problem):
+            problems.append(cell)
+            return math.nan
+        if cell == "":
+            return math.nan  # missing, never zero
+        if isinstance(cell, str):
+            try:
+                value = float(cell)
+            except ValueError:
+                problems.append(Problem(name, NOT_A_NUMBER, f"must be a number, got {cell!r}"))
+                return math.nan
+        else:
+            value = cell
+        if not math.isfinite(value):
+            problems.append(Problem(name, NON_FINITE, f"must be finite, got {_shown(cell)!r}"))
+            return math.nan
+        if value < 0 and name not in MAY_BE_NEGATIVE:
+            problems.append(
+                Problem(
+                    name,
+                    NEGATIVE,
+                    f"must be >= 0, got {_shown(cell)!r} (only profit may be negative)",
+                )
+            )
+            return math.nan
+        return value
+
+
+def _shown(cell: str | float) -> str:
+    """A cell as a problem quotes it: CSV text as it is, a number without a needless
+    ``.0``."""
+    if isinstance(cell, str):
+        return cell
+    return str(int(cell)) if math.isfinite(cell) and cell.is_integer() else repr(cell)
