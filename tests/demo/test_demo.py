@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 from smartpark.analytics.kpis import compute_kpis
@@ -312,3 +313,29 @@ def test_the_demo_imports_its_hand_read_meters_sheet(demo_run):
     assert stored.ts[gas].tolist() == [run["start_ms"], run["end_ms"]]
     assert stored.value[gas].tolist() == [r[2] for r in rows]
     assert rows[1][2] > rows[0][2]
+
+
+def test_the_month_in_progress_gets_a_partial_report_and_no_month_row(tmp_path):
+    from types import SimpleNamespace
+
+    from smartpark.analytics.report import monthly
+    from smartpark.demo.summary import write_monthly_report
+    from smartpark.gateway.drivers.simulator import sim_meters, simulate
+    from smartpark.store.base import ReadingColumns
+
+    reg = registry_mod.load(default_registry())
+    start, _ = monthly.month_bounds("2026-12", "Asia/Shanghai")
+    batch = simulate(sim_meters(reg, reg.meter_ids, seed=3), start, start + 2 * 86_400_000)
+    url = parse_store_url(f"sqlite:///{tmp_path / 'store.db'}")
+    store = open_store(url, reg)
+    try:
+        codes = np.array([reg.meter_code[m] for m in batch.meter.tolist()], np.int32)
+        store.write(ReadingColumns(codes, batch.ts, batch.value))
+        now = start + 2 * 86_400_000 + 3_600_000  # 2026-12-03 01:00 local
+        result = SimpleNamespace(start_ms=start)
+        write_monthly_report(tmp_path, store, reg, default_registry(), url, result, now)
+        assert not store.read_kpis(start, start + 31 * 86_400_000, "zone", "month")
+    finally:
+        store.close()
+    page = (tmp_path / "monthly-report.html").read_text()
+    assert "本月进行中（不完整）：截至目前为 12-01 至 12-02，共 31 天中的 2 天" in page

@@ -27,6 +27,7 @@ from smartpark.analytics.stacks import cems_meters
 from smartpark.analytics.table import COMPLETE_AT, KpiBlock, KpiTable
 from smartpark.core.errors import AnalyticsError
 from smartpark.core.registry import Registry
+from smartpark.core.timestamps import now_ms
 from smartpark.core.urls import StoreUrl
 from smartpark.demo.handread import HandRead
 from smartpark.demo.runner import DemoResult, local_time
@@ -308,23 +309,28 @@ def write_monthly_report(
     registry_path: Path,
     store_url: StoreUrl,
     result: DemoResult,
+    now: int | None = None,  # the clock (epoch ms); None: now
 ) -> list[str]:
     """``monthly-report.html`` and ``.pdf`` of the zone for the simulated month; notes.
 
-    The month's KPI rows are computed and written to the store first, so the report (and
-    a reader comparing it) reads them there. The PDF needs Chromium: without it the demo
-    notes why and keeps the HTML.
+    A month that is over gets its KPI rows computed and written to the store first, so
+    the report (and a reader comparing it) reads them there; the month in progress is
+    reported as its days so far (docs/report.md). The PDF needs Chromium: without it the
+    demo notes why and keeps the HTML.
     """
     zone = registry.zones[registry.zone_ids[0]]
     start = dt.datetime.fromtimestamp(result.start_ms / 1000, ZoneInfo(zone.timezone))
     month = f"{start.year}-{start.month:02d}"
     first, last = monthly.month_bounds(month, zone.timezone)
-    kpi_job(store, registry, first, last, ("month",), write=True)
+    now = now_ms() if now is None else now
+    if last <= now:  # a month in progress gets no month row (`kpi --follow` neither)
+        kpi_job(store, registry, first, last, ("month",), write=True)
     request = monthly.Request(
         month,
         alerts=default_path(str(store_url)),
         registry_path=registry_path,
         store_url=store_url,
+        now_ms=now,
     )
     page = monthly.html(monthly.build(store, registry, request))
     (out / "monthly-report.html").write_text(page, encoding="utf-8")
