@@ -105,6 +105,21 @@ def test_xlsx_without_out_is_refused_naming_out_before_any_work(tmp_path: Path) 
     assert "--out writes csv, json or xlsx" in table.output
 
 
+@pytest.mark.parametrize("fmt", ["xlsx", "csv"])
+def test_an_out_that_cannot_be_written_is_a_clear_error(
+    store_url: str, tmp_path: Path, fmt: str
+) -> None:
+    (tmp_path / "report").write_text("a file, not a folder")
+    out = tmp_path / "report" / f"k.{fmt}"
+    base = ["kpi", "--from", "2026-11-01", "--to", "2026-11-03", "--registry", str(EXAMPLE)]
+    args = ["--store", store_url, "--format", fmt, "--out", str(out), "--kpi", "energy_tce"]
+    result = CliRunner().invoke(app, [*base, *args])
+    logs.configure()
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert f"{out}: cannot write the file: " in " ".join(result.stderr.split())
+
+
 def test_out_dash_sends_the_workbook_to_standard_output(store_url: str) -> None:
     data = kpi(store_url, "--format", "xlsx", "--out", "-", "--kpi", "energy_tce")
     assert data.encode("latin-1", "ignore")[:2] == b"PK"  # a zip: the .xlsx itself

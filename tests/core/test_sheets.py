@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import warnings
 import zipfile
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -129,6 +130,24 @@ def test_a_csv_that_is_not_utf8_past_the_sniffed_part_says_so(tmp_path: Path) ->
         list(reader.rows())
 
 
+def test_a_gbk_csv_whose_chinese_comes_after_the_sniffed_part_is_read(tmp_path: Path) -> None:
+    """Ids, times and numbers are ASCII: a GBK file's first Chinese may come rows later,
+    past the bytes read to choose the encoding; the first non-ASCII text decides."""
+    head = "meter,time,value,note\n" + "m1,2025-03-01,1,\n" * 5000
+    assert len(head) > sheets._SNIFF_BYTES
+    for encoding in ("gb18030", "utf-8"):
+        path = tmp_path / f"late-{encoding}.csv"
+        path.write_bytes((head + "m2,2025-03-02,2,抄表员 张三\n").encode(encoding))
+        _, rows = read_all(path)
+        assert len(rows) == 5001, encoding
+        assert rows[-1].cells == {
+            "meter": "m2",
+            "time": "2025-03-02",
+            "value": "2",
+            "note": "抄表员 张三",
+        }
+
+
 # -- not a spreadsheet -------------------------------------------------------------------
 
 
@@ -231,6 +250,26 @@ def test_xlsx_cells_come_as_what_they_hold(tmp_path: Path) -> None:
     assert rows[1].cells["note"] == Formula('=HYPERLINK("x")')
     assert rows[2].cells["time"] == 45718.5
     assert rows[2].cells["value"] == ErrorValue("#DIV/0!")
+
+
+def test_a_date_formatted_number_that_is_no_date_is_an_error_cell_without_warnings(
+    tmp_path: Path,
+) -> None:
+    """openpyxl warns once per such cell while the rows stream (a 200,000-row column of
+    them would bury the report on stderr); the report names each cell already."""
+    path = xlsx(
+        tmp_path / "r.xlsx",
+        [["meter", "time", "value"], ["m1", 45718.5, 1], ["m1", 99_999_999, 2]],
+    )
+    book = openpyxl.load_workbook(path)
+    for cell in ("B2", "B3"):
+        book.active[cell].number_format = "yyyy-mm-dd hh:mm"
+    book.save(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _, rows = read_all(path)
+    assert rows[0].cells["time"] == dt.datetime(2025, 3, 2, 12, 0)
+    assert rows[1].cells["time"] == ErrorValue("#VALUE!")
 
 
 def test_the_first_visible_sheet_with_the_columns_is_read(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from smartpark.core import workbook
 from smartpark.core.cells import safe_cell
-from smartpark.core.errors import OptionError
+from smartpark.core.errors import OptionError, OutputError
 from smartpark.core.workbook import Column, Sheet, number_format, sheet_name, write_xlsx, xlsx_bytes
 from tests.workbooks import load, tables
 
@@ -128,6 +128,19 @@ def test_a_sheet_without_lines_has_its_header_first_and_several_sheets_keep_thei
     assert got["指标"].header == ["名称"]
     assert got["指标"].rows == []
     assert load(path)["指标"].column_dimensions["A"].width >= 8
+
+
+def test_a_file_that_cannot_be_written_is_an_error_naming_it(tmp_path: Path) -> None:
+    """An --out in a folder that is a file, or onto a folder: OutputError (the command's
+    clear message and exit code 1), no traceback, no temporary file left behind."""
+    sheet = Sheet("s", (Column("x"),), [[1]])
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(OutputError, match=r"file/book\.xlsx: cannot write the file: "):
+        write_xlsx(tmp_path / "file" / "book.xlsx", [sheet])
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(OutputError, match="folder: cannot write the file: "):
+        write_xlsx(tmp_path / "folder", [sheet])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "folder"]
 
 
 def test_bad_sheets_are_refused_with_what_is_wrong(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -275,6 +275,35 @@ def test_a_file_refused_whole_writes_nothing(tmp_path: Path) -> None:
         store.close()
 
 
+def test_a_time_outside_the_window_says_what_it_was_read_as(tmp_path: Path) -> None:
+    """The contract's own detail names epoch milliseconds; the report names the park's
+    local time the cell was read as, the window, and the Excel serial a plain number is."""
+    path = tmp_path / "late.csv"
+    path.write_text(
+        "meter,time,value,unit\n"
+        "e1-water,2099-03-05 00:00,5,m3\n"  # beyond now + 24 h
+        "e1-water,2026,5,m3\n"  # a year alone: Excel serial 2026, 1905-07-18
+        "e1-water,9999-12-31T23:59:59-12:00,5,m3\n"  # past the years a datetime holds
+    )
+    store = open_store(parse_store_url(f"sqlite:///{tmp_path / 'p.db'}"), REG)
+    try:
+        report = run(path, store, tmp_path)
+        assert stored(store) == []
+    finally:
+        store.close()
+    assert [(e.row, e.cell, e.reason) for e in report.errors] == [
+        (2, "B2", "ts_out_of_range"),
+        (3, "B3", "ts_out_of_range"),
+        (4, "B4", "ts_out_of_range"),
+    ]
+    window = "a reading's time must lie between 2000-01-01 and 24 hours after now"
+    late, year, far = (e.detail for e in report.errors)
+    assert late == f"read as 2099-03-05 00:00 (Asia/Shanghai): {window}; check the date"
+    assert year.startswith(f"read as 1905-07-18 00:00 (Asia/Shanghai): {window}")
+    assert year.endswith("(a plain number is read as an Excel date serial: days since 1899-12-30)")
+    assert far == f"{window}; check the date"
+
+
 @pytest.mark.servers
 def test_readings_the_store_refuses_are_dead_lettered(
     influxd: Any, influx_db: str, tmp_path: Path

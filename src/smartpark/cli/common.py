@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from smartpark.core.errors import ConfigError, OptionError, SmartparkError
+from smartpark.core.errors import ConfigError, OptionError, OutputError, SmartparkError
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -102,11 +102,14 @@ def write_out(data: str | bytes, out: Path | None) -> None:
         else:
             sys.stdout.write(data)
         return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(data, bytes):
-        out.write_bytes(data)
-    else:
-        out.write_text(data, encoding="utf-8")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(data, bytes):
+            out.write_bytes(data)
+        else:
+            out.write_text(data, encoding="utf-8")
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot write the file: {exc.strerror or exc}") from None
     err_console.print(f"wrote {out}", markup=False, highlight=False)
 
 

@@ -11,10 +11,12 @@
     ├── OutboxError             a gateway's outbox database cannot be opened or written
     ├── SheetError              a file cannot be imported as a sheet (not one, too big, no header)
     │   └── CellError           one cell of a sheet cannot be read as what its column holds
+    ├── OutputError             a file a command writes (--out, a template) cannot be written
     ├── ConnectFailedError      one broker connection attempt failed (retried after a backoff)
     ├── AnalyticsError          a KPI or land-use job was asked what it cannot answer
     │   └── OptionError         one option's value is unusable; the message starts with it
     ├── StateBusyError          another process holds the state file (alerts, schedule)
+    ├── StateFileError          a state file is damaged, not SQLite, or another kind's
     ├── AccessError             a token or login is refused (missing, unknown, expired, locked)
     ├── GrafanaPushError        Grafana refused or could not be reached (names step and URL)
     ├── MissingExtraError       a command needs an optional extra; says what to pip install
@@ -99,6 +101,11 @@ class CellError(SheetError):
         super().__init__(f"{column + ': ' if column else ''}{detail} ({reason})")
 
 
+class OutputError(SmartparkError):
+    """A file a command writes (``--out``: a table, a workbook, a template) cannot be
+    written; the message names the file and the system's reason."""
+
+
 class ConnectFailedError(SmartparkError):
     """One connection attempt to the broker failed (the publisher retries after a backoff)."""
 
@@ -114,6 +121,11 @@ class OptionError(AnalyticsError):
 
 class StateBusyError(SmartparkError):
     """Another process (``smartpark alerts``, ``smartpark schedule``) is using the state file."""
+
+
+class StateFileError(SmartparkError):
+    """A state file (alerts, schedule) cannot be used: not SQLite, damaged, another
+    service's or database's, or of another schema version; the message names its path."""
 
 
 class AccessError(SmartparkError):

@@ -584,7 +584,10 @@ class SheetReader:
         self._open_csv(head)
 
     def _open_csv(self, head: bytes) -> None:
-        encoding = _csv_encoding(head)
+        try:
+            encoding = _csv_encoding(self.path, head)
+        except OSError as exc:
+            raise SheetError(f"{self.path}: cannot read the file: {exc.strerror or exc}") from None
         raw = open(self.path, "rb")  # noqa: SIM115 - closed by close()
         self._close.append(raw)
         text = io.TextIOWrapper(raw, encoding=encoding, newline="")
@@ -600,6 +603,12 @@ class SheetReader:
         _check_zip(self.path)
         import openpyxl  # type: ignore[import-untyped]  # only when an .xlsx comes
 
+        # While the rows stream, openpyxl warns on stderr once per cell whose number has a
+        # date format but is no date (99999999), and makes it the error cell #VALUE!: the
+        # report names each such cell already, a warning per row would bury it.
+        warnings.filterwarnings(
+            "ignore", message=r"Cell \S+ is marked as a date", category=UserWarning
+        )
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -734,14 +743,34 @@ def _sniff(path: Path, head: bytes) -> Format:
     return "csv"
 
 
-def _csv_encoding(head: bytes) -> str:
+def _csv_encoding(path: Path, head: bytes) -> str:
+    """UTF-16 by its BOM; else UTF-8 when the file's first non-ASCII text reads as UTF-8
+    (a BOM included), else GB18030. When the first bytes read are all ASCII (ids, times,
+    numbers), the file is scanned on to its first non-ASCII byte: a GBK file's Chinese
+    may come late (a unit, a remark in row 5,000)."""
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
+    sample = head if not head.isascii() else _first_non_ascii(path, len(head))
     try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
     except UnicodeDecodeError:
         return "gb18030"
     return "utf-8-sig"
+
+
+_NON_ASCII = re.compile(rb"[\x80-\xff]")
+
+
+def _first_non_ascii(path: Path, start: int) -> bytes:
+    """Up to :data:`_SNIFF_BYTES` of ``path`` from its first non-ASCII byte at or after
+    ``start`` (b"" when there is none), read in chunks: memory stays bounded."""
+    with open(path, "rb") as f:
+        f.seek(start)
+        while chunk := f.read(1 << 20):
+            found = _NON_ASCII.search(chunk)
+            if found is not None:
+                return (chunk[found.start() :] + f.read(_SNIFF_BYTES))[:_SNIFF_BYTES]
+    return b""
 
 
 def _decode_sample(head: bytes, encoding: str) -> str:

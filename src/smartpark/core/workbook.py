@@ -39,7 +39,7 @@ from typing import Any, Final, Literal
 import xlsxwriter  # type: ignore[import-untyped]
 
 from smartpark.core.cells import safe_cell
-from smartpark.core.errors import OptionError
+from smartpark.core.errors import OptionError, OutputError
 
 MEDIA_TYPE: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EXCEL_ROWS: Final = 1_048_576  # rows of one worksheet in Excel
@@ -140,17 +140,26 @@ def write_book(path: Path, fill: Callable[[Any], None], *, streamed: bool = True
     folder made if needed, replaced whole. ``streamed`` rows go to disk as written (each
     sheet in row order); a fill that writes out of order (the import templates) passes
     False."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise _cannot_write(path, exc) from None
     os.close(fd)
     try:
         with open(tmp, "wb") as sink:
             _book(sink, fill, streamed)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise _cannot_write(path, exc) from None
         raise
     return path
+
+
+def _cannot_write(path: Path, exc: OSError) -> OutputError:
+    return OutputError(f"{path}: cannot write the file: {exc.strerror or exc}")
 
 
 def number_format(value: float, decimals: int | None = None) -> str:

@@ -33,6 +33,7 @@ the first :data:`~smartpark.core.sheets.MAX_LISTED_ERRORS` row errors.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -274,12 +275,35 @@ class _Rows:
             if rej.reason == contract.BAD_UNIT:
                 units = quantities.BY_NAME[readings[rej.index].quantity].units
                 detail += f"; give one of {', '.join(units)}"
+            elif rej.reason == contract.TS_OUT_OF_RANGE:
+                reading = readings[rej.index]
+                detail = self._out_of_range(reading, rows[rej.index].cells.get("time"))
             self.reject(rows[rej.index], column, rej.reason, detail)
         codes = np.array([self.reg.meter_code[m] for m in cols.meters], np.int32)
         self.good.meter.append(codes[cols.meter_idx] if len(cols) else np.zeros(0, np.int32))
         self.good.ts.append(cols.ts)
         self.good.value.append(cols.value)
         self.good.row.append(np.array([r.number for r in rows], np.int64)[ok])
+
+    def _out_of_range(self, reading: contract.Reading, raw: Cell) -> str:
+        """What to fix in a time outside the contract's window, said as the park's local
+        time (the contract's own detail names epoch milliseconds)."""
+        zone = self.zone_of(reading.meter)
+        try:
+            when = dt.datetime.fromtimestamp(int(reading.ts) / 1000, ZoneInfo(zone))
+            read_as = f"read as {when:%Y-%m-%d %H:%M} ({zone}): "
+        except (OverflowError, ValueError, OSError):  # beyond the years datetime holds
+            read_as = ""
+        detail = (
+            f"{read_as}a reading's time must lie between 2000-01-01 and 24 hours after now; "
+            "check the date"
+        )
+        if (isinstance(raw, int | float) and not isinstance(raw, bool)) or _is_serial(raw):
+            detail += (
+                " (a plain number is read as an Excel date serial: days since "
+                f"{self.reader.epoch:%Y-%m-%d})"
+            )
+        return detail
 
     def reject(self, row: Row, column: str, reason: str, detail: str) -> None:
         self.report.reject(
@@ -319,6 +343,17 @@ class _Memo(Generic[_K, _T]):
             self._failed[key] = (exc.reason, exc.detail, exc.column)
             raise
         return value
+
+
+def _is_serial(value: Cell) -> bool:
+    """Text holding a plain number (``cell_time`` reads it as an Excel date serial)."""
+    if not isinstance(value, str):
+        return False
+    try:
+        cell_number(value)
+    except CellError:
+        return False
+    return True
 
 
 def _cell(read: Callable[[Cell], _T], column: str, value: Cell) -> _T:

@@ -32,7 +32,7 @@ from smartpark.analytics.landuse.facts_import import (
     number_text,
 )
 from smartpark.core import registry
-from smartpark.core.errors import ConfigError, OptionError, SheetError
+from smartpark.core.errors import ConfigError, OptionError, OutputError, SheetError
 from smartpark.core.registry import Registry
 from smartpark.core.template import write_template
 
@@ -314,6 +314,18 @@ def test_a_new_facts_file_is_created_and_the_permissions_of_one_kept(
     run(sheet, reg)
     assert target.stat().st_mode & 0o777 == 0o640
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_facts_file_that_cannot_be_written_is_an_error_naming_it(
+    tmp_path: Path, reg: Registry
+) -> None:
+    """Its folder a link to a share that is gone: OutputError (exit code 1, the file
+    named), not a traceback; nothing written."""
+    sheet = filled(tmp_path, reg, [[2025, "e1", 1, 2, 3, 4, 5, 6, 7]])
+    (tmp_path / "share").symlink_to(tmp_path / "unmounted" / "share")
+    with pytest.raises(OutputError, match=r"share/facts\.csv: cannot write the facts file: "):
+        run(sheet, reg, facts=tmp_path / "share" / "facts.csv")
+    assert not (tmp_path / "unmounted").exists()
 
 
 def test_a_facts_file_the_loader_refuses_is_left_alone(

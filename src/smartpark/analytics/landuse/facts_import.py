@@ -59,7 +59,13 @@ from smartpark.analytics.landuse.facts import (
     zone_enterprises,
     zone_of,
 )
-from smartpark.core.errors import AnalyticsError, CellError, ConfigError, OptionError
+from smartpark.core.errors import (
+    AnalyticsError,
+    CellError,
+    ConfigError,
+    OptionError,
+    OutputError,
+)
 from smartpark.core.logs import get_logger
 from smartpark.core.registry import Registry
 from smartpark.core.scopes import option_scope, parse_scope
@@ -497,7 +503,12 @@ def _merge_and_write(
             f"{target} changed while the sheet was read (another import or an editor?); "
             "nothing was written: import the sheet again"
         )
-    _write_atomic(target, merged.data)
+    try:
+        _write_atomic(target, merged.data)
+    except OSError as exc:
+        raise OutputError(
+            f"{target}: cannot write the facts file: {exc.strerror or exc} (nothing was written)"
+        ) from None
     report.written = True
     made = "created" if before is None else "updated"
     report.notes.append(
