@@ -15,7 +15,14 @@ import pytest
 from smartpark.core.cells import FORMULA_STARTS
 from smartpark.serve.access import AccessStore
 from smartpark.serve.scopes import Grant
-from tests.serve.conftest import DEMO_DAY, NEXT_DAY, Demo, Server, start_server
+from tests.serve.conftest import (
+    DEMO_DAY,
+    NEXT_DAY,
+    PASSWORD,
+    Demo,
+    Server,
+    start_server,
+)
 
 KPI = f"/api/v1/kpi?scope=park&id=petrochem&period=day&from={DEMO_DAY}&to={NEXT_DAY}"
 FORBIDDEN = {"error": "forbidden", "detail": "not in your scope (or no such id)"}
@@ -118,6 +125,29 @@ def test_other_endpoints_reject_bad_parameters(server: Server, demo: Demo, path:
 
 def test_the_store_is_intact_after_the_injections(server: Server, demo: Demo) -> None:
     assert server.get(KPI, demo.tokens["petrochem"]).json()["rows"]
+
+
+@pytest.mark.parametrize("month", ["0000-01", "9999-12", "1899-12", "2200-01"])
+def test_a_month_outside_the_calendar_is_400_not_a_server_error(
+    server: Server, demo: Demo, month: str
+) -> None:
+    """Years 1900-2199 (as land use's): the report and the web view's month bounds of
+    year 0 or after 9999-12 cannot be computed."""
+    for fmt in ("html", "xlsx"):
+        path = f"/api/v1/report?month={month}&scope=park&id=petrochem&format={fmt}"
+        r = server.get(path, demo.tokens["petrochem"])
+        assert r.status_code == 400, r.text
+        assert r.json()["detail"].startswith("month:")
+    login = httpx.post(
+        server.url + "/login", data={"user": "petro-user", "password": PASSWORD}, timeout=30
+    )
+    with httpx.Client(base_url=server.url, cookies=login.cookies, timeout=60) as client:
+        for path in (
+            f"/view/park/petrochem?month={month}",
+            f"/report/park/petrochem?month={month}",
+        ):
+            assert client.get(path).status_code == 400, path
+    assert server.get(KPI, demo.tokens["petrochem"]).status_code == 200
 
 
 @pytest.mark.parametrize(

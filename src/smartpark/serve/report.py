@@ -29,7 +29,9 @@ from smartpark.serve.scopes import may_report, visible
 
 Format = Literal["html", "pdf", "xlsx"]
 SCOPES: Final = ("zone", "park", "region")
-MONTH: Final = r"^\d{4}-(0[1-9]|1[0-2])$"
+# YYYY-MM of 1900-2199, as land use's years: a month the report and the calendar can
+# bound (no year 0, no month after 9999-12)
+MONTH: Final = r"^(19|20|21)\d{2}-(0[1-9]|1[0-2])$"
 TIMEOUT_S: Final = 60.0
 FORBIDDEN: Final = "not in your scope (or no such id)"
 MEDIA: Final = {"html": "text/html; charset=utf-8", "pdf": "application/pdf", "xlsx": XLSX}

@@ -153,7 +153,7 @@ def view(
     request: Request,
     kind: str,
     ident: str,
-    month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,
+    month: Annotated[str | None, Query(pattern=report.MONTH, max_length=7)] = None,
     lang: Annotated[str, Query(pattern="^(en|zh)$")] = "en",
 ) -> HTMLResponse:
     caller = page_caller(request)

@@ -460,3 +460,46 @@ def test_a_report_that_cannot_be_built_is_retried_and_sent_once_it_can(
     assert (report.sent, report.failed) == (2, 0)
     assert len(smtp.accepted) == 1
     assert len(receiver.accepted) == 1
+
+
+def test_a_report_that_cannot_be_built_does_not_hold_up_its_mail_servers_other_deliveries(
+    tmp_path, example, smtp, certificate, monkeypatch
+):
+    monthly_only: dict[str, Any] = {
+        "smtp": {"main": smtp_table(smtp, certificate, tmp_path)},
+        "recipient": {
+            "committee": {"scope": ZONE, "email": "c@park.example"},
+            "chem-a": {"scope": "enterprise:chem-a", "email": "energy@chem-a.example"},
+        },
+        "schedule": {
+            "m": {"kind": "monthly_report", "scope": ZONE, "recipients": ["committee"]},
+        },
+    }
+    store_url = f"sqlite:///{tmp_path / 'empty.db'}"
+    state = tmp_path / "s.db"
+    monkeypatch.setenv("PATH", str(tmp_path / "nothing-here"))  # no Chromium: no PDF
+    clock = Clock(shanghai_ms(2026, 12, 1, 9, 0, 30))  # a Tuesday
+    report = run_once(load(monthly_only, example, tmp_path), example, store_url, state, clock)
+    assert (report.planned, report.failed) == (1, 1)
+    with DeliveryState(state) as st:
+        [monthly] = st.pending()
+    assert (monthly.reason or "").startswith("content_error: ")
+    assert monthly.next_ms > clock.ms + 2_000  # in its backoff (5 s ± 20 %) below
+
+    # the operator adds a weekly summary on the same mail server, due at 09:00 too
+    weekly = {"kind": "weekly_summary", "scope": "recipient", "weekday": "tuesday"}
+    both = monthly_only | {"schedule": monthly_only["schedule"] | {"w": weekly}}
+    both["schedule"]["w"]["recipients"] = ["chem-a"]
+    clock.ms += 2_000  # the report's retry is not due yet
+    report = run_once(load(both, example, tmp_path), example, store_url, state, clock)
+    assert (report.planned, report.sent, report.waiting) == (1, 1, 1)
+    assert [m.rcpt_tos for m in smtp.accepted] == [["energy@chem-a.example"]]
+
+    # a failure of the route itself still holds the route's later deliveries
+    clock.ms = shanghai_ms(2026, 12, 8, 9, 0, 30)  # the next week's summary is due
+    with DeliveryState(state) as st:
+        [monthly] = st.pending()
+        st.mark_failed(monthly, clock.ms, "smtp_451: 4.3.0 Try later", clock.ms + MIN, dead=False)
+    report = run_once(load(both, example, tmp_path), example, store_url, state, clock)
+    assert (report.planned, report.sent, report.waiting) == (1, 0, 2)
+    assert len(smtp.accepted) == 1

@@ -41,6 +41,40 @@ def backoff_ms(attempts: int, rng: random.Random | None = None) -> int:
     return int(base * jitter)
 
 
+def http_client() -> httpx.Client:
+    """The HTTP client of webhook deliveries (alerts, ``smartpark schedule``): no
+    redirects, and httpx's request log (every URL, at INFO) silenced: robot keys live
+    in those URLs."""
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    return httpx.Client(follow_redirects=False)
+
+
+def post(
+    client: httpx.Client, channel: Channel, request: formats.Request, user_agent: str
+) -> tuple[bool, str, int]:
+    """Send ``request`` to ``channel``: (accepted, reason, the ms a 429 asked to wait).
+    A reason never quotes the URL (nor with it a robot key)."""
+    try:
+        response = client.post(
+            request.url,
+            content=request.body,
+            headers=request.headers | {"User-Agent": user_agent},
+            timeout=channel.timeout_s,
+        )
+    except httpx.TimeoutException:
+        return False, "timeout", 0
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        # The exception text may quote the URL (and with it a robot key): keep the type.
+        return False, f"transport_error: {type(exc).__name__}", 0
+    ok, reason = formats.accepted(channel, response.status_code, response.content)
+    retry_after = 0
+    if response.status_code == 429:
+        value = response.headers.get("Retry-After", "")
+        retry_after = int(value) * 1000 if value.isdigit() else 0
+    return ok, reason, min(retry_after, BACKOFF_MAX_MS)
+
+
 def group_fingerprint(message: OutboxMessage) -> str:
     if len(message.events) == 1:
         return str(message.events[0]["fingerprint"])
@@ -82,10 +116,7 @@ class Deliverer:
     ) -> None:
         self.state = state
         self.channels = channels
-        # httpx logs every request URL at INFO; robot keys live in those URLs.
-        logging.getLogger("httpx").setLevel(logging.WARNING)
-        logging.getLogger("httpcore").setLevel(logging.WARNING)
-        self.client = client or httpx.Client(follow_redirects=False)
+        self.client = client or http_client()
         self.dry_run = dry_run
         self.out = out or sys.stdout
         self.rng = rng or random.Random()
@@ -170,24 +201,7 @@ class Deliverer:
         return min((m.next_ms for m in pending), default=None)
 
     def _send(self, channel: Channel, request: formats.Request) -> tuple[bool, str, int]:
-        try:
-            response = self.client.post(
-                request.url,
-                content=request.body,
-                headers=request.headers | {"User-Agent": "smartpark-alerts"},
-                timeout=channel.timeout_s,
-            )
-        except httpx.TimeoutException:
-            return False, "timeout", 0
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            # The exception text may quote the URL (and with it a robot key): keep the type.
-            return False, f"transport_error: {type(exc).__name__}", 0
-        ok, reason = formats.accepted(channel, response.status_code, response.content)
-        retry_after = 0
-        if response.status_code == 429:
-            value = response.headers.get("Retry-After", "")
-            retry_after = int(value) * 1000 if value.isdigit() else 0
-        return ok, reason, min(retry_after, BACKOFF_MAX_MS)
+        return post(self.client, channel, request, "smartpark-alerts")
 
     def _print(self, channel: Channel, message: OutboxMessage, request: formats.Request) -> None:
         print(

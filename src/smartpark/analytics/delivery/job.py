@@ -3,7 +3,7 @@
 * :func:`run`: load the registry and the schedules file, then run the service
   (:func:`~analytics.delivery.service.serve`, ``--once`` / ``--follow``) or print what
   would be sent when (:func:`~analytics.delivery.service.check`, ``--check``)
-* :func:`status` and :func:`status_table`: what a state file holds
+* :func:`status` and :func:`status_tables`: what a state file holds
 
 User documentation: ``docs/schedule.md``.
 """

@@ -55,6 +55,7 @@ from smartpark.core.urls import StoreUrl
 Mode = Literal["once", "follow", "check"]
 FIRST_LOOKBACK_MS: Final = 24 * 3_600_000  # a first run sends what fell due in the last day
 RATE_WINDOW_MS: Final = 60_000
+CONTENT_ERROR: Final = "content_error"  # the reason's prefix when the content failed
 log = get_logger("analytics.delivery.service")
 
 
@@ -205,14 +206,25 @@ class Scheduler:
                 self._dead(d, now, f"{d.scope} is outside the recipient's scope now", report)
                 continue
             route = recipient.route
-            if route in blocked or d.next_ms > now or self._rate_limited(recipient, now):
+            if route in blocked:
+                report.waiting += 1
+                continue
+            if d.next_ms > now:
+                # In its backoff. After a failure of its route, the route's later
+                # deliveries wait behind it; after a content error (a report that could
+                # not be built: the route did not fail) they go on.
+                if not (d.reason or "").startswith(CONTENT_ERROR):
+                    blocked.add(route)
+                report.waiting += 1
+                continue
+            if self._rate_limited(recipient, now):
                 blocked.add(route)
                 report.waiting += 1
                 continue
             try:
                 content = contents.get(schedule, d)
             except Exception as exc:  # a store down, no Chromium, ...: retried with backoff
-                outcome = Outcome(False, f"content_error: {type(exc).__name__}: {str(exc)[:200]}")
+                outcome = Outcome(False, f"{CONTENT_ERROR}: {type(exc).__name__}: {str(exc)[:200]}")
             else:
                 outcome = self._send(schedule, recipient, d, content, now)
                 if not outcome.ok and not outcome.permanent:

@@ -11,22 +11,17 @@ chat robots a zero error code in the answer, is acceptance.
 
 from __future__ import annotations
 
-import logging
-
 import httpx
 
 from smartpark.analytics.alerts import channels as formats
-from smartpark.analytics.alerts.delivery import BACKOFF_MAX_MS
+from smartpark.analytics.alerts.delivery import http_client, post
 from smartpark.analytics.alerts.rules import Channel
 from smartpark.analytics.delivery.content import Content
 from smartpark.analytics.delivery.outcome import Outcome
 
 
 def client() -> httpx.Client:
-    # httpx logs every request URL at INFO; robot keys live in those URLs.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
-    return httpx.Client(follow_redirects=False)
+    return http_client()
 
 
 def request(
@@ -38,24 +33,8 @@ def request(
 
 
 def send(http: httpx.Client, channel: Channel, req: formats.Request) -> Outcome:
-    try:
-        response = http.post(
-            req.url,
-            content=req.body,
-            headers=req.headers | {"User-Agent": "smartpark-schedule"},
-            timeout=channel.timeout_s,
-        )
-    except httpx.TimeoutException:
-        return Outcome(False, "timeout")
-    except (httpx.HTTPError, httpx.InvalidURL) as exc:
-        # The exception text may quote the URL (and with it a robot key): keep the type.
-        return Outcome(False, f"transport_error: {type(exc).__name__}")
-    ok, reason = formats.accepted(channel, response.status_code, response.content)
-    retry_after = 0
-    if response.status_code == 429:
-        value = response.headers.get("Retry-After", "")
-        retry_after = int(value) * 1000 if value.isdigit() else 0
-    return Outcome(ok, reason, retry_after_ms=min(retry_after, BACKOFF_MAX_MS))
+    ok, reason, retry_after_ms = post(http, channel, req, "smartpark-schedule")
+    return Outcome(ok, reason, retry_after_ms=retry_after_ms)
 
 
 def _label(content: Content) -> str:
