@@ -47,6 +47,8 @@ def test_bad_options_name_the_option(tmp_path):
     try:
         for request, option in (
             (monthly.Request("2026-13"), "--month"),
+            (monthly.Request("0000-01"), "--month"),
+            (monthly.Request("9999-12"), "--month"),
             (monthly.Request("2026-11", scope="enterprise"), "--scope"),
             (monthly.Request("2026-11", scope="park", id="nope"), "--id"),
             (monthly.Request("2026-11", lang="fr"), "--lang"),
@@ -336,3 +338,23 @@ def test_the_month_in_progress_compares_with_the_same_days_last_year(tmp_path):
     assert (
         "No readings at all for this month: every value below is empty, not zero." in first.missing
     )
+
+
+def test_a_month_not_begun_is_refused_and_a_first_day_renders(tmp_path):
+    reg = registry_mod.load(EXAMPLE)
+    start, _ = monthly.month_bounds("2026-12", "Asia/Shanghai")
+    store = open_store(parse_store_url(f"sqlite:///{tmp_path / 's.db'}"), reg)
+    try:
+        with pytest.raises(OptionError, match=r"--month: 2027-01 has not begun \(2026-12-01"):
+            monthly.build(store, reg, monthly.Request("2027-01", now_ms=start + 1))
+        first = monthly.build(store, reg, monthly.Request("2026-12", lang="en", now_ms=start + 1))
+    finally:
+        store.close()
+    assert first.annual_tce == 0.0
+    page = monthly.html(first)  # no division by the zero days so far
+    assert "Month in progress (partial): its first day is not over yet" in page
+    assert monthly.carbon_text(first).startswith("Zero-carbon park line")
+    assert [h.kpi for h in monthly.headline(first)] == list(monthly.HEADLINE)
+    from smartpark.analytics.report import xlsx
+
+    assert xlsx.workbook(first)[:2] == b"PK"  # the workbook too

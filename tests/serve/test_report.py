@@ -115,3 +115,11 @@ def test_the_chinese_page_names_kpis_from_the_catalogue(server: Server) -> None:
     assert f'<td title="energy_tce">{KPIS["energy_tce"].zh}<br>' in zh
     assert '<small class="kpi-id">energy_tce</small>' in zh  # the id stays visible
     assert '<td title="energy_tce">energy_tce</td>' in en
+
+
+def test_a_month_that_has_not_begun_is_400_naming_the_month(server: Server, demo: Demo) -> None:
+    for fmt in ("html", "xlsx", "pdf"):
+        path = f"/api/v1/report?month=2199-12&scope=park&id=petrochem&format={fmt}"
+        r = server.get(path, demo.tokens["petrochem"])
+        assert r.status_code == 400, r.text
+        assert r.json()["detail"].startswith("month: 2199-12 has not begun")

@@ -77,7 +77,9 @@ async def answer(
         _log.warning("report timed out", scope=scope, id=ident, month=month, format=fmt)
         detail = f"report: not ready within {TIMEOUT_S:g} s; try format=html"
         raise HTTPException(504, detail) from None
-    except (AnalyticsError, ConfigError, OptionError) as exc:
+    except OptionError as exc:  # the request itself: a month that has not begun
+        raise HTTPException(400, str(exc).removeprefix("--")) from None
+    except (AnalyticsError, ConfigError) as exc:
         _log.warning("report failed", scope=scope, id=ident, month=month, error=str(exc))
         hint = "; try format=html" if fmt == "pdf" else ""
         raise HTTPException(503, f"report: could not be made (see the server log){hint}") from None

@@ -151,10 +151,16 @@ class Monthly:
     partial: bool = False  # the month in progress: its days so far, [start_ms, end_ms)
 
     @property
-    def line(self) -> float:
+    def annual_tce(self) -> float:
+        """The energy of the covered days scaled to a year (0 when no day is covered yet:
+        the first day of the month in progress), which chooses the zero-carbon line."""
         tce = self.values.get("energy_tce", NAN)
-        annual = targets.annualised(tce if tce == tce else 0.0, self.end_ms - self.start_ms)
-        return targets.carbon_per_energy_line(annual)
+        span = self.end_ms - self.start_ms
+        return targets.annualised(tce if tce == tce else 0.0, span) if span > 0 else 0.0
+
+    @property
+    def line(self) -> float:
+        return targets.carbon_per_energy_line(self.annual_tce)
 
     @property
     def no_data(self) -> bool:
@@ -188,8 +194,10 @@ class TouRow:
 
 def parse_month(text: str) -> tuple[int, int]:
     m = _MONTH.match(text)
-    if not m or not 1 <= int(m.group(2)) <= 12:
-        raise OptionError(f"--month: expected YYYY-MM, e.g. 2026-11, got {text!r}")
+    if not m or not 1 <= int(m.group(2)) <= 12 or not 1900 <= int(m.group(1)) <= 2199:
+        raise OptionError(
+            f"--month: expected YYYY-MM of the years 1900-2199, e.g. 2026-11, got {text!r}"
+        )
     return int(m.group(1)), int(m.group(2))
 
 
@@ -260,7 +268,14 @@ def build(store: Store, registry: Registry, request: Request) -> Monthly:
     words = LABELS[lang]
     year, month = parse_month(request.month)
     start, month_end = _bounds(year, month, tz)
-    end = _so_far(start, month_end, tz, now_ms() if request.now_ms is None else request.now_ms)
+    now = now_ms() if request.now_ms is None else request.now_ms
+    if now < start:
+        today = from_ms(now, tz).date().isoformat()
+        raise OptionError(
+            f"--month: {request.month} has not begun ({today} in {tz}); ask for this month "
+            "or an earlier one"
+        )
+    end = _so_far(start, month_end, tz, now)
     partial = end < month_end
     rows = [
         *store.read_kpis(start, end, scope, "month"),
@@ -509,7 +524,7 @@ def subtitle(r: Monthly) -> str:
 def carbon_text(r: Monthly) -> str:
     """The zero-carbon park line of the month, with the annualised consumption it is for."""
     return LABELS[r.lang]["line_text"].format(
-        tce=_num(targets.annualised(r.values.get("energy_tce", 0.0), r.end_ms - r.start_ms)),
+        tce=_num(r.annual_tce if np.isfinite(r.values.get("energy_tce", 0.0)) else NAN),
         line=f"{r.line:.2f}",
     )
 
@@ -558,9 +573,7 @@ def headline(r: Monthly) -> list[Headline]:
         v, before = r.values.get(k, NAN), r.last_year.get(k, NAN)
         change = (v - before) / before * 100 if before and np.isfinite(before) else NAN
         line = ""
-        meets = targets.meets(
-            k, v, targets.annualised(r.values.get("energy_tce", 0.0), r.end_ms - r.start_ms)
-        )
+        meets = targets.meets(k, v, r.annual_tce)
         if k == "carbon_per_energy":
             line = f"≤ {r.line:.2f}"
         elif k in targets.GUIDING_LINES:
