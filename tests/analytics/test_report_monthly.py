@@ -215,6 +215,10 @@ def test_the_month_in_progress_shows_its_days_so_far_and_says_it_is_partial(tmp_
         "every value covers these days only."
     )
     assert not any(m.startswith("No readings at all") for m in report.missing)
+    # no readings a year before: the same days are missing, not a month row
+    assert "No readings for the same days of 2025-12 in the store: no year-on-year " in (
+        " ".join(report.missing)
+    )
     # The month so far is the sum of its stored days (the fourth day's readings excluded).
     for kpi in ADDITIVE:
         expected = sum(d[kpi] for d in days.values())

@@ -30,6 +30,8 @@ LABELS: Final[dict[Lang, dict[str, str]]] = {
         "ent_incomplete": "{name}: completeness {value} %",
         "no_value": "No value (nothing metered): {kpis}.",
         "no_last_year": "No month KPIs for {month} in the store: no year-on-year comparison.",
+        "no_last_year_days": "No readings for the same days of {month} in the store: no "
+        "year-on-year comparison.",
         "no_landuse": "Land use: {reason}",
         "no_alerts": "Alerts: no alert state file at {path} (run `smartpark alerts`).",
         "headline": "Key indicators",
@@ -116,6 +118,7 @@ LABELS: Final[dict[Lang, dict[str, str]]] = {
         "ent_incomplete": "{name}：数据完整率 {value} %",
         "no_value": "无数值（未计量）：{kpis}。",
         "no_last_year": "数据库中无 {month} 的月度指标：无法同比。",
+        "no_last_year_days": "数据库中无 {month} 同期各日的读数：无法同比。",
         "no_landuse": "亩均评价：{reason}",
         "no_alerts": "告警：{path} 处无告警状态文件（请运行 `smartpark alerts`）。",
         "headline": "主要指标",

@@ -315,7 +315,8 @@ def build(store: Store, registry: Registry, request: Request) -> Monthly:
     if unread and words["no_readings"] not in report.missing:
         report.missing.append(words["no_stack_readings"].format(stacks=", ".join(unread)))
     if not last_year:
-        report.missing.append(words["no_last_year"].format(month=f"{year - 1}-{month:02d}"))
+        missing = words["no_last_year_days" if partial else "no_last_year"]
+        report.missing.append(missing.format(month=f"{year - 1}-{month:02d}"))
     if request.alerts is not None:
         _alerts(report, request.alerts)
     if request.registry_path is not None:
