@@ -362,3 +362,15 @@ def test_a_month_not_begun_is_refused_and_a_first_day_renders(tmp_path):
     from smartpark.analytics.report import xlsx
 
     assert xlsx.workbook(first)[:2] == b"PK"  # the workbook too
+
+
+def test_a_report_that_cannot_be_written_is_an_error_naming_the_file(tmp_path):
+    from smartpark.core.errors import OutputError
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the report's folder should be")
+    url = parse_store_url(f"sqlite:///{tmp_path / 'store.db'}")
+    for fmt in ("html", "pdf", "xlsx"):
+        out = blocker / f"r.{fmt}"
+        with pytest.raises(OutputError, match=rf"{out}: cannot write the file"):
+            job.run(Path(EXAMPLE), url, monthly.Request("2026-11", lang="en"), fmt, out)

@@ -109,7 +109,7 @@ def write_out(data: str | bytes, out: Path | None) -> None:
         else:
             out.write_text(data, encoding="utf-8")
     except OSError as exc:
-        raise OutputError(f"{out}: cannot write the file: {exc.strerror or exc}") from None
+        raise OutputError.cannot_write(out, exc) from None
     err_console.print(f"wrote {out}", markup=False, highlight=False)
 
 

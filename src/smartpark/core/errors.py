@@ -102,8 +102,12 @@ class CellError(SheetError):
 
 
 class OutputError(SmartparkError):
-    """A file a command writes (``--out``: a table, a workbook, a template) cannot be
-    written; the message names the file and the system's reason."""
+    """A file a command writes (``--out``: a table, a workbook, a report, a template)
+    cannot be written; the message names the file and the system's reason."""
+
+    @classmethod
+    def cannot_write(cls, path: object, exc: OSError) -> OutputError:
+        return cls(f"{path}: cannot write the file: {exc.strerror or exc}")
 
 
 class ConnectFailedError(SmartparkError):

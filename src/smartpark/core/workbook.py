@@ -144,7 +144,7 @@ def write_book(path: Path, fill: Callable[[Any], None], *, streamed: bool = True
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
-        raise _cannot_write(path, exc) from None
+        raise OutputError.cannot_write(path, exc) from None
     os.close(fd)
     try:
         with open(tmp, "wb") as sink:
@@ -153,13 +153,9 @@ def write_book(path: Path, fill: Callable[[Any], None], *, streamed: bool = True
     except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
         if isinstance(exc, OSError):
-            raise _cannot_write(path, exc) from None
+            raise OutputError.cannot_write(path, exc) from None
         raise
     return path
-
-
-def _cannot_write(path: Path, exc: OSError) -> OutputError:
-    return OutputError(f"{path}: cannot write the file: {exc.strerror or exc}")
 
 
 def number_format(value: float, decimals: int | None = None) -> str:

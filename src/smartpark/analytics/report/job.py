@@ -11,6 +11,7 @@ from typing import Literal
 from smartpark.analytics.alerts.state import default_path
 from smartpark.analytics.report import monthly, pdf, xlsx
 from smartpark.core import registry as registry_mod
+from smartpark.core.errors import OutputError
 from smartpark.core.urls import StoreUrl
 from smartpark.core.workbook import write_xlsx
 from smartpark.store.open import open_store
@@ -53,11 +54,14 @@ def run(
     finally:
         store.close()
     path = out or Path(f"monthly-report-{report.scope}-{report.id}-{report.month}.{fmt}")
-    if fmt == "xlsx":
-        write_xlsx(path, xlsx.sheets_of(report))
-    elif fmt == "pdf":
-        pdf.html_to_pdf(monthly.html(report), path)
-    else:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(monthly.html(report), encoding="utf-8")
+    try:
+        if fmt == "xlsx":
+            write_xlsx(path, xlsx.sheets_of(report))
+        elif fmt == "pdf":
+            pdf.html_to_pdf(monthly.html(report), path)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(monthly.html(report), encoding="utf-8")
+    except OSError as exc:
+        raise OutputError.cannot_write(path, exc) from None
     return Written(path, report.missing, time.perf_counter() - started)
