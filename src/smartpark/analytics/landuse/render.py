@@ -222,7 +222,18 @@ def landuse_csv(shown: Selection) -> str:
     """One line per enterprise: grade, indicators, item scores, flags, why not graded.
     No cell holds a formula (:func:`~smartpark.core.cells.safe_cell`)."""
     head = [*CSV_HEAD, *INDICATORS, *(f"item_{k}" for k in INDICATORS), "flags", "not_graded"]
-    rows = (
+    return csv_text([head, *_grade_rows(shown)])
+
+
+def idle_csv(shown: Selection) -> str:
+    """One line per flag; the evidence as a JSON object. No cell holds a formula."""
+    head = ["rule", "enterprise", "park", "land_mu", "evidence"]
+    return csv_text([head, *_flag_rows(shown)])
+
+
+def _grade_rows(shown: Selection) -> list[list[Any]]:
+    """The rows of :func:`landuse_csv` and :func:`grades_sheet`, one per enterprise."""
+    return [
         [
             *(r[k] for k in CSV_HEAD),
             *(r["indicators"].get(k) for k in INDICATORS),
@@ -231,14 +242,12 @@ def landuse_csv(shown: Selection) -> str:
             r["not_graded"],
         ]
         for r in shown.enterprises
-    )
-    return csv_text([head, *rows])
+    ]
 
 
-def idle_csv(shown: Selection) -> str:
-    """One line per flag; the evidence as a JSON object. No cell holds a formula."""
-    head = ["rule", "enterprise", "park", "land_mu", "evidence"]
-    rows = (
+def _flag_rows(shown: Selection) -> list[list[Any]]:
+    """The rows of :func:`idle_csv` and :func:`flags_sheet`, one per flag."""
+    return [
         [
             f["rule"],
             f["enterprise"],
@@ -247,8 +256,7 @@ def idle_csv(shown: Selection) -> str:
             json.dumps(f["evidence"], ensure_ascii=False),
         ]
         for f in shown.flags
-    )
-    return csv_text([head, *rows])
+    ]
 
 
 # -- .xlsx: the CSV's columns, and the tables' sheets, with units and lines ---------
@@ -353,18 +361,8 @@ def grades_sheet(shown: Selection, lang: Lang = "en") -> Sheet:
         Column(_head("flags", lang), kind="text"),
         Column(_head("not_graded", lang), kind="text"),
     )
-    rows = [
-        [
-            *(r[k] for k in CSV_HEAD),
-            *(r["indicators"].get(k) for k in INDICATORS),
-            *(r["items"].get(k) for k in INDICATORS),
-            ";".join(r["flags"]),
-            r["not_graded"],
-        ]
-        for r in shown.enterprises
-    ]
     lines = (*_lines(shown, lang, title), DISCLAIMERS[lang])
-    return Sheet(xlsx_words.word(lang, "grades_sheet"), columns, rows, lines)
+    return Sheet(xlsx_words.word(lang, "grades_sheet"), columns, _grade_rows(shown), lines)
 
 
 def flags_sheet(shown: Selection, lang: Lang = "en") -> Sheet:
@@ -379,19 +377,9 @@ def flags_sheet(shown: Selection, lang: Lang = "en") -> Sheet:
         Column(_head("land_mu", lang), "mu", decimals=1),
         Column(_head("evidence", lang), "JSON", kind="text"),
     )
-    rows = [
-        [
-            f["rule"],
-            f["enterprise"],
-            f["park"],
-            f["land_mu"],
-            json.dumps(f["evidence"], ensure_ascii=False),
-        ]
-        for f in shown.flags
-    ]
     facts = ("facts_year", str(result.evaluation.year))
     lines = _lines(shown, lang, title, ("as_of", as_of), facts)
-    return Sheet(xlsx_words.word(lang, "flags_sheet"), columns, rows, lines)
+    return Sheet(xlsx_words.word(lang, "flags_sheet"), columns, _flag_rows(shown), lines)
 
 
 def park_kpis_sheet(shown: Selection, lang: Lang = "en") -> Sheet:
