@@ -277,16 +277,17 @@ def build(store: Store, registry: Registry, request: Request) -> Monthly:
         )
     end = _so_far(start, month_end, tz, now)
     partial = end < month_end
-    rows = [
-        *store.read_kpis(start, end, scope, "month"),
-        *store.read_kpis(start, end, "enterprise", "month"),
-        *(store.read_kpis(start, end, "park", "month") if scope != "park" else []),
-        *store.read_kpis(start, end, scope, "day"),
-    ]
-    source = "store"
-    if end == start:  # the first day of the month in progress: no day so far
-        rows, source = [], "readings"
-    elif partial or not _of(rows, scope, ident, "month", start):
+    rows: list[KpiRow] = []
+    source = "readings"
+    if not partial:  # a closed month: its stored rows, if it has a month row
+        rows = [
+            *store.read_kpis(start, end, scope, "month"),
+            *store.read_kpis(start, end, "enterprise", "month"),
+            *(store.read_kpis(start, end, "park", "month") if scope != "park" else []),
+            *store.read_kpis(start, end, scope, "day"),
+        ]
+        source = "store"
+    if end > start and (partial or not _of(rows, scope, ident, "month", start)):
         computed = kpi_job(
             store, registry, start, end, ("day", "month"), write=False, open_end=True
         )
