@@ -40,6 +40,7 @@ import xlsxwriter  # type: ignore[import-untyped]
 
 from smartpark.core.cells import safe_cell
 from smartpark.core.errors import OptionError, OutputError
+from smartpark.core.readable import decimals as shown_decimals
 
 MEDIA_TYPE: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EXCEL_ROWS: Final = 1_048_576  # rows of one worksheet in Excel
@@ -158,17 +159,12 @@ def write_book(path: Path, fill: Callable[[Any], None], *, streamed: bool = True
     return path
 
 
-def number_format(value: float, decimals: int | None = None) -> str:
-    """The Excel number format of ``value``: thousands separators and ``decimals``
-    decimals, or (None) by its size: none from 1 000 up or for a whole number, else 3
-    significant digits and at least one decimal (385.9, 14.7, 2.84, 0.216)."""
-    if decimals is None:
-        size = abs(value)
-        if size >= 1000 or value == int(value):
-            decimals = 0
-        else:
-            decimals = min(6, max(1, 2 - math.floor(math.log10(size))))
-    return "#,##0." + "0" * decimals if decimals else "#,##0"
+def number_format(value: float, places: int | None = None) -> str:
+    """The Excel number format of ``value``: thousands separators and ``places``
+    decimals, or (None) :func:`~smartpark.core.readable.decimals` of it, the rule every
+    table smartpark shows follows (385.9, 14.7, 2.84, 0.216)."""
+    shown = shown_decimals(value) if places is None else places
+    return "#,##0." + "0" * shown if shown else "#,##0"
 
 
 def _checked(sheets: Iterable[Sheet]) -> list[Sheet]:
