@@ -63,12 +63,19 @@ def test_the_workbook_holds_the_json_rows_with_units_and_dates(
     )
     assert sheet.lines[2].startswith("Time zone: Asia/Shanghai (dates and times are local)")
     units = printed["units"]
-    assert sheet.header[7:] == [f"{k} [{units[k]}]" for k in KPIS]
-    rows = sheet.records()
+    # the JSON's keys, headed for people: meta heads in words, KPIs by their labels
+    assert sheet.header[:7] == [
+        "Scope", "ID", "Period", "Start", "End", "Factors version", "Incomplete",
+    ]  # fmt: skip
+    assert sheet.header[7:] == [f"{KPIS[k].en} [{units[k]}]" for k in KPIS]
+    assert sheet.header[8] == "PV generation [kWh]"
+    keys = [*printed["rows"][0]]
+    assert keys[7:] == list(KPIS)
+    rows = [dict(zip(keys, r, strict=True)) for r in sheet.rows]
     assert len(rows) == len(printed["rows"]) == 8  # 4 enterprises x 2 days
     for got, want in zip(rows, printed["rows"], strict=True):
         for key, value in want.items():
-            cell = got[key if key not in units else f"{key} [{units[key]}]"]
+            cell = got[key]
             if key in ("start", "end"):
                 assert cell == dt.datetime.fromisoformat(value).replace(tzinfo=None), key
             else:

@@ -76,23 +76,23 @@ def test_the_kpi_workbook_keeps_a_hostile_factors_version_text_and_numbers_numbe
     assert sheet.lines == [
         "smartpark KPIs per day, 2026-01-01 to 2026-01-02",
         "Scope: park p1 · Period: day · Source: raw readings",
-        "Time zone: Asia/Shanghai (dates and times are local) · incomplete: completeness "
+        "Time zone: Asia/Shanghai (dates and times are local) · Incomplete: completeness "
         "below 99 %",
     ]
     assert sheet.header == [
-        "scope", "id", "period", "start", "end", "factors_version", "incomplete",
-        "electricity_kwh [kWh]", "co2_scope2_t [tCO2]",
+        "Scope", "ID", "Period", "Start", "End", "Factors version", "Incomplete",
+        "Net purchased electricity [kWh]", "CO2, scope 2 [tCO2]",
     ]  # fmt: skip
     rows = sheet.records()
-    assert [(r["scope"], r["id"]) for r in rows] == [
+    assert [(r["Scope"], r["ID"]) for r in rows] == [
         ("enterprise", "e1"),
         ("park", "p1"),
         ("zone", "z1"),
     ]
     for r, rec in zip(rows, table.records(), strict=True):
-        assert r["factors_version"] == "'" + HOSTILE
-        assert r["start"] == dt.datetime(2026, 1, 1)  # a date, local
-        assert r["end"] == dt.datetime(2026, 1, 2)
-        assert r["electricity_kwh [kWh]"] == -1440.0  # a number, negative
-        assert r["co2_scope2_t [tCO2]"] == 0.0
-        assert r["incomplete"] is rec["incomplete"]  # a bool
+        assert r["Factors version"] == "'" + HOSTILE
+        assert r["Start"] == dt.datetime(2026, 1, 1)  # a date, local
+        assert r["End"] == dt.datetime(2026, 1, 2)
+        assert r["Net purchased electricity [kWh]"] == -1440.0  # a number, negative
+        assert r["CO2, scope 2 [tCO2]"] == 0.0
+        assert r["Incomplete"] is rec["incomplete"]  # a bool

@@ -6,7 +6,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from smartpark.analytics.catalogue import KPIS
 from smartpark.analytics.report import job, monthly, pdf
 from smartpark.core import registry as registry_mod
 from smartpark.core.errors import OptionError
@@ -14,13 +13,6 @@ from smartpark.core.urls import parse_store_url
 from smartpark.store.open import open_store
 
 EXAMPLE = registry_mod.__file__.replace("core/registry.py", "examples/registry.toml")
-
-
-def test_every_kpi_has_its_chinese_name():
-    assert all(spec.zh for spec in KPIS.values())
-    assert KPIS["energy_tce"].zh == "综合能源消费量"
-    assert KPIS["carbon_per_energy"].label("zh") == "单位能耗碳排放"
-    assert KPIS["carbon_per_energy"].label("en") == "carbon_per_energy"
 
 
 def test_a_month_without_readings_says_so_first_and_prints_no_zeros(tmp_path):
@@ -36,7 +28,7 @@ def test_a_month_without_readings_says_so_first_and_prints_no_zeros(tmp_path):
     page = monthly.html(report)
     first = page.index("Missing data")
     assert first < page.index("Key indicators")
-    energy_row = page[page.index("<td>energy_tce</td>") :].split("</tr>")[0]
+    energy_row = page[page.index("<td>Energy consumption</td>") :].split("</tr>")[0]
     assert "no data" in energy_row
     assert ">0<" not in energy_row
 

@@ -96,8 +96,11 @@ def test_a_sheet_per_section_and_the_key_indicators_are_the_reports_values(store
         "Indicator", "Value", "Unit", "Same month last year", "Change %",
         "Zero-carbon line", "Meets",
     ]  # fmt: skip
-    rows = {r["Indicator"]: r for r in head.records()}
-    assert list(rows) == list(monthly.HEADLINE)
+    # the indicators are headed with their English labels, not their machine names
+    by_label = {r["Indicator"]: r for r in head.records()}
+    assert list(by_label) == [KPIS[k].en for k in monthly.HEADLINE]
+    assert list(by_label)[:2] == ["Energy consumption", "Net purchased electricity"]
+    rows = {k: by_label[KPIS[k].en] for k in monthly.HEADLINE}
     for k in monthly.HEADLINE:
         assert same(rows[k]["Value"], report.values[k]), k
         assert rows[k]["Unit"] == KPIS[k].unit
@@ -111,22 +114,21 @@ def test_a_sheet_per_section_and_the_key_indicators_are_the_reports_values(store
     parks = {r["park"]: r for r in books["Parks"].records()}
     assert len(parks) == len(report.parks) == 3
     fine = parks["Fine Chemicals Park (精细化工园区)"]
-    assert same(fine["energy_tce [tce]"], report.parks["petrochem"]["energy_tce"])
+    assert same(fine["Energy consumption [tce]"], report.parks["petrochem"]["energy_tce"])
     energy = {r["Indicator"]: r["Value"] for r in books["Energy"].records()}
-    assert same(energy["electricity_kwh"], report.values["electricity_kwh"])
+    assert same(energy["Net purchased electricity"], report.values["electricity_kwh"])
     carbon = books["Carbon"]
     assert carbon.lines[4] == monthly.carbon_text(report)
+    split = {KPIS[t.kpi].en: t for t in monthly.tou(report) or []}
     tou = {r["Indicator"]: r for r in books["Time of use"].records()}
-    split = {t.kpi: t for t in monthly.tou(report) or []}
     assert set(tou) == set(split)
     assert report.values["electricity_kwh_sharp"] == 0.0  # no sharp hours in November
-    assert tou["electricity_kwh_sharp"]["Value"] == 0  # a metered zero stays a number
-    assert same(
-        tou["electricity_kwh_peak"]["Share of import %"], split["electricity_kwh_peak"].share
-    )
+    sharp, peak = "Electricity, sharp-peak hours", "Electricity, peak hours"
+    assert tou[sharp]["Value"] == 0  # a metered zero stays a number
+    assert same(tou[peak]["Share of import %"], split[peak].share)
     stacks = books["Pollutants"].records()
     assert len(stacks) == len(report.stacks) == 3
-    assert same(stacks[0]["so2_kg [kg]"], report.stacks[0].values["so2_kg"])
+    assert same(stacks[0]["SO2 emissions [kg]"], report.stacks[0].values["so2_kg"])
     quality = books["Data quality"].records()
     assert len(quality) == len(report.enterprises)
     assert books["Alerts"].rows == []
@@ -136,9 +138,8 @@ def test_a_sheet_per_section_and_the_key_indicators_are_the_reports_values(store
     assert len(daily) == len(report.day_starts)
     for i, r in enumerate(daily):
         want = report.days["energy_tce"][i]
-        assert (
-            r["energy_tce [tce]"] is None if math.isnan(want) else same(r["energy_tce [tce]"], want)
-        )
+        got = r["Energy consumption [tce]"]
+        assert got is None if math.isnan(want) else same(got, want)
 
 
 def test_a_month_without_readings_says_no_data_in_words_not_zeros(tmp_path: Path) -> None:

@@ -77,10 +77,13 @@ def exported(store: str, out: Path) -> dict[str, list[float]]:
     done = smartpark(*KPI_ARGS, "--format", "xlsx", "--out", str(out), "--lang", "en", store=store)
     assert done.returncode == 0, done.stderr
     (sheet,) = tables(out).values()
-    rows = [r for r in sheet.records() if r["id"] == "chem-c"]
+    rows = [r for r in sheet.records() if r["ID"] == "chem-c"]
     return {
-        k: [r[f"{k} [{u}]"] for r in rows]
-        for k, u in (("energy_tce", "tce"), ("co2_scope1_t", "tCO2"))
+        k: [r[head] for r in rows]
+        for k, head in (
+            ("energy_tce", "Energy consumption [tce]"),
+            ("co2_scope1_t", "CO2, scope 1 [tCO2]"),
+        )
     }
 
 

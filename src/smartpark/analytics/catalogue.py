@@ -1,14 +1,17 @@
 """The KPI catalogue: every KPI smartpark computes, with its unit and meaning.
 
-Each KPI has its English description and its Chinese name (``zh``), the official term
-where one exists (GB/T 2589 综合能源消费量, the zero-carbon park notice's 单位能耗碳排放,
-...), so reports and tables in either language read their labels from here.
+Each KPI has its English description, an English label (``en``, a table header's words:
+"Energy consumption") and its Chinese name (``zh``), the official term where one exists
+(GB/T 2589 综合能源消费量, the zero-carbon park notice's 单位能耗碳排放, ...), so reports
+and tables in either language read their labels from here (:meth:`KpiSpec.label`). The
+machine name (``energy_tce``) stays the KPI's name in the API, CSV, JSON and the store.
 Each KPI also names its ``inputs``: the quantities it is computed from (below, at
 :data:`_INPUTS`). Formulas and coefficient sources: ``docs/kpis.md``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Final, Literal
 
@@ -24,12 +27,14 @@ class KpiSpec:
     unit: str
     group: Group
     description: str
+    en: str = ""  # the English label (_EN)
     zh: str = ""  # the Chinese name (_ZH)
     inputs: frozenset[str] = frozenset()  # the quantities it is computed from (_INPUTS)
 
     def label(self, lang: str) -> str:
-        """The KPI's name in ``lang`` ("zh": the Chinese term, else the KPI's name)."""
-        return self.zh if lang == "zh" and self.zh else self.name
+        """The KPI's label in ``lang``: "zh" the Chinese term, else the English label
+        ("Energy consumption"); the machine name for a spec built without them."""
+        return (self.zh if lang == "zh" else self.en) or self.name
 
 
 _SPECS: Final[tuple[KpiSpec, ...]] = (
@@ -185,6 +190,53 @@ _ZH: Final[dict[str, str]] = {
     "peak_shift_saving_cny": "移峰填谷可节省电费",
 }
 
+# The English labels: short, as a table header says it, and the same things the Chinese
+# names say (净购入电量: net purchased electricity).
+_EN: Final[dict[str, str]] = {
+    "electricity_kwh": "Net purchased electricity",
+    "pv_kwh": "PV generation",
+    "wind_kwh": "Wind generation",
+    "energy_tce": "Energy consumption",
+    "renewable_share": "Renewable energy share",
+    "clean_energy_share": "Clean energy share",
+    "peak_demand_kw": "Peak demand",
+    "load_factor": "Load factor",
+    "co2_scope1_t": "CO2, scope 1",
+    "co2_scope2_t": "CO2, scope 2",
+    "co2_scope2_market_t": "CO2, scope 2 (market-based)",
+    "co2_total_t": "CO2, total",
+    "carbon_per_energy": "CO2 per unit of energy",
+    "carbon_intensity": "CO2 per output value",
+    "energy_intensity": "Energy per output value",
+    "output_value_cny": "Industrial output value",
+    "fresh_water_m3": "Fresh water intake",
+    "water_reuse_rate": "Water reuse rate",
+    "wastewater_m3": "Wastewater discharged",
+    "water_intensity": "Water per output value",
+    "solid_waste_utilisation_rate": "Solid waste utilisation rate",
+    "so2_kg": "SO2 emissions",
+    "nox_kg": "NOx emissions",
+    "particulate_kg": "Particulate emissions",
+    "so2_exceed_h": "SO2, hours above the limit",
+    "nox_exceed_h": "NOx, hours above the limit",
+    "particulate_exceed_h": "Particulates, hours above the limit",
+    "completeness": "Data completeness",
+    "resets": "Meter resets",
+    "spikes_dropped": "Abnormal readings dropped",
+    "stale_meters": "Silent meters",
+    "electricity_kwh_sharp": "Electricity, sharp-peak hours",
+    "electricity_kwh_peak": "Electricity, peak hours",
+    "electricity_kwh_flat": "Electricity, flat hours",
+    "electricity_kwh_valley": "Electricity, valley hours",
+    "electricity_cost_cny": "Electricity cost",
+    "gas_cost_cny": "Natural gas cost",
+    "water_cost_cny": "Water cost",
+    "energy_cost_cny": "Energy cost",
+    "cost_per_output": "Energy and water cost per output value",
+    "peak_share": "Electricity share, sharp and peak hours",
+    "peak_shift_saving_cny": "Peak-shift saving",
+}
+
 # The quantities each KPI is computed from. A scope none of whose boundary meters
 # measures one of them still gets the KPI, but only as a constant (0, or no value), so a
 # dashboard leaves it out (docs/deploy.md, "Dashboards are generated, not edited"). A share
@@ -238,8 +290,21 @@ _INPUTS: Final[dict[str, tuple[str, ...]]] = {
     "peak_shift_saving_cny": ("electricity_import",),
 }
 
+
+def _check_complete(names: tuple[str, ...], **tables: Mapping[str, object]) -> None:
+    """Every KPI has an entry in each of ``tables``, and no table names an unknown KPI."""
+    for table, entries in tables.items():
+        missing = [n for n in names if n not in entries]
+        unknown = [n for n in entries if n not in names]
+        fixes = [f"add {n!r}" for n in missing] + [f"remove {n!r} (no such KPI)" for n in unknown]
+        if fixes:
+            raise RuntimeError(f"analytics/catalogue.py, {table}: {'; '.join(fixes)}")
+
+
+_check_complete(tuple(s.name for s in (*_SPECS, *_COST_SPECS)), _EN=_EN, _ZH=_ZH, _INPUTS=_INPUTS)
+
 KPIS: Final[dict[str, KpiSpec]] = {
-    s.name: replace(s, zh=_ZH[s.name], inputs=frozenset(_INPUTS[s.name]))
+    s.name: replace(s, en=_EN[s.name], zh=_ZH[s.name], inputs=frozenset(_INPUTS[s.name]))
     for s in (*_SPECS, *_COST_SPECS)
 }
 KPI_NAMES: Final[tuple[str, ...]] = tuple(KPIS)

@@ -36,16 +36,28 @@ DEFAULT_COLUMNS: Final = (
     "completeness",
 )
 _META: Final = ("scope", "id", "period", "start", "end", "factors_version", "incomplete")
-# The meta columns' heads in Chinese (in English they are the CSV's names, as KPIs are).
-_META_ZH: Final = {
-    "scope": "范围",
-    "id": "编号",
-    "period": "周期",
-    "start": "开始",
-    "end": "结束",
-    "timezone": "时区",
-    "factors_version": "排放因子版本",
-    "incomplete": "数据不完整",
+# The meta columns' heads in the workbook (the CSV and JSON keep the names of _META).
+_META_HEADS: Final[dict[Lang, dict[str, str]]] = {
+    "en": {
+        "scope": "Scope",
+        "id": "ID",
+        "period": "Period",
+        "start": "Start",
+        "end": "End",
+        "timezone": "Time zone",
+        "factors_version": "Factors version",
+        "incomplete": "Incomplete",
+    },
+    "zh": {
+        "scope": "范围",
+        "id": "编号",
+        "period": "周期",
+        "start": "开始",
+        "end": "结束",
+        "timezone": "时区",
+        "factors_version": "排放因子版本",
+        "incomplete": "数据不完整",
+    },
 }
 _DATE_KIND: Final[dict[str, Kind]] = {
     "hour": "datetime",
@@ -157,8 +169,9 @@ def to_xlsx(
     timezone: str = "UTC",
     lang: Lang = "en",
 ) -> bytes:
-    """The columns of :func:`to_csv` as one sheet of an .xlsx workbook: KPI heads in
-    ``lang`` (:meth:`~analytics.catalogue.KpiSpec.label`) with their units, start and end
+    """The columns of :func:`to_csv` as one sheet of an .xlsx workbook, headed for people:
+    KPI labels in ``lang`` (:meth:`~analytics.catalogue.KpiSpec.label`: "Energy
+    consumption [tce]", "综合能源消费量 [tce]") with their units, start and end
     as local dates, numbers as numbers; above the header, ``scope`` (of ``park``, if
     given), ``period``, ``span`` (the ``--from``/``--to`` asked), the windows' ``source``
     (rollups, raw or mixed) and the rows' time zone (``timezone`` when there are no
@@ -171,7 +184,7 @@ def to_xlsx(
     first = ("scope", "id", "period")
 
     def head(name: str) -> str:
-        return _META_ZH[name] if lang == "zh" else name
+        return _META_HEADS[lang][name]
 
     columns = (
         *(Column(head(m), kind="text") for m in first),

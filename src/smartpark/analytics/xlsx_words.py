@@ -39,7 +39,7 @@ WORDS: Final[dict[Lang, dict[str, str]]] = {
         "mixed": "rollups and raw readings",
         "kpi_sheet": "KPIs",
         "kpi_title": "smartpark KPIs per {period}, {start} to {end}",
-        "incomplete_note": "incomplete: completeness below {pct} %",
+        "incomplete_note": "Incomplete: completeness below {pct} %",
         "store_kpis": "the store's monthly KPIs",
         "store_rollups": "monthly KPIs from the store's rollups",
         "grades_sheet": "Grades",
