@@ -156,6 +156,15 @@ class TimedStore:
     def rollups(self) -> RollupStore:
         return self._rollups
 
+    def version(self) -> int | None:
+        return self.inner.version()
+
+    def reading_span(
+        self, meters: npt.NDArray[np.int32]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        with self.clock.timing("read reading spans"):
+            return self.inner.reading_span(meters)
+
     def write(self, readings: ReadingColumns) -> None:
         with self.clock.timing("write readings"):
             self.inner.write(readings)

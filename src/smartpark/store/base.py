@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -36,6 +36,19 @@ class ReadingColumns:
 
     def take(self, index: npt.NDArray[np.intp] | npt.NDArray[np.bool_]) -> ReadingColumns:
         return ReadingColumns(self.meter[index], self.ts[index], self.value[index])
+
+
+def first_last(
+    keys: npt.NDArray[np.integer[Any]], ts: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.integer[Any]], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Each distinct key (ascending) with the smallest and the largest of its ``ts``: the
+    span of a batch of readings per meter (``keys``: meter codes or series ids)."""
+    if keys.size == 0:
+        return keys[:0], ts[:0], ts[:0]
+    order = np.argsort(keys, kind="stable")
+    keys, ts = keys[order], ts[order]
+    starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+    return keys[starts], np.minimum.reduceat(ts, starts), np.maximum.reduceat(ts, starts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +84,21 @@ class Store(Protocol):
         """Readings with ``start_ms <= ts < end_ms``, sorted by (meter, ts)."""
         ...
 
+    def reading_span(
+        self, meters: npt.NDArray[np.int32]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """(first ts, last ts) of each meter code's readings in the store, in the order
+        of ``meters``; both :data:`~smartpark.store.rollups.NO_TS` for a meter with no
+        reading at all (no reading can have that timestamp in InfluxDB; in SQLite it
+        would lie some 70 million years back).
+
+        Exact after every write (late readings, rewrites of a point) and cheap: no
+        reading is read (SQLite keeps a table of spans updated with each write,
+        InfluxDB answers with ``first()``/``last()``). A code outside the registry
+        raises ``ValueError``.
+        """
+        ...
+
     def write_kpis(self, rows: list[KpiRow]) -> None: ...
 
     def read_kpis(
@@ -86,6 +114,21 @@ class Store(Protocol):
         """KPI rows with ``start_ms <= start < end_ms``, sorted by (scope, id, period,
         kpi, start); only those of ``scope``, ``period``, the ``ids`` and the ``kpis``
         given (``None``: any; an empty collection: none)."""
+        ...
+
+    def version(self) -> int | None:
+        """A number that changes whenever anything is written to the store (readings,
+        KPI rows, rollups), by this process or any other; ``None`` where the backend
+        cannot tell cheaply (InfluxDB).
+
+        It is a change token for caches of answers built from the store: compare it
+        for equality only (it is not ordered and not comparable between store
+        objects), and read it *before* reading what it guards, so that a write landing
+        in between changes it and the answer is rebuilt next time. It may also change
+        when nothing visible did (a rolled-back transaction, a WAL checkpoint): that
+        costs a rebuild, never a stale answer. With ``None`` a cache must expire its
+        entries after a short time instead.
+        """
         ...
 
     @property

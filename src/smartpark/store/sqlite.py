@@ -4,6 +4,8 @@ Schema::
 
     series(id INTEGER PRIMARY KEY, meter TEXT UNIQUE)          -- one row per meter id
     readings(series, ts, value, PRIMARY KEY (ts, series)) WITHOUT ROWID
+    reading_span(series PRIMARY KEY, first_ts, last_ts) WITHOUT ROWID
+                                                 -- each series' first and last reading
     kpi(scope, id, period, kpi, start_ms, value, factors_version,
         PRIMARY KEY (scope, id, period, kpi, start_ms)) WITHOUT ROWID
     INDEX kpi_by_period_start(period, start_ms), kpi_by_subject_start(scope, id, period,
@@ -24,14 +26,27 @@ with 1,000 meters, 10,000-row commits, synchronous=FULL: 195,000 rows/s against 
 (``bench/bench_store.py``). Reads scan the time range and put rows in (meter, ts) order
 with one stable sort in numpy.
 
+Reading spans (:meth:`SqliteStore.reading_span`): ``reading_span`` holds each series'
+first and last reading, so "has this meter ever reported, and when last" costs a
+primary-key lookup instead of a scan of ``readings`` (whose key leads with ts). Every
+:meth:`SqliteStore.write` upserts it in the transaction that stores the readings, one
+row per series of the batch from a numpy min/max of the batch
+(``first_ts = min(first_ts, excluded.first_ts)``, ``last_ts = max(...)``), so late
+readings and rewrites keep it exact. The store never deletes readings; a hand-made
+``DELETE FROM readings`` leaves spans too wide (drop the table: the next open rebuilds
+it).
+
 Idempotence: ``INSERT OR REPLACE`` on (series, ts) and (scope, id, period, kpi,
 start_ms): a replayed reading overwrites itself and a recomputed KPI overwrites the old
 value.
 
 Migration: a file of an earlier version has ``kpi`` without ``factors_version``; opening
 it adds the column (``''`` for the rows already there, "computed before versions were
-stored"), and builds the index ``kpi_by_subject_start`` if it is missing (once, a
-scan of ``kpi``). Nothing else changes, so the earlier version still reads the file.
+stored"), builds the index ``kpi_by_subject_start`` if it is missing (once, a scan of
+``kpi``), and creates ``reading_span`` filled from ``readings`` (once, ``GROUP BY
+series`` over every reading, in one transaction, docs/store.md says how long). The
+earlier version still reads the file; readings it writes there would not update
+``reading_span`` (drop that table to have it rebuilt on the next open).
 
 Durability: ``journal_mode=WAL`` with ``synchronous=FULL``, so every commit fsyncs the
 WAL before it returns: when :meth:`SqliteStore.write` returns, the readings survive a
@@ -39,10 +54,20 @@ process crash *and* a power loss. (``NORMAL`` in WAL mode would skip that fsync 
 lose the last commits on power loss, which would break "acknowledge after durable
 write"; the cost of ``FULL`` is one fsync per batch, small against thousands of rows.)
 
-Threads: one writing and one reading connection, each shared by all threads
-(``check_same_thread=False``) behind its own lock, since ingest writes from a worker
-thread (``asyncio.to_thread``) and a long read must not hold up writes. Other processes
-may read and write the same file at once (WAL; writers wait up to ``busy_timeout``).
+Threads: one writing and one reading connection (and a third for the change token),
+each shared by all threads (``check_same_thread=False``) behind its own lock, since
+ingest writes from a worker thread (``asyncio.to_thread``) and a long read must not
+hold up writes. Other processes may read and write the same file at once (WAL; writers
+wait up to ``busy_timeout``).
+
+Change token (:meth:`SqliteStore.version`): ``PRAGMA data_version`` of a third
+connection that never writes. SQLite changes it on that connection whenever another
+connection commits to the file, which covers this store's own writing connection and
+every other process (``smartpark kpi --write``, ingest) alike. Asking costs
+microseconds (it looks at the WAL index in shared memory), and that connection has its
+own lock, so a long read does not hold up the question. ``":memory:"`` has one
+connection and no other process, so its token is that connection's ``total_changes``
+(read under the writer's lock, never inside a transaction).
 
 Errors: a locked or failing database raises :class:`StoreError` (retry); data the
 store cannot hold (non-finite value, meter code outside the registry, empty KPI tag)
@@ -54,7 +79,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Collection, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Final
 
@@ -64,8 +89,9 @@ import numpy.typing as npt
 
 from smartpark.core.errors import StoreError, StoreRejectedError
 from smartpark.core.registry import Registry
-from smartpark.store.base import KpiRow, Period, ReadingColumns, Scope
+from smartpark.store.base import KpiRow, Period, ReadingColumns, Scope, first_last
 from smartpark.store.checks import check_kpi_rows, check_readings
+from smartpark.store.rollups import NO_TS
 from smartpark.store.sqlite_rollups import SCHEMA, SqliteRollups, mark_dirty
 
 _CACHE_KIB: Final = 65_536  # page cache per connection (default 2 MiB)
@@ -100,6 +126,28 @@ CREATE VIEW IF NOT EXISTS reading_rows (meter, ts, value) AS
     FROM readings JOIN series ON series.id = readings.series;
 """
 
+# Not in _SCHEMA: _migrate() creates it together with its contents (module docstring).
+_CREATE_SPAN: Final = """
+CREATE TABLE reading_span (
+    series INTEGER PRIMARY KEY,
+    first_ts INTEGER NOT NULL,
+    last_ts INTEGER NOT NULL
+) WITHOUT ROWID
+"""
+_FILL_SPAN: Final = (
+    "INSERT INTO reading_span (series, first_ts, last_ts) "
+    "SELECT series, min(ts), max(ts) FROM readings GROUP BY series"
+)
+_WIDEN_SPAN: Final = (
+    "INSERT INTO reading_span (series, first_ts, last_ts) VALUES (?, ?, ?) "
+    "ON CONFLICT (series) DO UPDATE SET first_ts = min(first_ts, excluded.first_ts), "
+    "last_ts = max(last_ts, excluded.last_ts)"
+)
+_READ_SPAN: Final = (
+    "SELECT series, first_ts, last_ts FROM reading_span "
+    "WHERE series IN (SELECT value FROM json_each(?))"
+)
+
 _KPI_COLUMNS: Final = "scope, id, period, kpi, start_ms, value, factors_version"
 _INSERT_KPI = (
     "INSERT OR REPLACE INTO kpi (scope, id, period, kpi, start_ms, value, factors_version) "
@@ -132,9 +180,11 @@ class SqliteStore:
             # Reads get their own connection, so a long read never holds up a write (WAL
             # lets one writer and readers work at once). ":memory:" has one connection.
             self._reader = self._conn if memory else self._connect(busy_timeout_s)
+            self._watch = self._conn if memory else self._connect(busy_timeout_s)
         except sqlite3.Error as exc:
             raise StoreError(f"sqlite store {self.path}: cannot open: {exc}") from exc
         self._read_lock = self._lock if memory else threading.Lock()
+        self._watch_lock = self._lock if memory else threading.Lock()
         self._closed = False
         self.rollups = SqliteRollups(self)
 
@@ -157,6 +207,17 @@ class SqliteStore:
                 self._conn.execute(
                     "ALTER TABLE kpi ADD COLUMN factors_version TEXT NOT NULL DEFAULT ''"
                 )
+        if not self._has_table("reading_span"):
+            with self.transaction():  # holds the write lock: one process fills it
+                if not self._has_table("reading_span"):
+                    self._conn.execute(_CREATE_SPAN)
+                    self._conn.execute(_FILL_SPAN)
+
+    def _has_table(self, name: str) -> bool:
+        found = self._conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+        )
+        return found.fetchone() is not None
 
     # -- meters <-> series ids
 
@@ -205,6 +266,18 @@ class SqliteStore:
             except sqlite3.Error as exc:
                 raise StoreError(f"sqlite store {self.path}: {what}: {exc}") from exc
 
+    def version(self) -> int:
+        """The change token of the file (the module docstring says how it is made)."""
+        with self._watch_lock:
+            if self._closed:
+                raise StoreError(f"sqlite store {self.path}: version after close()")
+            if self._watch is self._conn:
+                return self._conn.total_changes
+            try:
+                return int(self._watch.execute("PRAGMA data_version").fetchone()[0])
+            except sqlite3.Error as exc:
+                raise StoreError(f"sqlite store {self.path}: version: {exc}") from exc
+
     # -- readings
 
     def write(self, readings: ReadingColumns) -> None:
@@ -212,15 +285,35 @@ class SqliteStore:
         if len(readings) == 0:
             return
         check_readings(readings, len(self.registry.meter_ids))
-        rows = zip(
-            self._series_of_code[readings.meter].tolist(),
-            readings.ts.tolist(),
-            readings.value.tolist(),
-            strict=True,
-        )
+        series = self._series_of_code[readings.meter]
+        rows = zip(series.tolist(), readings.ts.tolist(), readings.value.tolist(), strict=True)
+        spans = zip(*(column.tolist() for column in first_last(series, readings.ts)), strict=True)
         with self.using("write"), self.transaction():
             self._conn.executemany("INSERT OR REPLACE INTO readings VALUES (?, ?, ?)", rows)
+            self._conn.executemany(_WIDEN_SPAN, spans)
             mark_dirty(self._conn, readings.ts)
+
+    def reading_span(
+        self, meters: npt.NDArray[np.int32]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """(first ts, last ts) of each meter's readings, ``NO_TS`` for none: a lookup of
+        the ``reading_span`` table, no reading is read."""
+        n_meters = len(self.registry.meter_ids)
+        codes = np.asarray(meters, dtype=np.int64)
+        if len(codes) and (codes.min() < 0 or codes.max() >= n_meters):
+            raise ValueError(f"meters: codes must be in 0..{n_meters - 1}")
+        first = np.full(n_meters, NO_TS, dtype=np.int64)  # by meter code
+        last = first.copy()
+        if len(codes):
+            wanted = msgspec.json.encode(self._series_of_code[np.unique(codes)].tolist())
+            with self.using("reading_span", read=True) as conn:
+                found = conn.execute(_READ_SPAN, (wanted.decode(),)).fetchall()
+                code_of_series = self.code_of_series(conn)
+            if found:
+                series, first_ts, last_ts = np.array(found, dtype=np.int64).T
+                first[code_of_series[series]] = first_ts
+                last[code_of_series[series]] = last_ts
+        return first[codes], last[codes]
 
     def read(
         self,
@@ -312,12 +405,13 @@ class SqliteStore:
         return [KpiRow(*row) for row in found]  # outside the lock: other reads go on
 
     def close(self) -> None:
-        with self._lock, self._read_lock if self._read_lock is not self._lock else nullcontext():
+        with ExitStack() as held:
+            for lock in dict.fromkeys((self._lock, self._read_lock, self._watch_lock)):
+                held.enter_context(lock)  # each distinct lock once (":memory:" has one)
             if not self._closed:
                 self._closed = True
-                self._conn.close()
-                if self._reader is not self._conn:
-                    self._reader.close()
+                for conn in dict.fromkeys((self._conn, self._reader, self._watch)):
+                    conn.close()
 
     def __enter__(self) -> SqliteStore:
         return self

@@ -8,13 +8,16 @@
     store.write(ReadingColumns(meter, ts, value))
     store.read(start_ms, end_ms)         # sorted by (meter, ts), like the real stores
     store.points[(meter_code, ts_ms)]    # or look at what was written directly
+    store.reading_span(codes)            # (first ts, last ts) per meter, from points
 
 It keeps the real stores' semantics: a point is (meter, ts), so writing it again
 overwrites it (last write wins); a batch the real stores refuse (a meter code outside
 the registry, a non-finite value, an unstorable KPI row) is refused whole with
 :class:`~smartpark.core.errors.StoreRejectedError` before anything is kept; KPI rows
-are replaced per (scope, id, period, kpi, start). Hooks let a test make writes fail
-(:attr:`MemoryStore.fail`) or wait (:attr:`MemoryStore.gate`). Thread-safe.
+are replaced per (scope, id, period, kpi, start); :meth:`MemoryStore.version` changes
+with every write that keeps something (readings, KPI rows, rollups). Hooks let a test
+make writes fail (:attr:`MemoryStore.fail`) or wait (:attr:`MemoryStore.gate`).
+Thread-safe.
 """
 
 from __future__ import annotations
@@ -27,10 +30,11 @@ import numpy.typing as npt
 
 from smartpark.core.errors import StoreError
 from smartpark.core.registry import Registry
-from smartpark.store.base import KpiRow, Period, ReadingColumns, Scope
+from smartpark.store.base import KpiRow, Period, ReadingColumns, Scope, first_last
 from smartpark.store.checks import check_kpi_rows, check_readings
 from smartpark.store.rollups import (
     FIELDS,
+    NO_TS,
     RollupColumns,
     RollupSpan,
     days_of,
@@ -72,6 +76,7 @@ class MemoryStore:
         self.gate_timeout_s = 30.0
         self.lock = threading.Lock()
         self.rollups = MemoryRollups()
+        self._changes = 0  # writes of readings and KPI rows that kept something
 
     def write(self, readings: ReadingColumns) -> None:
         """Keep every reading (overwriting the same meter and ts), or none."""
@@ -91,6 +96,8 @@ class MemoryStore:
             ):
                 self.points[(m, t)] = v
             self.writes.append(len(readings))
+            if len(readings):
+                self._changes += 1
         self.rollups.mark(readings.ts)
 
     def read(
@@ -112,6 +119,23 @@ class MemoryStore:
             np.array(meter, np.int32), np.array(ts, np.int64), np.array(value, np.float64)
         )
 
+    def reading_span(
+        self, meters: npt.NDArray[np.int32]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """(first ts, last ts) of each meter's points, ``NO_TS`` for none; computed from
+        :attr:`points` on every call (no read: :meth:`read` is not called)."""
+        codes = np.asarray(meters, dtype=np.int64)
+        if len(codes) and (codes.min() < 0 or codes.max() >= self.n_meters):
+            raise ValueError(f"meters: codes must be in 0..{self.n_meters - 1}")
+        with self.lock:
+            keys = np.array(list(self.points), dtype=np.int64).reshape(-1, 2)
+        meter, first, last = first_last(keys[:, 0], keys[:, 1])
+        if len(meter) == 0:
+            return np.full(len(codes), NO_TS, np.int64), np.full(len(codes), NO_TS, np.int64)
+        at = np.searchsorted(meter, codes).clip(max=len(meter) - 1)
+        held = meter[at] == codes
+        return np.where(held, first[at], NO_TS), np.where(held, last[at], NO_TS)
+
     def write_kpis(self, rows: list[KpiRow]) -> None:
         """Insert or replace KPI rows: recomputing a period overwrites it."""
         check_kpi_rows(rows)
@@ -119,6 +143,8 @@ class MemoryStore:
             for r in rows:
                 key = (r.scope, r.id, r.period, r.kpi, int(r.start_ms))
                 self.kpis[key] = (float(r.value), r.factors_version)
+            if rows:
+                self._changes += 1
 
     def read_kpis(
         self,
@@ -144,6 +170,12 @@ class MemoryStore:
             and (kpis is None or k in kpis)
         ]
 
+    def version(self) -> int:
+        """Changes with every write that keeps something: the store's and the rollups'
+        write counts added (both only grow, so the sum changes when either does)."""
+        with self.lock:
+            return self._changes + self.rollups.changes
+
     def close(self) -> None:
         """Nothing to release; the data stays readable."""
 
@@ -157,12 +189,15 @@ class MemoryRollups:
         self.marks: dict[int, tuple[int, int]] = {}  # window -> (marked, done)
         self._lock = threading.Lock()
         self._clock = 0
+        self.changes = 0  # calls that changed rows, spans or marks (MemoryStore.version)
 
     def mark(self, ts: npt.NDArray[np.int64]) -> None:
         with self._lock:
             self._clock += 1
             for w in windows_of(ts).tolist():
                 self.marks[w] = (self._clock, self.marks.get(w, (0, 0))[1])
+            if ts.size:
+                self.changes += 1
 
     def write(self, start_ms: int, end_ms: int, rows: RollupColumns, fingerprint: str) -> None:
         rows = rows.take(rows.informative())
@@ -177,6 +212,7 @@ class MemoryRollups:
             old = {d: self.span_of[d] for d in days_of(start_ms, end_ms) if d in self.span_of}
             for span in merged_spans(old, start_ms, end_ms, fingerprint, 0):
                 self.span_of[span.day_ms] = span
+            self.changes += 1
 
     def read(
         self, start_ms: int, end_ms: int, meters: npt.NDArray[np.int32] | None = None
@@ -220,3 +256,5 @@ class MemoryRollups:
             for w, m in zip(window_ms.tolist(), marked.tolist(), strict=True):
                 old_m, done = self.marks.get(w, (0, 0))
                 self.marks[w] = (old_m, max(done, m))
+            if window_ms.size:
+                self.changes += 1

@@ -73,6 +73,14 @@ class SharedReads:
     ) -> list[KpiRow]:
         return self.store.read_kpis(start_ms, end_ms, scope, period, ids=ids, kpis=kpis)
 
+    def version(self) -> int | None:
+        return self.store.version()
+
+    def reading_span(
+        self, meters: npt.NDArray[np.int32]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        return self.store.reading_span(meters)
+
     def write(self, readings: ReadingColumns) -> None:
         raise TypeError("alert evaluation never writes readings")
 
