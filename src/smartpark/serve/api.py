@@ -279,12 +279,14 @@ def freshness(
     at: Annotated[str | None, Query(max_length=40)] = None,
     window_h: Annotated[float, Query(gt=0, le=168)] = 24.0,
 ) -> Response:
-    """The last reading per meter and gateway within ``window_h`` hours before ``at``."""
+    """Whether each meter and gateway reported as expected as of ``at``: its last reading
+    at or before ``at``, however old, or "never" (``window_h`` is accepted for earlier
+    clients, echoed, and changes nothing)."""
     try:
         at_ms = parse_instant(at, "UTC", "at") if at else now_ms()
     except ContractError as exc:
         raise HTTPException(400, f"{exc.field}: {exc.detail}") from None
-    rows = data.freshness(request.app.state.sources, scoped(request, caller), at_ms, window_h)
+    rows = data.freshness(request.app.state.sources, scoped(request, caller), at_ms)
     payload = {"at": at_ms, "window_h": window_h, "subjects": rows}
     return answer(request, payload, rows, "the last readings in the store", caller)
 

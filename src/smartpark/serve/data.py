@@ -12,7 +12,7 @@ import math
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -29,6 +29,7 @@ from smartpark.core.timestamps import format_rfc3339
 from smartpark.core.urls import StoreUrl
 from smartpark.serve.scopes import Visible
 from smartpark.store.base import Period, Scope, Store
+from smartpark.store.rollups import NO_TS
 
 MAX_KPI_ROWS: Final = 200_000
 HOUR_MS: Final = 3_600_000
@@ -219,40 +220,61 @@ def alerts(src: Sources, vis: Visible, history: bool) -> list[dict[str, Any]]:
         ]
 
 
-def freshness(src: Sources, vis: Visible, at_ms: int, window_h: float) -> list[dict[str, Any]]:
-    """The last reading per visible meter and gateway in ``[at - window, at]``."""
+Freshness = Literal["ok", "late", "never"]
+LATE_AFTER_INTERVALS: Final = 3  # late: the last reading is older than this many intervals
+
+
+def freshness(src: Sources, vis: Visible, at_ms: int) -> list[dict[str, Any]]:
+    """Whether each visible meter and gateway reported as expected, as of ``at_ms``.
+
+    One record per meter, then per gateway: ``status`` is "ok" (the last reading at or
+    before ``at_ms`` is at most :data:`LATE_AFTER_INTERVALS` of the meter's own
+    ``interval_s`` old), "late" (older) or "never" (no reading at all in the store up to
+    ``at_ms``, however old: :func:`_last_readings`); ``last`` (RFC 3339 UTC, None
+    for never), ``age_s``, ``interval_s`` and ``stale`` (status is not "ok", kept for
+    the API's earlier clients). Meters read by hand follow the same rule with their own
+    (monthly) interval. A gateway is as fresh as its freshest visible meter (ok when
+    any of them is on time); its ``last`` is the newest of their readings and its
+    ``interval_s`` the smallest of their intervals.
+    """
     reg = src.registry
     codes = np.array(sorted(reg.meter_code[m] for m in vis.ids["meter"]), dtype=np.int32)
-    last = {reg.meter_ids[c]: ts for c, ts in _last_readings(src.store, codes, at_ms, window_h)}
-    out: list[dict[str, Any]] = []
-    gateways: dict[str, int | None] = {g: None for g in sorted(vis.ids["gateway"])}
+    last = {reg.meter_ids[c]: ts for c, ts in _last_readings(src.store, codes, at_ms)}
+    meters: list[dict[str, Any]] = []
+    # each visible gateway's visible meters: (last reading or None, interval_s)
+    of_gateway: dict[str, list[tuple[int | None, int]]] = {
+        g: [] for g in sorted(vis.ids["gateway"])
+    }
     for m in sorted(vis.ids["meter"]):
-        ts = last.get(m)
-        meter = reg.meters[m]
-        out.append(_fresh("meter", m, ts, at_ms, reg.meters[m].interval_s))
-        if meter.gateway in gateways and ts is not None:
-            prev = gateways[meter.gateway]
-            gateways[meter.gateway] = ts if prev is None else max(prev, ts)
-    for g, ts in gateways.items():
-        out.append(_fresh("gateway", g, ts, at_ms, None))
-    return out
+        meter, ts = reg.meters[m], last.get(m)
+        meters.append(_fresh("meter", m, ts, at_ms, meter.interval_s))
+        if meter.gateway in of_gateway:
+            of_gateway[meter.gateway].append((ts, meter.interval_s))
+    return meters + [_gateway(g, mine, at_ms) for g, mine in of_gateway.items()]
 
 
-def _last_readings(
-    store: Store, codes: npt.NDArray[np.int32], at_ms: int, window_h: float
-) -> list[tuple[int, int]]:
-    """(meter code, ts) of the last reading of each of ``codes`` in ``[at - window, at]``.
+def _last_readings(store: Store, codes: npt.NDArray[np.int32], at_ms: int) -> list[tuple[int, int]]:
+    """(meter code, ts) of the last reading at or before ``at_ms`` of each of ``codes``
+    that has one; a meter without any is left out.
 
-    Read newest first in slices that double (an hour, then two, four...), each only for
-    the meters not found yet: a meter that reports finishes in the first slice, and
-    only silent meters make the reads go further back; the answer is that of reading
-    the whole window at once.
+    The store's reading spans (:meth:`~smartpark.store.base.Store.reading_span`, no
+    reading read) decide most meters at once: one with no reading, or whose first is
+    after ``at_ms``, has none; one whose last reading is at or before ``at_ms`` has that.
+    Only a meter with readings on both sides of ``at_ms`` (``at_ms`` in the past) is
+    searched for: newest first, in slices that double (an hour, then two, four...), each
+    only for the meters not found yet, down to the earliest of their first readings, so
+    the search ends with every one of them found.
     """
-    found: list[tuple[int, int]] = []
-    oldest = at_ms - int(window_h * HOUR_MS)
+    first, last = store.reading_span(codes)
+    reported = (last != NO_TS) & (first <= at_ms)
+    settled = reported & (last <= at_ms)
+    found = list(zip(codes[settled].tolist(), last[settled].tolist(), strict=True))
+    straddling = reported & ~settled
+    codes = codes[straddling]
+    earliest = int(first[straddling].min(initial=at_ms))
     end, span = at_ms + 1, HOUR_MS
-    while codes.size and end > oldest:
-        start = max(oldest, end - span)
+    while codes.size and end > earliest:
+        start = max(earliest, end - span)
         cols = store.read(start, end, codes)
         if len(cols):
             ends = np.flatnonzero(np.diff(cols.meter, append=np.int32(-1)))
@@ -262,17 +284,52 @@ def _last_readings(
     return found
 
 
-def _fresh(
-    kind: str, ident: str, ts: int | None, at_ms: int, interval_s: int | None
+def _age_s(ts: int | None, at_ms: int) -> float | None:
+    return None if ts is None else (at_ms - ts) / 1000.0
+
+
+def _status(age_s: float | None, interval_s: int) -> Freshness:
+    if age_s is None:
+        return "never"
+    return "ok" if age_s <= LATE_AFTER_INTERVALS * interval_s else "late"
+
+
+def _fresh(kind: str, ident: str, ts: int | None, at_ms: int, interval_s: int) -> dict[str, Any]:
+    """The record of a meter whose last reading is at ``ts`` (None: never)."""
+    age = _age_s(ts, at_ms)
+    return _record(kind, ident, _status(age, interval_s), ts, age, interval_s)
+
+
+_RANK: Final[dict[Freshness, int]] = {"ok": 0, "late": 1, "never": 2}
+
+
+def _gateway(ident: str, meters: list[tuple[int | None, int]], at_ms: int) -> dict[str, Any]:
+    """A gateway's record from its meters' (last reading, interval_s): the status of the
+    freshest of them (ok, else late, else never), the newest reading, the smallest
+    interval (None: no meters)."""
+    statuses = [_status(_age_s(ts, at_ms), interval) for ts, interval in meters]
+    status: Freshness = min(statuses, key=_RANK.__getitem__, default="never")
+    newest = max((ts for ts, _ in meters if ts is not None), default=None)
+    interval = min((interval for _, interval in meters), default=None)
+    return _record("gateway", ident, status, newest, _age_s(newest, at_ms), interval)
+
+
+def _record(
+    kind: str,
+    ident: str,
+    status: Freshness,
+    ts: int | None,
+    age_s: float | None,
+    interval_s: int | None,
 ) -> dict[str, Any]:
-    age = None if ts is None else (at_ms - ts) / 1000.0
-    stale = age is None or (interval_s is not None and age > 3 * interval_s)
     return {
         "kind": kind,
         "id": ident,
+        "status": status,
         "last": None if ts is None else format_rfc3339(ts),
-        "age_s": age,
-        "stale": stale,
+        "age_s": age_s,
+        "interval_s": interval_s,
+        "stale": status != "ok",
     }
 
 
