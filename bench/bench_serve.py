@@ -1,13 +1,14 @@
-"""``smartpark serve`` benchmark: the KPI endpoint and a park page under 50 clients.
+"""``smartpark serve`` benchmark: the KPI endpoint and the web pages under 50 clients.
 
     .venv/bin/python bench/bench_serve.py [--clients 50] [--requests 3000] [--seconds 20]
 
 Fills a SQLite store with ``smartpark demo --days 1`` (the example zone), makes a token
-and a web user, starts the real server (uvicorn, loopback, rate limit off) in a
-subprocess and sends requests from an httpx AsyncClient load generator (in this
-process, so it shares the CPU with the server): first the hourly KPIs of one park-day
-with the token, then the park's web page (``/view/park/petrochem``) with a session
-cookie, each a bounded count and time. Prints p50/p99 latency and requests/s; decides
+and two web users (one reading the park, one admin), starts the real server (uvicorn,
+loopback, rate limit off) in a subprocess and sends requests from an httpx AsyncClient
+load generator (in this process, so it shares the CPU with the server): first the
+hourly KPIs of one park-day with the token, then with session cookies the park's page,
+an enterprise page of that park (as the park user) and the zone's page (as the admin),
+each a bounded count and time. Prints p50/p99 latency and requests/s for each; decides
 nothing.
 """
 
@@ -31,7 +32,9 @@ from smartpark.testing.servers import free_port, wait_until
 ROOT = Path(__file__).resolve().parents[1]
 REGISTRY = ROOT / "src" / "smartpark" / "examples" / "registry.toml"
 PATH = "/api/v1/kpi?scope=park&id=petrochem&period=hour&from=2026-12-01&to=2026-12-02"
-PAGE = "/view/park/petrochem?month=2026-12"
+PARK_PAGE = "/view/park/petrochem?month=2026-12"
+ENTERPRISE_PAGE = "/view/enterprise/chem-a?month=2026-12"
+ZONE_PAGE = "/view/zone/lanzhou-new-area?month=2026-12"
 PASSWORD = "bench-password"
 
 
@@ -52,6 +55,12 @@ async def load(
 
         await asyncio.gather(*(worker() for _ in range(clients)))
     return latencies
+
+
+def session(url: str, user: str) -> dict[str, str]:
+    """The cookie header of a fresh web session of ``user``."""
+    login = httpx.post(url + "/login", data={"user": user, "password": PASSWORD})
+    return {"Cookie": f"smartpark_session={login.cookies['smartpark_session']}"}
 
 
 def report(what: str, lat: list[float], elapsed: float, cpu: float, clients: int) -> None:
@@ -82,6 +91,7 @@ def main() -> None:
         access = AccessStore(Path(tmp) / "access.db")
         _, token = access.create_token(Grant("read", "park:petrochem"), "bench")
         access.add_user("bench", PASSWORD, Grant("read", "park:petrochem"))
+        access.add_user("bench-admin", PASSWORD, Grant("admin", None))
         access.close()
         port = free_port()
         cmd = [
@@ -114,13 +124,18 @@ def main() -> None:
             wait_until(up, timeout=30, what="smartpark serve")
             bearer = {"Authorization": f"Bearer {token}"}
             rows = len(httpx.get(url + PATH, headers=bearer).json()["rows"])
-            login = httpx.post(url + "/login", data={"user": "bench", "password": PASSWORD})
-            cookie = {"Cookie": f"smartpark_session={login.cookies['smartpark_session']}"}
+            park_user, admin = session(url, "bench"), session(url, "bench-admin")
+            targets = (
+                (f"KPI endpoint ({rows} rows a reply)", PATH, bearer),
+                (f"park page {PARK_PAGE}", PARK_PAGE, park_user),
+                (f"enterprise page {ENTERPRISE_PAGE}", ENTERPRISE_PAGE, park_user),
+                (f"zone page {ZONE_PAGE} (admin)", ZONE_PAGE, admin),
+            )
             runs = []
-            for path, auth in ((PATH, bearer), (PAGE, cookie)):
+            for what, path, auth in targets:
                 started, cpu = time.perf_counter(), time.process_time()
                 lat = asyncio.run(load(url, path, auth, args.clients, args.requests, args.seconds))
-                runs.append((lat, time.perf_counter() - started, time.process_time() - cpu))
+                runs.append((what, lat, time.perf_counter() - started, time.process_time() - cpu))
         except httpx.HTTPError:
             print((Path(tmp) / "serve.log").read_text()[-3000:], file=sys.stderr)
             raise
@@ -128,8 +143,8 @@ def main() -> None:
             proc.terminate()
             proc.wait(10)
             log.close()
-    report(f"KPI endpoint ({rows} rows a reply)", *runs[0], args.clients)
-    report(f"park page {PAGE}", *runs[1], args.clients)
+    for what, lat, elapsed, cpu in runs:
+        report(what, lat, elapsed, cpu, args.clients)
 
 
 if __name__ == "__main__":

@@ -99,6 +99,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
     info, d.tokens["expired"] = expired.create_token(Grant("read", "park:petrochem"), "old", 60)
     expired.add_user("petro-user", PASSWORD, Grant("read", "park:petrochem"))
     expired.add_user("victim", PASSWORD, Grant("read", "park:new-materials"))
+    expired.add_user("zone-user", PASSWORD, Grant("read", "zone:lanzhou-new-area"))
+    expired.add_user("admin-user", PASSWORD, Grant("admin", None))
+    expired.add_user("chem-user", PASSWORD, Grant("read", "enterprise:chem-a"))
     expired.close()
     return d
 

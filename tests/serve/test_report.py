@@ -112,9 +112,11 @@ def test_the_chinese_page_names_kpis_from_the_catalogue(server: Server) -> None:
     with httpx.Client(base_url=server.url, cookies=login.cookies, timeout=30) as client:
         zh = client.get(f"/view/park/petrochem?month={MONTH}&lang=zh").text
         en = client.get(f"/view/park/petrochem?month={MONTH}&lang=en").text
-    assert f'<td title="energy_tce">{KPIS["energy_tce"].zh}<br>' in zh
-    assert '<small class="kpi-id">energy_tce</small>' in zh  # the id stays visible
-    assert '<td title="energy_tce">energy_tce</td>' in en
+    card = '<div class="card {}" data-kpi="energy_tce"><span class="label">{}</span>'
+    assert card.format("", KPIS["energy_tce"].zh) in zh
+    assert card.format("", "Energy consumption") in en  # the English label
+    for page in (zh, en):  # the machine name only in an attribute, never shown
+        assert ">energy_tce<" not in page
 
 
 def test_a_month_that_has_not_begun_is_400_naming_the_month(server: Server, demo: Demo) -> None:

@@ -109,17 +109,19 @@ def create_app(sources: Sources, access: access_mod.AccessStore, options: ServeO
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        if exc.status_code in (401, 403) and web.wants_page(request):
-            return web.error_page(request, exc.status_code)
+        if exc.status_code in (400, 401, 403, 404) and web.wants_page(request):
+            return web.error_page(request, exc.status_code, str(exc.detail))
         body = {"error": _ERRORS.get(exc.status_code, "error"), "detail": str(exc.detail)}
         return JSONResponse(body, exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def bad_request(request: Request, exc: RequestValidationError) -> Response:
         problems = [  # where and what, never the value sent
             f"{'.'.join(str(p) for p in e.get('loc', ())[1:])}: {e.get('msg', 'invalid')}"
             for e in exc.errors()
         ]
+        if web.wants_page(request):
+            return web.error_page(request, 400, "; ".join(problems))
         return JSONResponse({"error": "bad_request", "detail": "; ".join(problems)}, 400)
 
     app.add_middleware(Headers)

@@ -10,41 +10,37 @@ A page outside the user's scope and a page that does not exist answer the same 4
 
 from __future__ import annotations
 
-import datetime as dt
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Final
-from zoneinfo import ZoneInfo
+from typing import Annotated, Any, Final, Literal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 
-from smartpark.analytics import targets
-from smartpark.analytics.catalogue import KPIS
-from smartpark.analytics.periods import local_midnight_ms
-from smartpark.core.errors import AccessError, AnalyticsError, ConfigError
+from smartpark.core.errors import AccessError, OptionError
 from smartpark.core.ids import is_valid_id
 from smartpark.core.timestamps import now_ms
-from smartpark.serve import data, report
+from smartpark.core.workbook import MEDIA_TYPE as XLSX
+from smartpark.serve import data, pages, period, report
 from smartpark.serve.access import Caller
-from smartpark.serve.api import authenticate
+from smartpark.serve.api import authenticate, to_csv, to_xlsx
+from smartpark.serve.cache import AnswerCache
 from smartpark.serve.labels import LABELS, LANGS
-from smartpark.serve.scopes import SCOPE_KINDS, visible
+from smartpark.serve.nav import PAGE_KINDS, Navigator, allows
+from smartpark.serve.scopes import visible
 
 COOKIE: Final = "smartpark_session"
-SUMMARY_KPIS: Final = (
-    "energy_tce",
-    "electricity_kwh",
-    "co2_total_t",
-    "carbon_per_energy",
-    "clean_energy_share",
-    "renewable_share",
-    "water_reuse_rate",
-    "solid_waste_utilisation_rate",
-)
-DAY_MS: Final = 86_400_000
+# A page is rebuilt when the store changes, but kept at least PAGE_MIN_AGE_S (a store
+# written every second would otherwise rebuild it for every request) and never served
+# older than PAGE_MAX_AGE_S (what ages with the clock: freshness, alerts, the period
+# in progress); PAGE_TTL_S where the store cannot tell when it changed (InfluxDB).
+PAGE_MIN_AGE_S: Final = 10.0
+PAGE_MAX_AGE_S: Final = 60.0
+PAGE_TTL_S: Final = 10.0
 CSP: Final = "default-src 'self'; script-src 'self'; style-src 'self'; frame-ancestors 'none'"
 
 _HERE = Path(str(resources.files("smartpark.serve")))
@@ -53,6 +49,10 @@ router = APIRouter(include_in_schema=False)
 
 
 def mount(app: FastAPI) -> None:
+    """The pages, their cache and the static files on ``app``."""
+    app.state.pages = AnswerCache[bytes](
+        max_entries=512, ttl_s=PAGE_TTL_S, min_age_s=PAGE_MIN_AGE_S
+    )
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=str(_HERE / "static")), name="static")
 
@@ -67,13 +67,25 @@ def _lang(request: Request) -> str:
 
 
 def _page(
-    request: Request, name: str, status: int = 200, caller: Caller | None = None, **ctx: Any
+    request: Request, template: str, status: int = 200, caller: Caller | None = None, **ctx: Any
 ) -> HTMLResponse:
     lang = _lang(request)
-    context = {"t": LABELS[lang], "lang": lang, "caller": _who(caller), "heading": "", **ctx}
-    response = templates.TemplateResponse(request, name, context, status_code=status)
+    context = {
+        "t": LABELS[lang],
+        "lang": lang,
+        "caller": _who(caller),
+        **{f"here_{code}": _in_lang(request, code) for code in LANGS},
+        **ctx,
+    }
+    response = templates.TemplateResponse(request, template, context, status_code=status)
     response.headers["Content-Security-Policy"] = CSP
     return response
+
+
+def _in_lang(request: Request, lang: str) -> str:
+    """This page in ``lang``: its path and query with ``lang`` replaced."""
+    query = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    return f"{request.url.path}?{urlencode([*query, ('lang', lang)])}"
 
 
 def _who(caller: Caller | None) -> str:
@@ -82,11 +94,19 @@ def _who(caller: Caller | None) -> str:
     return f"{caller.key.partition(':')[2]} ({caller.grant.scope or caller.grant.role})"
 
 
-def error_page(request: Request, status: int) -> HTMLResponse:
+def error_page(request: Request, status: int, detail: str = "") -> HTMLResponse:
+    """The login form (401), the page saying what was wrong with the address (400, 404)
+    or the one 403 for a page outside the scope and a page that does not exist."""
     t = LABELS[_lang(request)]
+    # The language links stay on this page without naming its path: a 403 for an id
+    # that exists and one that does not are the same bytes.
     if status == 401:
-        return _page(request, "login.html", 401, message=t["unauthorized"])
-    return _page(request, "error.html", status, message=t["forbidden"])
+        template, message = "login.html", t["unauthorized"]
+    elif status in (400, 404):
+        template, message = "error.html", t["bad_request"].format(reason=detail)
+    else:
+        template, message = "error.html", t["forbidden"]
+    return _page(request, template, status, message=message, here_en="?lang=en", here_zh="?lang=zh")
 
 
 def page_caller(request: Request) -> Caller:
@@ -148,56 +168,107 @@ def home(request: Request) -> Response:
     return RedirectResponse(f"/view/{kind}/{ident}?lang={_lang(request)}", status_code=303)
 
 
-@router.get("/view/{kind}/{ident}")
-def view(
+Asked = tuple[Caller, pages.Page]  # who asks, and for which page
+
+
+def page_of(
     request: Request,
     kind: str,
     ident: str,
-    month: Annotated[str | None, Query(pattern=report.MONTH, max_length=7)] = None,
+    day: Annotated[str | None, Query(max_length=10)] = None,
+    month: Annotated[str | None, Query(max_length=7)] = None,
+    year: Annotated[str | None, Query(max_length=4)] = None,
     lang: Annotated[str, Query(pattern="^(en|zh)$")] = "en",
-) -> HTMLResponse:
+) -> Asked:
+    """The caller and the page they asked for (a dependency of every page route); 403
+    for a page outside their scope and for one that does not exist (the same answer),
+    400 naming a malformed period."""
     caller = page_caller(request)
-    if kind not in SCOPE_KINDS or not is_valid_id(ident):
-        raise HTTPException(403)
     src: data.Sources = request.app.state.sources
     vis = visible(src.registry, caller.grant)
-    if not vis.allows(kind, ident):
+    if (
+        kind not in PAGE_KINDS
+        or not is_valid_id(ident)
+        or not allows(src.registry, vis, kind, ident)
+    ):
         raise HTTPException(403)
-    t = LABELS[lang]
-    tz = data.timezone_of(src.registry, kind, ident)  # type: ignore[arg-type]
-    first = _month(month, tz)
-    following = (first + dt.timedelta(days=32)).replace(day=1)
-    start, end = local_midnight_ms(first, tz), local_midnight_ms(following, tz)
-    rows = data.kpi_rows(src, kind, ident, "day", start, end, ())  # type: ignore[arg-type]
-    summary, last = _summary(rows, t, lang)
-    chart = _chart(rows, t, tz, lang)
-    year = first.year - 1
+    clock = now_ms()
     try:
-        landuse = data.landuse(src, vis, year)["enterprises"]
-    except (AnalyticsError, ConfigError):
-        landuse = None
-    reg = src.registry
-    name = (
-        reg.zones[ident].name
-        if kind == "zone"
-        else reg.parks[ident].name
-        if kind == "park"
-        else reg.enterprises[ident].name
-    )
-    return _page(
-        request,
-        "view.html",
-        caller=caller,
-        heading=f"{name} ({kind}:{ident})",
-        summary=summary,
-        summary_day=_local_day(last, tz) if last else "",
-        month=first.strftime("%Y-%m"),
-        report=f"/report/{kind}/{ident}" if kind in report.SCOPES else "",
-        chart=chart,
-        year=year,
-        landuse=landuse,
-        alerts=data.alerts(src, vis, history=False),
-        freshness=data.freshness(src, vis, now_ms(), 24.0),
+        picked = period.parse(day, month, year, pages.timezone_of(src.registry, kind, ident), clock)
+    except OptionError as exc:
+        raise HTTPException(400, str(exc)) from None
+    return caller, pages.Page(src.registry, vis, kind, ident, picked, lang, clock)
+
+
+@router.get("/view/{kind}/{ident}")
+async def view(request: Request, asked: Annotated[Asked, Depends(page_of)]) -> HTMLResponse:
+    """A zone, region, park, enterprise or meter page for the picked period, kept until
+    the store changes (at least :data:`PAGE_MIN_AGE_S`, at most :data:`PAGE_MAX_AGE_S`:
+    freshness, alerts and a period in progress age with the clock), keyed by who asks
+    and the whole address. A kept page is answered from the event loop; a new one is
+    built in a worker thread."""
+    caller, page = asked
+    src: data.Sources = request.app.state.sources
+    cache: AnswerCache[bytes] = request.app.state.pages
+    key = (caller.key, request.url.path, tuple(sorted(request.query_params.multi_items())))
+    version = src.store.version()
+    body = cache.peek(key, version, max_age_s=PAGE_MAX_AGE_S)
+    if body is None:
+
+        def build() -> bytes:
+            if page.kind == "meter":
+                ctx = pages.meter_page(src, page)
+                return bytes(_page(request, "meter.html", caller=caller, **ctx).body)
+            ctx = pages.scope_page(src, page)
+            return bytes(_page(request, "view.html", caller=caller, **ctx).body)
+
+        body = await run_in_threadpool(cache.get, key, version, build, max_age_s=PAGE_MAX_AGE_S)
+    return HTMLResponse(body, headers={"Content-Security-Policy": CSP})
+
+
+@router.get("/find")
+def find(
+    request: Request,
+    q: Annotated[str, Query(max_length=64)] = "",
+    lang: Annotated[str, Query(pattern="^(en|zh)$")] = "en",
+) -> HTMLResponse:
+    """The visible zones, regions, parks, enterprises and meters matching ``q``."""
+    caller = page_caller(request)
+    src: data.Sources = request.app.state.sources
+    vis = visible(src.registry, caller.grant)
+    nav = Navigator(src.registry, vis, lang)
+    top = nav.roots()
+    side = nav.side(*top[0]) if top else []
+    return _page(request, "find.html", caller=caller, q=q, results=nav.find(q), side=side)
+
+
+@router.get("/download/{kind}/{ident}")
+def download(
+    request: Request,
+    asked: Annotated[Asked, Depends(page_of)],
+    format: Annotated[Literal["csv", "xlsx"], Query()] = "csv",
+) -> Response:
+    """A scope page's KPI rows (the period's, its children's and the finer series) as
+    CSV or .xlsx."""
+    caller, page = asked
+    kind, ident = page.kind, page.id
+    if kind == "meter":
+        raise HTTPException(404, "a meter page has no KPI rows to download")
+    src: data.Sources = request.app.state.sources
+    rows = pages.rows(src, page)
+    name = f"smartpark-{kind}-{ident}-{page.period.label}"
+    if format == "csv":
+        return Response(
+            to_csv(rows),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        )
+    seen = caller.grant.scope or "all"
+    lines = (f"smartpark {kind}:{ident} {page.period.label}", f"visible to: {seen}")
+    return Response(
+        to_xlsx(rows, lines, name),
+        media_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
     )
 
 
@@ -216,71 +287,3 @@ async def monthly_report(
         raise HTTPException(403)
     src: data.Sources = request.app.state.sources
     return await report.answer(src, caller, month, kind, ident, format, lang)
-
-
-def _month(text: str | None, tz: str) -> dt.date:
-    if text is None:
-        today = dt.datetime.now(ZoneInfo(tz)).date()
-        return today.replace(day=1)
-    try:
-        return dt.date(int(text[:4]), int(text[5:]), 1)
-    except ValueError:
-        raise HTTPException(400, "month: YYYY-MM") from None
-
-
-def _summary(
-    rows: list[dict[str, Any]], t: dict[str, str], lang: str
-) -> tuple[list[dict[str, Any]], str]:
-    if not rows:
-        return [], ""
-    last = max(r["start"] for r in rows)
-    day = {r["kpi"]: r for r in rows if r["start"] == last}
-    energy = (day.get("energy_tce") or {}).get("value")
-    annual = None if energy is None else targets.annualised(energy, DAY_MS)
-    out = []
-    for kpi in SUMMARY_KPIS:
-        r = day.get(kpi)
-        if r is None or r["value"] is None:
-            continue
-        ok = targets.meets(kpi, r["value"], annual)
-        line = data.line_of(kpi)
-        shown = ""
-        if line is not None:
-            value = line["value"]
-            if kpi == "carbon_per_energy" and annual is not None:
-                value = targets.carbon_per_energy_line(annual)
-            shown = f"{'≤' if line['side'] == 'below' else '≥'} {value:g}"
-            shown += f" ({t['meets'] if ok else t['misses']})"
-        css = "" if ok is None else ("meets" if ok else "misses")
-        out.append(
-            {
-                "kpi": kpi,
-                "label": KPIS[kpi].label(lang),
-                "value": f"{r['value']:,.4g}",
-                "unit": r["unit"],
-                "line": shown,
-                "css": css,
-            }
-        )
-    return out, last
-
-
-def _local_day(start: str, tz: str) -> str:
-    moment = dt.datetime.fromisoformat(start.replace("Z", "+00:00"))
-    return moment.astimezone(ZoneInfo(tz)).date().isoformat()
-
-
-def _chart(rows: list[dict[str, Any]], t: dict[str, str], tz: str, lang: str) -> dict[str, Any]:
-    days = sorted({r["start"] for r in rows})
-    series = []
-    for kpi in ("energy_tce", "carbon_per_energy"):
-        by = {r["start"]: r["value"] for r in rows if r["kpi"] == kpi}
-        unit = next((r["unit"] for r in rows if r["kpi"] == kpi), "")
-        label = f"{KPIS[kpi].label(lang)} ({unit})"
-        series.append({"label": label, "values": [by.get(d) for d in days]})
-    return {
-        "days": [_local_day(d, tz) for d in days],
-        "series": series,
-        "line": targets.CARBON_PER_ENERGY_LINE,
-        "line_label": t["line"],
-    }

@@ -1,19 +1,32 @@
-// The month chart of a scope page: daily values from the page's JSON, drawn with the
-// shipped Chart.js (no CDN), with the zero-carbon line where the KPI has one.
+// The chart of a scope page: energy (bars, left axis) and CO2 (line, right axis) per
+// finer period, from the page's JSON, drawn with the shipped Chart.js (no CDN).
 (function () {
   const el = document.getElementById("chart-data");
-  if (!el || typeof Chart === "undefined") return;
+  const canvas = document.getElementById("daily-chart");
+  if (!el || !canvas || typeof Chart === "undefined") return;
   const data = JSON.parse(el.textContent);
+  const colours = ["#2a6f97", "#c2571a"];
   const datasets = data.series.map(function (s, i) {
-    return { label: s.label, data: s.values, borderColor: ["#1f77b4", "#2ca02c"][i % 2], yAxisID: i ? "y1" : "y" };
+    return {
+      type: i === 0 ? "bar" : "line",
+      label: s.label,
+      data: s.values,
+      backgroundColor: colours[i % 2],
+      borderColor: colours[i % 2],
+      yAxisID: i === 0 ? "y" : "y1",
+    };
   });
-  if (data.line !== null) {
-    datasets.push({ label: data.line_label, data: data.days.map(function () { return data.line; }),
-      borderColor: "#d62728", borderDash: [6, 4], pointRadius: 0, yAxisID: "y1" });
-  }
-  new Chart(document.getElementById("month-chart"), {
-    type: "line",
-    data: { labels: data.days, datasets: datasets },
-    options: { animation: false, scales: { y: { position: "left" }, y1: { position: "right" } } },
+  const locale = document.documentElement.lang || "en";
+  new Chart(canvas, {
+    data: { labels: data.labels, datasets: datasets },
+    options: {
+      animation: false,
+      maintainAspectRatio: false,
+      locale: locale,
+      scales: {
+        y: { position: "left", beginAtZero: true },
+        y1: { position: "right", beginAtZero: true, grid: { drawOnChartArea: false } },
+      },
+    },
   });
 })();
