@@ -26,18 +26,19 @@ NAN: Final = float("nan")
 
 @dataclass(frozen=True, slots=True)
 class Wanted:
-    """What a page asks for: ``scope:id`` (and ``children``, ids at one scope) for the
-    ``kind`` period, and the scope's series in the ``finer`` period."""
+    """What a page asks for: ``scope:id`` and its ``children`` (ids per scope: a zone's
+    regions and its parks owned by none) for the ``kind`` period, and the scope's series
+    in the ``finer`` period."""
 
     scope: Scope
     id: str
-    children: tuple[Scope, tuple[str, ...]] | None
+    children: tuple[tuple[Scope, tuple[str, ...]], ...]
     kind: periods.PeriodName
     finer: periods.PeriodName
 
     @property
     def subjects(self) -> list[tuple[Scope, tuple[str, ...]]]:
-        return [(self.scope, (self.id,)), *([self.children] if self.children else [])]
+        return [(self.scope, (self.id,)), *self.children]
 
 
 @dataclass(frozen=True)
@@ -48,12 +49,13 @@ class Figures:
     start_ms: int
     end_ms: int  # the period's end, or how far a period in progress is covered
     partial: bool  # a period in progress: [start_ms, end_ms) so far
-    values: dict[str, dict[str, float]] = field(default_factory=dict)  # id -> kpi -> value
+    # (scope, id) -> kpi -> value
+    values: dict[tuple[str, str], dict[str, float]] = field(default_factory=dict)
     series_starts: list[int] = field(default_factory=list)
     series: dict[str, list[float]] = field(default_factory=dict)  # kpi -> per finer period
 
-    def of(self, ident: str, kpi: str) -> float:
-        return self.values.get(ident, {}).get(kpi, NAN)
+    def of(self, scope: str, ident: str, kpi: str) -> float:
+        return self.values.get((scope, ident), {}).get(kpi, NAN)
 
 
 def figures(
@@ -90,10 +92,10 @@ def _covered_to(step: periods.PeriodName, start: int, until: int, timezone: str)
 def _stored(store: Store, wanted: Wanted, start: int, end: int) -> Figures | None:
     if not store.read_kpis(start, start + 1, wanted.scope, wanted.kind, ids=(wanted.id,)):
         return None
-    values: dict[str, dict[str, float]] = {}
+    values: dict[tuple[str, str], dict[str, float]] = {}
     for scope, ids in wanted.subjects:
         for r in store.read_kpis(start, start + 1, scope, wanted.kind, ids=ids) if ids else ():
-            values.setdefault(r.id, {})[r.kpi] = r.value
+            values.setdefault((scope, r.id), {})[r.kpi] = r.value
     fine = store.read_kpis(start, end, wanted.scope, wanted.finer, ids=(wanted.id,))
     starts = sorted({r.start_ms for r in fine})
     at = {s: k for k, s in enumerate(starts)}
@@ -112,7 +114,7 @@ def _computed(
             None,
         )
 
-    values: dict[str, dict[str, float]] = {}
+    values: dict[tuple[str, str], dict[str, float]] = {}
     for scope, ids in wanted.subjects:
         b = block(scope, wanted.kind)
         if b is None or start not in b.starts.tolist():
@@ -121,7 +123,7 @@ def _computed(
         for i in ids:
             if i in b.ids:
                 row = b.row_of(i)
-                values[i] = {k: float(v[row, col]) for k, v in b.values.items()}
+                values[(scope, i)] = {k: float(v[row, col]) for k, v in b.values.items()}
     fine = block(wanted.scope, wanted.finer)
     starts: list[int] = []
     series: dict[str, list[float]] = {}

@@ -3,9 +3,10 @@
 A scope page (zone, region, park, enterprise) has what the monthly report has, for the
 picked day, month or year: headline KPIs against the zero-carbon line, the energy and
 CO2 of each finer period (chart), time-of-use electricity, water, pollutants against
-the park's limits, data quality, the children's key KPIs (a zone's regions and parks, a
-park's enterprises, an enterprise's meters), land-use grades, alerts and freshness.
-A meter page shows the meter's facts and freshness. Every KPI is shown under its
+the park's limits, data quality, the children's key KPIs (a zone's regions, a region's
+parks, a park's enterprises), land-use grades, the alerts of its subjects and
+freshness (an enterprise's meters are listed there, each linking to its page). A meter
+page shows the meter's facts and freshness. Every KPI is shown under its
 catalogue label in the page's language, every number with
 :func:`~smartpark.core.readable.number`, every time in the scope's time zone.
 """
@@ -31,7 +32,6 @@ from smartpark.serve.labels import LABELS, QUANTITY_LABELS
 from smartpark.serve.nav import Link, Navigator, display_name
 from smartpark.serve.nav import href as nav_href
 from smartpark.serve.period import KINDS, PagePeriod
-from smartpark.store.base import Scope
 
 TOU_KPIS: Final = tuple(f"electricity_kwh_{p}" for p in monthly.TOU)
 CHART_KPIS: Final = ("energy_tce", "co2_total_t")
@@ -75,7 +75,6 @@ def frame(page: Page) -> dict[str, Any]:
     return {
         "name": name,
         "ident": f"{page.kind}:{page.id}",  # the id beside the name, as people quote it
-        "kind_label": t[page.kind],
         "breadcrumb": nav.breadcrumb(page.kind, page.id),
         "side": nav.side(page.kind, page.id),
         "period": {
@@ -95,35 +94,30 @@ def frame(page: Page) -> dict[str, Any]:
     }
 
 
-def _figures(src: data.Sources, page: Page) -> tuple[Figures, list[Link], Scope | None]:
-    """The page's figures, its child links and the scope its children's KPIs are at."""
+def _figures(src: data.Sources, page: Page) -> tuple[Figures, list[Link]]:
+    """The page's figures and the links of its children with KPIs (not meters)."""
     nav = Navigator(page.registry, page.vis, page.lang, page.period.query)
-    child_links = [nav.link(k, i) for k, i in nav.children(page.kind, page.id)]
-    child_scope: Scope | None = next(
-        (c.kind for c in child_links if c.kind != "meter"),  # type: ignore[misc]
-        None,
-    )
-    child_ids = tuple(c.id for c in child_links if c.kind == child_scope)
-    tz = page.timezone
+    links = [nav.link(k, i) for k, i in nav.children(page.kind, page.id) if k != "meter"]
+    kinds = dict.fromkeys(c.kind for c in links)
     wanted = Wanted(
         page.kind,  # type: ignore[arg-type]
         page.id,
-        (child_scope, child_ids) if child_scope else None,
+        tuple((k, tuple(c.id for c in links if c.kind == k)) for k in kinds),  # type: ignore[misc]
         page.period.kind,
         page.period.finer,
     )
+    tz = page.timezone
     fig = figures(src.store, page.registry, wanted, page.period.bounds(tz), tz, page.now_ms)
-    return fig, child_links, child_scope
+    return fig, links
 
 
 def rows(src: data.Sources, page: Page) -> list[dict[str, Any]]:
     """The page's KPIs as records (its period's for it and its children, then its finer
     series), with machine names and RFC 3339 UTC times, for CSV and .xlsx downloads."""
-    fig, _, child_scope = _figures(src, page)
+    fig, _ = _figures(src, page)
     start = format_rfc3339(fig.start_ms)
     out: list[dict[str, Any]] = []
-    for ident, values in fig.values.items():
-        scope = page.kind if ident == page.id else child_scope
+    for (scope, ident), values in fig.values.items():
         out += [
             {
                 "scope": scope,
@@ -158,8 +152,8 @@ def rows(src: data.Sources, page: Page) -> list[dict[str, Any]]:
 def scope_page(src: data.Sources, page: Page) -> dict[str, Any]:
     """The context of a zone, region, park or enterprise page."""
     t, lang, tz = LABELS[page.lang], page.lang, page.timezone
-    fig, child_links, _ = _figures(src, page)
-    values = fig.values.get(page.id, {})
+    fig, child_links = _figures(src, page)
+    values = fig.values.get((page.kind, page.id), {})
     if not values.get("completeness", 0.0) > 0:
         values = {}  # not one reading: every value is "–", never a zero
     energy = values.get("energy_tce", float("nan"))
@@ -167,7 +161,6 @@ def scope_page(src: data.Sources, page: Page) -> dict[str, Any]:
     annual = targets.annualised(energy, span) if span > 0 and energy == energy else None
     ctx: dict[str, Any] = {
         **frame(page),
-        "source": fig.source,
         "note": _note(fig, t, tz) if values or fig.source == "none" else t["no_data"],
         "downloads": _downloads(page),
         "headline": [_card(k, values, annual, t, lang) for k in monthly.HEADLINE],
@@ -176,7 +169,7 @@ def scope_page(src: data.Sources, page: Page) -> dict[str, Any]:
         "water": _rows(monthly.WATER, values, lang),
         "pollutants": _pollutants(page, values, lang),
         "quality": _rows(monthly.QUALITY, values, lang),
-        "children": _children([c for c in child_links if c.kind != "meter"], fig),
+        "children": _children(child_links, fig),
         "child_kpis": [_header(k, lang) for k in CHILD_KPIS],
         "landuse": _landuse(src, page),
         "alerts": _alerts(src, page, t, tz),
@@ -295,7 +288,9 @@ def _pollutants(page: Page, values: dict[str, float], lang: str) -> list[dict[st
 
 
 def _children(links: list[Link], fig: Figures) -> list[dict[str, Any]]:
-    return [{"link": c, "cells": [number(fig.of(c.id, k)) for k in CHILD_KPIS]} for c in links]
+    return [
+        {"link": c, "cells": [number(fig.of(c.kind, c.id, k)) for k in CHILD_KPIS]} for c in links
+    ]
 
 
 def _chart(fig: Figures, page: Page, t: dict[str, str], tz: str) -> dict[str, Any]:
