@@ -2,10 +2,14 @@
 
 ``/login`` checks a user's argon2 password hash and sets an HttpOnly, SameSite=Strict
 session cookie (Secure behind TLS); ``/`` sends the user to the page of their scope;
-``/view/{kind}/{id}`` shows a zone, park or enterprise: the KPI summary of its latest
-day coloured against the zero-carbon lines, a month chart (Chart.js, shipped in
-``static/``, no CDN), land-use grades, alerts and freshness, in English or Chinese.
-A page outside the user's scope and a page that does not exist answer the same 403.
+``/view/{kind}/{id}?day=|month=|year=`` is the page of a zone, region, park, enterprise
+or meter for a period (:mod:`~smartpark.serve.pages`: what it shows,
+:mod:`~smartpark.serve.nav`: where it sits), ``/find?q=`` searches the visible
+subjects, ``/download/...`` gives a page's KPI rows as CSV or .xlsx and
+``/report/...`` the monthly report. Pages are kept until the store changes
+(:class:`~smartpark.serve.cache.AnswerCache`). A page outside the user's scope and a
+page that does not exist answer the same 403; a malformed address is a 400 page that
+names the parameter.
 """
 
 from __future__ import annotations
@@ -82,9 +86,12 @@ def _page(
     return response
 
 
+_KEPT: Final = ("day", "month", "year", "q")  # what a language link carries over
+
+
 def _in_lang(request: Request, lang: str) -> str:
-    """This page in ``lang``: its path and query with ``lang`` replaced."""
-    query = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    """This page in ``lang``: its path, its period or search, and ``lang``."""
+    query = [(k, v) for k, v in request.query_params.multi_items() if k in _KEPT]
     return f"{request.url.path}?{urlencode([*query, ('lang', lang)])}"
 
 
@@ -171,7 +178,7 @@ def home(request: Request) -> Response:
 Asked = tuple[Caller, pages.Page]  # who asks, and for which page
 
 
-def page_of(
+async def page_of(
     request: Request,
     kind: str,
     ident: str,
@@ -180,9 +187,10 @@ def page_of(
     year: Annotated[str | None, Query(max_length=4)] = None,
     lang: Annotated[str, Query(pattern="^(en|zh)$")] = "en",
 ) -> Asked:
-    """The caller and the page they asked for (a dependency of every page route); 403
-    for a page outside their scope and for one that does not exist (the same answer),
-    400 naming a malformed period."""
+    """The caller and the page they asked for (a dependency of every page route, run on
+    the event loop: a session lookup and a few checks); 403 for a page outside their
+    scope and for one that does not exist (the same answer), 400 naming a malformed
+    period."""
     caller = page_caller(request)
     src: data.Sources = request.app.state.sources
     vis = visible(src.registry, caller.grant)
@@ -205,12 +213,13 @@ async def view(request: Request, asked: Annotated[Asked, Depends(page_of)]) -> H
     """A zone, region, park, enterprise or meter page for the picked period, kept until
     the store changes (at least :data:`PAGE_MIN_AGE_S`, at most :data:`PAGE_MAX_AGE_S`:
     freshness, alerts and a period in progress age with the clock), keyed by who asks
-    and the whole address. A kept page is answered from the event loop; a new one is
-    built in a worker thread."""
+    and what the page is (never by the raw query: unknown parameters make no new
+    entries). A kept page is answered from the event loop; a new one is built in a
+    worker thread."""
     caller, page = asked
     src: data.Sources = request.app.state.sources
     cache: AnswerCache[bytes] = request.app.state.pages
-    key = (caller.key, request.url.path, tuple(sorted(request.query_params.multi_items())))
+    key = (caller.key, page.kind, page.id, page.period.query, page.lang)
     version = src.store.version()
     body = cache.peek(key, version, max_age_s=PAGE_MAX_AGE_S)
     if body is None:
