@@ -512,6 +512,18 @@ class InfluxStore:
             table = np.array(series.values, dtype=_POINT)
             yield series.tags or {}, table["ts"], table["value"]
 
+    def query_typed(
+        self,
+        query: str,
+        what: str,
+        json: Callable[[str], Any],
+        msgpack: Callable[[bytes | bytearray], Any],
+    ) -> Iterator[Any]:
+        """Every series piece of ``query``, decoded by the caller's own msgspec decoders
+        of its response type (one per wire format): a reader of a known column layout
+        (the rollups) gets typed rows, never generic objects."""
+        yield from self._query(query, what, _Decoders(json, msgpack), self.wire_format())
+
     def _query(
         self, query: str, what: str, decoders: _Decoders, accept: ReadFormat
     ) -> Iterator[Any]:

@@ -16,6 +16,14 @@ earlier version carry no ``done`` until a maintainer clears them; while a range 
 any (``count(done)`` below ``count(marked)``), its marks are all read back and a
 missing ``done`` counts as 0.
 
+Rows as columns, both ways (bench/bench_rollup_io.py): a read names the fields, so each
+row decodes (msgpack or JSON, msgspec) into a tuple of known types, and each answer chunk
+(``chunk_size`` rows at most) becomes typed numpy columns at once, a missing field its
+default; no Python object outlives its chunk. A write builds its lines the way
+lineprotocol.py builds readings': one msgspec encoding of a token list chosen by
+boolean masks (floats in their shortest round-trip form), while the previous body is
+being posted.
+
 A rebuild first writes the touched days' spans as incomplete, deletes their rows, writes
 the new rows, then the complete spans: a crash in between leaves days a reader treats
 as not rolled up.
@@ -23,11 +31,15 @@ as not rolled up.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, Final
 
+import msgspec
 import numpy as np
 import numpy.typing as npt
 
+from smartpark.core.errors import StoreError
 from smartpark.core.timestamps import now_ms
 from smartpark.store.lineprotocol import escape, string_field
 from smartpark.store.rollups import (
@@ -47,6 +59,61 @@ if TYPE_CHECKING:
     from smartpark.store.influx import InfluxStore, RowSeries
 
 _POINTS_PER_REQUEST: Final = 20_000
+_PLACEHOLDER: Final = b"\x01"  # the commas of a line inside the JSON list (lineprotocol.py)
+_TRANSLATE: Final = bytes.maketrans(_PLACEHOLDER, b",")
+
+_encoder = msgspec.json.Encoder()
+
+# A read asks for the fields by name, so its columns are known before the answer and a
+# row decodes straight into typed values: (time, field, ...) in FIELDS order, None for
+# a field the point lacks (left out at its default).
+_SELECT_FIELDS: Final = ", ".join(f'"{name}"' for name in FIELDS)
+_COLUMNS: Final = ["time", *FIELDS]
+_RollupRow: Any = tuple[  # type: ignore[misc]
+    (
+        int,
+        *((float | None) if dtype is np.float64 else (int | None) for dtype, _ in FIELDS.values()),
+    )
+]
+_RollupSeries: Any = msgspec.defstruct(
+    "_RollupSeries",
+    [
+        ("tags", dict[str, str] | None, None),
+        ("columns", list[str], []),
+        ("values", list[_RollupRow], []),
+    ],
+)
+_RollupResult: Any = msgspec.defstruct(
+    "_RollupResult",
+    [("series", list[_RollupSeries], []), ("error", str | None, None)],
+)
+_RollupResponse: Any = msgspec.defstruct(
+    "_RollupResponse",
+    [("results", list[_RollupResult], []), ("error", str | None, None)],
+)
+
+
+def _name_tokens(comma: bytes) -> npt.NDArray[np.object_]:
+    """``name=`` of each field (FIELDS order) as a line's token, after ``comma``."""
+    out = np.empty(len(FIELDS), dtype=object)
+    out[:] = [msgspec.Raw(comma + escape(name, "field_key").encode() + b"=") for name in FIELDS]
+    return out
+
+
+def _token(text: bytes) -> npt.NDArray[np.object_]:
+    """``text`` as a token in an array of one (numpy would unpack a bare ``Raw``)."""
+    out = np.empty(1, dtype=object)
+    out[0] = msgspec.Raw(text)
+    return out
+
+
+_SPACE: Final = _token(b" ")
+_NEWLINE: Final = _token(b"\n")
+_INT_SUFFIX: Final = _token(b"i")
+_FIRST_NAMES: Final = _name_tokens(b"")  # the first field of a line
+_NAMES: Final = _name_tokens(_PLACEHOLDER)  # any other
+# The value a missing cell stands for, per column of a decoded row (time first).
+_DEFAULTS: Final = np.array([0, *(default for _, default in FIELDS.values())], dtype=object)
 
 
 def dirty_lines(ts: npt.NDArray[np.int64]) -> bytes:
@@ -62,9 +129,14 @@ class InfluxRollups:
 
     def __init__(self, store: InfluxStore) -> None:
         self._store = store
-        self._prefix = [
-            f"{MEASUREMENT},meter={escape(m, 'tag_value')} " for m in store.registry.meter_ids
+        keys = [
+            f"{MEASUREMENT},meter={escape(m, 'tag_value')} ".encode().replace(b",", _PLACEHOLDER)
+            for m in store.registry.meter_ids
         ]
+        self._keys = np.empty(len(keys), dtype=object)
+        self._keys[:] = [msgspec.Raw(k) for k in keys]
+        self._json = msgspec.json.Decoder(_RollupResponse).decode
+        self._msgpack = msgspec.msgpack.Decoder(_RollupResponse).decode
 
     def _series(self, query: str, what: str) -> list[RowSeries]:
         return list(self._store.query_rows(query, what))
@@ -89,31 +161,74 @@ class InfluxRollups:
             else RollupSpan(d, d, d, fingerprint, False, 0)
             for d in days_of(start_ms, end_ms)
         ]
+        rows = rows.take(rows.informative())
+        check_rows(rows)
         self._post("rollup spans", self._span_lines(unfinished))
         self._store.execute(
             f'DELETE FROM "{MEASUREMENT}" WHERE time >= {int(start_ms)}ms AND '  # noqa: S608
             f"time < {int(end_ms)}ms",
             "delete rollups",
         )
-        rows = rows.take(rows.informative())
-        self._post("rollups", self._row_lines(rows))
+        # influxd parses one body while the next is built (httpx waits without the GIL).
+        with ThreadPoolExecutor(1, thread_name_prefix="rollup-write") as pool:
+            sent: Future[None] | None = None
+            for body in self._row_bodies(rows):
+                if sent is not None:
+                    sent.result()
+                sent = pool.submit(self._store.write_lines, body)
+            if sent is not None:
+                sent.result()
         spans = merged_spans(old, start_ms, end_ms, fingerprint, now_ms())
         self._post("rollup spans", self._span_lines(spans))
 
-    def _row_lines(self, rows: RollupColumns) -> list[str]:
+    def _row_bodies(self, rows: RollupColumns) -> Iterator[bytes]:
+        """Line protocol of ``rows`` (each with some field away from its default), in
+        bodies of at most ``_POINTS_PER_REQUEST`` points."""
+        for i in range(0, len(rows), _POINTS_PER_REQUEST):
+            yield self._row_lines(rows.take(slice(i, i + _POINTS_PER_REQUEST)))
+
+    def _row_lines(self, rows: RollupColumns) -> bytes:
+        """``rollup,meter=<id> f1=v1,f2=v2i,... <window ms>`` per row, fields at their
+        default left out; the fields' values formatted by msgspec (floats in their
+        shortest round-trip form, ints exactly) as lineprotocol.py does for readings.
+
+        Each row is a run of tokens of one token table (rows x slots): the series key,
+        then name, value and (ints) ``i`` of each field, then space, time and newline;
+        a boolean table of the same shape keeps the slots of the fields present, and
+        the kept tokens, row-major, are the lines.
+        """
         n = len(rows)
-        fields: list[list[str]] = [[] for _ in range(n)]
-        for name, (dtype, default) in FIELDS.items():
+        if n == 0:
+            return b""
+        n_slots = 1 + sum(3 if dtype is np.int64 else 2 for dtype, _ in FIELDS.values()) + 3
+        tokens = np.empty((n, n_slots), dtype=object)
+        keep = np.zeros((n, n_slots), dtype=np.bool_)
+        tokens[:, 0] = self._keys[rows.meter]
+        keep[:, 0] = True
+        name_slot = np.zeros(len(FIELDS), dtype=np.intp)
+        present_of = np.zeros((n, len(FIELDS)), dtype=np.bool_)
+        slot = 1
+        for k, (name, (dtype, default)) in enumerate(FIELDS.items()):
             values = rows.values[name]
-            at = np.flatnonzero(non_default(values, default))
-            suffix = "i" if dtype is np.int64 else ""
-            for i, v in zip(at.tolist(), values[at].tolist(), strict=True):
-                fields[i].append(f"{name}={v!r}{suffix}")
-        prefix = self._prefix
-        return [
-            f"{prefix[m]}{','.join(f)} {t}\n"
-            for m, t, f in zip(rows.meter.tolist(), rows.window_ms.tolist(), fields, strict=True)
-        ]
+            present = non_default(values, default)
+            name_slot[k] = slot
+            present_of[:, k] = present
+            tokens[:, slot] = _NAMES[k : k + 1]
+            tokens[present, slot + 1] = values[present].tolist()
+            keep[:, slot] = keep[:, slot + 1] = present
+            slot += 2
+            if dtype is np.int64:
+                tokens[:, slot] = _INT_SUFFIX
+                keep[:, slot] = present
+                slot += 1
+        first = np.argmax(present_of, axis=1)  # rows without any field were left out
+        tokens[np.arange(n), name_slot[first]] = _FIRST_NAMES[first]
+        tokens[:, slot] = _SPACE
+        tokens[:, slot + 1] = rows.window_ms.tolist()
+        tokens[:, slot + 2] = _NEWLINE
+        keep[:, slot : slot + 3] = True
+        # b"[a,b,...]" -> drop brackets and JSON commas, restore the lines' commas.
+        return _encoder.encode(tokens[keep].tolist())[1:-1].translate(_TRANSLATE, b",")
 
     def read(
         self, start_ms: int, end_ms: int, meters: npt.NDArray[np.int32] | None = None
@@ -126,31 +241,37 @@ class InfluxRollups:
                 return RollupColumns.empty()
             pattern = "|".join(_regex_escape(m) for m in ids)
             where += f' AND "meter" =~ /^({pattern})$/'
-        query = f'SELECT * FROM "{MEASUREMENT}" WHERE {where} GROUP BY "meter"'  # noqa: S608
-        parts: list[RollupColumns] = []
-        for series in self._series(query, "read rollups"):
+        query = f'SELECT {_SELECT_FIELDS} FROM "{MEASUREMENT}" WHERE {where} GROUP BY "meter"'  # noqa: S608
+        parts_meter: list[npt.NDArray[np.int32]] = []
+        parts_window: list[npt.NDArray[np.int64]] = []
+        parts_values: dict[str, list[npt.NDArray[np.generic]]] = {name: [] for name in FIELDS}
+        store = self._store
+        for series in store.query_typed(query, "read rollups", self._json, self._msgpack):
+            if series.columns != _COLUMNS:
+                raise StoreError(f"{store.url}: read rollups: columns {series.columns}")
             code = registry.meter_code.get((series.tags or {}).get("meter", ""), -1)
             if code < 0 or not series.values:
                 continue
+            # One chunk's rows (chunk_size at most) as a table of their decoded values;
+            # a missing field (None) is its default, then each column becomes typed.
             table = np.array(series.values, dtype=object)
-            col = {name: k for k, name in enumerate(series.columns)}
-            values: dict[str, npt.NDArray[np.generic]] = {}
-            for name, (dtype, default) in FIELDS.items():
-                if name not in col:
-                    values[name] = np.full(len(table), default, dtype)
-                    continue
-                column = table[:, col[name]]
-                values[name] = np.where(column == None, default, column).astype(dtype)  # noqa: E711
-            window = table[:, col["time"]].astype(np.int64)
-            parts.append(RollupColumns(np.full(len(table), code, np.int32), window, values))
-        if not parts:
+            missing = np.equal(table, None)  # type: ignore[call-overload]
+            if missing.any():
+                table = np.where(missing, _DEFAULTS, table)
+            parts_meter.append(np.full(len(table), code, np.int32))
+            parts_window.append(table[:, 0].astype(np.int64))
+            for k, (name, (dtype, _)) in enumerate(FIELDS.items(), start=1):
+                parts_values[name].append(table[:, k].astype(dtype))
+        if not parts_meter:
             return RollupColumns.empty()
-        out = RollupColumns(
-            np.concatenate([p.meter for p in parts]),
-            np.concatenate([p.window_ms for p in parts]),
-            {k: np.concatenate([p.values[k] for p in parts]) for k in FIELDS},
+        meter = np.concatenate(parts_meter)
+        # Each series arrives time-sorted, its pieces in order: sorting by meter is enough.
+        order = np.argsort(meter, kind="stable")
+        return RollupColumns(
+            meter[order],
+            np.concatenate(parts_window)[order],
+            {name: np.concatenate(parts)[order] for name, parts in parts_values.items()},
         )
-        return out.take(np.lexsort((out.window_ms, out.meter)))
 
     def spans(self, start_ms: int, end_ms: int) -> dict[int, RollupSpan]:
         days = days_of(start_ms, end_ms)
@@ -200,6 +321,18 @@ class InfluxRollups:
             for w, m in zip(window_ms.tolist(), marked.tolist(), strict=True)
         ]
         self._post("clear dirty windows", lines)
+
+
+def check_rows(rows: RollupColumns) -> None:
+    """``ValueError`` naming the field if a value to be written is not finite (line
+    protocol has no NaN or infinity; a NaN at a NaN default is left out)."""
+    for name, (dtype, default) in FIELDS.items():
+        values = rows.values[name]
+        if dtype is np.float64:
+            bad = ~np.isfinite(values) & non_default(values, default)
+            if bad.any():
+                at = int(np.flatnonzero(bad)[0])
+                raise ValueError(f"rollup {name}: {float(values[at])!r} at row {at} is not finite")
 
 
 def _where(conditions: list[str]) -> str:

@@ -74,7 +74,7 @@ class RollupColumns:
             {name: np.zeros(0, dtype) for name, (dtype, _) in FIELDS.items()},
         )
 
-    def take(self, index: npt.NDArray[np.intp] | npt.NDArray[np.bool_]) -> RollupColumns:
+    def take(self, index: npt.NDArray[np.intp] | npt.NDArray[np.bool_] | slice) -> RollupColumns:
         return RollupColumns(
             self.meter[index], self.window_ms[index], {k: v[index] for k, v in self.values.items()}
         )
