@@ -43,7 +43,7 @@ import httpx
 import numpy as np
 
 from smartpark.analytics import periods
-from smartpark.analytics.rollups.build import build, reroll_dirty
+from smartpark.analytics.windows.rollups.build import build, reroll_dirty
 from smartpark.core import logs, registry
 from smartpark.core.registry import Registry
 from smartpark.core.urls import parse_store_url

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from smartpark.analytics.catalogue import KPIS
+from smartpark.analytics.kpis.catalogue import KPIS
 from smartpark.analytics.report import job, monthly
 from smartpark.core import registry as registry_mod
 from smartpark.core.urls import parse_store_url

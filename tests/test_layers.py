@@ -100,7 +100,7 @@ def test_every_folder_of_the_package_has_a_layer() -> None:
         ),
         (
             "ingest/x.py",
-            "def f():\n    import smartpark.analytics.kpis\n",
+            "def f():\n    import smartpark.analytics.kpis.compute\n",
             "ingest/x.py:2: ingest imports analytics",
         ),
         ("gateway/x.py", "from smartpark import store\n", "gateway/x.py:1: gateway imports store"),

@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 
 from smartpark.analytics import jobs, landuse
-from smartpark.analytics.kpis import compute_kpis
+from smartpark.analytics.kpis.compute import compute_kpis
+from smartpark.analytics.kpis.table import KpiTable
 from smartpark.analytics.landuse.facts import parse as parse_facts
-from smartpark.analytics.table import KpiTable
 from smartpark.core import registry
 from smartpark.core.errors import AnalyticsError, ConfigError
 from smartpark.core.registry import Registry

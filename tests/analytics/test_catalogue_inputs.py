@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from smartpark.analytics.catalogue import KPIS
-from smartpark.analytics.kpis import compute_kpis
+from smartpark.analytics.kpis.catalogue import KPIS
+from smartpark.analytics.kpis.compute import compute_kpis
 from smartpark.core import quantities
 from smartpark.core.registry import POLLUTANTS
 
@@ -58,7 +58,7 @@ def test_a_kpi_none_of_whose_inputs_is_metered_is_zero_or_empty(quantity: str) -
         v = values[kpi]
         assert np.all(np.isnan(v) | (v == 0)), (
             f"{kpi} = {v.tolist()} from a {quantity} meter alone: "
-            f"add {quantity!r} to its inputs in analytics/catalogue.py (_INPUTS)"
+            f"add {quantity!r} to its inputs in analytics/kpis/catalogue.py (_INPUTS)"
         )
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from smartpark.analytics.catalogue import KPIS, KpiSpec
+from smartpark.analytics.kpis.catalogue import KPIS, KpiSpec
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
@@ -31,7 +31,7 @@ def test_a_spec_built_without_labels_is_labelled_by_its_name() -> None:
 
 
 def test_a_label_table_missing_a_kpi_fails_at_import_naming_the_fix() -> None:
-    from smartpark.analytics.catalogue import _check_complete
+    from smartpark.analytics.kpis.catalogue import _check_complete
 
     with pytest.raises(RuntimeError, match=r"_EN: add 'b'; remove 'c' \(no such KPI\)"):
         _check_complete(("a", "b"), _EN={"a": "A", "c": "C"})

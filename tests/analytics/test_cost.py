@@ -12,8 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from smartpark.analytics import compute_kpis, periods, read_range
+from smartpark.analytics.kpis.table import KpiTable
 from smartpark.analytics.periods import WINDOW_MS
-from smartpark.analytics.table import KpiTable
 from smartpark.cli import app
 from smartpark.core import logs
 from smartpark.core import registry as registry_mod

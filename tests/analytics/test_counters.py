@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from smartpark.analytics import counters
-from smartpark.analytics.kpis import compute_kpis
+from smartpark.analytics.kpis.compute import compute_kpis
+from smartpark.analytics.readings import counters
 from smartpark.store.base import ReadingColumns
 
 from .parks import DAY_MS, HOUR_MS, columns, day_ms, park_registry
@@ -136,8 +136,8 @@ def test_resets_and_spikes_are_reported_per_period() -> None:
 
 
 def test_gauge_means_and_maxima_per_window_hold_each_sample_until_the_next() -> None:
-    from smartpark.analytics import gauges
-    from smartpark.analytics.series import SeriesIndex
+    from smartpark.analytics.readings import gauges
+    from smartpark.analytics.readings.series import SeriesIndex
 
     # Samples at 0, 5, 10 min (then a 40-minute gap: holds at most 2 intervals).
     cols = ReadingColumns(

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from smartpark.analytics import periods
-from smartpark.analytics.kpis import compute_kpis
+from smartpark.analytics.kpis.compute import compute_kpis
 from smartpark.core.registry import Registry
 from smartpark.store.base import ReadingColumns
 
@@ -315,9 +315,9 @@ def test_dense_and_general_paths_agree_on_everything() -> None:
 @pytest.mark.parametrize("glitch", [1e6, 0.0, -1.0, float("nan")])
 def test_regular_meters_take_the_dense_path_and_spiky_ones_do_not(glitch: float) -> None:
     from smartpark.analytics.layout import Layout
-    from smartpark.analytics.meters import evaluate
     from smartpark.analytics.periods import Grid
-    from smartpark.analytics.series import sort_readings
+    from smartpark.analytics.readings.meters import evaluate
+    from smartpark.analytics.readings.series import sort_readings
 
     reg = make_registry()
     lay = Layout.of(reg)
@@ -347,7 +347,7 @@ def test_regular_meters_take_the_dense_path_and_spiky_ones_do_not(glitch: float)
 
 @pytest.mark.parametrize("jitter", [0, 20_000])
 def test_dense_shared_hold_integrals_equal_the_cumulative_route(jitter: int) -> None:
-    from smartpark.analytics import dense
+    from smartpark.analytics.readings import dense
 
     rng = np.random.default_rng(jitter)
     ts = START - MIN + np.arange(500, dtype=np.int64) * MIN
@@ -367,9 +367,9 @@ def test_dense_shared_hold_integrals_equal_the_cumulative_route(jitter: int) -> 
 
 def test_one_odd_meter_does_not_spoil_its_group_for_the_dense_path() -> None:
     from smartpark.analytics.layout import Layout
-    from smartpark.analytics.meters import evaluate
     from smartpark.analytics.periods import Grid
-    from smartpark.analytics.series import sort_readings
+    from smartpark.analytics.readings.meters import evaluate
+    from smartpark.analytics.readings.series import sort_readings
 
     reg = make_registry()
     # a-imp (the first meter code) reads one second late; its count is unchanged.

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from smartpark.analytics.kpis import compute_kpis
+from smartpark.analytics.kpis.compute import compute_kpis
 from smartpark.core import registry
 from smartpark.core.errors import ConfigError
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from smartpark.analytics.catalogue import KPIS
+from smartpark.analytics.kpis.catalogue import KPIS
 from smartpark.cli import app
 from smartpark.core import logs
 from smartpark.core import registry as registry_mod

@@ -5,9 +5,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from smartpark.analytics import catalogue, emissions
-from smartpark.analytics.kpis import compute_kpis
-from smartpark.analytics.table import KpiTable
+from smartpark.analytics.kpis import catalogue
+from smartpark.analytics.kpis.compute import compute_kpis
+from smartpark.analytics.kpis.table import KpiTable
+from smartpark.analytics.readings import emissions
 
 from .parks import DAY_MS, HOUR_MS, columns, day_ms, park_registry
 

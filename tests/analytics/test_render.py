@@ -8,7 +8,7 @@ import io
 
 import numpy as np
 
-from smartpark.analytics.kpis import compute_kpis
+from smartpark.analytics.kpis.compute import compute_kpis
 from smartpark.analytics.render import to_csv
 from smartpark.core.cells import FORMULA_STARTS
 

@@ -173,7 +173,7 @@ ADDITIVE = ("energy_tce", "electricity_kwh", "co2_total_t", "fresh_water_m3")
 def _day_rows(store, reg, start, end):
     """Rollups and day KPI rows written for ``[start, end)``, as `kpi --follow` leaves them."""
     from smartpark.analytics.jobs import kpi_job
-    from smartpark.analytics.rollups.build import build
+    from smartpark.analytics.windows.rollups.build import build
 
     build(store, reg, start, end)
     kpi_job(store, reg, start, end, ("day",), write=True)
@@ -221,7 +221,7 @@ def test_the_month_in_progress_shows_its_days_so_far_and_says_it_is_partial(tmp_
     )
     assert report.values["completeness"] >= 99.0  # of the days so far, not of 31 days
     # The zero-carbon line is annualised over the days so far.
-    from smartpark.analytics import targets
+    from smartpark.analytics.kpis import targets
 
     annual = targets.annualised(report.values["energy_tce"], 3 * DAY_MS)
     assert report.line == targets.carbon_per_energy_line(annual)

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from smartpark.analytics.catalogue import KPIS
 from smartpark.analytics.jobs import kpi_job
+from smartpark.analytics.kpis.catalogue import KPIS
 from smartpark.analytics.report import job, monthly, xlsx
 from smartpark.analytics.report.labels import LABELS
 from smartpark.cli import app

@@ -2,7 +2,7 @@
 
 The oracle is the engine on *all* raw readings at once (no range edges at all); the
 rollups are built day by day from the store, as ``smartpark rollup`` builds them, and
-read back through :func:`~analytics.rollups.source.range_windows`. Random registries
+read back through :func:`~analytics.windows.rollups.source.range_windows`. Random registries
 with gaps, jitter, resets, rollovers, spikes, sub meters, multipliers, stacks with O2
 and flow, meters of 15 s to 1 h, and parks at +05:45, +05:30, -03:30 with DST and
 Europe/Berlin's DST change.
@@ -16,12 +16,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from smartpark.analytics.attribution import RATIOS
-from smartpark.analytics.kpis import compute_kpis, kpis_of_windows
+from smartpark.analytics.kpis.attribution import RATIOS
+from smartpark.analytics.kpis.compute import compute_kpis, kpis_of_windows
+from smartpark.analytics.kpis.table import KpiTable
 from smartpark.analytics.periods import PeriodName
-from smartpark.analytics.rollups.build import build
-from smartpark.analytics.rollups.source import range_windows
-from smartpark.analytics.table import KpiTable
+from smartpark.analytics.windows.rollups.build import build
+from smartpark.analytics.windows.rollups.source import range_windows
 from smartpark.core.registry import Registry
 from smartpark.core.urls import parse_store_url
 from smartpark.store.base import ReadingColumns, Store

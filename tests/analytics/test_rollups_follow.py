@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from smartpark.analytics.jobs import Selection, kpi_job, periods_touching
-from smartpark.analytics.rollups.maintain import keep_current
-from smartpark.analytics.rollups.source import coverage
+from smartpark.analytics.windows.rollups.maintain import keep_current
+from smartpark.analytics.windows.rollups.source import coverage
 from smartpark.core.urls import parse_store_url
 from smartpark.store.open import open_store
 

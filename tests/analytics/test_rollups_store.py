@@ -20,9 +20,9 @@ import pytest
 from typer.testing import CliRunner
 
 from smartpark.analytics.jobs import Selection, follow_cycle, kpi_job
-from smartpark.analytics.rollups.build import build, reroll_dirty
-from smartpark.analytics.rollups.source import coverage
 from smartpark.analytics.schedule import RECENT, latest_closed
+from smartpark.analytics.windows.rollups.build import build, reroll_dirty
+from smartpark.analytics.windows.rollups.source import coverage
 from smartpark.cli import app
 from smartpark.core import logs
 from smartpark.core import registry as registry_mod

@@ -1,6 +1,6 @@
 import pytest
 
-from smartpark.analytics import targets
+from smartpark.analytics.kpis import targets
 
 
 @pytest.mark.parametrize(

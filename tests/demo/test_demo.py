@@ -12,8 +12,8 @@ import time
 import numpy as np
 import pytest
 
-from smartpark.analytics.kpis import compute_kpis
-from smartpark.analytics.readers import read_range
+from smartpark.analytics.kpis.compute import compute_kpis
+from smartpark.analytics.readings.readers import read_range
 from smartpark.analytics.render import to_json
 from smartpark.core import registry as registry_mod
 from smartpark.core.errors import OptionError
@@ -177,7 +177,7 @@ def _pdf_text(pdf, tmp_path):
 
 
 def test_demo_writes_the_monthly_report_in_html_and_pdf(demo_run, tmp_path):
-    from smartpark.analytics.catalogue import KPIS
+    from smartpark.analytics.kpis.catalogue import KPIS
     from smartpark.analytics.report.monthly import _num
 
     out, _ = demo_run

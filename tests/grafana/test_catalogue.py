@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from smartpark.analytics.catalogue import KPIS
-from smartpark.analytics.table import COMPLETE_AT
-from smartpark.analytics.targets import (
+from smartpark.analytics.kpis.catalogue import KPIS
+from smartpark.analytics.kpis.table import COMPLETE_AT
+from smartpark.analytics.kpis.targets import (
     CARBON_PER_ENERGY_LINE,
     CARBON_PER_ENERGY_LINE_LARGE,
     GUIDING_LINES,

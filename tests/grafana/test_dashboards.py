@@ -159,7 +159,7 @@ def test_no_sub_meter_clause_without_sub_meters():
 
 
 def test_kpis_shown_exist_in_the_analytics_catalogue_with_their_units(boards):
-    from smartpark.analytics.catalogue import KPIS
+    from smartpark.analytics.kpis.catalogue import KPIS
 
     seen = set()
     for board in boards.values():

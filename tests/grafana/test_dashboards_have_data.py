@@ -30,7 +30,7 @@ from typing import Any
 
 import pytest
 
-from smartpark.analytics.catalogue import KPIS
+from smartpark.analytics.kpis.catalogue import KPIS
 from smartpark.core import registry
 from smartpark.core.registry import POLLUTANTS
 from smartpark.grafana import dashboards, scoping

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from smartpark.analytics.catalogue import KPI_NAMES as KPI_CATALOGUE
+from smartpark.analytics.kpis.catalogue import KPI_NAMES as KPI_CATALOGUE
 from smartpark.core import quantities, registry
 from smartpark.grafana import dashboards
 from smartpark.grafana.interpolate import Variable, calculate_interval_ms, interpolate

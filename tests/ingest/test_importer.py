@@ -20,7 +20,7 @@ import openpyxl
 import pytest
 
 from smartpark.analytics.jobs import Selection, follow_cycle, kpi_job
-from smartpark.analytics.rollups import build, source
+from smartpark.analytics.windows.rollups import build, source
 from smartpark.core import contract, registry
 from smartpark.core.errors import OptionError, SheetError
 from smartpark.core.registry import Registry

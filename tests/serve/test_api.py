@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from smartpark.analytics.catalogue import KPIS
+from smartpark.analytics.kpis.catalogue import KPIS
 from smartpark.core.timestamps import format_rfc3339
 from tests.serve.conftest import DAY_END_MS, DAY_START_MS, DEMO_DAY, NEXT_DAY, Demo, Server
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from smartpark.analytics.catalogue import KPIS
+from smartpark.analytics.kpis.catalogue import KPIS
 from tests.serve.conftest import DEMO_MONTH, PASSWORD, Demo, Server
 
 MONTH = DEMO_MONTH  # the month of the demo's day

@@ -10,10 +10,10 @@
     write_back(store, table)                                       # measurement kpi
 """
 
-from smartpark.analytics.catalogue import KPI_NAMES, KPIS, KpiSpec
-from smartpark.analytics.kpis import SCOPES, compute_kpis
-from smartpark.analytics.readers import read_range
-from smartpark.analytics.table import COMPLETE_AT, KpiBlock, KpiTable
+from smartpark.analytics.kpis.catalogue import KPI_NAMES, KPIS, KpiSpec
+from smartpark.analytics.kpis.compute import SCOPES, compute_kpis
+from smartpark.analytics.kpis.table import COMPLETE_AT, KpiBlock, KpiTable
+from smartpark.analytics.readings.readers import read_range
 from smartpark.analytics.writeback import write_back
 
 __all__ = [

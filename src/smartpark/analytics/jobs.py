@@ -11,14 +11,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from smartpark.analytics import periods
-from smartpark.analytics.catalogue import KPIS
-from smartpark.analytics.cost import DEFAULT_PEAK_SHIFT
-from smartpark.analytics.kpis import SCOPES, kpis_of_windows
+from smartpark.analytics.kpis.catalogue import KPIS
+from smartpark.analytics.kpis.compute import SCOPES, kpis_of_windows
+from smartpark.analytics.kpis.cost import DEFAULT_PEAK_SHIFT
+from smartpark.analytics.kpis.table import KpiTable
 from smartpark.analytics.periods import PeriodName
-from smartpark.analytics.rollups.maintain import keep_current
-from smartpark.analytics.rollups.source import Source, range_windows
 from smartpark.analytics.schedule import Follow
-from smartpark.analytics.table import KpiTable
+from smartpark.analytics.windows.rollups.maintain import keep_current
+from smartpark.analytics.windows.rollups.source import Source, range_windows
 from smartpark.analytics.writeback import write_back
 from smartpark.core.errors import AnalyticsError
 from smartpark.core.registry import Registry

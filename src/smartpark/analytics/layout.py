@@ -13,7 +13,7 @@ from functools import cached_property
 import numpy as np
 import numpy.typing as npt
 
-from smartpark.analytics.series import FloatArray, IntArray
+from smartpark.analytics.readings.series import FloatArray, IntArray
 from smartpark.core import quantities
 from smartpark.core.registry import POLLUTANTS, Registry
 from smartpark.store.base import Scope

@@ -1,9 +1,9 @@
 """KPI tables for people and programs: a rich table, CSV, JSON or an Excel workbook.
 
 Every column names its unit; a row computed on incomplete data (completeness below
-:data:`analytics.table.COMPLETE_AT`) is flagged, in the table with a ``!`` and in
+:data:`analytics.kpis.table.COMPLETE_AT`) is flagged, in the table with a ``!`` and in
 CSV/JSON/.xlsx with ``incomplete``. In the table, park and zone values with a zero-carbon park
-reference line (:mod:`analytics.targets`) are green when they meet it, red when not.
+reference line (:mod:`analytics.kpis.targets`) are green when they meet it, red when not.
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ from typing import Any, Final
 
 from rich.table import Table
 
-from smartpark.analytics import periods, targets, xlsx_words
-from smartpark.analytics.catalogue import KPIS
-from smartpark.analytics.table import COMPLETE_AT, KpiTable
+from smartpark.analytics import periods, xlsx_words
+from smartpark.analytics.kpis import targets
+from smartpark.analytics.kpis.catalogue import KPIS
+from smartpark.analytics.kpis.table import COMPLETE_AT, KpiTable
 from smartpark.core.cells import csv_text
 from smartpark.core.registry import Lang
 from smartpark.core.workbook import Column, Kind, Sheet, xlsx_bytes
@@ -170,7 +171,7 @@ def to_xlsx(
     lang: Lang = "en",
 ) -> bytes:
     """The columns of :func:`to_csv` as one sheet of an .xlsx workbook, headed for people:
-    KPI labels in ``lang`` (:meth:`~analytics.catalogue.KpiSpec.label`: "Energy
+    KPI labels in ``lang`` (:meth:`~analytics.kpis.catalogue.KpiSpec.label`: "Energy
     consumption [tce]", "综合能源消费量 [tce]") with their units, start and end
     as local dates, numbers as numbers; above the header, ``scope`` (of ``park``, if
     given), ``period``, ``span`` (the ``--from``/``--to`` asked), the windows' ``source``

@@ -28,10 +28,10 @@ from typing import Final
 
 from smartpark.analytics import periods
 from smartpark.analytics.jobs import scope_ids
-from smartpark.analytics.kpis import SCOPES, kpis_of_windows
+from smartpark.analytics.kpis.compute import SCOPES, kpis_of_windows
+from smartpark.analytics.kpis.table import KpiTable
 from smartpark.analytics.periods import PeriodName
-from smartpark.analytics.rollups.source import range_windows
-from smartpark.analytics.table import KpiTable
+from smartpark.analytics.windows.rollups.source import range_windows
 from smartpark.core.cells import write_csv
 from smartpark.core.errors import AnalyticsError
 from smartpark.core.registry import Registry

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from smartpark.analytics.table import KpiTable
+from smartpark.analytics.kpis.table import KpiTable
 from smartpark.core.logs import get_logger
 from smartpark.store.base import Store
 

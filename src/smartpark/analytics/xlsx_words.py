@@ -4,7 +4,7 @@ Every .xlsx smartpark writes (:mod:`smartpark.core.workbook`) opens each sheet w
 few lines naming what the table is: a title, the scope, the period and the data source
 (``Scope: park petrochem · Period: day · Source: rollups``), and the time zone its dates
 and times are in. Those words are here; the column heads come with each table (KPI
-names: :mod:`analytics.catalogue`; the monthly report's: :mod:`analytics.report.labels`).
+names: :mod:`analytics.kpis.catalogue`; the monthly report's: :mod:`analytics.report.labels`).
 """
 
 from __future__ import annotations

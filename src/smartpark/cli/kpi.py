@@ -122,7 +122,7 @@ def kpi(
     if ctx.invoked_subcommand is not None:
         return
     from smartpark.analytics import jobs, xlsx_words
-    from smartpark.analytics.catalogue import KPIS
+    from smartpark.analytics.kpis.catalogue import KPIS
     from smartpark.analytics.render import DEFAULT_COLUMNS, rich_table, to_csv, to_json, to_xlsx
     from smartpark.core import logs
     from smartpark.core import registry as registry_mod

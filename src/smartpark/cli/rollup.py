@@ -10,7 +10,7 @@ re-rolls the windows late readings made dirty, however late; ``--check`` names t
 dirty ones and the command that re-rolls them now). After a registry change that
 affects rollups (a meter added, a multiplier, interval or stack changed) the KPI
 readers fall back to raw readings and name this command with the range to rebuild.
-Logic: :mod:`smartpark.analytics.rollups` (docs/kpis.md, "Rollups").
+Logic: :mod:`smartpark.analytics.windows.rollups` (docs/kpis.md, "Rollups").
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def rollup(
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from smartpark.analytics import periods
-    from smartpark.analytics.rollups import build, source
+    from smartpark.analytics.windows.rollups import build, source
     from smartpark.core import logs
     from smartpark.core import registry as registry_mod
     from smartpark.core.errors import ContractError

@@ -15,16 +15,16 @@ from rich.console import Console
 from rich.table import Table as RichTable
 
 from smartpark.analytics import render as kpi_render
-from smartpark.analytics import targets
 from smartpark.analytics.alerts.state import default_path
-from smartpark.analytics.catalogue import KPIS
-from smartpark.analytics.emissions import o2_corrected
 from smartpark.analytics.jobs import kpi_job
-from smartpark.analytics.readers import read_range
+from smartpark.analytics.kpis import targets
+from smartpark.analytics.kpis.catalogue import KPIS
+from smartpark.analytics.kpis.table import COMPLETE_AT, KpiBlock, KpiTable
+from smartpark.analytics.readings.emissions import o2_corrected
+from smartpark.analytics.readings.readers import read_range
 from smartpark.analytics.report import Chart, Section, Series, Table, monthly, pdf, render
-from smartpark.analytics.rollups.build import build
-from smartpark.analytics.stacks import cems_meters
-from smartpark.analytics.table import COMPLETE_AT, KpiBlock, KpiTable
+from smartpark.analytics.windows.rollups.build import build
+from smartpark.analytics.windows.stacks import cems_meters
 from smartpark.core.errors import AnalyticsError
 from smartpark.core.registry import Registry
 from smartpark.core.timestamps import now_ms

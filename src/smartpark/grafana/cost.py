@@ -1,4 +1,4 @@
-"""The park dashboard's cost panels: the cost KPIs of analytics/cost.py (docs/kpis.md).
+"""The park dashboard's cost panels: the cost KPIs of analytics/kpis/cost.py (docs/kpis.md).
 
 Prices come from the registry's tariffs (docs/registry.md); a park without one shows no
 cost (its cost KPIs are not written).
@@ -6,7 +6,7 @@ cost (its cost KPIs are not written).
 
 from __future__ import annotations
 
-from smartpark.analytics.cost import DEFAULT_PEAK_SHIFT
+from smartpark.analytics.kpis.cost import DEFAULT_PEAK_SHIFT
 from smartpark.core.tariffs import PERIODS
 from smartpark.grafana.kpis import KpiQuery, kpi_query, kpi_stat, kpi_timeseries, unit
 from smartpark.grafana.panels import Panel, Row

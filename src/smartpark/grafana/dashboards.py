@@ -30,12 +30,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
-from smartpark.analytics.periods import PERIODS
-from smartpark.analytics.targets import (
+from smartpark.analytics.kpis.targets import (
     CARBON_PER_ENERGY_LINE,
     CARBON_PER_ENERGY_LINE_LARGE,
     LARGE_PARK_TCE,
 )
+from smartpark.analytics.periods import PERIODS
 from smartpark.core import quantities
 from smartpark.core.factors import DEFAULT_FACTORS, DEFAULT_LIMITS
 from smartpark.core.registry import POLLUTANTS, Registry
@@ -143,7 +143,7 @@ def _carbon_note() -> str:
 def _guiding_note(kpi: str, label: str) -> str:
     line = reference_line(kpi)
     if line is None:
-        raise ValueError(f"{kpi} has no guiding line in analytics.targets.GUIDING_LINES")
+        raise ValueError(f"{kpi} has no guiding line in analytics.kpis.targets.GUIDING_LINES")
     side, value = line
     return f"Guiding line: {label} {'>=' if side == 'above' else '<='} {value:g} {unit(kpi)}."
 

@@ -3,14 +3,14 @@
 A dashboard names a KPI once, in :func:`kpi_query`; everything else a panel says about it
 is looked up:
 
-- the name must be in :data:`smartpark.analytics.catalogue.KPIS`, so a typo fails when
+- the name must be in :data:`smartpark.analytics.kpis.catalogue.KPIS`, so a typo fails when
   the dashboards are generated, not later in Grafana;
 - the unit is the catalogue's: Grafana's unit id where Grafana has one
   (:data:`GRAFANA_UNITS`), else a plain number with the unit in the title (:func:`unit`);
 - the description lists every KPI of the panel with the catalogue's description;
-- the reference line comes from :mod:`smartpark.analytics.targets` (``carbon_per_energy``
+- the reference line comes from :mod:`smartpark.analytics.kpis.targets` (``carbon_per_energy``
   and the guiding lines, docs/kpis.md) and, for ``completeness``, from
-  :data:`smartpark.analytics.table.COMPLETE_AT`, below which analytics flags a KPI as
+  :data:`smartpark.analytics.kpis.table.COMPLETE_AT`, below which analytics flags a KPI as
   computed on incomplete data;
 - what the query needs to show data is the catalogue's ``inputs`` of the KPI (the
   quantities it is computed from), so a dashboard leaves it out where its scope meters
@@ -27,9 +27,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from smartpark.analytics.catalogue import KPIS, KpiSpec
-from smartpark.analytics.table import COMPLETE_AT
-from smartpark.analytics.targets import CARBON_PER_ENERGY_LINE, GUIDING_LINES
+from smartpark.analytics.kpis.catalogue import KPIS, KpiSpec
+from smartpark.analytics.kpis.table import COMPLETE_AT
+from smartpark.analytics.kpis.targets import CARBON_PER_ENERGY_LINE, GUIDING_LINES
 from smartpark.grafana.panels import Format, Panel, PromQuery, Query, bargauge, stat, timeseries
 from smartpark.store.base import Scope
 from smartpark.store.lineprotocol import KPI_MEASUREMENT
@@ -65,7 +65,7 @@ def spec(kpi: str) -> KpiSpec:
         return KPIS[kpi]
     except KeyError:
         raise ValueError(
-            f"KPI {kpi!r} is not in analytics.catalogue.KPIS: fix the name or add it there"
+            f"KPI {kpi!r} is not in analytics.kpis.catalogue.KPIS: fix the name or add it there"
         ) from None
 
 

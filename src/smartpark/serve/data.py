@@ -2,7 +2,7 @@
 
 Every function takes the caller's :class:`~smartpark.serve.scopes.Visible` and returns
 plain records (str, int, float, None) filtered by it. Names and units are those of
-docs/kpis.md (:data:`~smartpark.analytics.catalogue.KPIS`); times are RFC 3339 UTC.
+docs/kpis.md (:data:`~smartpark.analytics.kpis.catalogue.KPIS`); times are RFC 3339 UTC.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from typing import Any, Final, Literal
 import numpy as np
 import numpy.typing as npt
 
-from smartpark.analytics import targets
 from smartpark.analytics.alerts.state import AlertState
 from smartpark.analytics.alerts.state import default_path as alerts_default_path
-from smartpark.analytics.catalogue import KPIS
+from smartpark.analytics.kpis import targets
+from smartpark.analytics.kpis.catalogue import KPIS
 from smartpark.analytics.landuse import job as landuse_job
 from smartpark.analytics.landuse import records as landuse_records
 from smartpark.analytics.landuse.analysis import Analysis

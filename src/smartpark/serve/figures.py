@@ -17,7 +17,7 @@ from typing import Final, Literal
 
 from smartpark.analytics import periods
 from smartpark.analytics.jobs import kpi_job
-from smartpark.analytics.table import KpiBlock, KpiTable
+from smartpark.analytics.kpis.table import KpiBlock, KpiTable
 from smartpark.core.registry import Registry
 from smartpark.store.base import Scope, Store
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
-from smartpark.analytics import targets
-from smartpark.analytics.catalogue import KPIS
+from smartpark.analytics.kpis import targets
+from smartpark.analytics.kpis.catalogue import KPIS
 from smartpark.analytics.periods import from_ms
 from smartpark.analytics.report import monthly
 from smartpark.core import quantities

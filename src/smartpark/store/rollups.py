@@ -1,6 +1,6 @@
 """Rollups as the stores hold them: one row per meter and 15-minute window (docs/store.md).
 
-A rollup row carries the per-window quantities of :mod:`smartpark.analytics.windows`
+A rollup row carries the per-window quantities of :mod:`smartpark.analytics.windows.meter_windows`
 (:data:`FIELDS`); a field at its default (0, NaN, or :data:`NO_TS` for ``last_ts``) may be
 left out of a row, and a row with every field at its default may be left out of the
 store: absence reads back as the defaults. Next to the rows, each store keeps
@@ -17,7 +17,7 @@ store: absence reads back as the defaults. Next to the rows, each store keeps
   the dirty rows; InfluxDB: influxd evaluates ``marked > done`` itself), so a
   maintainer can re-roll a reading however late it arrives.
 
-The store never interprets the fields; :mod:`smartpark.analytics.rollups` builds and
+The store never interprets the fields; :mod:`smartpark.analytics.windows.rollups` builds and
 reads them.
 """
 

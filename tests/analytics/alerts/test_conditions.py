@@ -71,7 +71,7 @@ def test_gaps_match_the_oracle(groups: list[list[int]], data: st.DataObject) -> 
 def test_pollutant_hours_agree_with_the_kpi_engines_exceedance_hours(park) -> None:  # type: ignore[no-untyped-def]
     from smartpark.analytics.alerts.conditions import RegistryArrays, pollutant_limit
     from smartpark.analytics.alerts.rules import Rule
-    from smartpark.analytics.kpis import compute_kpis
+    from smartpark.analytics.kpis.compute import compute_kpis
     from tests.analytics.alerts.conftest import HOUR, MIN, T0, minutes, readings
 
     rng = np.random.default_rng(11)

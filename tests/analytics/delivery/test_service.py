@@ -298,7 +298,7 @@ def test_a_weekly_summary_goes_to_each_enterprise_with_its_own_days(
 
 
 def _units() -> dict[str, str]:
-    from smartpark.analytics.catalogue import KPIS
+    from smartpark.analytics.kpis.catalogue import KPIS
 
     return {k: KPIS[k].unit for k in SUMMARY_KPIS}
 

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from smartpark.analytics.kpis import compute_kpis
+from smartpark.analytics.kpis.compute import compute_kpis
 from smartpark.analytics.landuse import telemetry
 from smartpark.analytics.landuse.monthly import month_code
 from smartpark.store.sqlite import SqliteStore

@@ -13,7 +13,7 @@ A segment says "for subject ``s``, from ``start`` to ``end`` the condition was t
   segment. A gap still running at the end of the window is true up to it (``open``).
 
 The hourly ``pollutant_limit`` and ``completeness`` read the meters' 15-minute windows
-(:func:`~analytics.rollups.source.range_windows`: the store's rollups where current,
+(:func:`~analytics.windows.rollups.source.range_windows`: the store's rollups where current,
 raw readings elsewhere), so they cost the same whatever the history.
 
 Only the subjects that matter leave this module: those with a true segment, and those
@@ -30,10 +30,11 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from smartpark.analytics import gauges, periods
+from smartpark.analytics import periods
 from smartpark.analytics.alerts.rules import Rule
-from smartpark.analytics.rollups.source import range_windows
-from smartpark.analytics.series import FloatArray, IntArray
+from smartpark.analytics.readings import gauges
+from smartpark.analytics.readings.series import FloatArray, IntArray
+from smartpark.analytics.windows.rollups.source import range_windows
 from smartpark.core import quantities
 from smartpark.core.registry import POLLUTANTS, Registry
 from smartpark.store.base import ReadingColumns, Store
@@ -211,7 +212,7 @@ def _hourly(
     field: str,
 ) -> FloatArray:
     """Per meter of ``meters`` and local hour of ``bounds``: the sum of a per-window
-    quantity (analytics/windows.py) of its 15-minute windows, from the store's rollups
+    quantity (analytics/windows/meter_windows.py) of its 15-minute windows, from the store's rollups
     where they are current and raw readings elsewhere (only ``wanted`` meters read)."""
     mw, _ = range_windows(store, arr.reg, int(bounds[0]), int(bounds[-1]), meters=wanted)
     gi = mw.grid.index(bounds, "hour boundary")
@@ -234,7 +235,7 @@ def pollutant_limit(
 ) -> tuple[Subjects, Segments]:
     """Hourly time-weighted mean of the O2-corrected concentration above the limit.
 
-    The same arithmetic as the ``*_exceed_h`` KPIs (:mod:`analytics.emissions`).
+    The same arithmetic as the ``*_exceed_h`` KPIs (:mod:`analytics.readings.emissions`).
     """
     codes = arr.select(rule, [rule.quantity] if rule.quantity else POLLUTANTS)
     subjects = arr.meter_subjects(codes)
@@ -587,7 +588,7 @@ def unit_of(arr: RegistryArrays, rule: Rule) -> str:
     if rule.kind == "rate_of_change" and rule.quantity:
         return f"{quantities.BY_NAME[rule.quantity].canonical_unit}/h"
     if rule.kind == "kpi_threshold" and rule.kpi:
-        from smartpark.analytics.catalogue import unit
+        from smartpark.analytics.kpis.catalogue import unit
 
         return unit(rule.kpi)
     return ""

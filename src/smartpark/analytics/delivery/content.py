@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Any, Final, cast
 
 from smartpark.analytics.alerts.evaluate import rfc3339
-from smartpark.analytics.catalogue import KPIS
 from smartpark.analytics.delivery.config import Schedule
 from smartpark.analytics.delivery.state import Delivery
 from smartpark.analytics.jobs import kpi_job
+from smartpark.analytics.kpis.catalogue import KPIS
 from smartpark.analytics.periods import from_ms, local_midnight_ms
 from smartpark.analytics.report import job as report_job
 from smartpark.analytics.report import monthly

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from smartpark.analytics.attribution import share_matrix, year_fraction
+from smartpark.analytics.kpis.attribution import share_matrix, year_fraction
 from smartpark.analytics.landuse.cohort import Static
 from smartpark.analytics.landuse.facts import FIELDS, Facts
 from smartpark.analytics.landuse.monthly import Monthly, month_code
@@ -41,7 +41,7 @@ class Dataset:
     first_month: int
     timezones: Mapping[str, str]  # park id (and zone id) -> time zone
     park_land_m2: Mapping[str, float] = field(default_factory=dict)  # registry land_km2
-    # Administrative attribution (analytics/attribution.py): none without regions.
+    # Administrative attribution (analytics/kpis/attribution.py): none without regions.
     region_ids: tuple[str, ...] = ()
     region_timezones: tuple[str, ...] = ()
     region_parks: tuple[str, ...] = ()  # the columns of region_shares

@@ -1,11 +1,11 @@
 """The adapter to the KPI engine: its monthly enterprise KPIs as :class:`Monthly` arrays.
 
-The KPI engine (:mod:`analytics.kpis`) computes, per enterprise and calendar month in
+The KPI engine (:mod:`analytics.kpis.compute`) computes, per enterprise and calendar month in
 the park's time zone, ``electricity_kwh``, ``energy_tce`` and ``fresh_water_m3`` with a
 ``completeness`` (% of expected samples), and write-back stores them in measurement
 ``kpi``. The land-use rules take them from either place:
 
-- :func:`monthly_from_table` — a :class:`~analytics.table.KpiTable` just computed;
+- :func:`monthly_from_table` — a :class:`~analytics.kpis.table.KpiTable` just computed;
 - :func:`read_monthly` — the stored rows (``Store.read_kpis``), via
   :func:`monthly_from_rows`;
 - :func:`compute_monthly` — computed month by month from the store's rollups (raw
@@ -28,8 +28,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from smartpark.analytics.kpis.table import COMPLETE_AT, KpiTable
 from smartpark.analytics.landuse.monthly import QUANTITIES, Monthly, month_code
-from smartpark.analytics.table import COMPLETE_AT, KpiTable
 from smartpark.core.errors import AnalyticsError
 from smartpark.core.registry import Registry
 from smartpark.store.base import KpiRow, Store
@@ -148,7 +148,7 @@ def compute_monthly(
     is missing, and a partly rolled-up month is completed from raw readings.
     ``AnalyticsError`` naming the commands when the store has no rollups for the range."""
     from smartpark.analytics.jobs import kpi_job
-    from smartpark.analytics.rollups.source import coverage
+    from smartpark.analytics.windows.rollups.source import coverage
 
     start, end = _utc_bounds(first_month, last_month)
     if coverage(store, registry, start, end).current == 0:

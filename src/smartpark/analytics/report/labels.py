@@ -1,4 +1,4 @@
-"""The monthly report's wording in English and Chinese (KPI names: analytics/catalogue.py)."""
+"""The monthly report's wording in English and Chinese (KPI names: analytics/kpis/catalogue.py)."""
 
 from __future__ import annotations
 

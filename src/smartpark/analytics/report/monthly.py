@@ -3,8 +3,8 @@
 :func:`build` gathers one month (docs/report.md): the month's KPI rows of the scope, its
 enterprises and its days from the store (or, when the store has no month rows, the KPIs
 computed from the readings with :func:`~analytics.jobs.kpi_job`), the same month last
-year, the zero-carbon line (:mod:`analytics.targets`), each stack's pollutants from the
-month's readings (:mod:`analytics.stacks`), land-use grades and idle flags
+year, the zero-carbon line (:mod:`analytics.kpis.targets`), each stack's pollutants from the
+month's readings (:mod:`analytics.windows.stacks`), land-use grades and idle flags
 (:mod:`analytics.landuse.job`) and the alerts fired (the alert state file). What is
 missing is collected as it is met and shown first, before any number. :func:`html`
 lays it out with the report renderer (:mod:`analytics.report.html`); the .xlsx workbook
@@ -24,18 +24,18 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from smartpark.analytics import targets
 from smartpark.analytics.alerts.state import AlertState
-from smartpark.analytics.catalogue import KPIS
 from smartpark.analytics.jobs import kpi_job
-from smartpark.analytics.kpis import SCOPES
+from smartpark.analytics.kpis import targets
+from smartpark.analytics.kpis.catalogue import KPIS
+from smartpark.analytics.kpis.compute import SCOPES
+from smartpark.analytics.kpis.table import COMPLETE_AT
 from smartpark.analytics.landuse import job as landuse_job
 from smartpark.analytics.periods import from_ms, local_midnight_ms
 from smartpark.analytics.report.html import Chart, Section, Series, Table, render
 from smartpark.analytics.report.labels import LABELS, check_lang, name
-from smartpark.analytics.rollups.source import range_windows
-from smartpark.analytics.stacks import StackTotals, cems_meters, stack_totals_of
-from smartpark.analytics.table import COMPLETE_AT
+from smartpark.analytics.windows.rollups.source import range_windows
+from smartpark.analytics.windows.stacks import StackTotals, cems_meters, stack_totals_of
 from smartpark.core.errors import AnalyticsError, ConfigError, OptionError
 from smartpark.core.registry import POLLUTANTS, Lang, Park, Region, Registry, Zone
 from smartpark.core.timestamps import now_ms

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from smartpark.analytics import xlsx_words
-from smartpark.analytics.catalogue import KPIS
+from smartpark.analytics.kpis.catalogue import KPIS
 from smartpark.analytics.periods import from_ms
 from smartpark.analytics.report import monthly
 from smartpark.analytics.report.labels import LABELS, name

@@ -3,7 +3,7 @@
 A window is read from the store's rollups when its UTC day's span is complete, covers
 it, carries the registry's current fingerprint, and the window is not dirty (no
 reading was written into it since it was rolled up). Every other window is evaluated
-from raw readings (:func:`~analytics.readers.read_range`, context included). The two
+from raw readings (:func:`~analytics.readings.readers.read_range`, context included). The two
 kinds give the same numbers (tests/analytics/test_rollups_exact.py), so a KPI over a
 range that is only partly rolled up is still exact; :class:`Source` says which windows
 came from where (``smartpark kpi --format json`` prints it as ``source``), and days
@@ -21,13 +21,13 @@ from typing import Any, Final, Literal
 import numpy as np
 import numpy.typing as npt
 
-from smartpark.analytics import windows
 from smartpark.analytics.layout import Layout
 from smartpark.analytics.periods import WINDOW_MS, Grid, align
-from smartpark.analytics.readers import edge_readings, read_range
-from smartpark.analytics.rollups.fingerprint import fingerprint
-from smartpark.analytics.rollups.rows import to_windows
-from smartpark.analytics.windows import MeterWindows
+from smartpark.analytics.readings.readers import edge_readings, read_range
+from smartpark.analytics.windows import meter_windows
+from smartpark.analytics.windows.meter_windows import MeterWindows
+from smartpark.analytics.windows.rollups.fingerprint import fingerprint
+from smartpark.analytics.windows.rollups.rows import to_windows
 from smartpark.core.errors import AnalyticsError
 from smartpark.core.logs import get_logger
 from smartpark.core.registry import Registry
@@ -134,7 +134,7 @@ def range_windows(
             kinds.append((a, b, "rollups"))
         else:
             cols = read_range(store, registry, a, b, meters=meters)
-            parts.append(windows.of_readings(lay, cols, Grid.covering(a, b)))
+            parts.append(meter_windows.of_readings(lay, cols, Grid.covering(a, b)))
             kinds.append((a, b, "raw"))
     source = Source(tuple(kinds), tuple(outdated))
     if outdated:
@@ -192,7 +192,7 @@ def window_runs(window_ms: npt.NDArray[np.int64]) -> list[tuple[int, int]]:
 
 def widened(store: Store, registry: Registry, a: int, b: int) -> tuple[int, int]:
     """``[a, b)`` widened to whole windows reaching the context readings (those
-    :func:`~analytics.readers.read_range` brings) of the meters that reported in it:
+    :func:`~analytics.readings.readers.read_range` brings) of the meters that reported in it:
     the windows a reading written into ``[a, b)`` can change."""
     cols = read_range(store, registry, a, b)
     inside = (cols.ts >= a) & (cols.ts < b)
@@ -210,7 +210,7 @@ def _last_before(
     """Each meter's last usable reading before ``at_ms`` (its context readings, cleaned)."""
     lay = Layout.of(registry)
     cols = edge_readings(store, registry, at_ms, "before", meters=meters)
-    return windows.of_readings(lay, cols, Grid(at_ms, 0)).last_ts_before
+    return meter_windows.of_readings(lay, cols, Grid(at_ms, 0)).last_ts_before
 
 
 def _runs(covered: npt.NDArray[np.bool_], lo: int) -> list[tuple[int, int, bool]]:

@@ -19,7 +19,7 @@ import numpy.typing as npt
 
 from smartpark.analytics import periods
 from smartpark.analytics.periods import Grid
-from smartpark.analytics.series import FloatArray
+from smartpark.analytics.readings.series import FloatArray
 from smartpark.core.registry import Park, Registry
 
 STRADDLE = ">"  # joins the versions of a period that straddles a change

@@ -15,7 +15,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from smartpark.analytics.catalogue import KPIS
+from smartpark.analytics.kpis.catalogue import KPIS
 from smartpark.analytics.periods import PeriodName
 from smartpark.store.base import KpiRow, Scope
 

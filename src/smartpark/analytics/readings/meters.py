@@ -1,8 +1,9 @@
 """Every meter's cumulative functions at the grid points, by the fastest path that fits.
 
-Meters that share a timestamp row go through :mod:`analytics.dense` (a matrix per
+Meters that share a timestamp row go through :mod:`analytics.readings.dense` (a matrix per
 block); the rest (gaps, jitter, readings to drop) through the general per-reading code
-of :mod:`analytics.counters`, :mod:`analytics.gauges` and :mod:`analytics.emissions`.
+of :mod:`analytics.readings.counters`, :mod:`analytics.readings.gauges` and
+:mod:`analytics.readings.emissions`.
 Both produce the same quantities, so the KPI formulas never know which path ran; the
 tests check the two agree.
 """
@@ -15,11 +16,11 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from smartpark.analytics import counters, dense, emissions, gauges
-from smartpark.analytics.counters import Events
 from smartpark.analytics.layout import Layout
 from smartpark.analytics.periods import Grid
-from smartpark.analytics.series import FloatArray, IntArray, SeriesIndex
+from smartpark.analytics.readings import counters, dense, emissions, gauges
+from smartpark.analytics.readings.counters import Events
+from smartpark.analytics.readings.series import FloatArray, IntArray, SeriesIndex
 from smartpark.store.base import ReadingColumns
 
 MISSING_TS: Final = np.iinfo(np.int64).min // 4

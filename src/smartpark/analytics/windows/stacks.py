@@ -2,9 +2,9 @@
 
 The enterprise KPIs ``so2_kg``, ``nox_exceed_h``, ... (docs/kpis.md) sum, window by
 window, each boundary pollutant meter's mass (the time integral of its mass rate, O2
-corrected, :mod:`analytics.emissions`) and its exceedance flags (1 at the first window of
+corrected, :mod:`analytics.readings.emissions`) and its exceedance flags (1 at the first window of
 each local hour whose mean corrected concentration is above the park's limit).
-:func:`pollutant_windows` gives these per meter; :mod:`analytics.kpis` sums them per
+:func:`pollutant_windows` gives these per meter; :mod:`analytics.kpis.compute` sums them per
 enterprise and :func:`stack_totals` per emission point (the enterprise and the meter's
 ``stack``) over a range, so an enterprise's stacks add up to its KPIs. Pollutant meters
 without a ``stack`` form one point of their enterprise, with stack id "".
@@ -17,11 +17,12 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from smartpark.analytics import periods, windows
+from smartpark.analytics import periods
 from smartpark.analytics.layout import Layout, group_sum
 from smartpark.analytics.periods import Grid
-from smartpark.analytics.series import FloatArray, sort_readings
-from smartpark.analytics.windows import MeterWindows
+from smartpark.analytics.readings.series import FloatArray, sort_readings
+from smartpark.analytics.windows import meter_windows
+from smartpark.analytics.windows.meter_windows import MeterWindows
 from smartpark.core.errors import AnalyticsError
 from smartpark.core.registry import POLLUTANTS, Registry
 from smartpark.store.base import ReadingColumns
@@ -101,8 +102,9 @@ def stack_totals(
 ) -> StackTotals:
     """Each stack's pollutant mass (kg) and exceedance hours over ``[start_ms, end_ms)``.
 
-    ``readings`` as for :func:`~analytics.kpis.compute_kpis` (codes into
-    ``registry.meter_ids``, edges included, e.g. from :func:`~analytics.readers.read_range`);
+    ``readings`` as for :func:`~analytics.kpis.compute.compute_kpis` (codes into
+    ``registry.meter_ids``, edges included, e.g. from
+    :func:`~analytics.readings.readers.read_range`);
     the range must start and end on the 15-minute grid, as KPI periods do.
     """
     if end_ms <= start_ms:
@@ -112,7 +114,7 @@ def stack_totals(
     wanted[cems_meters(registry)] = True
     cols = sort_readings(readings.take(wanted[readings.meter]))
     grid = Grid.covering(start_ms, end_ms)
-    mw = windows.of_readings(lay, cols, grid, use_dense=use_dense)
+    mw = meter_windows.of_readings(lay, cols, grid, use_dense=use_dense)
     return stack_totals_of(registry, mw, start_ms, end_ms)
 
 

@@ -34,7 +34,7 @@ import numpy.typing as npt
 
 from smartpark.analytics.layout import Layout
 from smartpark.analytics.periods import Grid
-from smartpark.analytics.series import FloatArray
+from smartpark.analytics.readings.series import FloatArray
 from smartpark.core.registry import Registry
 from smartpark.core.tariffs import ELECTRICITY, PERIODS, QUANTITIES, WindowPrices, window_prices
 

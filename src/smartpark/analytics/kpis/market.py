@@ -14,7 +14,7 @@ import numpy as np
 
 from smartpark.analytics import periods
 from smartpark.analytics.periods import WINDOW_MS, Grid
-from smartpark.analytics.series import FloatArray
+from smartpark.analytics.readings.series import FloatArray
 from smartpark.core.registry import Registry
 
 

@@ -1,12 +1,12 @@
 """Every meter's values per 15-minute window: what the KPIs read, and what a rollup stores.
 
-:func:`of_readings` evaluates readings (:mod:`analytics.meters`: counters cleaned and
+:func:`of_readings` evaluates readings (:mod:`analytics.readings.meters`: counters cleaned and
 apportioned, gauges held and integrated, stacks O2-corrected) on the UTC quarter-hour
 grid and keeps, per meter and window, exactly the additive and extreme quantities the
 KPI formulas of docs/kpis.md need. The same arrays come back from the store's rollups
-(:mod:`analytics.rollups`), so the KPI engine (:mod:`analytics.kpis`) never knows whether
-a window was computed from raw readings or read from a rollup, and windows of both kinds
-can be joined side by side (:meth:`MeterWindows.join`).
+(:mod:`analytics.windows.rollups`), so the KPI engine (:mod:`analytics.kpis.compute`)
+never knows whether a window was computed from raw readings or read from a rollup, and
+windows of both kinds can be joined side by side (:meth:`MeterWindows.join`).
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from smartpark.analytics import gauges, meters
 from smartpark.analytics.layout import Layout
-from smartpark.analytics.meters import MISSING_TS
 from smartpark.analytics.periods import WINDOW_MS, Grid
-from smartpark.analytics.series import FloatArray, IntArray, SeriesIndex
+from smartpark.analytics.readings import gauges, meters
+from smartpark.analytics.readings.meters import MISSING_TS
+from smartpark.analytics.readings.series import FloatArray, IntArray, SeriesIndex
 from smartpark.store.base import ReadingColumns
 
 MS_PER_H: Final = 3_600_000.0
@@ -129,7 +129,7 @@ def of_readings(
     """The windows of ``grid`` from readings sorted by (meter, ts).
 
     ``cols`` should hold each meter's readings over the grid plus a few on each side
-    (:func:`~analytics.readers.read_range`): the context the cleaning rules and the
+    (:func:`~analytics.readings.readers.read_range`): the context the cleaning rules and the
     apportioning at the edges look at. Readings outside the grid inform the windows
     but are never counted in them.
     """

@@ -28,7 +28,7 @@ import numpy.typing as npt
 
 from smartpark.analytics import periods
 from smartpark.analytics.periods import Grid
-from smartpark.analytics.series import FloatArray
+from smartpark.analytics.readings.series import FloatArray
 from smartpark.core.registry import FAMILIES, Park, Registry, Sharing
 from smartpark.core.tariffs import PERIODS
 

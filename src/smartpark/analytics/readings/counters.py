@@ -31,7 +31,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from smartpark.analytics.series import FloatArray, IntArray, SeriesIndex, segmented_cumsum
+from smartpark.analytics.readings.series import FloatArray, IntArray, SeriesIndex, segmented_cumsum
 from smartpark.store.base import ReadingColumns
 
 JITTER_REL: Final = 1e-9

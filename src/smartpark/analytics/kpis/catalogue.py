@@ -113,7 +113,7 @@ _SPECS: Final[tuple[KpiSpec, ...]] = (
     ),
 )
 
-# Cost KPIs (analytics/cost.py): priced with the registry's tariffs (docs/registry.md).
+# Cost KPIs (analytics/kpis/cost.py): priced with the registry's tariffs (docs/registry.md).
 _COST_SPECS: Final[tuple[KpiSpec, ...]] = (
     *(
         KpiSpec(f"electricity_kwh_{p}", "kWh", "cost", f"electricity imported in {p} hours")
@@ -298,7 +298,7 @@ def _check_complete(names: tuple[str, ...], **tables: Mapping[str, object]) -> N
         unknown = [n for n in entries if n not in names]
         fixes = [f"add {n!r}" for n in missing] + [f"remove {n!r} (no such KPI)" for n in unknown]
         if fixes:
-            raise RuntimeError(f"analytics/catalogue.py, {table}: {'; '.join(fixes)}")
+            raise RuntimeError(f"analytics/kpis/catalogue.py, {table}: {'; '.join(fixes)}")
 
 
 _check_complete(tuple(s.name for s in (*_SPECS, *_COST_SPECS)), _EN=_EN, _ZH=_ZH, _INPUTS=_INPUTS)

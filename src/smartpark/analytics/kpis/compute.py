@@ -3,15 +3,15 @@
 The pipeline, all on numpy arrays:
 
 1. Readings (sorted by (meter, ts)) split into counters and gauges. Counters are cleaned
-   (:mod:`analytics.counters`) and evaluated at the points of a 15-minute grid;
-   gauges are held (:mod:`analytics.gauges`) and integrated on the same grid.
+   (:mod:`analytics.readings.counters`) and evaluated at the points of a 15-minute grid;
+   gauges are held (:mod:`analytics.readings.gauges`) and integrated on the same grid.
 2. Per-meter window values are summed into *channels* per enterprise (boundary meters
    only; sub meters never reach a total). Channels that need the park's coefficients
    (tce, scope 1 CO2, heat CO2, clean energy) are formed per enterprise, where the park
    is known, so parks and zones with different factor sets still add up.
 3. Enterprise channels are summed into parks and parks into zones: one array of
    scope rows (enterprises, parks, zones) x windows. Regions are weighted sums of the
-   parks' period values (:mod:`analytics.attribution`, enclave shares per family).
+   parks' period values (:mod:`analytics.kpis.attribution`, enclave shares per family).
 4. Per time zone and period kind, the windows are reduced to full calendar periods
    (:mod:`analytics.periods`) and the formulas applied to the period sums.
 
@@ -28,17 +28,19 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from smartpark.analytics import cost, periods, windows
-from smartpark.analytics.attribution import Attribution
-from smartpark.analytics.catalogue import KPI_NAMES
-from smartpark.analytics.factorsets import WindowSets
+from smartpark.analytics import periods
+from smartpark.analytics.kpis import cost
+from smartpark.analytics.kpis.attribution import Attribution
+from smartpark.analytics.kpis.catalogue import KPI_NAMES
+from smartpark.analytics.kpis.factorsets import WindowSets
+from smartpark.analytics.kpis.market import certificate_kwh
+from smartpark.analytics.kpis.table import KpiBlock, KpiTable
 from smartpark.analytics.layout import Layout, group_sum
-from smartpark.analytics.market import certificate_kwh
 from smartpark.analytics.periods import Grid, PeriodName
-from smartpark.analytics.series import FloatArray, IntArray, sort_readings
-from smartpark.analytics.stacks import pollutant_windows
-from smartpark.analytics.table import KpiBlock, KpiTable
-from smartpark.analytics.windows import MeterWindows
+from smartpark.analytics.readings.series import FloatArray, IntArray, sort_readings
+from smartpark.analytics.windows import meter_windows
+from smartpark.analytics.windows.meter_windows import MeterWindows
+from smartpark.analytics.windows.stacks import pollutant_windows
 from smartpark.core import quantities
 from smartpark.core.errors import AnalyticsError
 from smartpark.core.logs import get_logger
@@ -118,7 +120,7 @@ def _windows(reg: Registry, lay: Layout, mw: MeterWindows) -> _Windows:
     has_power = np.bincount(lay.enterprise[pmeters], minlength=lay.n_ent) > 0
     demand_e = np.where(has_power[:, None], power_e, 4.0 * ch["electricity_import"])
 
-    # Emissions: mass and exceedance hours per pollutant (analytics/stacks.py).
+    # Emissions: mass and exceedance hours per pollutant (analytics/windows/stacks.py).
     pw = pollutant_windows(lay, mw)
     for name in POLLUTANTS:
         of_q = np.array([lay.quantity[m] == name for m in pw.meters], np.bool_)
@@ -232,7 +234,7 @@ def _stale(lay: Layout, win: _Windows, gi: npt.NDArray[np.intp], ends: IntArray)
 def _cost_windows(
     reg: Registry, lay: Layout, win: _Windows, grid: Grid, peak_shift: float
 ) -> cost.CostWindows:
-    """The cost channels (analytics/cost.py) from the enterprises' consumption channels."""
+    """The cost channels (analytics/kpis/cost.py) from the enterprises' consumption channels."""
     ent = {q: win.channels[: lay.n_ent, win.names.index(q)] for q in cost.QUANTITIES}
     return cost.CostWindows.of(reg, lay, grid, ent, peak_shift)
 
@@ -253,7 +255,7 @@ def compute_kpis(
 
     ``readings`` are canonical values with meter codes into ``registry.meter_ids``; they
     may (and, for exact edges, should) include each counter's last reading before
-    ``start_ms`` and first after ``end_ms`` (see :mod:`analytics.readers`). Periods are
+    ``start_ms`` and first after ``end_ms`` (see :mod:`analytics.readings.readers`). Periods are
     calendar periods in each scope's time zone (enterprise and park: the park's; zone:
     the zone's; region: the region's). ``ids`` optionally restricts a scope level to some
     ids. ``use_dense`` False forces the general per-reading path (the tests compare
@@ -264,7 +266,7 @@ def compute_kpis(
         raise AnalyticsError(f"range: end {end_ms} must be after start {start_ms}")
     lay = Layout.of(registry)
     started = time.perf_counter()
-    mw = windows.of_readings(
+    mw = meter_windows.of_readings(
         lay, sort_readings(readings), Grid.covering(start_ms, end_ms), use_dense=use_dense
     )
     table = kpis_of_windows(

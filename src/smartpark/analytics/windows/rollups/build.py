@@ -2,9 +2,9 @@
 
 :func:`build` rolls ``[start, end)`` up in pieces of whole UTC days (memory stays that of
 one piece of readings): each piece's readings with their context are evaluated
-(:func:`~analytics.windows.of_readings`) and replace the day's rollups in one store
+(:func:`~analytics.windows.meter_windows.of_readings`) and replace the day's rollups in one store
 operation, stamped with the registry's fingerprint. A day built alone equals the same
-day inside a longer build (the context readings of :mod:`analytics.readers`).
+day inside a longer build (the context readings of :mod:`analytics.readings.readers`).
 
 :func:`reroll_dirty` keeps rollups current: every reading write marks its 15-minute
 windows dirty (store/rollups.py), and it re-rolls every dirty window, however late its
@@ -12,7 +12,7 @@ reading arrived (the store lists them without reading the clean ones). The windo
 new reading changes reach beyond its own: a counter's consumption is apportioned
 between the readings around it, and a reading decides whether its neighbours are
 spikes. So each run of dirty windows is widened to the context readings around it (per
-meter, the readings :func:`~analytics.readers.read_range` brings) and the widened range
+meter, the readings :func:`~analytics.readings.readers.read_range` brings) and the widened range
 is rebuilt; the marks seen are then cleared (a write racing the rebuild leaves its
 window dirty). Only windows inside rolled-up spans are re-rolled; marks elsewhere are
 just cleared (a later :func:`build` of those reads the readings anyway).
@@ -27,13 +27,13 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from smartpark.analytics import windows
 from smartpark.analytics.layout import Layout
 from smartpark.analytics.periods import Grid, align
-from smartpark.analytics.readers import read_range
-from smartpark.analytics.rollups.fingerprint import fingerprint
-from smartpark.analytics.rollups.rows import to_rows
-from smartpark.analytics.rollups.source import widened, window_runs
+from smartpark.analytics.readings.readers import read_range
+from smartpark.analytics.windows import meter_windows
+from smartpark.analytics.windows.rollups.fingerprint import fingerprint
+from smartpark.analytics.windows.rollups.rows import to_rows
+from smartpark.analytics.windows.rollups.source import widened, window_runs
 from smartpark.core.errors import AnalyticsError
 from smartpark.core.logs import get_logger
 from smartpark.core.registry import Registry
@@ -67,7 +67,7 @@ def build_range(store: Store, registry: Registry, start_ms: int, end_ms: int, fp
     """Rebuild ``[start_ms, end_ms)`` (window-aligned) in one piece."""
     dirty_w, dirty_m = store.rollups.dirty(start_ms, end_ms)
     cols = read_range(store, registry, start_ms, end_ms)
-    mw = windows.of_readings(Layout.of(registry), cols, Grid.covering(start_ms, end_ms))
+    mw = meter_windows.of_readings(Layout.of(registry), cols, Grid.covering(start_ms, end_ms))
     rows = to_rows(mw)
     store.rollups.write(start_ms, end_ms, rows, fp)
     store.rollups.clear_dirty(dirty_w, dirty_m)

@@ -3,7 +3,7 @@
 The gauges of one emission point share a ``stack`` id within an enterprise: pollutant
 concentrations (``so2``, ``nox``, ``particulate``), ``o2`` and ``flue_gas_flow``. At each
 pollutant sample, the stack's O2 and flow are the samples holding at that instant
-(:mod:`analytics.gauges`); then
+(:mod:`analytics.readings.gauges`); then
 
 * ``C = C_measured * (21 - O2_ref) / (21 - O2_measured)`` when the pollutant meter has
   an ``o2_ref`` and the stack an O2 gauge (GB 13271-2014). A stack without an O2
@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from smartpark.analytics.gauges import Held
-from smartpark.analytics.series import FloatArray, IntArray
+from smartpark.analytics.readings.gauges import Held
+from smartpark.analytics.readings.series import FloatArray, IntArray
 
 O2_AIR = 21.0
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from smartpark.analytics.periods import WINDOW_MS, align
-from smartpark.analytics.rollups.build import Built, build, reroll_dirty
-from smartpark.analytics.rollups.source import current_mask, window_runs
+from smartpark.analytics.windows.rollups.build import Built, build, reroll_dirty
+from smartpark.analytics.windows.rollups.source import current_mask, window_runs
 from smartpark.core.registry import Registry
 from smartpark.store.base import Store
 

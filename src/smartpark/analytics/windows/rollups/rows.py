@@ -6,7 +6,7 @@ import numpy as np
 import numpy.typing as npt
 
 from smartpark.analytics.periods import WINDOW_MS, Grid
-from smartpark.analytics.windows import MeterWindows
+from smartpark.analytics.windows.meter_windows import MeterWindows
 from smartpark.store.rollups import FIELDS, RollupColumns
 
 

@@ -5,7 +5,7 @@ sorted by (meter, ts), are then a ``k x n`` matrix (a free reshape when they are
 adjacent), and everything that depends only on the timestamps (the reading before each
 grid point, the interpolation fractions, hold durations, sample counts) is computed
 once for the row instead of once per reading. The arithmetic is exactly that of
-:mod:`analytics.counters` and :mod:`analytics.gauges`; rows that need the general
+:mod:`analytics.readings.counters` and :mod:`analytics.readings.gauges`; rows that need the general
 rules' reading-dropping (non-finite, negative or isolated-spike readings) are handed
 back to the general path.
 """
@@ -18,9 +18,9 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from smartpark.analytics.counters import JITTER_REL
-from smartpark.analytics.gauges import HOLD_INTERVALS
-from smartpark.analytics.series import FloatArray, IndexArray, IntArray, SeriesIndex
+from smartpark.analytics.readings.counters import JITTER_REL
+from smartpark.analytics.readings.gauges import HOLD_INTERVALS
+from smartpark.analytics.readings.series import FloatArray, IndexArray, IntArray, SeriesIndex
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,8 @@ def counters(
     look: RowLookup,
     falls: npt.NDArray[np.bool_],
 ) -> DenseCounters:
-    """Counter rules of :mod:`analytics.counters` on a clean block (``multiplier`` etc. per row).
+    """Counter rules of :mod:`analytics.readings.counters` on a clean block
+    (``multiplier`` etc. per row).
 
     ``falls`` is per row, from :func:`screen_counter_rows`.
 
@@ -190,7 +191,7 @@ def _falling_rows(
     raw = np.where(rolled, new_v + top - prev_v, raw)
     raw = np.where(reset, new_v, raw)
     delta = raw * multiplier[:, None]
-    register = np.zeros(v.shape, np.longdouble)  # as in analytics.counters
+    register = np.zeros(v.shape, np.longdouble)  # as in analytics.readings.counters
     np.cumsum(delta.astype(np.longdouble), axis=1, out=register[:, 1:])
     j = look.j
     jc = np.clip(j, 0, n - 2)
@@ -219,7 +220,8 @@ def hold_row(ts: IntArray, interval_ms: FloatArray) -> FloatArray:
 def integrals(
     values: FloatArray, ts: IntArray, hold: FloatArray, points: IntArray, look: RowLookup
 ) -> tuple[FloatArray, FloatArray]:
-    """``(G, H)`` of :class:`analytics.gauges.Held` at ``points`` for every row, (k, P) each."""
+    """``(G, H)`` of :class:`analytics.readings.gauges.Held` at ``points`` for every row,
+    (k, P) each."""
     valid = np.isfinite(values)
     all_valid = bool(valid.all())
     if all_valid and hold.shape[0] == 1:
