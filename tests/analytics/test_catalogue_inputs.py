@@ -82,3 +82,13 @@ def test_a_metered_input_gives_the_kpi_a_value() -> None:
     ]:
         assert quantity in KPIS[kpi].inputs
         assert np.nanmax(_one_meter_day(quantity)[kpi]) > 0, (quantity, kpi)
+
+
+def test_a_kpi_is_metered_by_a_scope_measuring_one_of_its_inputs() -> None:
+    so2 = KPIS["so2_kg"]
+    assert so2.metered_by({"so2", "electricity_import"})
+    assert not so2.metered_by({"nox", "electricity_import"})
+    assert not so2.metered_by(set())
+    energy = KPIS["energy_tce"]
+    assert energy.metered_by({"natural_gas"})  # any one of its inputs is enough
+    assert not energy.metered_by({"fresh_water"})

@@ -153,7 +153,7 @@ def scope_page(src: data.Sources, page: Page) -> dict[str, Any]:
     """The context of a zone, region, park or enterprise page."""
     t, lang, tz = LABELS[page.lang], page.lang, page.timezone
     fig, child_links = _figures(src, page)
-    values = fig.values.get((page.kind, page.id), {})
+    values = _measured(page.registry, page.kind, page.id, fig)
     if not values.get("completeness", 0.0) > 0:
         values = {}  # not one reading: every value is "–", never a zero
     energy = values.get("energy_tce", float("nan"))
@@ -169,7 +169,7 @@ def scope_page(src: data.Sources, page: Page) -> dict[str, Any]:
         "water": _rows(monthly.WATER, values, lang),
         "pollutants": _pollutants(page, values, lang),
         "quality": _rows(monthly.QUALITY, values, lang),
-        "children": _children(child_links, fig),
+        "children": _children(page.registry, child_links, fig),
         "child_kpis": [_header(k, lang) for k in CHILD_KPIS],
         "landuse": _landuse(src, page),
         "alerts": _alerts(src, page, t, tz),
@@ -287,10 +287,24 @@ def _pollutants(page: Page, values: dict[str, float], lang: str) -> list[dict[st
     ]
 
 
-def _children(links: list[Link], fig: Figures) -> list[dict[str, Any]]:
-    return [
-        {"link": c, "cells": [number(fig.of(c.kind, c.id, k)) for k in CHILD_KPIS]} for c in links
-    ]
+def _children(reg: Registry, links: list[Link], fig: Figures) -> list[dict[str, Any]]:
+    out = []
+    for c in links:
+        values = _measured(reg, c.kind, c.id, fig)
+        out.append({"link": c, "cells": [number(values.get(k)) for k in CHILD_KPIS]})
+    return out
+
+
+def _measured(reg: Registry, kind: str, ident: str, fig: Figures) -> dict[str, float]:
+    """The KPIs of ``kind:ident`` its boundary meters can give: a KPI none of whose inputs
+    they measure (SO2 of a park without a stack) is left out, shown "–", not 0."""
+    metered = {
+        reg.meters[m].quantity
+        for m in _meters(reg, kind, ident)
+        if reg.meters[m].role == "boundary"
+    }
+    values = fig.values.get((kind, ident), {})
+    return {k: v for k, v in values.items() if k not in KPIS or KPIS[k].metered_by(metered)}
 
 
 def _chart(fig: Figures, page: Page, t: dict[str, str], tz: str) -> dict[str, Any]:

@@ -11,7 +11,7 @@ Each KPI also names its ``inputs``: the quantities it is computed from (below, a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from typing import Final, Literal
 
@@ -30,6 +30,12 @@ class KpiSpec:
     en: str = ""  # the English label (_EN)
     zh: str = ""  # the Chinese name (_ZH)
     inputs: frozenset[str] = frozenset()  # the quantities it is computed from (_INPUTS)
+
+    def metered_by(self, quantities: Collection[str]) -> bool:
+        """Whether a scope whose boundary meters measure ``quantities`` gets a real value
+        of this KPI: one of its ``inputs`` is among them (else the KPI is only a
+        constant, 0 or no value, and a page or dashboard shows nothing for it)."""
+        return not self.inputs.isdisjoint(quantities)
 
     def label(self, lang: str) -> str:
         """The KPI's label in ``lang``: "zh" the Chinese term, else the English label
