@@ -43,7 +43,7 @@ class Wanted:
 
 @dataclass(frozen=True)
 class Figures:
-    """Values by subject id and KPI for the period; the scope's finer series."""
+    """Values by (scope, id) and KPI for the period; the scope's finer series."""
 
     source: Literal["stored", "computed", "none"]
     start_ms: int
