@@ -68,11 +68,16 @@ class Sources:
             return self._landuse[year]
 
 
-def timezone_of(reg: Registry, scope: Scope, ident: str) -> str:
-    """The time zone dates of ``scope:ident`` are read in."""
-    if scope == "zone":
+def timezone_of(reg: Registry, kind: str, ident: str) -> str:
+    """The time zone dates of ``kind:ident`` (a zone, region, park, enterprise or meter)
+    are read in: its own, or its park's."""
+    if kind == "zone":
         return reg.zones[ident].timezone
-    park = ident if scope == "park" else reg.enterprises[ident].park
+    if kind == "region":
+        return reg.regions[ident].timezone
+    if kind == "meter":
+        ident, kind = reg.meters[ident].enterprise, "enterprise"
+    park = ident if kind == "park" else reg.enterprises[ident].park
     return reg.parks[park].timezone
 
 

@@ -52,16 +52,7 @@ class Page:
 
     @property
     def timezone(self) -> str:
-        return timezone_of(self.registry, self.kind, self.id)
-
-
-def timezone_of(reg: Registry, kind: str, ident: str) -> str:
-    """The time zone a page's dates and times are read in (a meter: its park's)."""
-    if kind == "region":
-        return reg.regions[ident].timezone
-    if kind == "meter":
-        return data.timezone_of(reg, "enterprise", reg.meters[ident].enterprise)
-    return data.timezone_of(reg, kind, ident)  # type: ignore[arg-type]
+        return data.timezone_of(self.registry, self.kind, self.id)
 
 
 def frame(page: Page) -> dict[str, Any]:
@@ -448,4 +439,4 @@ def local_time(ms: int, tz: str, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return from_ms(ms, tz).strftime(fmt)
 
 
-__all__ = ["Page", "frame", "local_time", "meter_page", "rows", "scope_page", "timezone_of"]
+__all__ = ["Page", "frame", "local_time", "meter_page", "rows", "scope_page"]

@@ -202,7 +202,7 @@ async def page_of(
         raise HTTPException(403)
     clock = now_ms()
     try:
-        picked = period.parse(day, month, year, pages.timezone_of(src.registry, kind, ident), clock)
+        picked = period.parse(day, month, year, data.timezone_of(src.registry, kind, ident), clock)
     except OptionError as exc:
         raise HTTPException(400, str(exc)) from None
     return caller, pages.Page(src.registry, vis, kind, ident, picked, lang, clock)
