@@ -9,6 +9,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from smartpark.store.days import DayStore
 from smartpark.store.rollups import RollupStore
 
 Scope = Literal["enterprise", "park", "zone", "region"]
@@ -118,7 +119,7 @@ class Store(Protocol):
 
     def version(self) -> int | None:
         """A number that changes whenever anything is written to the store (readings,
-        KPI rows, rollups), by this process or any other; ``None`` where the backend
+        KPI rows, rollups, day rows), by this process or any other; ``None`` where the backend
         cannot tell cheaply (InfluxDB).
 
         It is a change token for caches of answers built from the store: compare it
@@ -134,6 +135,11 @@ class Store(Protocol):
     @property
     def rollups(self) -> RollupStore:
         """The rollup tables (store/rollups.py); every :meth:`write` marks its windows dirty."""
+        ...
+
+    @property
+    def days(self) -> DayStore:
+        """The day-level tables (store/days.py): rows per meter, per scope and day cell."""
         ...
 
     def close(self) -> None: ...

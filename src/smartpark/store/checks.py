@@ -12,10 +12,13 @@ from collections.abc import Sequence
 from typing import Final, get_args
 
 import numpy as np
+import numpy.typing as npt
 
 from smartpark.core.errors import StoreRejectedError
 from smartpark.store.base import KpiRow, Period, ReadingColumns, Scope
+from smartpark.store.days import METER_FIELDS, SCOPE_FIELDS, DayColumns
 from smartpark.store.lineprotocol import escape, string_field
+from smartpark.store.rollups import non_default
 
 SCOPES: Final[tuple[str, ...]] = get_args(Scope)
 PERIODS: Final[tuple[str, ...]] = get_args(Period)
@@ -64,3 +67,69 @@ def check_kpi_rows(rows: Sequence[KpiRow]) -> None:
                 raise ValueError(f"start_ms {row.start_ms!r} is not an integer")
         except (ValueError, TypeError) as exc:
             raise StoreRejectedError(f"kpi row {i} {row!r}: {exc}") from None
+
+
+def non_finite(
+    values: dict[str, npt.NDArray[np.generic]],
+    fields: dict[str, tuple[type[np.generic], float | int]],
+) -> tuple[str, int] | None:
+    """The first (field, row) of rows as columns whose value is NaN or infinite, where
+    not a NaN at a NaN default (a value that is left out); None if there is none."""
+    for name, (dtype, default) in fields.items():
+        column = values[name]
+        if dtype is np.float64:
+            bad = ~np.isfinite(column) & non_default(column, default)
+            if bad.any():
+                return name, int(np.flatnonzero(bad)[0])
+    return None
+
+
+def check_day_rows(
+    cells: npt.NDArray[np.int64],
+    meters: DayColumns,
+    scopes: DayColumns,
+    scope_keys: tuple[str, ...],
+    n_meters: int,
+) -> None:
+    """What a day-level write (:meth:`~smartpark.store.days.DayStore.write`) must hold:
+    ascending cell edges, every row at the start of one of those cells, meter codes in
+    the registry, scope rows of storable keys of ``scope_keys``, every field there and
+    of the row count, values finite (a NaN at a NaN default aside)."""
+    if cells.ndim != 1 or (cells.size > 1 and not (np.diff(cells) > 0).all()):
+        raise StoreRejectedError(f"day cells: edges must ascend, got {cells[:8].tolist()}…")
+    starts = cells[:-1]
+    for what, rows, fields, n_keys in (
+        ("day meter", meters, METER_FIELDS, n_meters),
+        ("day scope", scopes, SCOPE_FIELDS, len(scope_keys)),
+    ):
+        n = len(rows)
+        missing = sorted(set(fields) - set(rows.values))
+        if missing:
+            raise StoreRejectedError(f"{what} rows: no column {', '.join(missing)}")
+        for name, column in (("cell_ms", rows.cell_ms), *rows.values.items()):
+            if column.shape != (n,):
+                raise StoreRejectedError(f"{what} rows: {name} has shape {column.shape}, not {n}")
+        outside = (rows.key < 0) | (rows.key >= n_keys)
+        if outside.any():
+            i = int(np.flatnonzero(outside)[0])
+            raise StoreRejectedError(
+                f"{what} row {i}: key {int(rows.key[i])} not in 0..{n_keys - 1}"
+            )
+        at = np.searchsorted(starts, rows.cell_ms).clip(max=max(len(starts) - 1, 0))
+        off = starts[at] != rows.cell_ms if len(starts) else np.ones(n, np.bool_)
+        if off.any():
+            i = int(np.flatnonzero(off)[0])
+            raise StoreRejectedError(
+                f"{what} row {i}: cell_ms {int(rows.cell_ms[i])} starts none of the cells written"
+            )
+        bad = non_finite(rows.values, fields)
+        if bad is not None:
+            name, i = bad
+            raise StoreRejectedError(
+                f"{what} row {i}: {name} {float(rows.values[name][i])!r} is not finite"
+            )
+    for k in np.unique(scopes.key).tolist():
+        try:
+            escape(scope_keys[k], "tag_value")
+        except ValueError as exc:
+            raise StoreRejectedError(f"day scope key {k}: {exc}") from None

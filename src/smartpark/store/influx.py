@@ -91,6 +91,7 @@ from smartpark.core.settings import read_secret
 from smartpark.core.urls import StoreUrl
 from smartpark.store.base import KpiRow, Period, ReadingColumns, Scope
 from smartpark.store.checks import check_kpi_rows, check_readings
+from smartpark.store.influx_days import InfluxDays
 from smartpark.store.influx_rollups import InfluxRollups, dirty_lines
 from smartpark.store.lineprotocol import (
     FIELD,
@@ -152,7 +153,7 @@ class _Decoders(NamedTuple):
 
 
 class RowSeries(msgspec.Struct):
-    """A series of any columns, for the rollup measurements (store/influx_rollups.py)."""
+    """A series of any columns, for the rollup and day spans (influx_rollups.py, influx_days.py)."""
 
     name: str = ""
     tags: dict[str, str] | None = None
@@ -243,6 +244,7 @@ class InfluxStore:
         self.dropped_unknown = 0  # points of meters not in the registry, over all reads
         self._lines = LineBuilder(registry)
         self.rollups = InfluxRollups(self)
+        self.days = InfluxDays(self)
         headers: dict[str, str] = {}
         auth: httpx.BasicAuth | None = None
         if url.kind == "influxdb2":

@@ -22,7 +22,8 @@ row decodes (msgpack or JSON, msgspec) into a tuple of known types, and each ans
 default; no Python object outlives its chunk. A write builds its lines the way
 lineprotocol.py builds readings': one msgspec encoding of a token list chosen by
 boolean masks (floats in their shortest round-trip form), while the previous body is
-being posted.
+being posted. Both directions are written for any set of fields (:class:`TypedRows`,
+:class:`FieldLines`): the day level (influx_days.py) uses them too.
 
 A rebuild first writes the touched days' spans as incomplete, deletes their rows, writes
 the new rows, then the complete spans: a crash in between leaves days a reader treats
@@ -31,7 +32,7 @@ as not rolled up.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Final
 
@@ -41,6 +42,7 @@ import numpy.typing as npt
 
 from smartpark.core.errors import StoreError
 from smartpark.core.timestamps import now_ms
+from smartpark.store.checks import non_finite
 from smartpark.store.lineprotocol import escape, string_field
 from smartpark.store.rollups import (
     DIRTY_MEASUREMENT,
@@ -58,46 +60,14 @@ from smartpark.store.rollups import (
 if TYPE_CHECKING:
     from smartpark.store.influx import InfluxStore, RowSeries
 
-_POINTS_PER_REQUEST: Final = 20_000
+POINTS_PER_REQUEST: Final = 20_000  # rows per write request
 _PLACEHOLDER: Final = b"\x01"  # the commas of a line inside the JSON list (lineprotocol.py)
 _TRANSLATE: Final = bytes.maketrans(_PLACEHOLDER, b",")
 
+Fields = dict[str, tuple[type[np.generic], float | int]]
+"""field -> (numpy dtype, default), as :data:`~smartpark.store.rollups.FIELDS`."""
+
 _encoder = msgspec.json.Encoder()
-
-# A read asks for the fields by name, so its columns are known before the answer and a
-# row decodes straight into typed values: (time, field, ...) in FIELDS order, None for
-# a field the point lacks (left out at its default).
-_SELECT_FIELDS: Final = ", ".join(f'"{name}"' for name in FIELDS)
-_COLUMNS: Final = ["time", *FIELDS]
-_RollupRow: Any = tuple[  # type: ignore[misc]
-    (
-        int,
-        *((float | None) if dtype is np.float64 else (int | None) for dtype, _ in FIELDS.values()),
-    )
-]
-_RollupSeries: Any = msgspec.defstruct(
-    "_RollupSeries",
-    [
-        ("tags", dict[str, str] | None, None),
-        ("columns", list[str], []),
-        ("values", list[_RollupRow], []),
-    ],
-)
-_RollupResult: Any = msgspec.defstruct(
-    "_RollupResult",
-    [("series", list[_RollupSeries], []), ("error", str | None, None)],
-)
-_RollupResponse: Any = msgspec.defstruct(
-    "_RollupResponse",
-    [("results", list[_RollupResult], []), ("error", str | None, None)],
-)
-
-
-def _name_tokens(comma: bytes) -> npt.NDArray[np.object_]:
-    """``name=`` of each field (FIELDS order) as a line's token, after ``comma``."""
-    out = np.empty(len(FIELDS), dtype=object)
-    out[:] = [msgspec.Raw(comma + escape(name, "field_key").encode() + b"=") for name in FIELDS]
-    return out
 
 
 def _token(text: bytes) -> npt.NDArray[np.object_]:
@@ -110,10 +80,143 @@ def _token(text: bytes) -> npt.NDArray[np.object_]:
 _SPACE: Final = _token(b" ")
 _NEWLINE: Final = _token(b"\n")
 _INT_SUFFIX: Final = _token(b"i")
-_FIRST_NAMES: Final = _name_tokens(b"")  # the first field of a line
-_NAMES: Final = _name_tokens(_PLACEHOLDER)  # any other
-# The value a missing cell stands for, per column of a decoded row (time first).
-_DEFAULTS: Final = np.array([0, *(default for _, default in FIELDS.values())], dtype=object)
+
+
+def series_tokens(measurement: str, tag: str, values: list[str]) -> npt.NDArray[np.object_]:
+    """The series key ``measurement,tag=<value> `` of each tag value (escaped; ``ValueError``
+    if one cannot be carried), as line tokens for :meth:`FieldLines.build`."""
+    out = np.empty(len(values), dtype=object)
+    out[:] = [
+        msgspec.Raw(
+            f"{measurement},{tag}={escape(v, 'tag_value')} ".encode().replace(b",", _PLACEHOLDER)
+        )
+        for v in values
+    ]
+    return out
+
+
+class FieldLines:
+    """Line protocol of rows as columns, each row ``<series key> f1=v1,f2=v2i,... <ms>``
+    with the fields at their default left out; the values formatted by msgspec (floats
+    in their shortest round-trip form, ints exactly) as lineprotocol.py does for
+    readings.
+
+    Each row is a run of tokens of one token table (rows x slots): the series key,
+    then name, value and (ints) ``i`` of each field, then space, time and newline; a
+    boolean table of the same shape keeps the slots of the fields present, and the
+    kept tokens, row-major, are the lines.
+    """
+
+    def __init__(self, fields: Fields) -> None:
+        self.fields = fields
+        self._first_names = self._name_tokens(b"")  # the first field of a line
+        self._names = self._name_tokens(_PLACEHOLDER)  # any other
+        self._n_slots = 1 + sum(3 if dtype is np.int64 else 2 for dtype, _ in fields.values()) + 3
+
+    def _name_tokens(self, comma: bytes) -> npt.NDArray[np.object_]:
+        """``name=`` of each field as a line's token, after ``comma``."""
+        out = np.empty(len(self.fields), dtype=object)
+        out[:] = [
+            msgspec.Raw(comma + escape(name, "field_key").encode() + b"=") for name in self.fields
+        ]
+        return out
+
+    def build(
+        self,
+        keys: npt.NDArray[np.object_],
+        ts: npt.NDArray[np.int64],
+        values: dict[str, npt.NDArray[np.generic]],
+    ) -> bytes:
+        """The lines of the rows (``keys``: each row's series key token, from
+        :func:`series_tokens`); every row must have some field away from its default."""
+        n = len(ts)
+        if n == 0:
+            return b""
+        tokens = np.empty((n, self._n_slots), dtype=object)
+        keep = np.zeros((n, self._n_slots), dtype=np.bool_)
+        tokens[:, 0] = keys
+        keep[:, 0] = True
+        name_slot = np.zeros(len(self.fields), dtype=np.intp)
+        present_of = np.zeros((n, len(self.fields)), dtype=np.bool_)
+        slot = 1
+        for k, (name, (dtype, default)) in enumerate(self.fields.items()):
+            column = values[name]
+            present = non_default(column, default)
+            name_slot[k] = slot
+            present_of[:, k] = present
+            tokens[:, slot] = self._names[k : k + 1]
+            tokens[present, slot + 1] = column[present].tolist()
+            keep[:, slot] = keep[:, slot + 1] = present
+            slot += 2
+            if dtype is np.int64:
+                tokens[:, slot] = _INT_SUFFIX
+                keep[:, slot] = present
+                slot += 1
+        first = np.argmax(present_of, axis=1)  # rows without any field were left out
+        tokens[np.arange(n), name_slot[first]] = self._first_names[first]
+        tokens[:, slot] = _SPACE
+        tokens[:, slot + 1] = ts.tolist()
+        tokens[:, slot + 2] = _NEWLINE
+        keep[:, slot : slot + 3] = True
+        # b"[a,b,...]" -> drop brackets and JSON commas, restore the lines' commas.
+        return _encoder.encode(tokens[keep].tolist())[1:-1].translate(_TRANSLATE, b",")
+
+
+class TypedRows:
+    """A read of ``fields`` by name: the ``SELECT`` list, msgspec decoders of the answer
+    whose rows decode straight into typed values ((time, field, ...) in field order,
+    None for a field the point lacks), and :meth:`columns` turning one answer chunk
+    into typed numpy columns, a missing field its default."""
+
+    def __init__(self, name: str, fields: Fields) -> None:
+        self.fields = fields
+        self.select = ", ".join(f'"{field}"' for field in fields)
+        self.names = ["time", *fields]
+        row: Any = tuple[  # type: ignore[misc]
+            (
+                int,
+                *(
+                    (float | None) if dtype is np.float64 else (int | None)
+                    for dtype, _ in fields.values()
+                ),
+            )
+        ]
+        series: Any = msgspec.defstruct(
+            f"_{name}Series",
+            [
+                ("tags", dict[str, str] | None, None),
+                ("columns", list[str], []),
+                ("values", list[row], []),
+            ],
+        )
+        result: Any = msgspec.defstruct(
+            f"_{name}Result", [("series", list[series], []), ("error", str | None, None)]
+        )
+        response: Any = msgspec.defstruct(
+            f"_{name}Response", [("results", list[result], []), ("error", str | None, None)]
+        )
+        self.json = msgspec.json.Decoder(response).decode
+        self.msgpack = msgspec.msgpack.Decoder(response).decode
+        # The value a missing cell stands for, per column of a decoded row (time first).
+        self._defaults = np.array([0, *(d for _, d in fields.values())], dtype=object)
+
+    def columns(
+        self, rows: list[Any]
+    ) -> tuple[npt.NDArray[np.int64], dict[str, npt.NDArray[np.generic]]]:
+        """(time, values by field) of one chunk's decoded rows (``chunk_size`` at most)."""
+        table = np.array(rows, dtype=object)
+        missing = np.equal(table, None)  # type: ignore[call-overload]
+        if missing.any():
+            table = np.where(missing, self._defaults, table)
+        values = {
+            name: table[:, k].astype(dtype)
+            for k, (name, (dtype, _)) in enumerate(self.fields.items(), start=1)
+        }
+        return table[:, 0].astype(np.int64), values
+
+
+_ROWS: Final = TypedRows("Rollup", FIELDS)
+_LINES: Final = FieldLines(FIELDS)
 
 
 def dirty_lines(ts: npt.NDArray[np.int64]) -> bytes:
@@ -124,26 +227,32 @@ def dirty_lines(ts: npt.NDArray[np.int64]) -> bytes:
     ).encode()
 
 
+def write_bodies(store: InfluxStore, bodies: Iterable[bytes]) -> None:
+    """Post each body of line protocol in turn; influxd parses one body while the next is
+    built (httpx waits without the GIL)."""
+    with ThreadPoolExecutor(1, thread_name_prefix="rows-write") as pool:
+        sent: Future[None] | None = None
+        for body in bodies:
+            if sent is not None:
+                sent.result()
+            sent = pool.submit(store.write_lines, body)
+        if sent is not None:
+            sent.result()
+
+
 class InfluxRollups:
     """:class:`~smartpark.store.rollups.RollupStore` on the measurements above."""
 
     def __init__(self, store: InfluxStore) -> None:
         self._store = store
-        keys = [
-            f"{MEASUREMENT},meter={escape(m, 'tag_value')} ".encode().replace(b",", _PLACEHOLDER)
-            for m in store.registry.meter_ids
-        ]
-        self._keys = np.empty(len(keys), dtype=object)
-        self._keys[:] = [msgspec.Raw(k) for k in keys]
-        self._json = msgspec.json.Decoder(_RollupResponse).decode
-        self._msgpack = msgspec.msgpack.Decoder(_RollupResponse).decode
+        self._keys = series_tokens(MEASUREMENT, "meter", list(store.registry.meter_ids))
 
     def _series(self, query: str, what: str) -> list[RowSeries]:
         return list(self._store.query_rows(query, what))
 
     def _post(self, what: str, lines: list[str]) -> None:
-        for i in range(0, len(lines), _POINTS_PER_REQUEST):
-            self._store.write_lines("".join(lines[i : i + _POINTS_PER_REQUEST]).encode())
+        for i in range(0, len(lines), POINTS_PER_REQUEST):
+            self._store.write_lines("".join(lines[i : i + POINTS_PER_REQUEST]).encode())
 
     def _span_lines(self, spans: list[RollupSpan]) -> list[str]:
         return [
@@ -169,66 +278,19 @@ class InfluxRollups:
             f"time < {int(end_ms)}ms",
             "delete rollups",
         )
-        # influxd parses one body while the next is built (httpx waits without the GIL).
-        with ThreadPoolExecutor(1, thread_name_prefix="rollup-write") as pool:
-            sent: Future[None] | None = None
-            for body in self._row_bodies(rows):
-                if sent is not None:
-                    sent.result()
-                sent = pool.submit(self._store.write_lines, body)
-            if sent is not None:
-                sent.result()
+        write_bodies(self._store, self._row_bodies(rows))
         spans = merged_spans(old, start_ms, end_ms, fingerprint, now_ms())
         self._post("rollup spans", self._span_lines(spans))
 
     def _row_bodies(self, rows: RollupColumns) -> Iterator[bytes]:
         """Line protocol of ``rows`` (each with some field away from its default), in
-        bodies of at most ``_POINTS_PER_REQUEST`` points."""
-        for i in range(0, len(rows), _POINTS_PER_REQUEST):
-            yield self._row_lines(rows.take(slice(i, i + _POINTS_PER_REQUEST)))
+        bodies of at most ``POINTS_PER_REQUEST`` points."""
+        for i in range(0, len(rows), POINTS_PER_REQUEST):
+            yield self._row_lines(rows.take(slice(i, i + POINTS_PER_REQUEST)))
 
     def _row_lines(self, rows: RollupColumns) -> bytes:
-        """``rollup,meter=<id> f1=v1,f2=v2i,... <window ms>`` per row, fields at their
-        default left out; the fields' values formatted by msgspec (floats in their
-        shortest round-trip form, ints exactly) as lineprotocol.py does for readings.
-
-        Each row is a run of tokens of one token table (rows x slots): the series key,
-        then name, value and (ints) ``i`` of each field, then space, time and newline;
-        a boolean table of the same shape keeps the slots of the fields present, and
-        the kept tokens, row-major, are the lines.
-        """
-        n = len(rows)
-        if n == 0:
-            return b""
-        n_slots = 1 + sum(3 if dtype is np.int64 else 2 for dtype, _ in FIELDS.values()) + 3
-        tokens = np.empty((n, n_slots), dtype=object)
-        keep = np.zeros((n, n_slots), dtype=np.bool_)
-        tokens[:, 0] = self._keys[rows.meter]
-        keep[:, 0] = True
-        name_slot = np.zeros(len(FIELDS), dtype=np.intp)
-        present_of = np.zeros((n, len(FIELDS)), dtype=np.bool_)
-        slot = 1
-        for k, (name, (dtype, default)) in enumerate(FIELDS.items()):
-            values = rows.values[name]
-            present = non_default(values, default)
-            name_slot[k] = slot
-            present_of[:, k] = present
-            tokens[:, slot] = _NAMES[k : k + 1]
-            tokens[present, slot + 1] = values[present].tolist()
-            keep[:, slot] = keep[:, slot + 1] = present
-            slot += 2
-            if dtype is np.int64:
-                tokens[:, slot] = _INT_SUFFIX
-                keep[:, slot] = present
-                slot += 1
-        first = np.argmax(present_of, axis=1)  # rows without any field were left out
-        tokens[np.arange(n), name_slot[first]] = _FIRST_NAMES[first]
-        tokens[:, slot] = _SPACE
-        tokens[:, slot + 1] = rows.window_ms.tolist()
-        tokens[:, slot + 2] = _NEWLINE
-        keep[:, slot : slot + 3] = True
-        # b"[a,b,...]" -> drop brackets and JSON commas, restore the lines' commas.
-        return _encoder.encode(tokens[keep].tolist())[1:-1].translate(_TRANSLATE, b",")
+        """``rollup,meter=<id> f1=v1,f2=v2i,... <window ms>`` per row (:class:`FieldLines`)."""
+        return _LINES.build(self._keys[rows.meter], rows.window_ms, rows.values)
 
     def read(
         self, start_ms: int, end_ms: int, meters: npt.NDArray[np.int32] | None = None
@@ -239,29 +301,23 @@ class InfluxRollups:
             ids = [registry.meter_ids[c] for c in np.unique(meters).tolist()]
             if not ids:
                 return RollupColumns.empty()
-            pattern = "|".join(_regex_escape(m) for m in ids)
-            where += f' AND "meter" =~ /^({pattern})$/'
-        query = f'SELECT {_SELECT_FIELDS} FROM "{MEASUREMENT}" WHERE {where} GROUP BY "meter"'  # noqa: S608
+            where += f' AND "meter" =~ {tag_pattern(ids)}'
+        query = f'SELECT {_ROWS.select} FROM "{MEASUREMENT}" WHERE {where} GROUP BY "meter"'  # noqa: S608
         parts_meter: list[npt.NDArray[np.int32]] = []
         parts_window: list[npt.NDArray[np.int64]] = []
         parts_values: dict[str, list[npt.NDArray[np.generic]]] = {name: [] for name in FIELDS}
         store = self._store
-        for series in store.query_typed(query, "read rollups", self._json, self._msgpack):
-            if series.columns != _COLUMNS:
+        for series in store.query_typed(query, "read rollups", _ROWS.json, _ROWS.msgpack):
+            if series.columns != _ROWS.names:
                 raise StoreError(f"{store.url}: read rollups: columns {series.columns}")
             code = registry.meter_code.get((series.tags or {}).get("meter", ""), -1)
             if code < 0 or not series.values:
                 continue
-            # One chunk's rows (chunk_size at most) as a table of their decoded values;
-            # a missing field (None) is its default, then each column becomes typed.
-            table = np.array(series.values, dtype=object)
-            missing = np.equal(table, None)  # type: ignore[call-overload]
-            if missing.any():
-                table = np.where(missing, _DEFAULTS, table)
-            parts_meter.append(np.full(len(table), code, np.int32))
-            parts_window.append(table[:, 0].astype(np.int64))
-            for k, (name, (dtype, _)) in enumerate(FIELDS.items(), start=1):
-                parts_values[name].append(table[:, k].astype(dtype))
+            window, values = _ROWS.columns(series.values)
+            parts_meter.append(np.full(len(window), code, np.int32))
+            parts_window.append(window)
+            for name, column in values.items():
+                parts_values[name].append(column)
         if not parts_meter:
             return RollupColumns.empty()
         meter = np.concatenate(parts_meter)
@@ -326,13 +382,17 @@ class InfluxRollups:
 def check_rows(rows: RollupColumns) -> None:
     """``ValueError`` naming the field if a value to be written is not finite (line
     protocol has no NaN or infinity; a NaN at a NaN default is left out)."""
-    for name, (dtype, default) in FIELDS.items():
-        values = rows.values[name]
-        if dtype is np.float64:
-            bad = ~np.isfinite(values) & non_default(values, default)
-            if bad.any():
-                at = int(np.flatnonzero(bad)[0])
-                raise ValueError(f"rollup {name}: {float(values[at])!r} at row {at} is not finite")
+    bad = non_finite(rows.values, FIELDS)
+    if bad is not None:
+        name, at = bad
+        raise ValueError(
+            f"rollup {name}: {float(rows.values[name][at])!r} at row {at} is not finite"
+        )
+
+
+def tag_pattern(values: list[str]) -> str:
+    """An InfluxQL regex literal matching exactly the tag values ``values``."""
+    return "/^(" + "|".join(_regex_escape(v) for v in values) + ")$/"
 
 
 def _where(conditions: list[str]) -> str:
@@ -345,4 +405,15 @@ def _regex_escape(text: str) -> str:
     )
 
 
-__all__ = ["InfluxRollups", "dirty_lines"]
+__all__ = [
+    "POINTS_PER_REQUEST",
+    "FieldLines",
+    "Fields",
+    "InfluxRollups",
+    "TypedRows",
+    "check_rows",
+    "dirty_lines",
+    "series_tokens",
+    "tag_pattern",
+    "write_bodies",
+]

@@ -12,6 +12,7 @@ Schema::
         start_ms)                                              -- KPI reads by time range
     VIEW reading_rows(meter, ts, value)                         -- for people and sqlite3
     rollup, rollup_span, rollup_dirty                           -- store/sqlite_rollups.py
+    day_meter, day_scope_key, day_scope, day_span               -- store/sqlite_days.py
 
 Meters are stored by their id string (in ``series``), never by registry code, so the
 file survives registry edits; kind, quantity, park and enterprise are derived from the
@@ -92,6 +93,8 @@ from smartpark.core.registry import Registry
 from smartpark.store.base import KpiRow, Period, ReadingColumns, Scope, first_last
 from smartpark.store.checks import check_kpi_rows, check_readings
 from smartpark.store.rollups import NO_TS
+from smartpark.store.sqlite_days import SCHEMA as DAY_SCHEMA
+from smartpark.store.sqlite_days import SqliteDays
 from smartpark.store.sqlite_rollups import SCHEMA, SqliteRollups, mark_dirty
 
 _CACHE_KIB: Final = 65_536  # page cache per connection (default 2 MiB)
@@ -174,7 +177,7 @@ class SqliteStore:
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             self._conn = self._connect(busy_timeout_s)
             self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.executescript(_SCHEMA + SCHEMA)
+            self._conn.executescript(_SCHEMA + SCHEMA + DAY_SCHEMA)
             self._migrate()
             self._series_of_code = self._register_meters()
             # Reads get their own connection, so a long read never holds up a write (WAL
@@ -187,6 +190,7 @@ class SqliteStore:
         self._watch_lock = self._lock if memory else threading.Lock()
         self._closed = False
         self.rollups = SqliteRollups(self)
+        self.days = SqliteDays(self)
 
     def _connect(self, busy_timeout_s: float) -> sqlite3.Connection:
         conn = sqlite3.connect(

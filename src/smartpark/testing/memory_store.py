@@ -15,7 +15,7 @@ overwrites it (last write wins); a batch the real stores refuse (a meter code ou
 the registry, a non-finite value, an unstorable KPI row) is refused whole with
 :class:`~smartpark.core.errors.StoreRejectedError` before anything is kept; KPI rows
 are replaced per (scope, id, period, kpi, start); :meth:`MemoryStore.version` changes
-with every write that keeps something (readings, KPI rows, rollups). Hooks let a test
+with every write that keeps something (readings, KPI rows, rollups, day rows). Hooks let a test
 make writes fail (:attr:`MemoryStore.fail`) or wait (:attr:`MemoryStore.gate`).
 Thread-safe.
 """
@@ -30,8 +30,10 @@ import numpy.typing as npt
 
 from smartpark.core.errors import StoreError
 from smartpark.core.registry import Registry
+from smartpark.core.timestamps import now_ms
 from smartpark.store.base import KpiRow, Period, ReadingColumns, Scope, first_last
-from smartpark.store.checks import check_kpi_rows, check_readings
+from smartpark.store.checks import check_day_rows, check_kpi_rows, check_readings
+from smartpark.store.days import METER_FIELDS, SCOPE_FIELDS, DayColumns, DaySpan
 from smartpark.store.rollups import (
     FIELDS,
     NO_TS,
@@ -42,7 +44,7 @@ from smartpark.store.rollups import (
     windows_of,
 )
 
-__all__ = ["MemoryRollups", "MemoryStore"]
+__all__ = ["MemoryDays", "MemoryRollups", "MemoryStore"]
 
 _ANY_METER = 2**31 - 1  # without a registry, every non-negative int32 code is a meter
 
@@ -76,6 +78,7 @@ class MemoryStore:
         self.gate_timeout_s = 30.0
         self.lock = threading.Lock()
         self.rollups = MemoryRollups()
+        self.days = MemoryDays(None if registry is None else len(registry.meter_ids))
         self._changes = 0  # writes of readings and KPI rows that kept something
 
     def write(self, readings: ReadingColumns) -> None:
@@ -171,10 +174,11 @@ class MemoryStore:
         ]
 
     def version(self) -> int:
-        """Changes with every write that keeps something: the store's and the rollups'
-        write counts added (both only grow, so the sum changes when either does)."""
+        """Changes with every write that keeps something: the store's, the rollups' and
+        the day level's write counts added (all only grow, so the sum changes when any
+        does)."""
         with self.lock:
-            return self._changes + self.rollups.changes
+            return self._changes + self.rollups.changes + self.days.changes
 
     def close(self) -> None:
         """Nothing to release; the data stays readable."""
@@ -258,3 +262,106 @@ class MemoryRollups:
                 self.marks[w] = (old_m, max(done, m))
             if window_ms.size:
                 self.changes += 1
+
+
+class MemoryDays:
+    """The day-level tables (:class:`~smartpark.store.days.DayStore`) in dicts; refuses
+    what the real stores refuse (:func:`~smartpark.store.checks.check_day_rows`).
+
+    ``meter_rows`` is ``{(meter code, cell_ms): values}``, ``scope_rows``
+    ``{(scope key, cell_ms): values}`` (values in the order of the fields), ``span_of``
+    ``{cell_ms: DaySpan}``.
+    """
+
+    def __init__(self, n_meters: int | None = None) -> None:
+        self.n_meters = _ANY_METER if n_meters is None else n_meters
+        self.meter_rows: dict[tuple[int, int], tuple[float | int, ...]] = {}
+        self.scope_rows: dict[tuple[str, int], tuple[float | int, ...]] = {}
+        self.span_of: dict[int, DaySpan] = {}
+        self._lock = threading.Lock()
+        self.changes = 0  # writes (MemoryStore.version)
+
+    def write(
+        self,
+        cells: npt.NDArray[np.int64],
+        meters: DayColumns,
+        scopes: DayColumns,
+        scope_keys: tuple[str, ...],
+        fingerprint: str,
+    ) -> None:
+        cells = np.asarray(cells, np.int64)
+        check_day_rows(cells, meters, scopes, scope_keys, self.n_meters)
+        if cells.size < 2:
+            return
+        start, end = int(cells[0]), int(cells[-1])
+        meters = meters.take(meters.informative(METER_FIELDS))
+        scopes = scopes.take(scopes.informative(SCOPE_FIELDS))
+        built = now_ms()
+        with self._lock:
+            for meter_key in [k for k in self.meter_rows if start <= k[1] < end]:
+                del self.meter_rows[meter_key]
+            for scope_key in [k for k in self.scope_rows if start <= k[1] < end]:
+                del self.scope_rows[scope_key]
+            for cell in [c for c in self.span_of if start <= c < end]:
+                del self.span_of[cell]
+            for m, c, values in _rows(meters, METER_FIELDS):
+                self.meter_rows[(m, c)] = values
+            for k, c, values in _rows(scopes, SCOPE_FIELDS):
+                self.scope_rows[(scope_keys[k], c)] = values
+            for c, e in zip(cells[:-1].tolist(), cells[1:].tolist(), strict=True):
+                self.span_of[c] = DaySpan(c, e, fingerprint, True, built)
+            self.changes += 1
+
+    def read(
+        self, start_ms: int, end_ms: int, meters: npt.NDArray[np.int32] | None = None
+    ) -> DayColumns:
+        wanted = None if meters is None else set(np.asarray(meters).tolist())
+        with self._lock:
+            found = sorted(
+                (k, v)
+                for k, v in self.meter_rows.items()
+                if start_ms <= k[1] < end_ms and (wanted is None or k[0] in wanted)
+            )
+        return _columns(found, METER_FIELDS)
+
+    def read_scopes(self, start_ms: int, end_ms: int, scope_keys: tuple[str, ...]) -> DayColumns:
+        index_of = {k: i for i, k in reversed(list(enumerate(scope_keys)))}
+        with self._lock:
+            found = sorted(
+                ((index_of[key], c), v)
+                for (key, c), v in self.scope_rows.items()
+                if start_ms <= c < end_ms and key in index_of
+            )
+        return _columns(found, SCOPE_FIELDS)
+
+    def spans(self, start_ms: int, end_ms: int) -> dict[int, DaySpan]:
+        with self._lock:
+            return {c: s for c, s in sorted(self.span_of.items()) if start_ms <= c < end_ms}
+
+
+def _rows(
+    rows: DayColumns, fields: dict[str, tuple[type[np.generic], float | int]]
+) -> list[tuple[int, int, tuple[float | int, ...]]]:
+    """(key, cell_ms, values in field order) of each row."""
+    cols = [rows.values[name].tolist() for name in fields]
+    return [
+        (k, c, tuple(col[i] for col in cols))
+        for i, (k, c) in enumerate(zip(rows.key.tolist(), rows.cell_ms.tolist(), strict=True))
+    ]
+
+
+def _columns(
+    found: list[tuple[tuple[int, int], tuple[float | int, ...]]],
+    fields: dict[str, tuple[type[np.generic], float | int]],
+) -> DayColumns:
+    """Sorted ((key, cell_ms), values) pairs as columns."""
+    if not found:
+        return DayColumns.empty(fields)
+    return DayColumns(
+        np.array([k for (k, _), _ in found], np.int32),
+        np.array([c for (_, c), _ in found], np.int64),
+        {
+            name: np.array([v[j] for _, v in found], dtype)
+            for j, (name, (dtype, _)) in enumerate(fields.items())
+        },
+    )

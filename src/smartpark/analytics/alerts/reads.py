@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from smartpark.store.base import KpiRow, Period, ReadingColumns, Scope, Store
+from smartpark.store.days import DayStore
 from smartpark.store.rollups import RollupStore
 
 
@@ -41,6 +42,10 @@ class SharedReads:
     @property
     def rollups(self) -> RollupStore:
         return self.store.rollups
+
+    @property
+    def days(self) -> DayStore:
+        return self.store.days
 
     def read(
         self, start_ms: int, end_ms: int, meters: npt.NDArray[np.int32] | None = None
