@@ -67,6 +67,7 @@ import numpy.typing as npt
 from bench_kpi import DAY_MS, TZ, build_registry, day_start, readings
 
 from smartpark.analytics import periods
+from smartpark.analytics.days.maintain import keep_current
 from smartpark.analytics.jobs import Selection, kpi_job, periods_touching
 from smartpark.analytics.kpis.compute import STALE_INTERVALS, kpis_of_windows
 from smartpark.analytics.kpis.table import KpiTable
@@ -76,7 +77,6 @@ from smartpark.analytics.schedule import RECENT, latest_closed
 from smartpark.analytics.windows.meter_windows import WINDOW_FIELDS
 from smartpark.analytics.windows.rollups.build import build
 from smartpark.analytics.windows.rollups.fingerprint import fingerprint
-from smartpark.analytics.windows.rollups.maintain import keep_current
 from smartpark.analytics.windows.rollups.source import range_windows
 from smartpark.core import logs
 from smartpark.core.registry import Registry

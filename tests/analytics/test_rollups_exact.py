@@ -22,6 +22,7 @@ from smartpark.analytics.kpis.table import KpiTable
 from smartpark.analytics.periods import PeriodName
 from smartpark.analytics.windows.rollups.build import build
 from smartpark.analytics.windows.rollups.source import range_windows
+from smartpark.analytics.windows.stacks import finish_ms
 from smartpark.core.registry import Registry
 from smartpark.core.urls import parse_store_url
 from smartpark.store.base import ReadingColumns, Store
@@ -154,7 +155,8 @@ def sqlite_store(tmp_path: Path, reg: Registry) -> Store:
 def from_rollups(
     store: Store, reg: Registry, start: int, end: int, kinds: list[PeriodName]
 ) -> KpiTable:
-    mw, source = range_windows(store, reg, start, end)
+    """KPIs from the rollups, read an hour past the end as the readers do (finish_ms)."""
+    mw, source = range_windows(store, reg, start, end + finish_ms(reg))
     assert source.windows("raw") == 0, source.parts
     return kpis_of_windows(reg, mw, start, end, kinds)
 
@@ -174,7 +176,7 @@ def test_hours_and_days_from_rollups_equal_raw_across_dst_and_odd_offsets(
         build(store, reg, data_from, data_to)
         rolled = from_rollups(store, reg, start, end, ["hour", "day"])
         # What `smartpark kpi` computes from raw readings over the same range.
-        mw, source = range_windows(store, reg, start, end, use_rollups=False)
+        mw, source = range_windows(store, reg, start, end + finish_ms(reg), use_rollups=False)
         assert source.summary == "raw"
         raw = kpis_of_windows(reg, mw, start, end, ["hour", "day"])
         assert assert_same(rolled, raw) > 10_000
@@ -195,7 +197,7 @@ def test_a_month_from_rollups_equals_raw(tmp_path: Path) -> None:
         store.write(readings)
         build(store, reg, data_from, data_to)
         rolled = from_rollups(store, reg, start, end, ["month", "day"])
-        mw, _ = range_windows(store, reg, start, end, use_rollups=False)
+        mw, _ = range_windows(store, reg, start, end + finish_ms(reg), use_rollups=False)
         assert_same(rolled, kpis_of_windows(reg, mw, start, end, ["month", "day"]))
         assert_same(rolled, oracle, ORACLE_RTOL)
     finally:
@@ -221,7 +223,7 @@ def test_a_year_of_months_from_rollups_equals_raw(tmp_path: Path) -> None:
         store.write(readings)
         build(store, reg, data_from, data_to)
         rolled = from_rollups(store, reg, start, end, ["year", "month"])
-        mw, _ = range_windows(store, reg, start, end, use_rollups=False)
+        mw, _ = range_windows(store, reg, start, end + finish_ms(reg), use_rollups=False)
         assert_same(rolled, kpis_of_windows(reg, mw, start, end, ["year", "month"]))
         assert_same(rolled, oracle, ORACLE_RTOL)
     finally:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from smartpark.analytics.days.maintain import keep_current
 from smartpark.analytics.jobs import Selection, kpi_job, periods_touching
-from smartpark.analytics.windows.rollups.maintain import keep_current
 from smartpark.analytics.windows.rollups.source import coverage
 from smartpark.core.urls import parse_store_url
 from smartpark.store.open import open_store
@@ -57,6 +57,10 @@ def test_a_cycle_rolls_up_the_new_hour_and_a_late_reading_only(tmp_path: Path) -
         third = keep_current(store, reg, t0, now + HOUR_MS)
         assert 1 <= third.rerolled.windows <= 3
         assert third.added.windows == 0
+        # The same cycle rebuilt the day cells around it (the registry has five time
+        # zones: a day is five cells), so the days read from day rows, current.
+        assert 1 <= third.days.cells <= 10
+        assert first.days.cells == 7 * 5
         sel = Selection.check(reg, "day", "park")
         days = periods_touching(sel, third.rerolled.ranges, before_ms=now)
         # The day it fell in (and the day before: the re-rolled range reaches back to the
@@ -64,7 +68,7 @@ def test_a_cycle_rolls_up_the_new_hour_and_a_late_reading_only(tmp_path: Path) -
         assert days == [(t0 + 2 * DAY_MS, t0 + 4 * DAY_MS)]
         a, b = days[0]
         rolled = kpi_job(store, reg, a, b, ["day"], write=False)
-        assert rolled.source.summary == "rollups"
+        assert rolled.source.summary == "days"
         assert_same(
             rolled.table, kpi_job(store, reg, a, b, ["day"], write=False, use_rollups=False).table
         )

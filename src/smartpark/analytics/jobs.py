@@ -11,14 +11,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from smartpark.analytics import periods
+from smartpark.analytics.days.maintain import keep_current
+from smartpark.analytics.days.source import range_days
 from smartpark.analytics.kpis.catalogue import KPIS
-from smartpark.analytics.kpis.compute import SCOPES, kpis_of_windows
+from smartpark.analytics.kpis.compute import SCOPES, kpis_of_days, kpis_of_windows
 from smartpark.analytics.kpis.cost import DEFAULT_PEAK_SHIFT
 from smartpark.analytics.kpis.table import KpiTable
 from smartpark.analytics.periods import PeriodName
 from smartpark.analytics.schedule import Follow
-from smartpark.analytics.windows.rollups.maintain import keep_current
 from smartpark.analytics.windows.rollups.source import Source, range_windows
+from smartpark.analytics.windows.stacks import finish_ms
 from smartpark.analytics.writeback import write_back
 from smartpark.core.errors import AnalyticsError
 from smartpark.core.registry import Registry
@@ -29,7 +31,7 @@ from smartpark.store.base import Scope, Store
 @dataclass(frozen=True)
 class KpiJobResult:
     table: KpiTable  # every full period of the range, every scope
-    source: Source  # which windows came from rollups and which from raw readings
+    source: Source  # which parts came from day rows, rollups and raw readings
     written: int  # KPI points written back (0 without ``write``)
 
 
@@ -46,17 +48,28 @@ def kpi_job(
     open_end: bool = False,
 ) -> KpiJobResult:
     """KPIs of the full ``periods_`` in ``[start_ms, end_ms)``, written back when ``write``;
-    from the store's rollups where they are current, raw readings elsewhere.
+    from the coarsest stored level that is current: day rows for days, months and years
+    (analytics/days), 15-minute rollups for hours and for the cells without current day
+    rows, raw readings elsewhere. ``use_rollups`` False reads raw readings only.
 
     ``open_end`` adds the period in progress at ``end_ms`` (e.g. the month so far); its
     rows are partial, so they are never written.
     """
     if open_end and write:
         raise AnalyticsError("kpi_job: a period in progress (open_end) is never written")
-    mw, source = range_windows(store, registry, start_ms, end_ms, use_rollups=use_rollups)
-    table = kpis_of_windows(
-        registry, mw, start_ms, end_ms, periods_, peak_shift=peak_shift, open_end=open_end
-    )
+    kinds = list(periods_)
+    if use_rollups and "hour" not in kinds:
+        dw, source = range_days(store, registry, start_ms, end_ms)
+        table = kpis_of_days(
+            registry, dw, start_ms, end_ms, kinds, peak_shift=peak_shift, open_end=open_end
+        )
+    else:
+        mw, source = range_windows(
+            store, registry, start_ms, end_ms + finish_ms(registry), use_rollups=use_rollups
+        )
+        table = kpis_of_windows(
+            registry, mw, start_ms, end_ms, kinds, peak_shift=peak_shift, open_end=open_end
+        )
     written = write_back(store, table) if write else 0
     return KpiJobResult(table, source, written)
 

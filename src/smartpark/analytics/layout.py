@@ -165,6 +165,14 @@ class Grouping:
         return out
 
 
+def timezones(registry: Registry) -> list[str]:
+    """Every time zone of the registry's parks, zones and regions, sorted."""
+    found = {p.timezone for p in registry.parks.values()}
+    found |= {z.timezone for z in registry.zones.values()}
+    found |= {r.timezone for r in registry.regions.values()}
+    return sorted(found)
+
+
 def group_sum(x: FloatArray, groups: npt.NDArray[np.intp], n_groups: int) -> FloatArray:
     """Sum the rows of ``x`` by ``groups`` into ``n_groups`` rows (absent groups are 0)."""
     return Grouping.of(groups, n_groups).sum(x)

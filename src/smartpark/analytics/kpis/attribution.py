@@ -27,8 +27,8 @@ import numpy as np
 import numpy.typing as npt
 
 from smartpark.analytics import periods
-from smartpark.analytics.periods import Grid
-from smartpark.analytics.readings.series import FloatArray
+from smartpark.analytics.days.cells import Cells
+from smartpark.analytics.readings.series import FloatArray, IntArray
 from smartpark.core.registry import FAMILIES, Park, Registry, Sharing
 from smartpark.core.tariffs import PERIODS
 
@@ -105,11 +105,13 @@ class Attribution:
 
     ids: tuple[str, ...]
     timezones: tuple[str, ...]
-    weights: Mapping[Weight, FloatArray]  # (regions, parks, windows)
+    weights: Mapping[Weight, FloatArray]  # (regions, parks, columns)
+    widths: IntArray  # 15-minute windows per column
 
     @classmethod
-    def of(cls, reg: Registry, grid: Grid) -> Attribution:
-        starts = grid.points[:-1]
+    def of(cls, reg: Registry, cells: Cells) -> Attribution:
+        """The weights on the KPI columns (15-minute windows or day cells)."""
+        starts = cells.starts
 
         def in_force(park: Park, s: Sharing) -> FloatArray:
             lo = _midnight(s.valid_from, park.timezone, _EARLIEST)
@@ -117,11 +119,11 @@ class Attribution:
             return ((starts >= lo) & (starts < hi)).astype(np.float64)
 
         shared: tuple[Weight, ...] = ("output_value", "energy", "co2", "owner")
-        weights = {k: share_matrix(reg, k, in_force, grid.n_windows) for k in shared}
+        weights = {k: share_matrix(reg, k, in_force, cells.n_cells) for k in shared}
         anything = weights["output_value"] + weights["energy"] + weights["co2"] + weights["owner"]
         weights["quality"] = (anything > 0).astype(np.float64)
         ids = reg.region_ids
-        return cls(ids, tuple(reg.regions[r].timezone for r in ids), weights)
+        return cls(ids, tuple(reg.regions[r].timezone for r in ids), weights, cells.widths)
 
     @property
     def row_ids(self) -> tuple[tuple[Literal["region"], str], ...]:
@@ -129,9 +131,10 @@ class Attribution:
 
     def period_weights(self, gi: npt.NDArray[np.intp]) -> dict[Weight, FloatArray]:
         """Per weight: (regions, parks, periods), each period's time-weighted mean."""
-        n = np.diff(gi).astype(np.float64)
+        width = self.widths[: gi[-1]].astype(np.float64)
+        n = np.add.reduceat(width, gi[:-1])
         return {
-            k: np.add.reduceat(w[:, :, : gi[-1]], gi[:-1], axis=2) / n
+            k: np.add.reduceat(w[:, :, : gi[-1]] * width, gi[:-1], axis=2) / n
             for k, w in self.weights.items()
         }
 

@@ -29,6 +29,8 @@ import numpy as np
 import numpy.typing as npt
 
 from smartpark.analytics import periods
+from smartpark.analytics.days import day_windows
+from smartpark.analytics.days.day_windows import DayWindows
 from smartpark.analytics.kpis import cost
 from smartpark.analytics.kpis.attribution import Attribution
 from smartpark.analytics.kpis.catalogue import KPI_NAMES
@@ -40,7 +42,7 @@ from smartpark.analytics.periods import Grid, PeriodName
 from smartpark.analytics.readings.series import FloatArray, IntArray, sort_readings
 from smartpark.analytics.windows import meter_windows
 from smartpark.analytics.windows.meter_windows import MeterWindows
-from smartpark.analytics.windows.stacks import pollutant_windows
+from smartpark.analytics.windows.stacks import finish_ms
 from smartpark.core import quantities
 from smartpark.core.errors import AnalyticsError
 from smartpark.core.logs import get_logger
@@ -57,31 +59,33 @@ _Q: Final = {name: k for k, name in enumerate(_COUNTERS)}  # counter quantity ->
 
 @dataclass(frozen=True)
 class _Windows:
-    """Scope rows x windows: additive channels and demand; per-meter counts and staleness."""
+    """Scope rows x cells: additive channels and demand; per-meter counts and staleness."""
 
     names: tuple[str, ...]  # channel names
-    channels: FloatArray  # (rows, channels, W)
-    meters: MeterWindows
-    last_ts: IntArray  # (meters, W + 1): last usable reading before each grid point
-    sets: WindowSets  # the factor set of each enterprise and park row and window
+    channels: FloatArray  # (rows, channels, cells)
+    days: DayWindows
+    demand_peak: FloatArray  # (rows, cells): the largest coincident 15-minute demand
+    widths: IntArray  # 15-minute windows per cell
+    last_ts: IntArray  # (meters, cells + 1): last usable reading before each edge
+    sets: WindowSets  # the factor set of each enterprise and park row and cell
 
 
-def _windows(reg: Registry, lay: Layout, mw: MeterWindows) -> _Windows:
-    grid = mw.grid
-    n_w = grid.n_windows
-    # Counter consumption per boundary meter and window, summed per enterprise x quantity.
+def _windows(reg: Registry, lay: Layout, dw: DayWindows) -> _Windows:
+    cells = dw.cells
+    n_c = cells.n_cells
+    # Counter consumption per boundary meter and cell, summed per enterprise x quantity.
     cmeters = lay.meters_where(lay.is_counter & lay.boundary)
-    cons = mw.consumption[cmeters]
+    cons = dw.consumption[cmeters]
     slot = np.array([_Q[lay.quantity[m]] for m in cmeters], np.intp)
     per_eq = group_sum(
         cons, lay.enterprise[cmeters] * len(_COUNTERS) + slot, lay.n_ent * len(_COUNTERS)
     )
-    per_eq = per_eq.reshape(lay.n_ent, len(_COUNTERS), n_w)
+    per_eq = per_eq.reshape(lay.n_ent, len(_COUNTERS), n_c)
     ch: dict[str, FloatArray] = {q: per_eq[:, k] for q, k in _Q.items()}
 
-    # Coefficient channels per enterprise and window, with its park's set of the window.
+    # Coefficient channels per enterprise and cell, with its park's set of the cell.
     parks = [reg.parks[reg.enterprises[e].park] for e in reg.enterprise_ids]
-    sets = WindowSets.of(reg, grid)
+    sets = WindowSets.of(reg, cells.starts)
 
     def f(name: str) -> FloatArray:
         return sets.factor(name, slice(0, lay.n_ent))
@@ -108,32 +112,32 @@ def _windows(reg: Registry, lay: Layout, mw: MeterWindows) -> _Windows:
         + ch["diesel"] * f("diesel_tco2_per_t")
     )
     ch["co2_heat_t"] = (ch["heat"] + ch["steam"] * f("steam_gj_per_t")) * f("heat_tco2_per_gj")
-    ch["certificates_kwh"] = certificate_kwh(reg, grid)
-
-    # Demand: 15-minute mean of the enterprise's active power meters, else 4 x import.
-    pmeters = lay.meters_where(lay.of_quantity("active_power") & lay.boundary)
-    integral = mw.integral[pmeters]
-    covered = mw.covered[pmeters]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean_kw = np.where(covered > 0, integral / covered, 0.0)
-    power_e = group_sum(mean_kw, lay.enterprise[pmeters], lay.n_ent)
-    has_power = np.bincount(lay.enterprise[pmeters], minlength=lay.n_ent) > 0
-    demand_e = np.where(has_power[:, None], power_e, 4.0 * ch["electricity_import"])
+    ch["certificates_kwh"] = certificate_kwh(reg, cells.points)
 
     # Emissions: mass and exceedance hours per pollutant (analytics/windows/stacks.py).
-    pw = pollutant_windows(lay, mw)
+    pm = lay.meters_where(lay.pollutant & lay.boundary)
     for name in POLLUTANTS:
-        of_q = np.array([lay.quantity[m] == name for m in pw.meters], np.bool_)
-        ents = lay.enterprise[pw.meters[of_q]]
-        ch[f"{name}_kg"] = group_sum(pw.mass_kg[of_q], ents, lay.n_ent)
-        ch[f"{name}_exceed_h"] = group_sum(pw.exceed_h[of_q], ents, lay.n_ent)
+        of_q = pm[np.array([lay.quantity[m] == name for m in pm.tolist()], np.bool_)]
+        ents = lay.enterprise[of_q]
+        ch[f"{name}_kg"] = group_sum(dw.mass_kg[of_q], ents, lay.n_ent)
+        ch[f"{name}_exceed_h"] = group_sum(dw.exceed_h[of_q], ents, lay.n_ent)
 
     # Data quality events, of every meter (sub meters too).
-    ch["resets"] = lay.by_enterprise.sum(mw.resets.astype(np.float64))
-    ch["spikes_dropped"] = lay.by_enterprise.sum(mw.spikes.astype(np.float64))
+    ch["resets"] = lay.by_enterprise.sum(dw.resets.astype(np.float64))
+    ch["spikes_dropped"] = lay.by_enterprise.sum(dw.spikes.astype(np.float64))
+    # Demand (analytics/days/day_windows.py): summed per cell for the mean; the peak is
+    # the coincident one of each scope row, never lifted.
     names = (*ch, "demand_kw")
-    stacked = np.stack([*ch.values(), demand_e], axis=1)
-    return _Windows(names, lay.lift(stacked), mw, mw.last_before_points(), sets)
+    stacked = np.stack([*ch.values(), dw.demand_sum[: lay.n_ent]], axis=1)
+    return _Windows(
+        names,
+        lay.lift(stacked),
+        dw,
+        dw.demand_peak,
+        cells.widths,
+        dw.last_before_points(),
+        sets,
+    )
 
 
 def _ratio(num: FloatArray, den: FloatArray, scale: float = 1.0) -> FloatArray:
@@ -160,9 +164,9 @@ def _period_kpis(
     out["renewable_share"] = _ratio(s["renewable_tce"], energy, 100.0)
     out["clean_energy_share"] = _ratio(s["clean_tce"], energy, 100.0)
 
-    demand = win.channels[:, win.names.index("demand_kw"), : gi[-1]]
-    peak = np.maximum.reduceat(demand, gi[:-1], axis=1)
-    mean = s["demand_kw"] / np.diff(gi)[None, :]
+    peak = np.maximum.reduceat(win.demand_peak[:, : gi[-1]], gi[:-1], axis=1)
+    windows = np.add.reduceat(win.widths[: gi[-1]], gi[:-1]).astype(np.float64)
+    mean = s["demand_kw"] / windows[None, :]
     out["peak_demand_kw"] = peak
     out["load_factor"] = _ratio(mean, peak, 100.0)
 
@@ -211,7 +215,7 @@ def _period_kpis(
         out[f"{name}_exceed_h"] = s[f"{name}_exceed_h"]
 
     # Completeness: per meter, received samples (capped at expected) over expected.
-    received = np.add.reduceat(win.meters.samples[:, : gi[-1]], gi[:-1], axis=1).astype(np.float64)
+    received = np.add.reduceat(win.days.samples[:, : gi[-1]], gi[:-1], axis=1).astype(np.float64)
     expected = np.diff(pb).astype(np.float64)[None, :] / lay.interval_ms[:, None]
     capped = np.minimum(received, expected)
     got = lay.lift(lay.by_enterprise.sum(capped))
@@ -231,12 +235,10 @@ def _stale(lay: Layout, win: _Windows, gi: npt.NDArray[np.intp], ends: IntArray)
     return (ends[None, :] - last_ts > limit).astype(np.float64)
 
 
-def _cost_windows(
-    reg: Registry, lay: Layout, win: _Windows, grid: Grid, peak_shift: float
-) -> cost.CostWindows:
+def _cost_windows(reg: Registry, lay: Layout, win: _Windows, peak_shift: float) -> cost.CostWindows:
     """The cost channels (analytics/kpis/cost.py) from the enterprises' consumption channels."""
     ent = {q: win.channels[: lay.n_ent, win.names.index(q)] for q in cost.QUANTITIES}
-    return cost.CostWindows.of(reg, lay, grid, ent, peak_shift)
+    return cost.CostWindows.of(reg, lay, win.days, ent, peak_shift)
 
 
 def compute_kpis(
@@ -267,7 +269,10 @@ def compute_kpis(
     lay = Layout.of(registry)
     started = time.perf_counter()
     mw = meter_windows.of_readings(
-        lay, sort_readings(readings), Grid.covering(start_ms, end_ms), use_dense=use_dense
+        lay,
+        sort_readings(readings),
+        Grid.covering(start_ms, end_ms + finish_ms(registry)),
+        use_dense=use_dense,
     )
     table = kpis_of_windows(
         registry, mw, start_ms, end_ms, periods_, scopes, ids, peak_shift=peak_shift
@@ -302,22 +307,56 @@ def kpis_of_windows(
     ``open_end`` the period in progress at ``end_ms`` is included too, ending there (the
     month so far: its block's ``ends`` say so); such a row is shown, never stored.
     """
+    grid = mw.grid
+    if grid.start_ms > start_ms or grid.end_ms < end_ms:
+        raise AnalyticsError(
+            f"range: windows [{grid.start_ms}, {grid.end_ms}) do not cover [{start_ms}, {end_ms})"
+        )
+    dw = day_windows.of_windows(registry, mw)
+    return kpis_of_days(
+        registry,
+        dw,
+        start_ms,
+        end_ms,
+        periods_,
+        scopes,
+        ids,
+        peak_shift=peak_shift,
+        open_end=open_end,
+    )
+
+
+def kpis_of_days(
+    registry: Registry,
+    dw: DayWindows,
+    start_ms: int,
+    end_ms: int,
+    periods_: Iterable[PeriodName] = ("day", "month"),
+    scopes: Iterable[Scope] = SCOPES,
+    ids: Mapping[Scope, Iterable[str]] | None = None,
+    *,
+    peak_shift: float = cost.DEFAULT_PEAK_SHIFT,
+    open_end: bool = False,
+) -> KpiTable:
+    """:func:`kpis_of_windows` from day windows (cells: 15-minute windows or day cells,
+    :mod:`analytics.days`); every period's boundaries must be cell edges (day cells
+    carry days, months and years, not hours)."""
     wanted_periods = [periods.parse_period(p) for p in periods_]
     wanted_scopes = list(scopes)
     for sc in wanted_scopes:
         if sc not in SCOPES:
             raise AnalyticsError(f"scope: unknown scope {sc!r} (expected one of {SCOPES})")
     lay = Layout.of(registry)
-    grid = mw.grid
-    if grid.start_ms > start_ms or grid.end_ms < end_ms:
+    cells = dw.cells
+    if cells.start_ms > start_ms or cells.end_ms < end_ms:
         raise AnalyticsError(
-            f"range: windows [{grid.start_ms}, {grid.end_ms}) do not cover [{start_ms}, {end_ms})"
+            f"range: cells [{cells.start_ms}, {cells.end_ms}) do not cover [{start_ms}, {end_ms})"
         )
-    att = Attribution.of(registry, grid) if "region" in wanted_scopes else None
+    att = Attribution.of(registry, cells) if "region" in wanted_scopes else None
     row_ids = lay.row_ids + (att.row_ids if att else ())
     row_tz = lay.row_tz + (att.timezones if att else ())
-    win = _windows(registry, lay, mw)
-    costs = _cost_windows(registry, lay, win, grid, peak_shift)
+    win = _windows(registry, lay, dw)
+    costs = _cost_windows(registry, lay, win, peak_shift)
     blocks: list[KpiBlock] = []
     for tz in sorted(set(row_tz)):
         for period in wanted_periods:
@@ -326,7 +365,7 @@ def kpis_of_windows(
                 pb = np.append(pb, np.int64(end_ms))
             if pb.size < 2:
                 continue
-            gi = grid.index(pb)
+            gi = cells.index(pb)
             values = _period_kpis(registry, lay, win, gi, pb)
             values.update(cost.period_kpis(costs, lay, gi, values["output_value_cny"]))
             versions = win.sets.versions(gi)
@@ -360,4 +399,4 @@ def kpis_of_windows(
     return KpiTable(tuple(blocks))
 
 
-__all__ = ["SCOPES", "compute_kpis", "kpis_of_windows"]
+__all__ = ["SCOPES", "compute_kpis", "kpis_of_days", "kpis_of_windows"]

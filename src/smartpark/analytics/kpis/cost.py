@@ -32,7 +32,8 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from smartpark.analytics.layout import Layout
+from smartpark.analytics.days.day_windows import DayWindows
+from smartpark.analytics.layout import Layout, group_sum
 from smartpark.analytics.periods import Grid
 from smartpark.analytics.readings.series import FloatArray
 from smartpark.core.registry import Registry
@@ -58,10 +59,11 @@ _C: Final = {name: k for k, name in enumerate(_NAMES)}
 
 @dataclass(frozen=True)
 class CostWindows:
-    """Enterprise rows x cost channels x windows, and the windows' demand (kW)."""
+    """Enterprise rows x cost channels x columns (windows or day cells), and each
+    column's largest billed demand (kW)."""
 
-    channels: FloatArray  # (enterprises, channels, W)
-    demand_kw: FloatArray  # (enterprises, W): 4 x the window's imported kWh
+    channels: FloatArray  # (enterprises, channels, cells)
+    demand_kw: FloatArray  # (enterprises, cells): the largest 4 x a window's imported kWh
     peak_shift: float  # % of sharp and peak kWh moved to valley hours
 
     @classmethod
@@ -69,14 +71,28 @@ class CostWindows:
         cls,
         reg: Registry,
         lay: Layout,
-        grid: Grid,
+        dw: DayWindows,
         consumption: Mapping[str, FloatArray],
         peak_shift: float = DEFAULT_PEAK_SHIFT,
     ) -> CostWindows:
-        """``consumption``: per quantity of ``tariffs.QUANTITIES``, enterprises x windows."""
-        n_w = grid.n_windows
-        out = np.zeros((lay.n_ent, len(_NAMES), n_w))
-        prices = _enterprise_prices(reg, grid)
+        """``consumption``: per quantity of ``tariffs.QUANTITIES``, enterprises x cells.
+
+        Prices are read per 15-minute window and summed into the cells (rates) or taken
+        per time-of-use period (a tariff version, and so each period's price, holds for
+        whole local days of the park, which cells never straddle); the kWh of each
+        period come from ``dw.kwh``.
+        """
+        cells = dw.cells
+        gi = cells.window_index()
+        out = np.zeros((lay.n_ent, len(_NAMES), cells.n_cells))
+        prices = _enterprise_prices(reg, cells.grid)
+        imports = lay.meters_where(lay.of_quantity(ELECTRICITY) & lay.boundary & lay.is_counter)
+        kwh = np.stack(
+            [
+                group_sum(dw.kwh[k, imports], lay.enterprise[imports], lay.n_ent)
+                for k in range(len(PERIODS))
+            ]
+        )
         for q in QUANTITIES:
             cons = consumption[q]
             has = np.array([p is not None for p in prices[q]], np.bool_)
@@ -85,26 +101,34 @@ class CostWindows:
                 continue
             rows = np.flatnonzero(has)
             wp = [p for p in prices[q] if p is not None]
-            price = np.stack([w.price for w in wp])
             c = cons[rows]
             if q != ELECTRICITY:
-                out[rows, _C[f"cost_{q}"]] = c * price
+                out[rows, _C[f"cost_{q}"]] = c * _first(np.stack([w.price for w in wp]), gi)
                 continue
             period = np.stack([w.period for w in wp])
+            price = np.stack([w.price for w in wp])
+            unpriced = _cell_sum((period < 0).astype(np.float64), gi)
+            valley = _first(np.stack([w.valley for w in wp]), gi)
+            charge = np.zeros_like(c)
+            shift = np.zeros_like(c)
             for k in range(len(PERIODS)):
-                out[rows, _C[_KWH[k]]] = np.where(period == k, c, 0.0)
-            out[rows, _C["kwh_unpriced"]] = np.where(period < 0, 1.0, 0.0)
-            out[rows, _C["energy_charge"]] = c * price
-            valley = np.stack([w.valley for w in wp])
-            out[rows, _C["shift_base"]] = np.where(period <= 1, c * (price - valley), 0.0)
-            out[rows, _C["demand_rate"]] = np.stack([w.demand_rate for w in wp])
+                band = kwh[k, rows]
+                out[rows, _C[_KWH[k]]] = band
+                p = _period_price(period, price, k, gi)
+                charge += band * p
+                if k <= 1:
+                    shift += band * (p - valley)
+            out[rows, _C["kwh_unpriced"]] = unpriced
+            out[rows, _C["energy_charge"]] = np.where(unpriced > 0, np.nan, charge)
+            out[rows, _C["shift_base"]] = shift
+            out[rows, _C["demand_rate"]] = _cell_sum(np.stack([w.demand_rate for w in wp]), gi)
             kva = np.array(
                 [reg.tariffs.transformer_kva.get(reg.enterprise_ids[r], 0.0) for r in rows]
             )
-            out[rows, _C["capacity_charge"]] = kva[:, None] * np.stack(
-                [w.capacity_rate for w in wp]
+            out[rows, _C["capacity_charge"]] = kva[:, None] * _cell_sum(
+                np.stack([w.capacity_rate for w in wp]), gi
             )
-        return cls(out, 4.0 * consumption[ELECTRICITY], peak_shift)
+        return cls(out, dw.bill_peak_kw, peak_shift)
 
 
 def _enterprise_prices(reg: Registry, grid: Grid) -> dict[str, list[WindowPrices | None]]:
@@ -123,6 +147,26 @@ def _enterprise_prices(reg: Registry, grid: Grid) -> dict[str, list[WindowPrices
                 cache[key] = window_prices(t, park.timezone, grid.start_ms, grid.n_windows)
             out[q].append(cache[key])
     return out
+
+
+def _cell_sum(x: FloatArray, gi: npt.NDArray[np.intp]) -> FloatArray:
+    return np.add.reduceat(x[:, : gi[-1]], gi[:-1], axis=1)
+
+
+def _first(x: FloatArray, gi: npt.NDArray[np.intp]) -> FloatArray:
+    """The value of each cell's first window (constant within a cell)."""
+    return x[:, gi[:-1]]
+
+
+def _period_price(
+    period: npt.NDArray[np.int8], price: FloatArray, k: int, gi: npt.NDArray[np.intp]
+) -> FloatArray:
+    """The price of time-of-use period ``k`` in each cell (0 where it has no such window)."""
+    of_k = period == k
+    n = _cell_sum(of_k.astype(np.float64), gi)
+    total = _cell_sum(np.where(of_k, price, 0.0), gi)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, total / n, 0.0)
 
 
 def period_kpis(

@@ -1,4 +1,5 @@
-"""Effective-dated factor sets on the 15-minute window grid (docs/kpis.md, "Factor sets").
+"""Effective-dated factor sets on the KPI columns: 15-minute windows or day cells
+(docs/kpis.md, "Factor sets").
 
 A park's sets (:attr:`Park.sets <smartpark.core.registry.Park.sets>`) are valid for
 ranges of local dates. On the grid of a computation every enterprise and park row gets,
@@ -18,8 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from smartpark.analytics import periods
-from smartpark.analytics.periods import Grid
-from smartpark.analytics.readings.series import FloatArray
+from smartpark.analytics.readings.series import FloatArray, IntArray
 from smartpark.core.registry import Park, Registry
 
 STRADDLE = ">"  # joins the versions of a period that straddles a change
@@ -34,8 +34,8 @@ class WindowSets:
     zone_parks: tuple[tuple[int, ...], ...]  # per zone: its parks' row numbers
 
     @classmethod
-    def of(cls, reg: Registry, grid: Grid) -> WindowSets:
-        starts = grid.points[:-1]
+    def of(cls, reg: Registry, starts: IntArray) -> WindowSets:
+        """The sets of the columns (windows or cells) starting at ``starts``."""
         by_park: dict[str, npt.NDArray[np.intp]] = {}
         for pid in reg.park_ids:
             park = reg.parks[pid]
@@ -49,7 +49,7 @@ class WindowSets:
             )
             by_park[pid] = np.searchsorted(changes, starts, side="right").astype(np.intp)
         pids = [reg.enterprises[e].park for e in reg.enterprise_ids] + list(reg.park_ids)
-        index = np.stack([by_park[p] for p in pids]) if pids else np.zeros((0, grid.n_windows))
+        index = np.stack([by_park[p] for p in pids]) if pids else np.zeros((0, starts.size))
         n_ent = len(reg.enterprise_ids)
         zone_parks = tuple(
             tuple(n_ent + k for k, p in enumerate(reg.park_ids) if reg.parks[p].zone == z)

@@ -13,14 +13,15 @@ import datetime as dt
 import numpy as np
 
 from smartpark.analytics import periods
-from smartpark.analytics.periods import WINDOW_MS, Grid
-from smartpark.analytics.readings.series import FloatArray
+from smartpark.analytics.readings.series import FloatArray, IntArray
 from smartpark.core.registry import Registry
 
 
-def certificate_kwh(reg: Registry, grid: Grid) -> FloatArray:
-    """kWh certified per enterprise (``reg.enterprise_ids`` order) and window."""
-    out = np.zeros((len(reg.enterprise_ids), grid.n_windows))
+def certificate_kwh(reg: Registry, points: IntArray) -> FloatArray:
+    """kWh certified per enterprise (``reg.enterprise_ids`` order) and column (windows or
+    cells, edges ``points``): each column its time share of the month's."""
+    lo, hi = points[:-1], points[1:]
+    out = np.zeros((len(reg.enterprise_ids), points.size - 1))
     for row, eid in enumerate(reg.enterprise_ids):
         ent = reg.enterprises[eid]
         timezone = reg.parks[ent.park].timezone if ent.park in reg.parks else "UTC"
@@ -29,8 +30,6 @@ def certificate_kwh(reg: Registry, grid: Grid) -> FloatArray:
             start = periods.local_midnight_ms(dt.date(year, mon, 1), timezone)
             following = dt.date(year + mon // 12, mon % 12 + 1, 1)
             end = periods.local_midnight_ms(following, timezone)
-            a = max(0, (start - grid.start_ms) // WINDOW_MS)
-            b = min(grid.n_windows, (end - grid.start_ms) // WINDOW_MS)
-            if b > a:
-                out[row, a:b] += mwh * 1000.0 / ((end - start) // WINDOW_MS)
+            overlap = np.clip(np.minimum(hi, end) - np.maximum(lo, start), 0, None)
+            out[row] += mwh * 1000.0 * overlap / (end - start)
     return out

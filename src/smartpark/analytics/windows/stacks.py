@@ -12,13 +12,17 @@ without a ``stack`` form one point of their enterprise, with stack id "".
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 from dataclasses import dataclass
+from typing import Final
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
 
 from smartpark.analytics import periods
-from smartpark.analytics.layout import Layout, group_sum
+from smartpark.analytics.layout import Layout, group_sum, timezones
 from smartpark.analytics.periods import Grid
 from smartpark.analytics.readings.series import FloatArray, sort_readings
 from smartpark.analytics.windows import meter_windows
@@ -26,6 +30,29 @@ from smartpark.analytics.windows.meter_windows import MeterWindows
 from smartpark.core.errors import AnalyticsError
 from smartpark.core.registry import POLLUTANTS, Registry
 from smartpark.store.base import ReadingColumns
+
+_SAMPLE_YEARS: Final = range(1990, 2051)
+
+
+def finish_ms(registry: Registry) -> int:
+    """How far past a range's end the readers read windows, so that the exceedance hours
+    that begin inside it are finished: an hour, where one time zone's midnight can cut
+    another's hour (offsets that differ by a part of an hour: +05:45 beside +08:00), so
+    that an hour above the limit counts in the period where it begins whatever range
+    was asked for; else nothing."""
+    return _finish(tuple(timezones(registry)))
+
+
+@functools.lru_cache(maxsize=64)
+def _finish(zones: tuple[str, ...]) -> int:
+    minutes: set[int] = set()
+    for tz in zones:
+        zone = ZoneInfo(tz)
+        for year in _SAMPLE_YEARS:
+            for month in (1, 4, 7, 10):
+                offset = dt.datetime(year, month, 1, tzinfo=zone).utcoffset()
+                minutes.add(int(offset.total_seconds()) // 60 % 60 if offset else 0)
+    return periods.HOUR_MS if len(minutes) > 1 else 0
 
 
 @dataclass(frozen=True)
@@ -148,6 +175,7 @@ __all__ = [
     "PollutantWindows",
     "StackTotals",
     "cems_meters",
+    "finish_ms",
     "pollutant_windows",
     "stack_totals",
     "stack_totals_of",

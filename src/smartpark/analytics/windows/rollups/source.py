@@ -35,15 +35,17 @@ from smartpark.store.base import Store
 from smartpark.store.rollups import DAY_MS, NO_TS
 
 _log = get_logger(__name__)
-Kind = Literal["rollups", "raw"]
+Kind = Literal["days", "rollups", "raw"]
 
 
 @dataclass(frozen=True)
 class Source:
-    """Which windows of a range came from rollups and which from raw readings."""
+    """Which parts of a range came from day rows (analytics/days), from 15-minute
+    rollups and from raw readings."""
 
     parts: tuple[tuple[int, int, Kind], ...]  # [start, end) ranges in order
     outdated_days: tuple[int, ...] = ()  # UTC days rolled up under another registry
+    outdated_cells: tuple[int, ...] = ()  # day cells (start ms) built under another one
 
     def windows(self, kind: Kind) -> int:
         return sum((b - a) // WINDOW_MS for a, b, k in self.parts if k == kind)
@@ -57,11 +59,21 @@ class Source:
     def as_json(self) -> dict[str, Any]:
         return {
             "kind": self.summary,
+            "levels": sorted({k for _, _, k in self.parts}),
+            "day_windows": self.windows("days"),
             "rollup_windows": self.windows("rollups"),
             "raw_windows": self.windows("raw"),
             "parts": [{"from_ms": a, "to_ms": b, "source": k} for a, b, k in self.parts],
             "outdated_days": [_day(d) for d in self.outdated_days],
+            "outdated_cells": [_instant(c) for c in self.outdated_cells],
         }
+
+    def rebuild_hint(self) -> str:
+        """The command that rebuilds every outdated day and cell (both levels)."""
+        starts = [*self.outdated_days, *self.outdated_cells]
+        first = min(starts) // DAY_MS * DAY_MS
+        last = max(starts) // DAY_MS * DAY_MS + 2 * DAY_MS  # a cell ends within a day
+        return rebuild_hint((first, last - DAY_MS))
 
 
 # What re-rolls dirty windows and rewrites the KPI periods their readings changed: one
@@ -126,7 +138,7 @@ def range_windows(
             # Staleness needs each meter's last reading before the range; a raw part
             # knows it from its context readings, a first rolled-up part asks for it.
             before = (
-                _last_before(store, registry, a, meters)
+                last_before(store, registry, a, meters)
                 if not parts
                 else np.full(lay.n_meters, NO_TS, np.int64)
             )
@@ -143,7 +155,7 @@ def range_windows(
             days=len(outdated),
             reason="rolled up under another registry (meters, multipliers, intervals or "
             "stacks changed); read from raw readings instead",
-            fix=rebuild_hint(source.outdated_days),
+            fix=source.rebuild_hint(),
         )
     _log.debug(
         "kpi_sources",
@@ -204,7 +216,7 @@ def widened(store: Store, registry: Registry, a: int, b: int) -> tuple[int, int]
     return align(min(a, int(near.ts.min())), max(b, int(near.ts.max()) + 1))
 
 
-def _last_before(
+def last_before(
     store: Store, registry: Registry, at_ms: int, meters: npt.NDArray[np.int32] | None
 ) -> npt.NDArray[np.int64]:
     """Each meter's last usable reading before ``at_ms`` (its context readings, cleaned)."""
@@ -273,6 +285,7 @@ __all__ = [
     "Source",
     "coverage",
     "current_mask",
+    "last_before",
     "range_windows",
     "rebuild_hint",
     "runs_text",
