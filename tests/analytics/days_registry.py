@@ -39,12 +39,14 @@ SHARES = {
 }
 
 
-def days_registry(meters: dict[str, dict[str, Any]] = METERS) -> Registry:
+def days_registry(
+    meters: dict[str, dict[str, Any]] = METERS, *, limits: dict[str, float] | None = None
+) -> Registry:
     parks: dict[str, Any] = {}
     for pid, tz in PARKS.items():
         parks[pid] = {"zone": "z1", "name": pid, "timezone": tz, "region": "home"}
     parks["p1"]["factors"] = SETS
-    parks["p2"] |= {"limits": {"nox": 40.0, "so2": 35.0}}
+    parks["p2"] |= {"limits": limits or {"nox": 40.0, "so2": 35.0}}
     parks["p3"] |= {
         "enclave": True,
         "sharing": {

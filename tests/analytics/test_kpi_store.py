@@ -167,7 +167,9 @@ def test_smartpark_kpi_computes_from_influxd_and_writes_back(
     logs.configure()
     assert again.exit_code == 0, again.output
     from_rollups = json.loads(again.stdout[again.stdout.index("{") :])
-    assert from_rollups["source"]["kind"] == "rollups"
+    # `smartpark rollup` built both levels: whole days read day rows, the rest rollups.
+    assert from_rollups["source"]["kind"] == "days"
+    assert from_rollups["source"]["levels"] == ["days"]
     assert from_rollups["source"]["raw_windows"] == 0
     for got, want in zip(from_rollups["rows"], printed["rows"], strict=True):
         for key, value in want.items():
@@ -181,6 +183,7 @@ def test_smartpark_kpi_computes_from_influxd_and_writes_back(
     logs.configure()
     assert check.exit_code == 0, check.output
     assert "192 windows: 192 current, 0 dirty, 0 outdated, 0 not rolled up" in check.stdout
+    assert "2 day cells: 2 current, 0 stale, 0 outdated, 0 not built" in check.stdout
 
 
 def test_kpi_cli_rejects_unknown_park_and_kpi(tmp_path: Path) -> None:

@@ -1,16 +1,19 @@
-"""``smartpark rollup``: (re)build the exact 15-minute rollups of a range.
+"""``smartpark rollup``: (re)build both stored levels of a range: the exact 15-minute
+rollups, then the day rows above them.
 
 ::
 
     smartpark rollup --from 2024-01-01 --to 2026-12-01       # build two years, day by day
-    smartpark rollup --from 2026-11-01 --to 2026-12-01 --check   # what is rolled up
+    smartpark rollup --from 2026-11-01 --to 2026-12-01 --check   # what is built
 
-Run it once over the stored history; ``smartpark kpi --follow`` keeps it current (it
-re-rolls the windows late readings made dirty, however late; ``--check`` names the
-dirty ones and the command that re-rolls them now). After a registry change that
-affects rollups (a meter added, a multiplier, interval or stack changed) the KPI
-readers fall back to raw readings and name this command with the range to rebuild.
-Logic: :mod:`smartpark.analytics.windows.rollups` (docs/kpis.md, "Rollups").
+Run it once over the stored history; ``smartpark kpi --follow`` keeps both current (it
+re-rolls the windows late readings made dirty, however late, and rebuilds the ended
+days they touch; ``--check`` names the dirty ones and the command that does it now).
+After a registry change that affects them (a meter added, a multiplier, interval,
+stack, time zone, limit or tariff schedule changed) the KPI readers fall back to the
+level below and name this command with the range to rebuild. Logic:
+:mod:`smartpark.analytics.windows.rollups`, :mod:`smartpark.analytics.days`
+(docs/kpis.md, "Rollups" and "Day level").
 """
 
 from __future__ import annotations
@@ -47,11 +50,14 @@ def rollup(
     store: StoreOption = None,
     log_level: LogLevelOption = None,
 ) -> None:
-    """Rebuild the rollups of [--from, --to) from the stored readings (or --check them)."""
+    """Rebuild the 15-minute rollups and the day rows of [--from, --to) from the stored
+    readings (or --check them)."""
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from smartpark.analytics import periods
+    from smartpark.analytics.days import build as days_build
+    from smartpark.analytics.days import source as days_source
     from smartpark.analytics.windows.rollups import build, source
     from smartpark.core import logs
     from smartpark.core import registry as registry_mod
@@ -93,6 +99,20 @@ def rollup(
                 )
             if cov.outdated_days:
                 typer.echo(f"rebuild the outdated ones: {source.rebuild_hint(cov.outdated_days)}")
+            day_cov = days_source.coverage(the_store, reg, start, end)
+            typer.echo(
+                f"{day_cov.cells} day cells: {day_cov.current} current, {day_cov.stale} "
+                f"stale, {day_cov.outdated} outdated, {day_cov.missing} not built"
+            )
+            if day_cov.stale:
+                typer.echo(
+                    "stale days (readings written into them since) are read from the "
+                    f"15-minute level until rebuilt by: {source.REROLL_COMMAND}"
+                )
+            if day_cov.outdated:
+                typer.echo(f"rebuild the outdated days: {day_cov.rebuild_hint}")
+            if day_cov.missing:
+                typer.echo(f"build the missing days: smartpark rollup --from {from_} --to {to}")
             return
         with Progress(
             TextColumn("rollup"),
@@ -110,11 +130,20 @@ def rollup(
                 end,
                 progress=lambda d, total: bar.update(task, completed=d),
             )
+            task = bar.add_task("days", total=end - start)
+            built_days = days_build.build(
+                the_store, reg, start, end, progress=lambda d, total: bar.update(task, completed=d)
+            )
     finally:
         the_store.close()
     typer.echo(
         f"rolled up {done.windows} windows in {len(done.ranges)} pieces: {done.rows} rollup "
         f"rows from {done.readings} readings"
+    )
+    typer.echo(
+        f"built {built_days.cells} day cells: {built_days.meter_rows} meter rows, "
+        f"{built_days.scope_rows} "
+        "scope rows"
     )
     if done.readings == 0:
         typer.echo(f"the store holds no readings in [{from_}, {to}): check --store", err=True)

@@ -14,10 +14,13 @@ level each part came from (``smartpark kpi --format json`` prints it).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import numpy.typing as npt
 
 from smartpark.analytics.days import rows
+from smartpark.analytics.days.build import whole_cells
 from smartpark.analytics.days.cells import Cells
 from smartpark.analytics.days.day_windows import DayWindows, of_windows
 from smartpark.analytics.days.fingerprint import fingerprint
@@ -127,6 +130,45 @@ def current_cells(
     return current, sorted(outdated)
 
 
+@dataclass(frozen=True)
+class DayCoverage:
+    """How much of a range's whole cells has current day rows (``smartpark rollup --check``)."""
+
+    cells: int  # whole cells in the range
+    current: int  # built with the current registry, untouched since
+    stale: int  # built, but readings were written into them since (rebuilt next cycle)
+    outdated: int  # built under another registry
+    outdated_cells: tuple[int, ...]
+
+    @property
+    def missing(self) -> int:
+        return self.cells - self.current - self.stale - self.outdated
+
+    @property
+    def rebuild_hint(self) -> str:
+        """The command that rebuilds the outdated cells."""
+        return Source((), (), self.outdated_cells).rebuild_hint()
+
+
+def coverage(store: Store, registry: Registry, start_ms: int, end_ms: int) -> DayCoverage:
+    cells = whole_cells(registry, start_ms, end_ms)
+    current, outdated = current_cells(store, registry, cells)
+    built = np.zeros(cells.n_cells, np.bool_)
+    fp = fingerprint(registry)
+    index = {int(s): k for k, s in enumerate(cells.starts.tolist())}
+    for start, span in store.days.spans(cells.start_ms, cells.end_ms).items():
+        k = index.get(start)
+        if k is not None and span.complete and span.fingerprint == fp:
+            built[k] = span.end_ms == int(cells.points[k + 1])
+    return DayCoverage(
+        cells.n_cells,
+        int(current.sum()),
+        int((built & ~current).sum()),
+        len(outdated),
+        tuple(outdated),
+    )
+
+
 def _runs(mask: npt.NDArray[np.bool_]) -> list[tuple[int, int, bool]]:
     """Runs of equal ``mask`` as ``(first cell, end cell, value)``."""
     if mask.size == 0:
@@ -139,4 +181,4 @@ def _runs(mask: npt.NDArray[np.bool_]) -> list[tuple[int, int, bool]]:
     ]
 
 
-__all__ = ["current_cells", "range_days"]
+__all__ = ["DayCoverage", "coverage", "current_cells", "range_days"]
