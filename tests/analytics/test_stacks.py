@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from smartpark.analytics.days.stacks import stack_totals
 from smartpark.analytics.kpis.compute import compute_kpis
-from smartpark.analytics.windows.stacks import stack_totals
 from smartpark.core import registry as registry_mod
 from smartpark.core.registry import POLLUTANTS
 from smartpark.gateway.drivers.simulator import sim_meters, simulate

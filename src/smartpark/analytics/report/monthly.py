@@ -25,6 +25,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from smartpark.analytics.alerts.state import AlertState
+from smartpark.analytics.days.source import range_days
+from smartpark.analytics.days.stacks import StackTotals, stack_totals_of
 from smartpark.analytics.jobs import kpi_job
 from smartpark.analytics.kpis import targets
 from smartpark.analytics.kpis.catalogue import KPIS
@@ -34,8 +36,7 @@ from smartpark.analytics.landuse import job as landuse_job
 from smartpark.analytics.periods import from_ms, local_midnight_ms
 from smartpark.analytics.report.html import Chart, Section, Series, Table, render
 from smartpark.analytics.report.labels import LABELS, check_lang, name
-from smartpark.analytics.windows.rollups.source import range_windows
-from smartpark.analytics.windows.stacks import StackTotals, cems_meters, stack_totals_of
+from smartpark.analytics.windows.stacks import cems_meters
 from smartpark.core.errors import AnalyticsError, ConfigError, OptionError
 from smartpark.core.registry import POLLUTANTS, Lang, Park, Region, Registry, Zone
 from smartpark.core.timestamps import now_ms
@@ -293,8 +294,8 @@ def build(store: Store, registry: Registry, request: Request) -> Monthly:
         )
         rows, source = computed.table.rows(), "readings"
     stacks: list[Stack] = []
-    if end > start:  # the stack table needs the CEMS meters' windows (rollups where current)
-        cems, _ = range_windows(store, registry, start, end, meters=cems_meters(registry))
+    if end > start:  # the stack table needs the CEMS meters' days (day rows where current)
+        cems, _ = range_days(store, registry, start, end, meters=cems_meters(registry))
         stacks = _stacks(stack_totals_of(registry, cems, start, end), set(ents))
     values = _of(rows, scope, ident, "month", start)
     ent_values = {e: _of(rows, "enterprise", e, "month", start) for e in ents}
