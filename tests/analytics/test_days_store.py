@@ -75,10 +75,14 @@ def test_days_and_months_from_day_rows_equal_raw(built: tuple[Store, Registry, s
     assert cov.missing == 0
 
 
-def test_a_limit_change_is_detected_and_named(built: tuple[Store, Registry, str]) -> None:
+def test_a_limit_change_is_detected_and_named(
+    built: tuple[Store, Registry, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     _store, _reg, url = built
     changed = days_registry(limits={"nox": 30.0, "so2": 35.0})
     store2 = open_store(parse_store_url(url), changed)
+    # The month is then read from the 15-minute level, here a few days at a time.
+    monkeypatch.setattr(days_source, "CHUNK_WINDOWS", 3 * 96 * len(changed.meter_ids))
     try:
         job = kpis(store2, changed)
         assert "days" not in job.source.as_json()["levels"]

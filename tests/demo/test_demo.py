@@ -11,10 +11,14 @@ import time
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
+from smartpark.analytics import periods
 from smartpark.analytics.kpis.compute import compute_kpis
 from smartpark.analytics.readings.readers import read_range
 from smartpark.analytics.render import to_json
+from smartpark.cli import app
+from smartpark.core import logs
 from smartpark.core import registry as registry_mod
 from smartpark.core.errors import OptionError
 from smartpark.core.urls import parse_store_url
@@ -75,6 +79,43 @@ def test_demo_kpis_equal_the_analytics_on_the_same_store(demo_run):
             else:
                 assert value == want[kpi], kpi
     assert compared > 1000
+
+
+def test_demo_year_from_the_day_level_equals_the_raw_computation(demo_run):
+    """`smartpark kpi --period year` on the demo's store reads the day rows the demo built
+    (and the 15-minute level for the rest of the year) and equals the raw readings."""
+    out, _ = demo_run
+    reg = registry_mod.load(default_registry())
+    url = f"sqlite:///{out / 'store.db'}"
+    args = ["kpi", "--period", "year", "--scope", "zone", "--from", "2026-01-01", "--to",
+            "2027-01-01", "--format", "json", "--registry", str(default_registry()),
+            "--store", url]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    logs.configure()  # the command logged to CliRunner's stderr, closed now
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.stdout[result.stdout.index("{") :])
+    assert "days" in printed["source"]["levels"]
+    assert printed["source"]["day_windows"] >= 96
+    tz = reg.zones[reg.zone_ids[0]].timezone
+    a = periods.local_midnight_ms(dt.date(2026, 1, 1), tz)
+    b = periods.local_midnight_ms(dt.date(2027, 1, 1), tz)
+    store = open_store(parse_store_url(url), reg)
+    try:
+        readings = read_range(store, reg, a, b)
+    finally:
+        store.close()
+    table = compute_kpis(reg, readings, a, b, ("year",), scopes=("zone",))
+    (want,) = json.loads(to_json(table))["rows"]
+    (got,) = printed["rows"]
+    compared = 0
+    for kpi, value in want.items():
+        if isinstance(value, float):
+            assert math.isclose(got[kpi], value, rel_tol=1e-9, abs_tol=1e-9), kpi
+            compared += 1
+        else:
+            assert got[kpi] == value, kpi
+    assert compared > 30
+    assert got["energy_tce"] > 0
 
 
 def test_demo_faults_are_visible(demo_run):

@@ -16,6 +16,7 @@ from rich.table import Table as RichTable
 
 from smartpark.analytics import render as kpi_render
 from smartpark.analytics.alerts.state import default_path
+from smartpark.analytics.days import build as days
 from smartpark.analytics.jobs import kpi_job
 from smartpark.analytics.kpis import targets
 from smartpark.analytics.kpis.catalogue import KPIS
@@ -76,9 +77,10 @@ class DemoKpis:
 def compute(store: Store, registry: Registry, result: DemoResult) -> DemoKpis:
     """KPIs of every hour and day of the simulated range, from the store, written back."""
     end = max(result.reached_ms // HOUR_MS * HOUR_MS, result.start_ms + HOUR_MS)
-    # Roll the run up (docs/kpis.md, "Rollups"), so the KPIs below and later commands
-    # read rollups, as `smartpark kpi --follow` keeps them in a park.
+    # Roll the run up, both levels (docs/kpis.md, "Rollups" and "Day level"), so the KPIs
+    # below and later commands read them, as `smartpark kpi --follow` keeps them in a park.
     build(store, registry, result.start_ms, end)
+    days.build(store, registry, result.start_ms, end)
     job = kpi_job(store, registry, result.start_ms, end, ("hour", "day"), write=True)
     stored = store.read(result.start_ms, result.end_ms)
     # Readings of meters read by hand came from a sheet (demo/handread.py), not a gateway.

@@ -15,6 +15,7 @@ level each part came from (``smartpark kpi --format json`` prints it).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
@@ -25,6 +26,7 @@ from smartpark.analytics.days.cells import Cells
 from smartpark.analytics.days.day_windows import DayWindows, of_windows
 from smartpark.analytics.days.fingerprint import fingerprint
 from smartpark.analytics.layout import Layout
+from smartpark.analytics.windows.rollups.build import in_rolled_spans
 from smartpark.analytics.windows.rollups.source import (
     Kind,
     Source,
@@ -41,6 +43,7 @@ from smartpark.store.base import Store
 from smartpark.store.rollups import NO_TS
 
 _log = get_logger(__name__)
+CHUNK_WINDOWS: Final = 2_000_000  # meters x 15-minute windows read at a time (memory)
 
 
 def range_days(
@@ -88,12 +91,19 @@ def range_days(
             )
             kinds.append((piece.start_ms, piece.end_ms, "days"))
         else:
-            mw, sub = range_windows(
-                store, registry, piece.start_ms, piece.end_ms + finish_ms(registry), meters=meters
-            )
-            parts.append(of_windows(registry, mw, piece))
-            kinds.extend((a, min(b, piece.end_ms), k) for a, b, k in sub.parts if a < piece.end_ms)
-            stale.extend(sub.outdated_days)
+            for chunk in _chunks(piece, lay.n_meters):
+                mw, sub = range_windows(
+                    store,
+                    registry,
+                    chunk.start_ms,
+                    chunk.end_ms + finish_ms(registry),
+                    meters=meters,
+                )
+                parts.append(of_windows(registry, mw, chunk))
+                kinds.extend(
+                    (a, min(b, chunk.end_ms), k) for a, b, k in sub.parts if a < chunk.end_ms
+                )
+                stale.extend(sub.outdated_days)
     source = Source(tuple(kinds), tuple(stale), tuple(outdated))
     if outdated:
         _log.warning(
@@ -112,6 +122,7 @@ def current_cells(
     """Per cell: its day rows are complete, current and untouched since; and the cells
     built under another registry (their start ms)."""
     current = np.zeros(cells.n_cells, np.bool_)
+    built_ms = np.zeros(cells.n_cells, np.int64)
     outdated: list[int] = []
     fp = fingerprint(registry)
     index = {int(s): k for k, s in enumerate(cells.starts.tolist())}
@@ -123,10 +134,18 @@ def current_cells(
             outdated.append(start)
             continue
         current[k] = True
-    dirty, _ = store.rollups.dirty(cells.start_ms, cells.end_ms)
+        built_ms[k] = span.built_ms
+    # A reading written since a cell was built makes it stale, as far as it reaches: a
+    # window the rollups count dirty, or one marked after the cell's build (a mark made
+    # before it, outside rolled-up spans, was already read by the build).
+    dirty, marked = store.rollups.dirty(cells.start_ms, cells.end_ms)
+    rolled = in_rolled_spans(store, registry, dirty)
     for a, b in window_runs(dirty):
+        run = (dirty >= a) & (dirty < b)
         wa, wb = widened(store, registry, a, b)
-        current &= ~((cells.starts < wb) & (cells.points[1:] > wa))
+        near = (cells.starts < wb) & (cells.points[1:] > wa)
+        late = int(marked[run].max()) > built_ms
+        current &= ~(near & (late | bool(rolled[run].any())))
     return current, sorted(outdated)
 
 
@@ -167,6 +186,20 @@ def coverage(store: Store, registry: Registry, start_ms: int, end_ms: int) -> Da
         len(outdated),
         tuple(outdated),
     )
+
+
+def _chunks(cells: Cells, n_meters: int) -> list[Cells]:
+    """``cells`` in runs of at most about ``CHUNK_WINDOWS`` meter windows (at least one
+    cell each): the 15-minute level of a long range is read a piece at a time."""
+    per_cell = cells.widths * max(1, n_meters)
+    out: list[Cells] = []
+    a = 0
+    while a < cells.n_cells:
+        total = np.cumsum(per_cell[a:])
+        b = a + max(1, int(np.searchsorted(total, CHUNK_WINDOWS, side="right")))
+        out.append(cells.slice(a, b))
+        a = b
+    return out
 
 
 def _runs(mask: npt.NDArray[np.bool_]) -> list[tuple[int, int, bool]]:

@@ -144,14 +144,21 @@ def compute_monthly(
     min_completeness: float = COMPLETE_AT,
 ) -> Monthly:
     """Monthly enterprise KPIs for ``first_month..last_month`` computed from the store's
-    rollups, one month at a time (memory: one month of rollups); a month with no rollups
-    is missing, and a partly rolled-up month is completed from raw readings.
-    ``AnalyticsError`` naming the commands when the store has no rollups for the range."""
+    day rows (and 15-minute rollups where a month has none), each run of built months in
+    one KPI job; a month with neither is missing, and a partly built month is completed
+    from raw readings. ``AnalyticsError`` naming the commands when the store has neither
+    for the range."""
+    from smartpark.analytics.days.source import coverage as day_coverage
     from smartpark.analytics.jobs import kpi_job
     from smartpark.analytics.windows.rollups.source import coverage
 
+    def built(a: int, b: int) -> bool:
+        return day_coverage(store, registry, a, b).current > 0 or (
+            coverage(store, registry, a, b).current > 0
+        )
+
     start, end = _utc_bounds(first_month, last_month)
-    if coverage(store, registry, start, end).current == 0:
+    if not built(start, end):
         first = dt.datetime.fromtimestamp(start / 1000, dt.UTC).date().isoformat()
         last = dt.datetime.fromtimestamp(end / 1000, dt.UTC).date().isoformat()
         raise AnalyticsError(
@@ -160,13 +167,13 @@ def compute_monthly(
             "--follow` keeps it current), or `smartpark kpi --period month --scope enterprise "
             "--write` over the range"
         )
+    present = [c for c in range(first_month, last_month + 1) if built(*_utc_bounds(c, c))]
     cells: list[tuple[str, int, str, float]] = []
-    for code in range(first_month, last_month + 1):
-        a, b = _utc_bounds(code, code)
-        if coverage(store, registry, a, b).current == 0:
-            continue  # not rolled up: missing, like a month without data
+    for run in _runs(present):  # months not built are missing, like months without data
+        a, b = _utc_bounds(run[0], run[-1])
         table = kpi_job(store, registry, a - _PAD_MS, b + _PAD_MS, ["month"], write=False).table
-        cells += [c for c in _cells(table.select("enterprise")) if c[1] == code]
+        wanted = set(run)
+        cells += [c for c in _cells(table.select("enterprise")) if c[1] in wanted]
     monthly = _assemble(enterprises, cells, min_completeness)
     span = last_month - first_month + 1
     return Monthly(
@@ -175,6 +182,17 @@ def compute_monthly(
 
 
 _PAD_MS = 2 * 86_400_000  # local months lie within a day of UTC months
+
+
+def _runs(months: list[int]) -> list[list[int]]:
+    """Consecutive month codes grouped into runs."""
+    out: list[list[int]] = []
+    for m in months:
+        if out and out[-1][-1] == m - 1:
+            out[-1].append(m)
+        else:
+            out.append([m])
+    return out
 
 
 def _utc_bounds(first_month: int, last_month: int) -> tuple[int, int]:

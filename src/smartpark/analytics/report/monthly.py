@@ -297,12 +297,14 @@ def build(store: Store, registry: Registry, request: Request) -> Monthly:
     if end > start:  # the stack table needs the CEMS meters' days (day rows where current)
         cems, _ = range_days(store, registry, start, end, meters=cems_meters(registry))
         stacks = _stacks(stack_totals_of(registry, cems, start, end), set(ents))
-    values = _of(rows, scope, ident, "month", start)
-    ent_values = {e: _of(rows, "enterprise", e, "month", start) for e in ents}
+    found = _index(rows)
+    values = found.get((scope, ident, "month", start), {})
+    ent_values = {e: found.get(("enterprise", e, "month", start), {}) for e in ents}
     in_scope = {registry.enterprises[e].park for e in ents} if scope != "park" else set()
-    park_values = {p: _of(rows, "park", p, "month", start) for p in sorted(in_scope)}
+    park_values = {p: found.get(("park", p, "month", start), {}) for p in sorted(in_scope)}
     day_starts = sorted({r.start_ms for r in rows if r.period == "day" and r.id == ident})
-    days = {k: [_of(rows, scope, ident, "day", s).get(k, NAN) for s in day_starts] for k in KPIS}
+    by_day = [found.get((scope, ident, "day", s), {}) for s in day_starts]
+    days = {k: [d.get(k, NAN) for d in by_day] for k in KPIS}
     so_far = round((end - start) / 86_400_000) if partial else None
     last_year = _last_year(store, registry, scope, ident, tz, (year - 1, month), so_far)
     report = Monthly(
@@ -387,6 +389,14 @@ def _stacks(totals: StackTotals, ents: set[str]) -> list[Stack]:
         for i, e in enumerate(totals.enterprise)
         if e in ents
     ]
+
+
+def _index(rows: Sequence[KpiRow]) -> dict[tuple[str, str, str, int], dict[str, float]]:
+    """The rows' values by (scope, id, period, start), in one pass."""
+    out: dict[tuple[str, str, str, int], dict[str, float]] = {}
+    for r in rows:
+        out.setdefault((r.scope, r.id, r.period, r.start_ms), {})[r.kpi] = r.value
+    return out
 
 
 def _of(

@@ -113,17 +113,7 @@ def reroll_dirty(store: Store, registry: Registry) -> Built:
     if dirty_w.size == 0:
         return Built(0, 0, 0)
     fp = fingerprint(registry)
-    spans = _spans_of_days(store, dirty_w)
-    rolled = np.array(
-        [
-            (s := spans.get(int(w) // DAY_MS * DAY_MS)) is not None
-            and s.complete
-            and s.fingerprint == fp
-            and s.lo_ms <= w < s.hi_ms
-            for w in dirty_w.tolist()
-        ],
-        np.bool_,
-    )
+    rolled = in_rolled_spans(store, registry, dirty_w)
     total = Built(0, 0, 0)
     for a, b in window_runs(dirty_w[rolled]):
         lo, hi = widened(store, registry, a, b)
@@ -133,6 +123,26 @@ def reroll_dirty(store: Store, registry: Registry) -> Built:
     if total.windows:
         _log.info("rollups_rerolled", ranges=len(total.ranges), windows=total.windows)
     return total
+
+
+def in_rolled_spans(
+    store: Store, registry: Registry, window_ms: npt.NDArray[np.int64]
+) -> npt.NDArray[np.bool_]:
+    """Per window (ascending): inside a complete span rolled up with the current registry."""
+    if window_ms.size == 0:
+        return np.zeros(0, np.bool_)
+    fp = fingerprint(registry)
+    spans = _spans_of_days(store, window_ms)
+    return np.array(
+        [
+            (s := spans.get(int(w) // DAY_MS * DAY_MS)) is not None
+            and s.complete
+            and s.fingerprint == fp
+            and s.lo_ms <= w < s.hi_ms
+            for w in window_ms.tolist()
+        ],
+        np.bool_,
+    )
 
 
 def _spans_of_days(store: Store, window_ms: npt.NDArray[np.int64]) -> dict[int, RollupSpan]:
@@ -145,4 +155,4 @@ def _spans_of_days(store: Store, window_ms: npt.NDArray[np.int64]) -> dict[int, 
     return out
 
 
-__all__ = ["Built", "build", "build_range", "reroll_dirty"]
+__all__ = ["Built", "build", "build_range", "in_rolled_spans", "reroll_dirty"]
