@@ -6,9 +6,12 @@ order); :meth:`Layout.lift` sums enterprise rows into all of them.
 
 from __future__ import annotations
 
+import functools
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -163,6 +166,27 @@ class Grouping:
         if self.order.size:
             out[self.targets] = np.add.reduceat(x[self.order], self.starts, axis=0)
         return out
+
+
+_T = TypeVar("_T")
+
+
+def per_registry(fn: Callable[[Registry], _T]) -> Callable[[Registry], _T]:
+    """``fn`` computed once per registry object (registries are frozen), kept while the
+    registry lives."""
+    cache: dict[int, tuple[weakref.ref[Registry], _T]] = {}
+
+    @functools.wraps(fn)
+    def cached(reg: Registry) -> _T:
+        hit = cache.get(id(reg))
+        if hit is not None and hit[0]() is reg:
+            return hit[1]
+        value = fn(reg)
+        cache[id(reg)] = (weakref.ref(reg), value)
+        weakref.finalize(reg, cache.pop, id(reg), None)
+        return value
+
+    return cached
 
 
 def timezones(registry: Registry) -> list[str]:

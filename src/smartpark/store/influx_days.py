@@ -54,8 +54,8 @@ if TYPE_CHECKING:
 
 METER_TAG: Final = "meter"
 SCOPE_TAG: Final = "row"
-_METER_ROWS: Final = TypedRows("DayMeter", METER_FIELDS)
-_SCOPE_ROWS: Final = TypedRows("DayScope", SCOPE_FIELDS)
+_METER_ROWS: Final = TypedRows("DayMeter", METER_FIELDS, METER_TAG)
+_SCOPE_ROWS: Final = TypedRows("DayScope", SCOPE_FIELDS, SCOPE_TAG)
 _METER_LINES: Final = FieldLines(METER_FIELDS)
 _SCOPE_LINES: Final = FieldLines(SCOPE_FIELDS)
 # InfluxDB keeps time as int64 ns: ranges are clamped to what it can represent.
@@ -153,9 +153,9 @@ class InfluxDays:
             where += f' AND "{METER_TAG}" =~ {tag_pattern(ids)}'
         query = (
             f'SELECT {_METER_ROWS.select} FROM "{METER_MEASUREMENT}" '  # noqa: S608
-            f'WHERE {where} GROUP BY "{METER_TAG}"'
+            f"WHERE {where}"
         )
-        return self._read(query, "read day meters", METER_TAG, registry.meter_code, _METER_ROWS)
+        return self._read(query, "read day meters", registry.meter_code, _METER_ROWS)
 
     def read_scopes(self, start_ms: int, end_ms: int, scope_keys: tuple[str, ...]) -> DayColumns:
         if not scope_keys:
@@ -166,38 +166,42 @@ class InfluxDays:
         )
         query = (
             f'SELECT {_SCOPE_ROWS.select} FROM "{SCOPE_MEASUREMENT}" '  # noqa: S608
-            f'WHERE {where} GROUP BY "{SCOPE_TAG}"'
+            f"WHERE {where}"
         )
-        return self._read(query, "read day scopes", SCOPE_TAG, index_of, _SCOPE_ROWS)
+        return self._read(query, "read day scopes", index_of, _SCOPE_ROWS)
 
     def _read(
-        self, query: str, what: str, tag: str, index_of: Mapping[str, int], rows: TypedRows
+        self, query: str, what: str, index_of: Mapping[str, int], rows: TypedRows
     ) -> DayColumns:
-        """The rows of a ``GROUP BY tag`` query, ``key`` the index of each series' tag
-        value in ``index_of`` (series of other values left out), sorted by (key, cell)."""
+        """The rows of a query reading its tag as a column (no ``GROUP BY``: one series,
+        a few chunks), ``key`` the index of each row's tag value in ``index_of`` (rows
+        of other values left out), sorted by (key, cell)."""
         store = self._store
-        parts_key: list[npt.NDArray[np.int32]] = []
+        tag = str(rows.tag)
         parts_cell: list[npt.NDArray[np.int64]] = []
-        parts_values: dict[str, list[npt.NDArray[np.generic]]] = {n: [] for n in rows.fields}
+        parts_values: dict[str, list[npt.NDArray[np.generic]]] = {
+            n: [] for n in [*rows.fields, tag]
+        }
         for series in store.query_typed(query, what, rows.json, rows.msgpack):
             if series.columns != rows.names:
                 raise StoreError(f"{store.url}: {what}: columns {series.columns}")
-            key = index_of.get((series.tags or {}).get(tag, ""), -1)
-            if key < 0 or not series.values:
+            if not series.values:
                 continue
             cell, values = rows.columns(series.values)
-            parts_key.append(np.full(len(cell), key, np.int32))
             parts_cell.append(cell)
             for name, column in values.items():
                 parts_values[name].append(column)
-        if not parts_key:
+        if not parts_cell:
             return DayColumns.empty(rows.fields)
-        keys = np.concatenate(parts_key)
-        # Each series arrives time-sorted, its pieces in order: sorting by key is enough.
-        order = np.argsort(keys, kind="stable")
+        names, inverse = np.unique(np.concatenate(parts_values.pop(tag)), return_inverse=True)
+        code = np.array([index_of.get(str(n), -1) for n in names.tolist()], np.int64)
+        keys = code[inverse]
+        cells = np.concatenate(parts_cell)
+        known = np.flatnonzero(keys >= 0)
+        order = known[np.lexsort((cells[known], keys[known]))]
         return DayColumns(
-            keys[order],
-            np.concatenate(parts_cell)[order],
+            keys[order].astype(np.int32),
+            cells[order],
             {name: np.concatenate(parts)[order] for name, parts in parts_values.items()},
         )
 

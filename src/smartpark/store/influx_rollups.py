@@ -166,15 +166,21 @@ class TypedRows:
     """A read of ``fields`` by name: the ``SELECT`` list, msgspec decoders of the answer
     whose rows decode straight into typed values ((time, field, ...) in field order,
     None for a field the point lacks), and :meth:`columns` turning one answer chunk
-    into typed numpy columns, a missing field its default."""
+    into typed numpy columns, a missing field its default. With ``tag`` the tag's value
+    is read as a column too (after time), so a query needs no ``GROUP BY`` of it: one
+    series of many points decodes in a few chunks, where a series per tag value would
+    cost a chunk each."""
 
-    def __init__(self, name: str, fields: Fields) -> None:
+    def __init__(self, name: str, fields: Fields, tag: str | None = None) -> None:
         self.fields = fields
-        self.select = ", ".join(f'"{field}"' for field in fields)
-        self.names = ["time", *fields]
+        self.tag = tag
+        tagged = [tag] if tag else []
+        self.select = ", ".join(f'"{field}"' for field in [*tagged, *fields])
+        self.names = ["time", *tagged, *fields]
         row: Any = tuple[  # type: ignore[misc]
             (
                 int,
+                *([str] if tag else []),
                 *(
                     (float | None) if dtype is np.float64 else (int | None)
                     for dtype, _ in fields.values()
@@ -198,20 +204,26 @@ class TypedRows:
         self.json = msgspec.json.Decoder(response).decode
         self.msgpack = msgspec.msgpack.Decoder(response).decode
         # The value a missing cell stands for, per column of a decoded row (time first).
-        self._defaults = np.array([0, *(d for _, d in fields.values())], dtype=object)
+        self._defaults = np.array(
+            [0, *([""] if tag else []), *(d for _, d in fields.values())], dtype=object
+        )
 
     def columns(
         self, rows: list[Any]
     ) -> tuple[npt.NDArray[np.int64], dict[str, npt.NDArray[np.generic]]]:
-        """(time, values by field) of one chunk's decoded rows (``chunk_size`` at most)."""
+        """(time, values by field) of one chunk's decoded rows (``chunk_size`` at most);
+        with ``tag``, its values too, under the tag's name (object array of str)."""
         table = np.array(rows, dtype=object)
         missing = np.equal(table, None)  # type: ignore[call-overload]
         if missing.any():
             table = np.where(missing, self._defaults, table)
-        values = {
+        first = 2 if self.tag else 1
+        values: dict[str, npt.NDArray[np.generic]] = {
             name: table[:, k].astype(dtype)
-            for k, (name, (dtype, _)) in enumerate(self.fields.items(), start=1)
+            for k, (name, (dtype, _)) in enumerate(self.fields.items(), start=first)
         }
+        if self.tag:
+            values[self.tag] = table[:, 1]
         return table[:, 0].astype(np.int64), values
 
 

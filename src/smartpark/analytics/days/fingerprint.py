@@ -16,12 +16,13 @@ import hashlib
 import json
 from typing import Any
 
-from smartpark.analytics.layout import Layout, timezones
+from smartpark.analytics.layout import Layout, per_registry, timezones
 from smartpark.analytics.windows.rollups.fingerprint import fingerprint as window_fingerprint
 from smartpark.core.registry import Registry
 from smartpark.core.tariffs import ELECTRICITY, Tariff
 
 
+@per_registry
 def fingerprint(registry: Registry) -> str:
     lay = Layout.of(registry)
     meters: list[Any] = []

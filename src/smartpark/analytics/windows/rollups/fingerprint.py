@@ -15,10 +15,11 @@ from __future__ import annotations
 import hashlib
 import json
 
-from smartpark.analytics.layout import Layout
+from smartpark.analytics.layout import Layout, per_registry
 from smartpark.core.registry import Registry
 
 
+@per_registry
 def fingerprint(registry: Registry) -> str:
     lay = Layout.of(registry)
     facts = [
