@@ -82,10 +82,6 @@ class DayWindows:
     last_ts_before: IntArray  # (meters,): last usable reading before the first cell
     dense_meters: int = 0
 
-    @property
-    def n_cells(self) -> int:
-        return self.cells.n_cells
-
     def last_before_points(self) -> IntArray:
         """(meters, cells + 1): the last usable reading strictly before each edge."""
         per_cell = np.where(self.samples > 0, self.last_ts, MISSING_TS)
