@@ -203,28 +203,24 @@ class TypedRows:
         )
         self.json = msgspec.json.Decoder(response).decode
         self.msgpack = msgspec.msgpack.Decoder(response).decode
-        # The value a missing cell stands for, per column of a decoded row (time first).
-        self._defaults = np.array(
-            [0, *([""] if tag else []), *(d for _, d in fields.values())], dtype=object
-        )
 
     def columns(
         self, rows: list[Any]
     ) -> tuple[npt.NDArray[np.int64], dict[str, npt.NDArray[np.generic]]]:
         """(time, values by field) of one chunk's decoded rows (``chunk_size`` at most);
-        with ``tag``, its values too, under the tag's name (object array of str)."""
-        table = np.array(rows, dtype=object)
-        missing = np.equal(table, None)  # type: ignore[call-overload]
-        if missing.any():
-            table = np.where(missing, self._defaults, table)
+        with ``tag``, its values too, under the tag's name (object array of str). Column
+        by column (``zip``), a missing cell its default: no object table of the chunk."""
+        columns = list(zip(*rows, strict=True)) if rows else [()] * len(self.names)
         first = 2 if self.tag else 1
-        values: dict[str, npt.NDArray[np.generic]] = {
-            name: table[:, k].astype(dtype)
-            for k, (name, (dtype, _)) in enumerate(self.fields.items(), start=first)
-        }
+        values: dict[str, npt.NDArray[np.generic]] = {}
+        for k, (name, (dtype, default)) in enumerate(self.fields.items(), start=first):
+            column: Any = columns[k]
+            if None in column:
+                column = [default if v is None else v for v in column]
+            values[name] = np.array(column, dtype=dtype)
         if self.tag:
-            values[self.tag] = table[:, 1]
-        return table[:, 0].astype(np.int64), values
+            values[self.tag] = np.array(columns[1], dtype=object)
+        return np.array(columns[0], dtype=np.int64), values
 
 
 _ROWS: Final = TypedRows("Rollup", FIELDS)

@@ -1,21 +1,27 @@
-"""Every KPI of docs/kpis.md for every enterprise, park and zone, per hour/day/month.
+"""Every KPI of docs/kpis.md for every enterprise, park and zone, per hour/day/month/year.
 
 The pipeline, all on numpy arrays:
 
 1. Readings (sorted by (meter, ts)) split into counters and gauges. Counters are cleaned
    (:mod:`analytics.readings.counters`) and evaluated at the points of a 15-minute grid;
    gauges are held (:mod:`analytics.readings.gauges`) and integrated on the same grid.
-2. Per-meter window values are summed into *channels* per enterprise (boundary meters
+2. The columns the KPIs are computed on (:mod:`analytics.days.day_windows`) are those
+   15-minute windows (hours need them) or day cells, the windows summed per local day
+   (read from the day level where it is current); what sums cannot carry (exceedance
+   hours, kWh per time-of-use period, coincident and billed demand peaks) is formed
+   per window first.
+3. Per-meter column values are summed into *channels* per enterprise (boundary meters
    only; sub meters never reach a total). Channels that need the park's coefficients
    (tce, scope 1 CO2, heat CO2, clean energy) are formed per enterprise, where the park
    is known, so parks and zones with different factor sets still add up.
-3. Enterprise channels are summed into parks and parks into zones: one array of
-   scope rows (enterprises, parks, zones) x windows. Regions are weighted sums of the
+4. Enterprise channels are summed into parks and parks into zones: one array of
+   scope rows (enterprises, parks, zones) x columns. Regions are weighted sums of the
    parks' period values (:mod:`analytics.kpis.attribution`, enclave shares per family).
-4. Per time zone and period kind, the windows are reduced to full calendar periods
+5. Per time zone and period kind, the columns are reduced to full calendar periods
    (:mod:`analytics.periods`) and the formulas applied to the period sums.
 
-Entry point: :func:`compute_kpis`.
+Entry points: :func:`compute_kpis` (readings), :func:`kpis_of_windows` (15-minute
+windows), :func:`kpis_of_days` (day windows).
 """
 
 from __future__ import annotations
