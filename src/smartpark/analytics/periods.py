@@ -6,9 +6,10 @@ says. Only *full* periods inside a range are returned, so a value computed for a
 period is never a fragment of it (and writing it back never overwrites a whole period
 with a part).
 
-All KPI arithmetic runs on a 15-minute grid (the demand window). Every real time zone
-offset since 1972 is a multiple of 15 minutes, so every period boundary falls on the
-grid; :func:`grid_index` refuses one that does not.
+All KPI arithmetic runs on a 15-minute grid (the demand window), or on day cells that
+are unions of its windows (:mod:`analytics.days.cells`). Every real time zone offset
+since 1972 is a multiple of 15 minutes, so every period boundary falls on the grid;
+:meth:`Grid.index` refuses one that does not.
 """
 
 from __future__ import annotations
