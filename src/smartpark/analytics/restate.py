@@ -27,11 +27,10 @@ from pathlib import Path
 from typing import Final
 
 from smartpark.analytics import periods
-from smartpark.analytics.jobs import scope_ids
-from smartpark.analytics.kpis.compute import SCOPES, kpis_of_windows
+from smartpark.analytics.jobs import kpi_job, scope_ids
+from smartpark.analytics.kpis.compute import SCOPES
 from smartpark.analytics.kpis.table import KpiTable
 from smartpark.analytics.periods import PeriodName
-from smartpark.analytics.windows.rollups.source import range_windows
 from smartpark.core.cells import write_csv
 from smartpark.core.errors import AnalyticsError
 from smartpark.core.registry import Registry
@@ -109,8 +108,8 @@ def restate(
         if (ids := wanted[r.scope]) is None or r.id in ids
     ]
     kinds: list[PeriodName] = sorted({r.period for r in stored if r.period != "year"} | {"month"})
-    mw, _ = range_windows(store, registry, start_ms, end_ms)  # rollups where current
-    table = kpis_of_windows(registry, mw, start_ms, end_ms, kinds)
+    # The coarsest stored level that is current (day rows, rollups), raw elsewhere.
+    table = kpi_job(store, registry, start_ms, end_ms, kinds, write=False).table
     new = {_key(r): r for r in table.rows()}
     changes = []
     for old in stored:
