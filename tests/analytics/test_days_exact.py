@@ -85,3 +85,28 @@ def test_hours_are_refused_on_day_cells(windows: meter_windows.MeterWindows) -> 
     dw = of_windows(reg, windows, Cells.days(reg, START, END))
     with pytest.raises(Exception, match="cell edge"):
         kpis_of_days(reg, dw, START, END, ["hour"])
+
+
+@pytest.mark.parametrize(
+    ("first", "last"),
+    [
+        # Both spring-forward days (23 hours): St John's on 8 March, Berlin on 29 March.
+        ((2026, 3, 5), (2026, 4, 2)),
+        # Both fall-back days (25 hours): Berlin on 25 October, St John's on 1 November.
+        ((2026, 10, 23), (2026, 11, 4)),
+    ],
+)
+def test_days_across_clock_changes_from_day_cells_equal_those_from_windows(
+    first: tuple[int, int, int], last: tuple[int, int, int]
+) -> None:
+    reg = days_registry()
+    start, end = day_ms(*first), day_ms(*last)
+    readings = sort_readings(random_readings(reg, start - 2 * 86_400_000, end + 86_400_000, 5))
+    mw = meter_windows.of_readings(Layout.of(reg), readings, Grid.covering(start, end))
+    cells = Cells.days(reg, start, end)
+    want = kpis_of_windows(reg, mw, start, end, ["day"])
+    got = kpis_of_days(reg, of_windows(reg, mw, cells), start, end, ["day"])
+    berlin = next(b for b in got.blocks if b.timezone == "Europe/Berlin" and b.scope == "park")
+    hours = {round(float(h)) for h in (berlin.ends - berlin.starts) / 3_600_000}
+    assert hours & {23, 25}
+    assert assert_same(got, want) > 1_000
