@@ -12,7 +12,7 @@ Schema::
         start_ms)                                              -- KPI reads by time range
     VIEW reading_rows(meter, ts, value)                         -- for people and sqlite3
     rollup, rollup_span, rollup_dirty                           -- store/sqlite_rollups.py
-    day_meter, day_scope_key, day_scope, day_span               -- store/sqlite_days.py
+    day_meter_cell, day_scope_key, day_scope_cell, day_span     -- store/sqlite_days.py
 
 Meters are stored by their id string (in ``series``), never by registry code, so the
 file survives registry edits; kind, quantity, park and enterprise are derived from the

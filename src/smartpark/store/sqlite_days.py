@@ -1,22 +1,21 @@
 """The day-level tables of the SQLite store (docs/store.md, "Day level")::
 
-    day_meter(series, cell_ms, consumption, ..., kwh_valley,
-              PRIMARY KEY (cell_ms, series)) WITHOUT ROWID        -- NULL: NaN
+    day_meter_cell(cell_ms INTEGER PRIMARY KEY, rows, series, consumption, ..., kwh_valley)
     day_scope_key(id INTEGER PRIMARY KEY, key TEXT UNIQUE)         -- one row per scope key
-    day_scope(scope, cell_ms, demand_sum, demand_peak, bill_peak_kw,
-              PRIMARY KEY (cell_ms, scope)) WITHOUT ROWID         -- NULL: NaN
+    day_scope_cell(cell_ms INTEGER PRIMARY KEY, rows, scope, demand_sum, ..., bill_peak_kw)
     day_span(cell_ms PRIMARY KEY, end_ms, fingerprint, complete, built_ms)
 
-Meters are stored by their series id (``series``, as readings and rollups are) and
-scope keys (``enterprise/<id>``) by the id of their row in ``day_scope_key``, so rows
-hold integers only and a read turns them into typed numpy columns without a Python
-string per row; both survive registry edits (a read maps them back through the caller's
-registry or keys and leaves the unknown ones out).
+A day is stored as columns: one table row per cell, whose ``rows`` meter (or scope)
+rows are one BLOB per column, the little-endian int64 or float64 values in key order
+(``series``: the meters' series ids, as readings and rollups store them; ``scope``: the
+ids of the scope keys in ``day_scope_key``). A read of a year is 365 table rows, each
+column a ``numpy.frombuffer``: no Python object per meter row on the way, NaN as it is.
+Both keys survive registry edits (a read maps them back through the caller's registry
+or keys and leaves the unknown ones out).
 
-A write deletes the rows and spans of its cells' range and stores the new rows and
-spans in one transaction: readers see the old days or the new, never a mix. Rows arrive
-8,192 at a time into a structured array, NaN read back through ``ifnull(x, 9e999)`` as
-in sqlite_rollups.py (values are finite: :func:`~smartpark.store.checks.check_day_rows`).
+A write deletes the cells and spans of its range and stores the new ones in one
+transaction: readers see the old days or the new, never a mix (values are finite but
+for NaN defaults: :func:`~smartpark.store.checks.check_day_rows`).
 """
 
 from __future__ import annotations
@@ -45,23 +44,27 @@ def _typed(fields: Fields) -> str:
     )
 
 
+def _blobs(fields: Fields) -> str:
+    return ", ".join(f"{name} BLOB NOT NULL" for name in fields)
+
+
 SCHEMA: Final = f"""
-CREATE TABLE IF NOT EXISTS day_meter (
-    series INTEGER NOT NULL,
-    cell_ms INTEGER NOT NULL,
-    {_typed(METER_FIELDS)},
-    PRIMARY KEY (cell_ms, series)
-) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS day_meter_cell (
+    cell_ms INTEGER PRIMARY KEY,
+    rows INTEGER NOT NULL,
+    series BLOB NOT NULL,
+    {_blobs(METER_FIELDS)}
+);
 CREATE TABLE IF NOT EXISTS day_scope_key (
     id INTEGER PRIMARY KEY,
     key TEXT NOT NULL UNIQUE
 );
-CREATE TABLE IF NOT EXISTS day_scope (
-    scope INTEGER NOT NULL,
-    cell_ms INTEGER NOT NULL,
-    {_typed(SCOPE_FIELDS)},
-    PRIMARY KEY (cell_ms, scope)
-) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS day_scope_cell (
+    cell_ms INTEGER PRIMARY KEY,
+    rows INTEGER NOT NULL,
+    scope BLOB NOT NULL,
+    {_blobs(SCOPE_FIELDS)}
+);
 CREATE TABLE IF NOT EXISTS day_span (
     cell_ms INTEGER PRIMARY KEY,
     end_ms INTEGER NOT NULL,
@@ -70,71 +73,69 @@ CREATE TABLE IF NOT EXISTS day_span (
     built_ms INTEGER NOT NULL
 );
 """
-_FETCH_ROWS: Final = 8_192  # rows held as Python tuples at a time
+_LE: Final[dict[type[np.generic], str]] = {np.int64: "<i8", np.float64: "<f8"}
 
 
 class _Table:
-    """The SQL and row type of one row table (``key`` the name of its key column)."""
+    """The SQL and the cell rows of one table (``key`` the name of its key column)."""
 
     def __init__(self, name: str, key: str, fields: Fields) -> None:
         self.name = name
         self.fields = fields
+        columns = ["cell_ms", "rows", key, *fields]
         self.insert = (
-            f"INSERT OR REPLACE INTO {name} ({key}, cell_ms, {', '.join(fields)}) "  # noqa: S608
-            f"VALUES ({', '.join('?' * (len(fields) + 2))})"
-        )
-        # NaN is stored as NULL; read back as +inf (never a value: they are finite) so
-        # rows convert straight into a typed numpy table, then NaN again.
-        read_columns = ", ".join(
-            f"ifnull({n}, 9e999)" if dtype is np.float64 else n for n, (dtype, _) in fields.items()
+            f"INSERT INTO {name} ({', '.join(columns)}) "  # noqa: S608 (constants)
+            f"VALUES ({', '.join('?' * len(columns))})"
         )
         self.select = (
-            f"SELECT {key}, cell_ms, {read_columns} FROM {name} "  # noqa: S608 (constants)
-            "WHERE cell_ms >= ? AND cell_ms < ?"
+            f"SELECT {', '.join(columns)} FROM {name} "  # noqa: S608 (constants)
+            "WHERE cell_ms >= ? AND cell_ms < ? ORDER BY cell_ms"
         )
-        self.key_in = f" AND {key} IN (SELECT value FROM json_each(?))"  # noqa: S608
         self.delete = f"DELETE FROM {name} WHERE cell_ms >= ? AND cell_ms < ?"  # noqa: S608
-        self.row = np.dtype(
-            [("key", np.int64), ("cell_ms", np.int64)]
-            + [(n, dtype) for n, (dtype, _) in fields.items()]
+
+    def params(self, ids: npt.NDArray[np.int64], rows: DayColumns) -> list[tuple[object, ...]]:
+        """One table row per cell of ``rows``: cell, count, then each column's bytes
+        (``ids``: the stored key of each row), rows in key order within a cell."""
+        order = np.lexsort((ids, rows.cell_ms))
+        cells = rows.cell_ms[order]
+        breaks = np.flatnonzero(np.diff(cells)) + 1
+        out: list[tuple[object, ...]] = []
+        for part in np.split(order, breaks) if order.size else []:
+            blobs = [np.ascontiguousarray(ids[part], "<i8").tobytes()]
+            for name, (dtype, _) in self.fields.items():
+                blobs.append(np.ascontiguousarray(rows.values[name][part], _LE[dtype]).tobytes())
+            out.append((int(rows.cell_ms[part[0]]), int(part.size), *blobs))
+        return out
+
+    def read(
+        self, conn: sqlite3.Connection, start_ms: int, end_ms: int
+    ) -> tuple[npt.NDArray[np.int64], DayColumns] | None:
+        """(stored key of each row, the rows with ``key`` unset) of the cells in range."""
+        found = conn.execute(self.select, (int(start_ms), int(end_ms))).fetchall()
+        if not found:
+            return None
+        counts = np.array([r[1] for r in found], np.int64)
+        cells = np.repeat(np.array([r[0] for r in found], np.int64), counts)
+        stored = np.concatenate([np.frombuffer(r[2], "<i8") for r in found]).astype(np.int64)
+        values: dict[str, npt.NDArray[np.generic]] = {}
+        for k, (name, (dtype, _)) in enumerate(self.fields.items(), start=3):
+            values[name] = np.concatenate([np.frombuffer(r[k], _LE[dtype]) for r in found]).astype(
+                dtype
+            )
+        return stored, DayColumns(np.zeros(len(cells), np.int32), cells, values)
+
+    @staticmethod
+    def columns(rows: DayColumns, key: npt.NDArray[np.int32]) -> DayColumns:
+        """``rows`` with their keys ``key`` (-1: left out), sorted by (key, cell_ms)."""
+        known = np.flatnonzero(key >= 0)
+        order = known[np.lexsort((rows.cell_ms[known], key[known]))]
+        return DayColumns(
+            key[order], rows.cell_ms[order], {k: v[order] for k, v in rows.values.items()}
         )
 
-    def params(self, ids: npt.NDArray[np.int64], rows: DayColumns) -> list[list[int | float]]:
-        """The insert's columns: ``ids`` (the stored key of each row), cell, fields."""
-        columns: list[list[int | float]] = [ids.tolist(), rows.cell_ms.tolist()]
-        for name, (dtype, _) in self.fields.items():
-            v = rows.values[name]
-            columns.append(v.astype(np.int64).tolist() if dtype is np.int64 else v.tolist())
-        return columns
 
-    def fetch(
-        self, conn: sqlite3.Connection, sql: str, params: list[int | str]
-    ) -> npt.NDArray[np.void] | None:
-        """The rows of ``sql`` as one structured array of :attr:`row` (None: no row)."""
-        chunks: list[npt.NDArray[np.void]] = []
-        cursor = conn.execute(sql, params)
-        while found := cursor.fetchmany(_FETCH_ROWS):
-            chunks.append(np.array(found, dtype=self.row))
-        if not chunks:
-            return None
-        return np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
-
-    def columns(self, table: npt.NDArray[np.void], key: npt.NDArray[np.int32]) -> DayColumns:
-        """``table`` with its stored keys mapped to ``key`` (-1: left out), sorted by
-        (key, cell_ms)."""
-        known = np.flatnonzero(key >= 0)
-        order = known[np.lexsort((table["cell_ms"][known], key[known]))]
-        values: dict[str, npt.NDArray[np.generic]] = {}
-        for name, (dtype, _) in self.fields.items():
-            column = table[name][order]
-            if dtype is np.float64:
-                column[np.isinf(column)] = np.nan
-            values[name] = column
-        return DayColumns(key[order], table["cell_ms"][order], values)
-
-
-_METERS: Final = _Table("day_meter", "series", METER_FIELDS)
-_SCOPES: Final = _Table("day_scope", "scope", SCOPE_FIELDS)
+_METERS: Final = _Table("day_meter_cell", "series", METER_FIELDS)
+_SCOPES: Final = _Table("day_scope_cell", "scope", SCOPE_FIELDS)
 
 
 class SqliteDays:
@@ -158,9 +159,7 @@ class SqliteDays:
             return
         start, end = int(cells[0]), int(cells[-1])
         meters = meters.take(meters.informative(METER_FIELDS))
-        # In primary key order: the inserts append to the table's B-tree.
-        meters = meters.take(np.lexsort((meters.key, meters.cell_ms)))
-        meter_rows = zip(*_METERS.params(store.series_ids(meters.key), meters), strict=True)
+        meter_rows = _METERS.params(store.series_ids(meters.key).astype(np.int64), meters)
         scopes = scopes.take(scopes.informative(SCOPE_FIELDS))
         used = np.unique(scopes.key)
         built = now_ms()
@@ -176,13 +175,10 @@ class SqliteDays:
             id_of = _key_ids(conn, [scope_keys[k] for k in used.tolist()])
             stored = np.zeros(max(len(scope_keys), 1), np.int64)
             stored[used] = [id_of[scope_keys[k]] for k in used.tolist()]
-            scopes = scopes.take(np.lexsort((stored[scopes.key], scopes.cell_ms)))
             for table in (_METERS, _SCOPES):
                 conn.execute(table.delete, (start, end))
             conn.executemany(_METERS.insert, meter_rows)
-            conn.executemany(
-                _SCOPES.insert, zip(*_SCOPES.params(stored[scopes.key], scopes), strict=True)
-            )
+            conn.executemany(_SCOPES.insert, _SCOPES.params(stored[scopes.key], scopes))
             conn.execute("DELETE FROM day_span WHERE cell_ms >= ? AND cell_ms < ?", (start, end))
             conn.executemany("INSERT INTO day_span VALUES (?, ?, ?, ?, ?)", spans)
 
@@ -190,28 +186,27 @@ class SqliteDays:
         self, start_ms: int, end_ms: int, meters: npt.NDArray[np.int32] | None = None
     ) -> DayColumns:
         store = self._store
-        sql = _METERS.select
-        params: list[int | str] = [int(start_ms), int(end_ms)]
+        wanted: npt.NDArray[np.int32] | None = None
         if meters is not None:
-            codes = np.unique(np.asarray(meters, np.int32))
+            wanted = np.unique(np.asarray(meters, np.int32))
             n_meters = len(store.registry.meter_ids)
-            if len(codes) and (codes[0] < 0 or codes[-1] >= n_meters):
+            if len(wanted) and (wanted[0] < 0 or wanted[-1] >= n_meters):
                 raise ValueError(f"meters: codes must be in 0..{n_meters - 1}")
-            if len(codes) == 0:
+            if len(wanted) == 0:
                 return DayColumns.empty(METER_FIELDS)
-            sql += _METERS.key_in
-            params.append(msgspec.json.encode(store.series_ids(codes).tolist()).decode())
         with store.using("read_days", read=True) as conn:
-            table = _METERS.fetch(conn, sql, params)
+            found = _METERS.read(conn, start_ms, end_ms)
             code_of_series = store.code_of_series(conn)
-        if table is None:
+        if found is None:
             return DayColumns.empty(METER_FIELDS)
-        series = table["key"]
+        series, rows = found
         # A series registered after code_of_series was read is unknown here: left out.
         inside = series < len(code_of_series)
         code = np.full(len(series), -1, np.int32)
         code[inside] = code_of_series[series[inside]]
-        return _METERS.columns(table, code)
+        if wanted is not None:
+            code[~np.isin(code, wanted)] = -1
+        return _Table.columns(rows, code)
 
     def read_scopes(self, start_ms: int, end_ms: int, scope_keys: tuple[str, ...]) -> DayColumns:
         if not scope_keys:
@@ -221,15 +216,14 @@ class SqliteDays:
             id_of = _key_ids(conn, list(index_of))
             if not id_of:
                 return DayColumns.empty(SCOPE_FIELDS)
-            ids = msgspec.json.encode(sorted(id_of.values())).decode()
-            sql = _SCOPES.select + _SCOPES.key_in
-            table = _SCOPES.fetch(conn, sql, [int(start_ms), int(end_ms), ids])
-        if table is None:
+            found = _SCOPES.read(conn, start_ms, end_ms)
+        if found is None:
             return DayColumns.empty(SCOPE_FIELDS)
-        index = np.full(max(id_of.values()) + 1, -1, np.int32)  # by stored id
-        for key, stored in id_of.items():
-            index[stored] = index_of[key]
-        return _SCOPES.columns(table, index[table["key"]])
+        stored, rows = found
+        index = np.full(max(max(id_of.values()), int(stored.max(initial=0))) + 1, -1, np.int32)
+        for key, ident in id_of.items():
+            index[ident] = index_of[key]
+        return _Table.columns(rows, index[stored])
 
     def spans(self, start_ms: int, end_ms: int) -> dict[int, DaySpan]:
         with self._store.using("day_spans", read=True) as conn:
