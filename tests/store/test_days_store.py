@@ -23,7 +23,7 @@ from smartpark.core.errors import StoreError, StoreRejectedError
 from smartpark.core.registry import Registry
 from smartpark.core.timestamps import now_ms
 from smartpark.core.urls import parse_store_url
-from smartpark.store import sqlite_days
+from smartpark.store import influx_days, sqlite_days
 from smartpark.store.base import Store
 from smartpark.store.days import METER_FIELDS, SCOPE_FIELDS, DayColumns, DaySpan
 from smartpark.store.influx import InfluxStore
@@ -396,7 +396,7 @@ def test_a_sqlite_rebuild_that_fails_midway_leaves_the_old_days_whole(
 
 
 @pytest.mark.servers
-@pytest.mark.parametrize("fail_on", [b"day_scope,", b"day_span end_ms=", b"day_meter,"])
+@pytest.mark.parametrize("fail_on", [b"day_scope_cell,", b"day_span end_ms=", b"day_meter_cell,"])
 def test_an_influx_rebuild_that_fails_midway_leaves_its_cells_incomplete(
     influxd: Influxd, influx_db: str, monkeypatch: pytest.MonkeyPatch, fail_on: bytes
 ) -> None:
@@ -498,3 +498,22 @@ def test_influx_rows_read_back_in_pieces_and_both_formats(
             assert got.values[name].tobytes() == rows.values[name].tobytes(), name  # bit for bit
     finally:
         store.close()
+
+
+def test_a_cell_of_more_rows_than_a_point_holds_is_split_into_parts(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # influxd keeps a string field under 64 KiB: a cell of many meters is several points.
+    monkeypatch.setattr(influx_days, "PART_ROWS", 2)
+    written = meters(
+        ("a-elec", D0, {"consumption": 1.0}),
+        ("a-gas", D0, {"consumption": 2.0}),
+        ("a-water", D0, {"consumption": 3.0}),
+        ("b-nox", D0, {"samples": 4}),
+        ("b-waste", D0, {"samples": 5}),
+        ("a-elec", D1, {"consumption": 6.0}),
+    )
+    store.days.write(CELLS, written, NO_SCOPES, SCOPE_KEYS, "fp")
+    got = listed(store.days.read(D0, D3), METER_FIELDS)
+    assert got == sorted(listed(written, METER_FIELDS), key=lambda r: (r[0], r[1]))
+    assert len(store.days.read(D0, D1, np.array([code("a-water")], np.int32))) == 1

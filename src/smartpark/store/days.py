@@ -48,8 +48,8 @@ SCOPE_FIELDS: Final[dict[str, tuple[type[np.generic], float | int]]] = {
     "demand_peak": (np.float64, 0.0),
     "bill_peak_kw": (np.float64, 0.0),
 }
-METER_MEASUREMENT: Final = "day_meter"
-SCOPE_MEASUREMENT: Final = "day_scope"
+METER_MEASUREMENT: Final = "day_meter_cell"
+SCOPE_MEASUREMENT: Final = "day_scope_cell"
 SPAN_MEASUREMENT: Final = "day_span"
 
 

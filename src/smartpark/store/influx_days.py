@@ -1,18 +1,18 @@
 """The day-level measurements of the InfluxDB store (docs/store.md, "Day level")::
 
-    day_meter,meter=<id> consumption=…,samples=…i,… <cell start ms>   -- defaults left out
-    day_scope,row=<scope key> demand_sum=…,… <cell start ms>           -- defaults left out
+    day_meter_cell,part=<k> rows=<n>i,keys="<b64>",consumption="<b64>",… <cell start ms>
+    day_scope_cell,part=<k> rows=<n>i,keys="<b64>",demand_sum="<b64>",… <cell start ms>
     day_span end_ms=…i,fingerprint="…",complete=true,built_ms=…i <cell start ms>
 
-Rows as columns both ways, with the rollups' machinery (influx_rollups.py): a read names
-its fields, so each answer chunk decodes into typed rows and then typed numpy columns, a
-missing field its default (:class:`~smartpark.store.influx_rollups.TypedRows`); a write
-builds its lines from masked tokens in one msgspec encoding
-(:class:`~smartpark.store.influx_rollups.FieldLines`), posting each body while the next
-is built.
+A day is stored as columns, as in the SQLite store: one point per cell (and per part of
+at most :data:`PART_ROWS` rows, so that no string field passes influxd's 64 KiB), whose
+``keys`` are the rows' meter ids (or scope keys) as a JSON array and whose every other
+field is the column of the rows' values, little-endian int64 or float64 (NaN as NaN),
+both base64-encoded. A read of a year is 365 points, each column one
+``numpy.frombuffer``: no Python object per meter row but its id.
 
 A write first marks the spans of the touched range incomplete (the new cells' and any
-old one in the range), deletes the range's meter and scope rows, writes the new rows,
+old one in the range), deletes the range's meter and scope points, writes the new ones,
 deletes the old spans that start no new cell, then writes the new spans complete: a
 crash in between leaves every cell of the range covered by an incomplete span, which a
 reader treats as not built, never old and new rows mixed under a complete span.
@@ -20,10 +20,12 @@ reader treats as not built, never old and new rows mixed under a complete span.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator, Mapping
 from itertools import chain
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
+import msgspec
 import numpy as np
 import numpy.typing as npt
 
@@ -39,25 +41,16 @@ from smartpark.store.days import (
     DayColumns,
     DaySpan,
 )
-from smartpark.store.influx_rollups import (
-    POINTS_PER_REQUEST,
-    FieldLines,
-    TypedRows,
-    series_tokens,
-    tag_pattern,
-    write_bodies,
-)
+from smartpark.store.influx_rollups import POINTS_PER_REQUEST, write_bodies
 from smartpark.store.lineprotocol import string_field
 
 if TYPE_CHECKING:
     from smartpark.store.influx import InfluxStore
 
-METER_TAG: Final = "meter"
-SCOPE_TAG: Final = "row"
-_METER_ROWS: Final = TypedRows("DayMeter", METER_FIELDS, METER_TAG)
-_SCOPE_ROWS: Final = TypedRows("DayScope", SCOPE_FIELDS, SCOPE_TAG)
-_METER_LINES: Final = FieldLines(METER_FIELDS)
-_SCOPE_LINES: Final = FieldLines(SCOPE_FIELDS)
+Fields = dict[str, tuple[type[np.generic], float | int]]
+PART_ROWS: Final = 4_096  # rows per point: a float64 column is 43,692 base64 characters
+_POINTS_PER_BODY: Final = 32
+_LE: Final[dict[type[np.generic], str]] = {np.int64: "<i8", np.float64: "<f8"}
 # InfluxDB keeps time as int64 ns: ranges are clamped to what it can represent.
 _MIN_MS: Final = -9_223_372_036_854
 _MAX_MS: Final = 9_223_372_036_854
@@ -69,14 +62,46 @@ def _time_range(start_ms: int, end_ms: int) -> str:
     return f"time >= {start}ms AND time < {end}ms"
 
 
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _cell_lines(
+    measurement: str, fields: Fields, keys: list[str], rows: DayColumns
+) -> Iterator[str]:
+    """One line per cell and part of ``rows`` (``keys[k]``: the stored key of each row)."""
+    order = np.lexsort((rows.key, rows.cell_ms))
+    breaks = np.flatnonzero(np.diff(rows.cell_ms[order])) + 1
+    for cell in np.split(order, breaks) if order.size else []:
+        for part, a in enumerate(range(0, cell.size, PART_ROWS)):
+            sl = cell[a : a + PART_ROWS]
+            ids = msgspec.json.encode([keys[k] for k in rows.key[sl].tolist()])
+            values = ",".join(
+                f'{name}="{_b64(np.ascontiguousarray(rows.values[name][sl], _LE[dt]).tobytes())}"'
+                for name, (dt, _) in fields.items()
+            )
+            yield (
+                f'{measurement},part={part} rows={sl.size}i,keys="{_b64(ids)}",{values} '
+                f"{int(rows.cell_ms[sl[0]])}\n"
+            )
+
+
+def _bodies(lines: Iterator[str]) -> Iterator[bytes]:
+    batch: list[str] = []
+    for line in lines:
+        batch.append(line)
+        if len(batch) == _POINTS_PER_BODY:
+            yield "".join(batch).encode()
+            batch = []
+    if batch:
+        yield "".join(batch).encode()
+
+
 class InfluxDays:
     """:class:`~smartpark.store.days.DayStore` on the measurements above."""
 
     def __init__(self, store: InfluxStore) -> None:
         self._store = store
-        self._meter_keys = series_tokens(
-            METER_MEASUREMENT, METER_TAG, list(store.registry.meter_ids)
-        )
 
     def write(
         self,
@@ -94,14 +119,10 @@ class InfluxDays:
         start, end = int(cells[0]), int(cells[-1])
         meters = meters.take(meters.informative(METER_FIELDS))
         scopes = scopes.take(scopes.informative(SCOPE_FIELDS))
-        scope_tokens = np.empty(len(scope_keys), dtype=object)
-        used = np.unique(scopes.key)
-        scope_tokens[used] = series_tokens(
-            SCOPE_MEASUREMENT, SCOPE_TAG, [scope_keys[k] for k in used.tolist()]
-        )
+        meter_ids = list(store.registry.meter_ids)
         bodies = chain(
-            _bodies(_METER_LINES, self._meter_keys[meters.key], meters),
-            _bodies(_SCOPE_LINES, scope_tokens[scopes.key], scopes),
+            _bodies(_cell_lines(METER_MEASUREMENT, METER_FIELDS, meter_ids, meters)),
+            _bodies(_cell_lines(SCOPE_MEASUREMENT, SCOPE_FIELDS, list(scope_keys), scopes)),
         )
         string_field(fingerprint)  # refused before anything is written
         new = dict(zip(cells[:-1].tolist(), cells[1:].tolist(), strict=True))
@@ -141,68 +162,71 @@ class InfluxDays:
         self, start_ms: int, end_ms: int, meters: npt.NDArray[np.int32] | None = None
     ) -> DayColumns:
         registry = self._store.registry
-        where = _time_range(start_ms, end_ms)
-        if meters is not None:
-            codes = np.unique(np.asarray(meters, np.int64))
-            n_meters = len(registry.meter_ids)
-            if len(codes) and (codes[0] < 0 or codes[-1] >= n_meters):
-                raise ValueError(f"meters: codes must be in 0..{n_meters - 1}")
-            if len(codes) == 0:
-                return DayColumns.empty(METER_FIELDS)
-            ids = [registry.meter_ids[c] for c in codes.tolist()]
-            where += f' AND "{METER_TAG}" =~ {tag_pattern(ids)}'
-        query = (
-            f'SELECT {_METER_ROWS.select} FROM "{METER_MEASUREMENT}" '  # noqa: S608
-            f"WHERE {where}"
-        )
-        return self._read(query, "read day meters", registry.meter_code, _METER_ROWS)
+        found = self._read(METER_MEASUREMENT, METER_FIELDS, start_ms, end_ms, registry.meter_code)
+        if meters is None or len(found) == 0:
+            return found
+        codes = np.unique(np.asarray(meters, np.int64))
+        n_meters = len(registry.meter_ids)
+        if len(codes) and (codes[0] < 0 or codes[-1] >= n_meters):
+            raise ValueError(f"meters: codes must be in 0..{n_meters - 1}")
+        return found.take(np.isin(found.key, codes))
 
     def read_scopes(self, start_ms: int, end_ms: int, scope_keys: tuple[str, ...]) -> DayColumns:
         if not scope_keys:
             return DayColumns.empty(SCOPE_FIELDS)
         index_of = {k: i for i, k in reversed(list(enumerate(scope_keys)))}  # first wins
-        where = (
-            f'{_time_range(start_ms, end_ms)} AND "{SCOPE_TAG}" =~ {tag_pattern(list(index_of))}'
-        )
-        query = (
-            f'SELECT {_SCOPE_ROWS.select} FROM "{SCOPE_MEASUREMENT}" '  # noqa: S608
-            f"WHERE {where}"
-        )
-        return self._read(query, "read day scopes", index_of, _SCOPE_ROWS)
+        return self._read(SCOPE_MEASUREMENT, SCOPE_FIELDS, start_ms, end_ms, index_of)
 
     def _read(
-        self, query: str, what: str, index_of: Mapping[str, int], rows: TypedRows
+        self,
+        measurement: str,
+        fields: Fields,
+        start_ms: int,
+        end_ms: int,
+        index_of: Mapping[str, int],
     ) -> DayColumns:
-        """The rows of a query reading its tag as a column (no ``GROUP BY``: one series,
-        a few chunks), ``key`` the index of each row's tag value in ``index_of`` (rows
-        of other values left out), sorted by (key, cell)."""
+        """The rows of the cells in range, ``key`` the index of each row's stored key in
+        ``index_of`` (rows of other keys left out), sorted by (key, cell)."""
         store = self._store
-        tag = str(rows.tag)
-        parts_cell: list[npt.NDArray[np.int64]] = []
-        parts_values: dict[str, list[npt.NDArray[np.generic]]] = {
-            n: [] for n in [*rows.fields, tag]
-        }
-        for series in store.query_typed(query, what, rows.json, rows.msgpack):
-            if series.columns != rows.names:
+        names = ["rows", "keys", *fields]
+        selected = ", ".join(f'"{n}"' for n in names)
+        query = (
+            f'SELECT {selected} FROM "{measurement}" '  # noqa: S608
+            f"WHERE {_time_range(start_ms, end_ms)}"
+        )
+        what = f"read {measurement}"
+        cells: list[int] = []
+        counts: list[int] = []
+        ids: list[str] = []
+        columns: dict[str, list[npt.NDArray[Any]]] = {n: [] for n in fields}
+        for series in store.query_rows(query, what):
+            if series.columns != ["time", *names]:
                 raise StoreError(f"{store.url}: {what}: columns {series.columns}")
-            if not series.values:
-                continue
-            cell, values = rows.columns(series.values)
-            parts_cell.append(cell)
-            for name, column in values.items():
-                parts_values[name].append(column)
-        if not parts_cell:
-            return DayColumns.empty(rows.fields)
-        names, inverse = np.unique(np.concatenate(parts_values.pop(tag)), return_inverse=True)
-        code = np.array([index_of.get(str(n), -1) for n in names.tolist()], np.int64)
-        keys = code[inverse]
-        cells = np.concatenate(parts_cell)
+            for point in series.values:
+                n = int(point[1])
+                part = msgspec.json.decode(base64.b64decode(point[2]), type=list[str])
+                if len(part) != n:
+                    raise StoreError(f"{store.url}: {what}: {len(part)} keys for {n} rows")
+                cells.append(int(point[0]))
+                counts.append(n)
+                ids += part
+                for k, (name, (dtype, _)) in enumerate(fields.items(), start=3):
+                    column = np.frombuffer(base64.b64decode(point[k]), _LE[dtype])
+                    if column.size != n:
+                        raise StoreError(f"{store.url}: {what}: {name} of {column.size} rows")
+                    columns[name].append(column.astype(dtype))
+        if not cells:
+            return DayColumns.empty(fields)
+        unique, inverse = np.unique(np.array(ids, dtype=object), return_inverse=True)
+        code = np.array([index_of.get(str(u), -1) for u in unique.tolist()], np.int64)
+        keys = code[inverse.ravel()]
+        cell_ms = np.repeat(np.array(cells, np.int64), counts)
         known = np.flatnonzero(keys >= 0)
-        order = known[np.lexsort((cells[known], keys[known]))]
+        order = known[np.lexsort((cell_ms[known], keys[known]))]
         return DayColumns(
             keys[order].astype(np.int32),
-            cells[order],
-            {name: np.concatenate(parts)[order] for name, parts in parts_values.items()},
+            cell_ms[order],
+            {name: np.concatenate(parts)[order] for name, parts in columns.items()},
         )
 
     def spans(self, start_ms: int, end_ms: int) -> dict[int, DaySpan]:
@@ -217,13 +241,4 @@ class InfluxDays:
         return dict(sorted(out.items()))
 
 
-def _bodies(lines: FieldLines, keys: npt.NDArray[np.object_], rows: DayColumns) -> Iterator[bytes]:
-    """Line protocol of ``rows`` (series key tokens ``keys``), ``POINTS_PER_REQUEST`` a body."""
-    for i in range(0, len(rows), POINTS_PER_REQUEST):
-        part = slice(i, i + POINTS_PER_REQUEST)
-        yield lines.build(
-            keys[part], rows.cell_ms[part], {k: v[part] for k, v in rows.values.items()}
-        )
-
-
-__all__ = ["METER_TAG", "SCOPE_TAG", "InfluxDays"]
+__all__ = ["PART_ROWS", "InfluxDays"]
