@@ -89,6 +89,34 @@ class DayColumns:
         return out
 
 
+Fields = dict[str, tuple[type[np.generic], float | int]]
+_LE: Final[dict[type[np.generic], str]] = {np.int64: "<i8", np.float64: "<f8"}
+
+
+def cell_runs(
+    rows: DayColumns, keys: npt.NDArray[np.int64], most: int
+) -> list[npt.NDArray[np.intp]]:
+    """How a day is stored as columns (sqlite_days.py, influx_days.py): the row indices
+    of each cell, in ``keys`` order, in runs of at most ``most`` rows."""
+    order = np.lexsort((keys, rows.cell_ms))
+    breaks = np.flatnonzero(np.diff(rows.cell_ms[order])) + 1
+    return [
+        cell[a : a + most]
+        for cell in (np.split(order, breaks) if order.size else [])
+        for a in range(0, cell.size, most)
+    ]
+
+
+def column_bytes(values: npt.NDArray[np.generic], dtype: type[np.generic]) -> bytes:
+    """A column as stored: little-endian int64 or float64 (NaN as NaN)."""
+    return np.ascontiguousarray(values, _LE[dtype]).tobytes()
+
+
+def column_of(data: bytes, dtype: type[np.generic]) -> npt.NDArray[np.generic]:
+    """The column :func:`column_bytes` stored, in the machine's order."""
+    return np.frombuffer(data, _LE[dtype]).astype(dtype)
+
+
 @dataclass(frozen=True, slots=True)
 class DaySpan:
     """The built cell ``[cell_ms, end_ms)``."""
@@ -142,4 +170,8 @@ __all__ = [
     "DayColumns",
     "DaySpan",
     "DayStore",
+    "Fields",
+    "cell_runs",
+    "column_bytes",
+    "column_of",
 ]

@@ -40,6 +40,10 @@ from smartpark.store.days import (
     SPAN_MEASUREMENT,
     DayColumns,
     DaySpan,
+    Fields,
+    cell_runs,
+    column_bytes,
+    column_of,
 )
 from smartpark.store.influx_rollups import POINTS_PER_REQUEST, write_bodies
 from smartpark.store.lineprotocol import string_field
@@ -47,10 +51,8 @@ from smartpark.store.lineprotocol import string_field
 if TYPE_CHECKING:
     from smartpark.store.influx import InfluxStore
 
-Fields = dict[str, tuple[type[np.generic], float | int]]
 PART_ROWS: Final = 4_096  # rows per point: a float64 column is 43,692 base64 characters
 _POINTS_PER_BODY: Final = 32
-_LE: Final[dict[type[np.generic], str]] = {np.int64: "<i8", np.float64: "<f8"}
 # InfluxDB keeps time as int64 ns: ranges are clamped to what it can represent.
 _MIN_MS: Final = -9_223_372_036_854
 _MAX_MS: Final = 9_223_372_036_854
@@ -70,20 +72,17 @@ def _cell_lines(
     measurement: str, fields: Fields, keys: list[str], rows: DayColumns
 ) -> Iterator[str]:
     """One line per cell and part of ``rows`` (``keys[k]``: the stored key of each row)."""
-    order = np.lexsort((rows.key, rows.cell_ms))
-    breaks = np.flatnonzero(np.diff(rows.cell_ms[order])) + 1
-    for cell in np.split(order, breaks) if order.size else []:
-        for part, a in enumerate(range(0, cell.size, PART_ROWS)):
-            sl = cell[a : a + PART_ROWS]
-            ids = msgspec.json.encode([keys[k] for k in rows.key[sl].tolist()])
-            values = ",".join(
-                f'{name}="{_b64(np.ascontiguousarray(rows.values[name][sl], _LE[dt]).tobytes())}"'
-                for name, (dt, _) in fields.items()
-            )
-            yield (
-                f'{measurement},part={part} rows={sl.size}i,keys="{_b64(ids)}",{values} '
-                f"{int(rows.cell_ms[sl[0]])}\n"
-            )
+    part, previous = 0, None
+    for run in cell_runs(rows, rows.key.astype(np.int64), PART_ROWS):
+        cell = int(rows.cell_ms[run[0]])
+        part = part + 1 if cell == previous else 0
+        previous = cell
+        ids = msgspec.json.encode([keys[k] for k in rows.key[run].tolist()])
+        values = ",".join(
+            f'{name}="{_b64(column_bytes(rows.values[name][run], dt))}"'
+            for name, (dt, _) in fields.items()
+        )
+        yield f'{measurement},part={part} rows={run.size}i,keys="{_b64(ids)}",{values} {cell}\n'
 
 
 def _bodies(lines: Iterator[str]) -> Iterator[bytes]:
@@ -211,10 +210,10 @@ class InfluxDays:
                 counts.append(n)
                 ids += part
                 for k, (name, (dtype, _)) in enumerate(fields.items(), start=3):
-                    column = np.frombuffer(base64.b64decode(point[k]), _LE[dtype])
+                    column = column_of(base64.b64decode(point[k]), dtype)
                     if column.size != n:
                         raise StoreError(f"{store.url}: {what}: {name} of {column.size} rows")
-                    columns[name].append(column.astype(dtype))
+                    columns[name].append(column)
         if not cells:
             return DayColumns.empty(fields)
         unique, inverse = np.unique(np.array(ids, dtype=object), return_inverse=True)

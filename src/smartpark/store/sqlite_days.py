@@ -29,19 +29,19 @@ import numpy.typing as npt
 
 from smartpark.core.timestamps import now_ms
 from smartpark.store.checks import check_day_rows
-from smartpark.store.days import METER_FIELDS, SCOPE_FIELDS, DayColumns, DaySpan
+from smartpark.store.days import (
+    METER_FIELDS,
+    SCOPE_FIELDS,
+    DayColumns,
+    DaySpan,
+    Fields,
+    cell_runs,
+    column_bytes,
+    column_of,
+)
 
 if TYPE_CHECKING:
     from smartpark.store.sqlite import SqliteStore
-
-Fields = dict[str, tuple[type[np.generic], float | int]]
-
-
-def _typed(fields: Fields) -> str:
-    return ", ".join(
-        f"{name} {'INTEGER' if dtype is np.int64 else 'REAL'}"
-        for name, (dtype, _) in fields.items()
-    )
 
 
 def _blobs(fields: Fields) -> str:
@@ -73,7 +73,6 @@ CREATE TABLE IF NOT EXISTS day_span (
     built_ms INTEGER NOT NULL
 );
 """
-_LE: Final[dict[type[np.generic], str]] = {np.int64: "<i8", np.float64: "<f8"}
 
 
 class _Table:
@@ -96,16 +95,15 @@ class _Table:
     def params(self, ids: npt.NDArray[np.int64], rows: DayColumns) -> list[tuple[object, ...]]:
         """One table row per cell of ``rows``: cell, count, then each column's bytes
         (``ids``: the stored key of each row), rows in key order within a cell."""
-        order = np.lexsort((ids, rows.cell_ms))
-        cells = rows.cell_ms[order]
-        breaks = np.flatnonzero(np.diff(cells)) + 1
-        out: list[tuple[object, ...]] = []
-        for part in np.split(order, breaks) if order.size else []:
-            blobs = [np.ascontiguousarray(ids[part], "<i8").tobytes()]
-            for name, (dtype, _) in self.fields.items():
-                blobs.append(np.ascontiguousarray(rows.values[name][part], _LE[dtype]).tobytes())
-            out.append((int(rows.cell_ms[part[0]]), int(part.size), *blobs))
-        return out
+        return [
+            (
+                int(rows.cell_ms[run[0]]),
+                int(run.size),
+                column_bytes(ids[run], np.int64),
+                *(column_bytes(rows.values[n][run], dt) for n, (dt, _) in self.fields.items()),
+            )
+            for run in cell_runs(rows, ids, len(rows) or 1)
+        ]
 
     def read(
         self, conn: sqlite3.Connection, start_ms: int, end_ms: int
@@ -116,12 +114,10 @@ class _Table:
             return None
         counts = np.array([r[1] for r in found], np.int64)
         cells = np.repeat(np.array([r[0] for r in found], np.int64), counts)
-        stored = np.concatenate([np.frombuffer(r[2], "<i8") for r in found]).astype(np.int64)
+        stored = np.concatenate([column_of(r[2], np.int64) for r in found]).astype(np.int64)
         values: dict[str, npt.NDArray[np.generic]] = {}
         for k, (name, (dtype, _)) in enumerate(self.fields.items(), start=3):
-            values[name] = np.concatenate([np.frombuffer(r[k], _LE[dtype]) for r in found]).astype(
-                dtype
-            )
+            values[name] = np.concatenate([column_of(r[k], dtype) for r in found])
         return stored, DayColumns(np.zeros(len(cells), np.int32), cells, values)
 
     @staticmethod
