@@ -133,3 +133,21 @@ def check_day_rows(
             escape(scope_keys[k], "tag_value")
         except ValueError as exc:
             raise StoreRejectedError(f"day scope key {k}: {exc}") from None
+
+
+def day_rows_to_write(
+    cells: npt.NDArray[np.int64],
+    meters: DayColumns,
+    scopes: DayColumns,
+    scope_keys: tuple[str, ...],
+    n_meters: int,
+) -> tuple[npt.NDArray[np.int64], DayColumns, DayColumns]:
+    """:func:`check_day_rows`, then the edges as int64 and the rows worth storing (a row
+    with every field at its default is none): what every store's day write starts with."""
+    cells = np.asarray(cells, np.int64)
+    check_day_rows(cells, meters, scopes, scope_keys, n_meters)
+    return (
+        cells,
+        meters.take(meters.informative(METER_FIELDS)),
+        scopes.take(scopes.informative(SCOPE_FIELDS)),
+    )

@@ -31,7 +31,7 @@ import numpy.typing as npt
 
 from smartpark.core.errors import StoreError
 from smartpark.core.timestamps import now_ms
-from smartpark.store.checks import check_day_rows
+from smartpark.store.checks import day_rows_to_write
 from smartpark.store.days import (
     METER_FIELDS,
     METER_MEASUREMENT,
@@ -111,13 +111,11 @@ class InfluxDays:
         fingerprint: str,
     ) -> None:
         store = self._store
-        cells = np.asarray(cells, np.int64)
-        check_day_rows(cells, meters, scopes, scope_keys, len(store.registry.meter_ids))
+        n_meters = len(store.registry.meter_ids)
+        cells, meters, scopes = day_rows_to_write(cells, meters, scopes, scope_keys, n_meters)
         if cells.size < 2:
             return
         start, end = int(cells[0]), int(cells[-1])
-        meters = meters.take(meters.informative(METER_FIELDS))
-        scopes = scopes.take(scopes.informative(SCOPE_FIELDS))
         meter_ids = list(store.registry.meter_ids)
         bodies = chain(
             _bodies(_cell_lines(METER_MEASUREMENT, METER_FIELDS, meter_ids, meters)),

@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from smartpark.core.timestamps import now_ms
-from smartpark.store.checks import check_day_rows
+from smartpark.store.checks import day_rows_to_write
 from smartpark.store.days import (
     METER_FIELDS,
     SCOPE_FIELDS,
@@ -149,14 +149,12 @@ class SqliteDays:
         fingerprint: str,
     ) -> None:
         store = self._store
-        cells = np.asarray(cells, np.int64)
-        check_day_rows(cells, meters, scopes, scope_keys, len(store.registry.meter_ids))
+        n_meters = len(store.registry.meter_ids)
+        cells, meters, scopes = day_rows_to_write(cells, meters, scopes, scope_keys, n_meters)
         if cells.size < 2:
             return
         start, end = int(cells[0]), int(cells[-1])
-        meters = meters.take(meters.informative(METER_FIELDS))
         meter_rows = _METERS.params(store.series_ids(meters.key).astype(np.int64), meters)
-        scopes = scopes.take(scopes.informative(SCOPE_FIELDS))
         used = np.unique(scopes.key)
         built = now_ms()
         spans = [

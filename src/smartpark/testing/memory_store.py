@@ -32,7 +32,7 @@ from smartpark.core.errors import StoreError
 from smartpark.core.registry import Registry
 from smartpark.core.timestamps import now_ms
 from smartpark.store.base import KpiRow, Period, ReadingColumns, Scope, first_last
-from smartpark.store.checks import check_day_rows, check_kpi_rows, check_readings
+from smartpark.store.checks import check_kpi_rows, check_readings, day_rows_to_write
 from smartpark.store.days import METER_FIELDS, SCOPE_FIELDS, DayColumns, DaySpan
 from smartpark.store.rollups import (
     FIELDS,
@@ -289,13 +289,10 @@ class MemoryDays:
         scope_keys: tuple[str, ...],
         fingerprint: str,
     ) -> None:
-        cells = np.asarray(cells, np.int64)
-        check_day_rows(cells, meters, scopes, scope_keys, self.n_meters)
+        cells, meters, scopes = day_rows_to_write(cells, meters, scopes, scope_keys, self.n_meters)
         if cells.size < 2:
             return
         start, end = int(cells[0]), int(cells[-1])
-        meters = meters.take(meters.informative(METER_FIELDS))
-        scopes = scopes.take(scopes.informative(SCOPE_FIELDS))
         built = now_ms()
         with self._lock:
             for meter_key in [k for k in self.meter_rows if start <= k[1] < end]:
