@@ -3,7 +3,7 @@
 A period that has ended and whose KPI rows are stored (``smartpark kpi --write``, the
 demo, ``kpi --follow``) is read from the store as it is. A period in progress, or one
 with no stored rows, is computed with :func:`~smartpark.analytics.jobs.kpi_job` from
-rollups and readings up to the last local midnight (a month or a year so far: whole
+day rows, rollups and readings up to the last local midnight (a month or a year so far: whole
 days, as the monthly report does; the day in progress: its whole hours), and never
 written; its finer period in progress (this month of the year) is partial too.
 :class:`Figures` says which it was and how far it reaches.
