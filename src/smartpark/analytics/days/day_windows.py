@@ -41,7 +41,7 @@ from smartpark.analytics.readings.series import FloatArray, IntArray
 from smartpark.analytics.windows.meter_windows import WINDOW_FIELDS, MeterWindows
 from smartpark.analytics.windows.stacks import pollutant_windows
 from smartpark.core.registry import Registry
-from smartpark.core.tariffs import ELECTRICITY, PERIODS, window_prices
+from smartpark.core.tariffs import ELECTRICITY, PERIODS, Tariff, window_prices
 
 _SUMS: Final = (
     "consumption",
@@ -203,19 +203,21 @@ def _tou_kwh(registry: Registry, lay: Layout, mw: MeterWindows) -> FloatArray:
     each time-of-use period of its enterprise's electricity tariff (none: 0)."""
     out = np.zeros((len(PERIODS), *mw.consumption.shape))
     grid = mw.grid
-    cache: dict[tuple[str, str], npt.NDArray[np.int8]] = {}
+    # The meters of each (tariff, time zone) share one period per window.
+    groups: dict[tuple[str, str], list[int]] = {}
+    tariffs: dict[str, Tariff] = {}
     for m in _import_meters(lay).tolist():
         eid = registry.enterprise_ids[int(lay.enterprise[m])]
         park = registry.parks[registry.enterprises[eid].park]
         tariff = registry.tariffs.tariff_for(eid, park.id, ELECTRICITY)
-        if tariff is None:
-            continue
-        key = (tariff.id, park.timezone)
-        if key not in cache:
-            cache[key] = window_prices(tariff, park.timezone, grid.start_ms, grid.n_windows).period
-        period = cache[key]
+        if tariff is not None:
+            tariffs[tariff.id] = tariff
+            groups.setdefault((tariff.id, park.timezone), []).append(m)
+    for (tid, tz), members in groups.items():
+        period = window_prices(tariffs[tid], tz, grid.start_ms, grid.n_windows).period
+        rows = np.array(members, np.intp)
         for k in range(len(PERIODS)):
-            out[k, m] = np.where(period == k, mw.consumption[m], 0.0)
+            out[k, rows] = np.where(period[None, :] == k, mw.consumption[rows], 0.0)
     return out
 
 

@@ -52,22 +52,17 @@ def range_days(
     start_ms: int,
     end_ms: int,
     *,
-    use_stored: bool = True,
     meters: npt.NDArray[np.int32] | None = None,
 ) -> tuple[DayWindows, Source]:
     """Day windows of the cells covering ``[start_ms, end_ms)`` and where they came from.
 
-    ``use_stored`` False reads the 15-minute level only (which may still use rollups);
     ``meters``: only those meters' rows are read, as for ``range_windows``.
     """
     if end_ms <= start_ms:
         raise AnalyticsError(f"range: end {end_ms} must be after start {start_ms}")
     lay = Layout.of(registry)
     cells = Cells.days(registry, start_ms, end_ms)
-    current = np.zeros(cells.n_cells, np.bool_)
-    outdated: list[int] = []
-    if use_stored:
-        current, outdated = current_cells(store, registry, cells)
+    current, outdated = current_cells(store, registry, cells)
     parts: list[DayWindows] = []
     kinds: list[tuple[int, int, Kind]] = []
     stale: list[int] = []
@@ -101,7 +96,9 @@ def range_days(
                 )
                 parts.append(of_windows(registry, mw, chunk))
                 kinds.extend(
-                    (a, min(b, chunk.end_ms), k) for a, b, k in sub.parts if a < chunk.end_ms
+                    (lo, min(hi, chunk.end_ms), kind)
+                    for lo, hi, kind in sub.parts
+                    if lo < chunk.end_ms
                 )
                 stale.extend(sub.outdated_days)
     source = Source(tuple(kinds), tuple(stale), tuple(outdated))
