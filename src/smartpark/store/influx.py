@@ -92,7 +92,7 @@ from smartpark.core.urls import StoreUrl
 from smartpark.store.base import KpiRow, Period, ReadingColumns, Scope
 from smartpark.store.checks import check_kpi_rows, check_readings
 from smartpark.store.influx_days import InfluxDays
-from smartpark.store.influx_rollups import InfluxRollups, dirty_lines
+from smartpark.store.influx_rollups import MAX_MS, MIN_MS, InfluxRollups, dirty_lines, time_range
 from smartpark.store.lineprotocol import (
     FIELD,
     KPI_MEASUREMENT,
@@ -117,15 +117,6 @@ CHUNK_SIZE: Final = 10_000  # points per chunk of a chunked /query response
 MAX_POINTS_PER_REQUEST: Final = 50_000
 _MAX_ERROR_CHARS: Final = 500
 _IN_QUERY_METERS: Final = 200  # up to this many meters, filter in the query itself
-# InfluxDB keeps time as int64 ns: ranges are clamped to what it can represent.
-_MIN_MS: Final = -9_223_372_036_854
-_MAX_MS: Final = 9_223_372_036_854
-
-
-def _time_range(start_ms: int, end_ms: int) -> str:
-    start = min(max(int(start_ms), _MIN_MS), _MAX_MS)
-    end = min(max(int(end_ms), _MIN_MS), _MAX_MS)
-    return f"time >= {start}ms AND time < {end}ms"
 
 
 class _Series(msgspec.Struct):
@@ -414,7 +405,7 @@ class InfluxStore:
         queries = [
             (
                 f"SELECT {quote_ident(FIELD)} FROM {quote_ident(kind)} "  # noqa: S608 (quoted)
-                f"WHERE {_time_range(start_ms, end_ms)}{meter_filter} "
+                f"WHERE {time_range(start_ms, end_ms)}{meter_filter} "
                 f'GROUP BY "meter"',
                 f"read {kind}",
             )
@@ -461,7 +452,7 @@ class InfluxStore:
             return span["first"][codes], span["last"][codes]
         ids = [registry.meter_ids[c] for c in wanted]
         kind_of = {m: registry.kind_of_meter(m) for m in ids}
-        where = _time_range(_MIN_MS, _MAX_MS)
+        where = time_range(MIN_MS, MAX_MS)
         if len(wanted) <= _IN_QUERY_METERS:
             where += " AND (" + " OR ".join(f'"meter" = {quote_string(m)}' for m in kind_of) + ")"
         sources = ", ".join(quote_ident(kind) for kind in sorted(set(kind_of.values())))
@@ -585,7 +576,7 @@ class InfluxStore:
         ``scope``, ``period``, ``ids`` and ``kpis`` only, where given (in the query)."""
         if (ids is not None and not ids) or (kpis is not None and not kpis):
             return []
-        where = _time_range(start_ms, end_ms)
+        where = time_range(start_ms, end_ms)
         if scope is not None:
             where += f' AND "scope" = {quote_string(scope)}'
         if period is not None:

@@ -45,7 +45,7 @@ from smartpark.store.days import (
     column_bytes,
     column_of,
 )
-from smartpark.store.influx_rollups import POINTS_PER_REQUEST, write_bodies
+from smartpark.store.influx_rollups import POINTS_PER_REQUEST, time_range, write_bodies
 from smartpark.store.lineprotocol import string_field
 
 if TYPE_CHECKING:
@@ -53,15 +53,6 @@ if TYPE_CHECKING:
 
 PART_ROWS: Final = 4_096  # rows per point: a float64 column is 43,692 base64 characters
 _POINTS_PER_BODY: Final = 32
-# InfluxDB keeps time as int64 ns: ranges are clamped to what it can represent.
-_MIN_MS: Final = -9_223_372_036_854
-_MAX_MS: Final = 9_223_372_036_854
-
-
-def _time_range(start_ms: int, end_ms: int) -> str:
-    start = min(max(int(start_ms), _MIN_MS), _MAX_MS)
-    end = min(max(int(end_ms), _MIN_MS), _MAX_MS)
-    return f"time >= {start}ms AND time < {end}ms"
 
 
 def _b64(data: bytes) -> str:
@@ -129,8 +120,8 @@ class InfluxDays:
         ] + [DaySpan(c, e, fingerprint, False, 0) for c, e in new.items() if c not in old]
         self._post_spans(unfinished)
         store.execute(
-            f'DELETE FROM "{METER_MEASUREMENT}" WHERE {_time_range(start, end)}; '  # noqa: S608
-            f'DELETE FROM "{SCOPE_MEASUREMENT}" WHERE {_time_range(start, end)}',
+            f'DELETE FROM "{METER_MEASUREMENT}" WHERE {time_range(start, end)}; '  # noqa: S608
+            f'DELETE FROM "{SCOPE_MEASUREMENT}" WHERE {time_range(start, end)}',
             "delete day rows",
         )
         write_bodies(store, bodies)
@@ -189,7 +180,7 @@ class InfluxDays:
         selected = ", ".join(f'"{n}"' for n in names)
         query = (
             f'SELECT {selected} FROM "{measurement}" '  # noqa: S608
-            f"WHERE {_time_range(start_ms, end_ms)}"
+            f"WHERE {time_range(start_ms, end_ms)}"
         )
         what = f"read {measurement}"
         cells: list[int] = []
@@ -229,7 +220,7 @@ class InfluxDays:
     def spans(self, start_ms: int, end_ms: int) -> dict[int, DaySpan]:
         query = (
             f'SELECT end_ms, fingerprint, complete, built_ms FROM "{SPAN_MEASUREMENT}" '  # noqa: S608
-            f"WHERE {_time_range(start_ms, end_ms)}"
+            f"WHERE {time_range(start_ms, end_ms)}"
         )
         out: dict[int, DaySpan] = {}
         for series in self._store.query_rows(query, "read day spans"):

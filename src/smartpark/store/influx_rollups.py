@@ -95,6 +95,18 @@ def series_tokens(measurement: str, tag: str, values: list[str]) -> npt.NDArray[
     return out
 
 
+# InfluxDB keeps time as int64 ns: ranges are clamped to what it can represent.
+MIN_MS: Final = -9_223_372_036_854
+MAX_MS: Final = 9_223_372_036_854
+
+
+def time_range(start_ms: int, end_ms: int) -> str:
+    """``time >= … AND time < …`` of ``[start_ms, end_ms)``, clamped to influxd's range."""
+    start = min(max(int(start_ms), MIN_MS), MAX_MS)
+    end = min(max(int(end_ms), MIN_MS), MAX_MS)
+    return f"time >= {start}ms AND time < {end}ms"
+
+
 class FieldLines:
     """Line protocol of rows as columns, each row ``<series key> f1=v1,f2=v2i,... <ms>``
     with the fields at their default left out; the values formatted by msgspec (floats
@@ -414,6 +426,8 @@ def _regex_escape(text: str) -> str:
 
 
 __all__ = [
+    "MAX_MS",
+    "MIN_MS",
     "POINTS_PER_REQUEST",
     "FieldLines",
     "Fields",
@@ -423,5 +437,6 @@ __all__ = [
     "dirty_lines",
     "series_tokens",
     "tag_pattern",
+    "time_range",
     "write_bodies",
 ]
