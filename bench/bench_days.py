@@ -53,7 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np
 import numpy.typing as npt
-from bench_kpi import DAY_MS, TZ, build_registry, day_start, readings
+from bench_kpi import DAY_MS, TZ, build_registry
 from bench_rollup import (
     HOUR_MS,
     Workload,
@@ -63,6 +63,7 @@ from bench_rollup import (
     rollup_range,
     rss,
     stores,
+    workload,
 )
 
 from smartpark.analytics import periods
@@ -573,18 +574,7 @@ def main() -> None:
     logs.configure("warning")  # the jobs' info lines would drown the figures
 
     t_start = time.perf_counter()
-    reg = build_registry(args.meters)
-    start = day_start()
-    end = start + args.days * DAY_MS
-    w = Workload(reg, start, end, readings(reg, start, end + 2 * HOUR_MS))
-    print(
-        f"{len(reg.meters)} meters ({len(reg.enterprises)} enterprises, {len(reg.parks)} parks), "
-        f"one reading a minute, {args.days} days from "
-        f"{periods.from_ms(start, TZ):%Y-%m-%d %H:%M} {TZ}; {len(w.cols):,} readings generated; "
-        f"machine: {os.cpu_count()} cores, load average "
-        + " ".join(f"{x:.1f}" for x in os.getloadavg()),
-        flush=True,
-    )
+    w = workload(args.meters, args.days)
     figs = Figures()
     for kind in ["influxdb", "sqlite"] if args.store == "both" else [args.store]:
         bench_store(Ctx(kind, w, args, figs))

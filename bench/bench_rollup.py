@@ -695,21 +695,27 @@ def main() -> None:
     logs.configure("warning")  # the jobs' info and debug lines would drown the figures
 
     t_start = time.perf_counter()
-    reg = build_registry(args.meters)
-    start = day_start()
-    end = start + args.days * DAY_MS
-    w = Workload(reg, start, end, readings(reg, start, end + 2 * HOUR_MS))
-    print(
-        f"{len(reg.meters)} meters ({len(reg.enterprises)} enterprises, {len(reg.parks)} parks), "
-        f"one reading a minute, {args.days} days from "
-        f"{periods.from_ms(start, TZ):%Y-%m-%d %H:%M} {TZ}; {len(w.cols):,} readings generated; "
-        f"machine: {os.cpu_count()} cores shared with other work, load average "
-        + " ".join(f"{x:.1f}" for x in os.getloadavg()),
-        flush=True,
-    )
+    w = workload(args.meters, args.days)
     kinds = ["influxdb", "sqlite"] if args.store == "both" else [args.store]
     figures = {kind: bench_store(kind, w, args) for kind in kinds}
     print_table(figures, t_start)
+
+
+def workload(n_meters: int, days: int) -> Workload:
+    """The bench park's readings of ``days`` days (and two hours past), described."""
+    reg = build_registry(n_meters)
+    start = day_start()
+    end = start + days * DAY_MS
+    w = Workload(reg, start, end, readings(reg, start, end + 2 * HOUR_MS))
+    print(
+        f"{len(reg.meters)} meters ({len(reg.enterprises)} enterprises, {len(reg.parks)} parks), "
+        f"one reading a minute, {days} days from "
+        f"{periods.from_ms(start, TZ):%Y-%m-%d %H:%M} {TZ}; {len(w.cols):,} readings generated; "
+        f"machine: {os.cpu_count()} cores, load average "
+        + " ".join(f"{x:.1f}" for x in os.getloadavg()),
+        flush=True,
+    )
+    return w
 
 
 def print_table(figures: dict[str, dict[str, str]], t_start: float) -> None:
