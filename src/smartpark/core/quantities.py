@@ -108,6 +108,8 @@ _SPECS: Final[list[tuple[str, Kind, Nature, str, dict[str, float]]]] = [
     ("cod", "water", "gauge", "mg/L", _MG_L),  # chemical oxygen demand
     ("nh3_n", "water", "gauge", "mg/L", _MG_L),  # ammonia nitrogen
     ("ph", "water", "gauge", "pH", _PH),
+    # A production line's output counter (docs/registry.md, products): tonnes of product.
+    ("product_output", "production", "counter", "t", {**_TONNE, "kt": 1e3}),
 ]
 
 QUANTITIES: Final[tuple[Quantity, ...]] = tuple(

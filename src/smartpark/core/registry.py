@@ -33,6 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from smartpark.core import quantities
+from smartpark.core import standards as standards_mod
 from smartpark.core import tariffs as tariffs_mod
 from smartpark.core.errors import ConfigError
 from smartpark.core.factors import (
@@ -47,7 +48,7 @@ from smartpark.core.tariffs import TariffBook
 from smartpark.core.tomlcheck import Checker, read_toml
 
 DEFAULT_TIMEZONE: Final = "Asia/Shanghai"
-SECTIONS: Final = ("zone", "park", "enterprise", "gateway", "meter", "region")
+SECTIONS: Final = ("zone", "park", "enterprise", "gateway", "meter", "region", "product")
 # Indicator families an enclave agreement divides (docs/registry.md, docs/kpis.md).
 FAMILIES: Final = ("output_value", "tax", "energy", "co2", "land")
 REGION_KINDS: Final = ("county", "district", "city", "province")
@@ -58,6 +59,10 @@ POLLUTANTS: Final = ("so2", "nox", "particulate")
 SOURCES: Final = ("gateway", "manual")
 MANUAL_INTERVAL_S: Final = 30 * 86_400  # a hand-read meter's default interval: monthly
 STACK_GAUGES: Final = ("o2", "flue_gas_flow")  # the gauges that go with a pollutant meter
+# The counters a product's energy boundary may hold: those energy_tce counts.
+ENERGY_COUNTERS: Final = tuple(
+    q.name for q in quantities.QUANTITIES if q.kind == "energy" and q.nature == "counter"
+)
 
 Role = Literal["boundary", "sub"]
 Source = Literal["gateway", "manual"]
@@ -181,6 +186,29 @@ class Meter:
         return self.source == "manual"
 
 
+@dataclass(frozen=True, slots=True)
+class Product:
+    """A product an enterprise makes, graded against a unit-product energy standard
+    (``[product.ID]``, docs/registry.md): its output is metered (``output_meter``, a
+    ``product_output`` counter) or imported (``smartpark import output``)."""
+
+    id: str
+    enterprise: str
+    name: str
+    unit: str  # of its output: the standard's (t)
+    standard: str  # "GB 16780-2021": a standard of core/unit_energy_limits.csv
+    category: str  # "clinker": the product as the standard grades it
+    meters: tuple[str, ...]  # its energy boundary
+    name_zh: str = ""
+    output_meter: str | None = None
+    inputs: Mapping[str, float] = field(default_factory=dict)  # of the standard's correction
+
+    @property
+    def limit(self) -> standards_mod.Limit:
+        """The levels it is graded against."""
+        return standards_mod.table().get(self.standard, self.category)
+
+
 @dataclass(frozen=True)
 class Registry:
     """A validated registry. Build it with :func:`load` or :func:`from_dict`."""
@@ -193,6 +221,7 @@ class Registry:
     source: str = "<registry>"
     tariffs: TariffBook = field(default_factory=TariffBook)
     regions: Mapping[str, Region] = field(default_factory=dict)
+    products: Mapping[str, Product] = field(default_factory=dict)
 
     # Columnar view: meters sorted by id, parents coded by position in their sorted ids.
     @cached_property
@@ -232,6 +261,10 @@ class Registry:
         p = self.parks[park]
         sides = [p.region, *(s.partner for s in p.sharing)]
         return sorted({r for side in sides if side for r in self.region_chain(side)})
+
+    @cached_property
+    def product_ids(self) -> tuple[str, ...]:
+        return tuple(sorted(self.products))
 
     @cached_property
     def gateway_ids(self) -> tuple[str, ...]:
@@ -342,6 +375,8 @@ def from_dict(data: Mapping[str, Any], source: str = "<registry>") -> Registry:
     gateways = {i: v.gateway(i, t, parks) for i, t in tables["gateway"].items()}
     meters = {i: v.meter(i, t, enterprises, gateways) for i, t in tables["meter"].items()}
     v.cross_check_meters(meters, enterprises, gateways)
+    products = {i: v.product(i, t, enterprises, meters) for i, t in tables["product"].items()}
+    v.cross_check_products(products, meters)
     if not zones and "zone" not in v.failed_sections:
         v.error("zone", "registry defines no zone")
     if v.problems:
@@ -354,10 +389,17 @@ def from_dict(data: Mapping[str, Any], source: str = "<registry>") -> Registry:
         meters={k: m for k, m in meters.items() if m is not None},
         source=source,
         regions=regions,
+        products={k: p for k, p in products.items() if p is not None},
     )
 
 
 _MISSING: Final = object()
+# The bounds of a product's correction inputs (core/standards.py).
+_INPUT_BOUNDS: Final = {
+    "altitude_m": (0.0, 9000.0),
+    "pressure_pa": (30_000.0, 110_000.0),
+    "clinker_pct": (0.0, 100.0),
+}
 _MONTH: Final = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
 
 
@@ -970,3 +1012,172 @@ class _Validator(Checker):
                     f"{path}.parent",
                     f"parent {m.parent!r} must measure {m.quantity} of enterprise {m.enterprise!r}",
                 )
+
+    def product(
+        self,
+        ident: str,
+        t: dict[str, Any],
+        enterprises: Mapping[str, Enterprise],
+        meters: Mapping[str, Meter | None],
+    ) -> Product | None:
+        path = f"product.{ident}"
+        self.keys(
+            path,
+            t,
+            {"enterprise", "name", "name_zh", "unit", "standard", "category", "meters"}
+            | {"output_meter", "inputs"},
+        )
+        before = len(self.problems)
+        enterprise = self.ref(path, t, "enterprise", enterprises, "enterprise") or ""
+        table = standards_mod.table()
+        standard = self.string(path, t, "standard")
+        category = self.string(path, t, "category")
+        limit = None
+        if standard is not None and standard not in table.names:
+            self.error(
+                f"{path}.standard",
+                f"unknown standard {standard!r} (smartpark grades against "
+                f"{', '.join(table.names)}: docs/kpis.md)",
+            )
+        elif standard is not None and category is not None:
+            if category not in table.categories(standard):
+                self.error(
+                    f"{path}.category",
+                    f"{standard} grades no product {category!r} (it grades "
+                    f"{', '.join(table.categories(standard))})",
+                )
+            else:
+                limit = table.get(standard, category)
+        unit = self.string(path, t, "unit", limit.output_unit if limit else None)
+        if limit is not None and unit is not None and unit != limit.output_unit:
+            self.error(
+                f"{path}.unit",
+                f"{standard} counts {category} in {limit.output_unit!r}, got {unit!r}",
+            )
+        boundary = self._product_meters(path, t, enterprise, meters)
+        output_meter = self.string(path, t, "output_meter", None)
+        if output_meter is not None:
+            m = meters.get(output_meter)
+            if output_meter not in meters:
+                self.error(f"{path}.output_meter", f"unknown meter {output_meter!r}")
+            elif m is not None and (m.quantity != "product_output" or m.enterprise != enterprise):
+                self.error(
+                    f"{path}.output_meter",
+                    f"meter {output_meter!r} must count product_output of enterprise "
+                    f"{enterprise!r}",
+                )
+        inputs = self._product_inputs(path, t, limit)
+        product = Product(
+            id=ident,
+            enterprise=enterprise,
+            name=self.string(path, t, "name", ident) or ident,
+            name_zh=self.string(path, t, "name_zh", ""),
+            unit=unit or "",
+            standard=standard or "",
+            category=category or "",
+            meters=boundary,
+            output_meter=output_meter,
+            inputs=inputs,
+        )
+        return product if len(self.problems) == before else None
+
+    def _product_meters(
+        self, path: str, t: Mapping[str, Any], enterprise: str, meters: Mapping[str, Meter | None]
+    ) -> tuple[str, ...]:
+        """The energy meters of a product's boundary; ``()`` when not given (the
+        enterprise's boundary meters, resolved in :meth:`cross_check_products`)."""
+        raw = t.get("meters")
+        if raw is None:
+            return ()
+        if not isinstance(raw, list) or not raw or not all(isinstance(m, str) for m in raw):
+            self.error(f"{path}.meters", f"must be a non-empty list of meter ids, got {raw!r}")
+            return ()
+        for k, ident in enumerate(raw):
+            m = meters.get(ident)
+            if ident not in meters:
+                self.error(f"{path}.meters[{k}]", f"unknown meter {ident!r}")
+            elif m is not None and m.enterprise != enterprise:
+                self.error(
+                    f"{path}.meters[{k}]",
+                    f"meter {ident!r} belongs to enterprise {m.enterprise!r}, not {enterprise!r}",
+                )
+            elif m is not None and m.quantity not in ENERGY_COUNTERS:
+                self.error(
+                    f"{path}.meters[{k}]",
+                    f"meter {ident!r} measures {m.quantity}: a boundary counts energy "
+                    f"({', '.join(ENERGY_COUNTERS)})",
+                )
+        if len(set(raw)) != len(raw):
+            self.error(f"{path}.meters", "lists a meter twice")
+        return tuple(raw)
+
+    def _product_inputs(
+        self, path: str, t: Mapping[str, Any], limit: standards_mod.Limit | None
+    ) -> dict[str, float]:
+        raw = t.get("inputs", {})
+        if not isinstance(raw, dict):
+            self.error(f"{path}.inputs", f"must be a table, got {raw!r}")
+            return {}
+        correction = standards_mod.CORRECTIONS.get(limit.correction) if limit else None
+        wanted = correction.inputs if correction else ()
+        out: dict[str, float] = {}
+        for key in raw:
+            if limit is not None and key not in wanted:
+                needs = ", ".join(wanted) or "no input"
+                self.error(
+                    f"{path}.inputs.{key}",
+                    f"unknown key {key!r} ({limit.standard} {limit.category} takes {needs})",
+                )
+                continue
+            low, high = _INPUT_BOUNDS.get(key, (None, None))
+            value = self.number(f"{path}.inputs", raw, key, minimum=low, maximum=high)
+            if value is not None:
+                out[key] = float(value)
+        if correction is None or limit is None:
+            return out
+        for key in correction.required:
+            if key not in raw:
+                self.error(
+                    f"{path}.inputs.{key}",
+                    f"missing required key: {limit.standard} corrects {limit.category} "
+                    f"for it ({correction.description}; docs/kpis.md)",
+                )
+        return out
+
+    def cross_check_products(
+        self, products: dict[str, Product | None], meters: Mapping[str, Meter | None]
+    ) -> None:
+        """A product without ``meters`` takes its enterprise's boundary energy meters,
+        which only works where the enterprise makes that one product."""
+        makers: dict[str, list[str]] = {}
+        for p in products.values():
+            if p is not None:
+                makers.setdefault(p.enterprise, []).append(p.id)
+        for ident, p in list(products.items()):
+            if p is None or p.meters:
+                continue
+            if len(makers[p.enterprise]) > 1:
+                others = ", ".join(sorted(set(makers[p.enterprise]) - {ident}))
+                self.error(
+                    f"product.{ident}.meters",
+                    f"enterprise {p.enterprise!r} makes other products too ({others}): give "
+                    "each product's meters (its energy boundary)",
+                )
+                products[ident] = None
+                continue
+            boundary = tuple(
+                m.id
+                for m in sorted((m for m in meters.values() if m is not None), key=lambda m: m.id)
+                if m.enterprise == p.enterprise
+                and m.role == "boundary"
+                and m.quantity in ENERGY_COUNTERS
+            )
+            if not boundary:
+                self.error(
+                    f"product.{ident}.meters",
+                    f"enterprise {p.enterprise!r} has no boundary energy meter: give the "
+                    "product's meters",
+                )
+                products[ident] = None
+            else:
+                products[ident] = dataclasses.replace(p, meters=boundary)

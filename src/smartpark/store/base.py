@@ -10,9 +10,10 @@ import numpy as np
 import numpy.typing as npt
 
 from smartpark.store.days import DayStore
+from smartpark.store.outputs import OutputStore
 from smartpark.store.rollups import RollupStore
 
-Scope = Literal["enterprise", "park", "zone", "region"]
+Scope = Literal["enterprise", "park", "zone", "region", "product"]
 Period = Literal["hour", "day", "month", "year"]
 
 
@@ -140,6 +141,11 @@ class Store(Protocol):
     @property
     def days(self) -> DayStore:
         """The day-level tables (store/days.py): rows per meter, per scope and day cell."""
+        ...
+
+    @property
+    def outputs(self) -> OutputStore:
+        """Product output entered from statistics (store/outputs.py)."""
         ...
 
     def close(self) -> None: ...

@@ -92,6 +92,7 @@ from smartpark.core.urls import StoreUrl
 from smartpark.store.base import KpiRow, Period, ReadingColumns, Scope
 from smartpark.store.checks import check_kpi_rows, check_readings
 from smartpark.store.influx_days import InfluxDays
+from smartpark.store.influx_outputs import InfluxOutputs
 from smartpark.store.influx_rollups import MAX_MS, MIN_MS, InfluxRollups, dirty_lines, time_range
 from smartpark.store.lineprotocol import (
     FIELD,
@@ -236,6 +237,7 @@ class InfluxStore:
         self._lines = LineBuilder(registry)
         self.rollups = InfluxRollups(self)
         self.days = InfluxDays(self)
+        self.outputs = InfluxOutputs(self)
         headers: dict[str, str] = {}
         auth: httpx.BasicAuth | None = None
         if url.kind == "influxdb2":

@@ -95,6 +95,8 @@ from smartpark.store.checks import check_kpi_rows, check_readings
 from smartpark.store.rollups import NO_TS
 from smartpark.store.sqlite_days import SCHEMA as DAY_SCHEMA
 from smartpark.store.sqlite_days import SqliteDays
+from smartpark.store.sqlite_outputs import SCHEMA as OUTPUT_SCHEMA
+from smartpark.store.sqlite_outputs import SqliteOutputs
 from smartpark.store.sqlite_rollups import SCHEMA, SqliteRollups, mark_dirty
 
 _CACHE_KIB: Final = 65_536  # page cache per connection (default 2 MiB)
@@ -177,7 +179,7 @@ class SqliteStore:
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             self._conn = self._connect(busy_timeout_s)
             self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.executescript(_SCHEMA + SCHEMA + DAY_SCHEMA)
+            self._conn.executescript(_SCHEMA + SCHEMA + DAY_SCHEMA + OUTPUT_SCHEMA)
             self._migrate()
             self._series_of_code = self._register_meters()
             # Reads get their own connection, so a long read never holds up a write (WAL
@@ -191,6 +193,7 @@ class SqliteStore:
         self._closed = False
         self.rollups = SqliteRollups(self)
         self.days = SqliteDays(self)
+        self.outputs = SqliteOutputs(self)
 
     def _connect(self, busy_timeout_s: float) -> sqlite3.Connection:
         conn = sqlite3.connect(

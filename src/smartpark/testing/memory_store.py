@@ -23,7 +23,7 @@ Thread-safe.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -34,6 +34,7 @@ from smartpark.core.timestamps import now_ms
 from smartpark.store.base import KpiRow, Period, ReadingColumns, Scope, first_last
 from smartpark.store.checks import check_kpi_rows, check_readings, day_rows_to_write
 from smartpark.store.days import METER_FIELDS, SCOPE_FIELDS, DayColumns, DaySpan
+from smartpark.store.outputs import OutputRow, check_output_rows, overlapped
 from smartpark.store.rollups import (
     FIELDS,
     NO_TS,
@@ -79,6 +80,7 @@ class MemoryStore:
         self.lock = threading.Lock()
         self.rollups = MemoryRollups()
         self.days = MemoryDays(None if registry is None else len(registry.meter_ids))
+        self.outputs = MemoryOutputs()
         self._changes = 0  # writes of readings and KPI rows that kept something
 
     def write(self, readings: ReadingColumns) -> None:
@@ -178,7 +180,7 @@ class MemoryStore:
         the day level's write counts added (all only grow, so the sum changes when any
         does)."""
         with self.lock:
-            return self._changes + self.rollups.changes + self.days.changes
+            return self._changes + self.rollups.changes + self.days.changes + self.outputs.changes
 
     def close(self) -> None:
         """Nothing to release; the data stays readable."""
@@ -262,6 +264,39 @@ class MemoryRollups:
                 self.marks[w] = (old_m, max(done, m))
             if window_ms.size:
                 self.changes += 1
+
+
+class MemoryOutputs:
+    """Product output (:class:`~smartpark.store.outputs.OutputStore`) in a dict keyed by
+    (product, start); refuses what the real stores refuse."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, int], OutputRow] = {}
+        self._lock = threading.Lock()
+        self.changes = 0
+
+    def replace(self, rows: Sequence[OutputRow]) -> int:
+        check_output_rows(rows)
+        with self._lock:
+            old = overlapped(list(self.rows.values()), rows)
+            for r in old:
+                del self.rows[(r.product, r.start_ms)]
+            self.rows.update({(r.product, r.start_ms): r for r in rows})
+            self.changes += bool(rows)
+        return len(old)
+
+    def read(
+        self, start_ms: int, end_ms: int, products: Collection[str] | None = None
+    ) -> list[OutputRow]:
+        with self._lock:
+            found = [
+                r
+                for r in self.rows.values()
+                if r.start_ms < end_ms
+                and r.end_ms > start_ms
+                and (products is None or r.product in products)
+            ]
+        return sorted(found, key=lambda r: (r.product, r.start_ms))
 
 
 class MemoryDays:

@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 from smartpark.store.base import KpiRow, Period, ReadingColumns, Scope, Store
 from smartpark.store.days import DayStore
+from smartpark.store.outputs import OutputStore
 from smartpark.store.rollups import RollupStore
 
 
@@ -46,6 +47,10 @@ class SharedReads:
     @property
     def days(self) -> DayStore:
         return self.store.days
+
+    @property
+    def outputs(self) -> OutputStore:
+        return self.store.outputs
 
     def read(
         self, start_ms: int, end_ms: int, meters: npt.NDArray[np.int32] | None = None
