@@ -18,6 +18,8 @@ def test_catalogue_has_every_quantity_of_the_design():
         # HJ 212 data loggers (CEMS flue gas, wastewater)
         "co", "flue_gas_velocity", "flue_gas_temperature", "flue_gas_pressure",
         "flue_gas_humidity", "wastewater_flow", "cod", "nh3_n", "ph",
+        # a production line's output counter (issue 24: unit-product energy)
+        "product_output",
     }  # fmt: skip
     assert set(quantities.BY_NAME) == expected
 

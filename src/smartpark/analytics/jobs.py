@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Final
 
 from smartpark.analytics import periods
 from smartpark.analytics.days.maintain import keep_current
 from smartpark.analytics.days.source import range_days
-from smartpark.analytics.kpis.catalogue import KPIS
-from smartpark.analytics.kpis.compute import SCOPES, kpis_of_days, kpis_of_windows
+from smartpark.analytics.kpis.catalogue import ALL_KPIS, KPIS, PRODUCT_KPIS
+from smartpark.analytics.kpis.compute import ALL_SCOPES, kpis_of_days, kpis_of_windows
 from smartpark.analytics.kpis.cost import DEFAULT_PEAK_SHIFT
 from smartpark.analytics.kpis.table import KpiTable
 from smartpark.analytics.periods import PeriodName
@@ -58,20 +59,39 @@ def kpi_job(
     if open_end and write:
         raise AnalyticsError("kpi_job: a period in progress (open_end) is never written")
     kinds = list(periods_)
+    outputs = store.outputs.read(start_ms, end_ms) if registry.products else []
     if use_rollups and "hour" not in kinds:
         dw, source = range_days(store, registry, start_ms, end_ms)
         table = kpis_of_days(
-            registry, dw, start_ms, end_ms, kinds, peak_shift=peak_shift, open_end=open_end
+            registry,
+            dw,
+            start_ms,
+            end_ms,
+            kinds,
+            peak_shift=peak_shift,
+            open_end=open_end,
+            outputs=outputs,
         )
     else:
         mw, source = range_windows(
             store, registry, start_ms, end_ms + finish_ms(registry), use_rollups=use_rollups
         )
         table = kpis_of_windows(
-            registry, mw, start_ms, end_ms, kinds, peak_shift=peak_shift, open_end=open_end
+            registry,
+            mw,
+            start_ms,
+            end_ms,
+            kinds,
+            peak_shift=peak_shift,
+            open_end=open_end,
+            outputs=outputs,
         )
     written = write_back(store, table) if write else 0
     return KpiJobResult(table, source, written)
+
+
+# The scopes whose rows' products ``smartpark kpi`` shows for product KPIs.
+PRODUCT_VIEWS: Final = ("enterprise", "park", "product")
 
 
 @dataclass(frozen=True)
@@ -84,6 +104,7 @@ class Selection:
     ids: list[str] | None  # the rows of --park at the scope; None: all
     columns: list[str] | None  # --kpi; None: the command's default set
     peak_shift: float = DEFAULT_PEAK_SHIFT  # --peak-shift: % of sharp + peak kWh moved
+    products: bool = False  # product KPIs: the rows are the scope's products
 
     @classmethod
     def check(
@@ -103,10 +124,29 @@ class Selection:
             raise AnalyticsError(
                 f"--park: unknown park {park!r} (registry has {', '.join(registry.park_ids)})"
             )
-        unknown = [k for k in kpis or () if k not in KPIS]
+        unknown = [k for k in kpis or () if k not in ALL_KPIS]
         if unknown:
-            raise AnalyticsError(f"--kpi: unknown KPI {unknown[0]!r} (known: {', '.join(KPIS)})")
+            raise AnalyticsError(
+                f"--kpi: unknown KPI {unknown[0]!r} (known: {', '.join(ALL_KPIS)})"
+            )
         the_scope = _scope(scope)
+        of_products = the_scope == "product" or any(k not in KPIS for k in kpis or ())
+        if of_products and the_scope not in PRODUCT_VIEWS:
+            raise AnalyticsError(
+                f"--kpi: product KPIs are shown per product: use --scope product, enterprise "
+                f"or park (its products), not {the_scope}"
+            )
+        if of_products and not registry.products:
+            raise AnalyticsError(
+                "--kpi: the registry defines no products; add [product.ID] tables "
+                "(docs/registry.md, Products)"
+            )
+        wrong = [k for k in kpis or () if of_products and k not in PRODUCT_KPIS]
+        if wrong:
+            raise AnalyticsError(
+                f"--kpi: {wrong[0]!r} is not a product KPI (product KPIs: "
+                f"{', '.join(PRODUCT_KPIS)})"
+            )
         if the_scope == "region" and not registry.regions:
             raise AnalyticsError(
                 "--scope: the registry defines no regions; add [region.ID] tables and each "
@@ -115,18 +155,36 @@ class Selection:
         timezone = (
             registry.parks[park].timezone if park else registry.zones[registry.zone_ids[0]].timezone
         )
+        ids = scope_ids(registry, the_scope, park)
+        if of_products:
+            ids = products_of(registry, the_scope, ids)
         return cls(
             periods.parse_period(period),
             the_scope,
             timezone,
-            scope_ids(registry, the_scope, park),
+            ids,
             list(kpis) if kpis else None,
             peak_shift,
+            of_products,
         )
 
     def shown(self, table: KpiTable) -> KpiTable:
-        """The blocks of the selected scope, only the rows of the selected park."""
-        return table.select(self.scope, self.ids)
+        """The blocks of the selected scope, only the rows of the selected park (the
+        products of the scope's rows where product KPIs are asked for)."""
+        return table.select("product" if self.products else self.scope, self.ids)
+
+
+def products_of(registry: Registry, scope: Scope, ids: list[str] | None) -> list[str] | None:
+    """The products made by ``ids`` at ``scope`` (enterprises, parks, products)."""
+    if ids is None and scope == "product":
+        return None
+    if scope == "product":
+        return [p for p in registry.product_ids if p in ids]  # type: ignore[operator]
+    owner = {
+        p: (pr.enterprise if scope == "enterprise" else registry.park_of_product(p))
+        for p, pr in registry.products.items()
+    }
+    return [p for p in registry.product_ids if ids is None or owner[p] in ids]
 
 
 def scope_ids(registry: Registry, scope: Scope, park: str | None) -> list[str] | None:
@@ -140,6 +198,12 @@ def scope_ids(registry: Registry, scope: Scope, park: str | None) -> list[str] |
         return [park]
     if scope == "region":
         return registry.regions_of_park(park)
+    if scope == "product":
+        return [
+            p
+            for p, pr in registry.products.items()
+            if registry.enterprises[pr.enterprise].park == park
+        ]
     return [registry.parks[park].zone]
 
 
@@ -220,7 +284,9 @@ def periods_touching(
 
 
 def _scope(value: str) -> Scope:
-    for scope in SCOPES:
+    for scope in ALL_SCOPES:
         if scope == value:
             return scope
-    raise AnalyticsError(f"--scope: unknown scope {value!r} (expected one of {', '.join(SCOPES)})")
+    raise AnalyticsError(
+        f"--scope: unknown scope {value!r} (expected one of {', '.join(ALL_SCOPES)})"
+    )

@@ -17,7 +17,7 @@ from rich.table import Table
 
 from smartpark.analytics import periods, xlsx_words
 from smartpark.analytics.kpis import targets
-from smartpark.analytics.kpis.catalogue import KPIS
+from smartpark.analytics.kpis.catalogue import ALL_KPIS, KPIS
 from smartpark.analytics.kpis.table import COMPLETE_AT, KpiTable
 from smartpark.core.cells import csv_text
 from smartpark.core.registry import Lang
@@ -34,6 +34,18 @@ DEFAULT_COLUMNS: Final = (
     "fresh_water_m3",
     "water_reuse_rate",
     "nox_kg",
+    "completeness",
+)
+# What ``smartpark kpi`` shows of products by default (analytics/products).
+PRODUCT_COLUMNS: Final = (
+    "product_output",
+    "product_energy_tce",
+    "unit_energy_kgce",
+    "unit_electricity_kwh",
+    "benchmark_value",
+    "limit_value",
+    "benchmark_level",
+    "gap_to_next_level",
     "completeness",
 )
 _META: Final = ("scope", "id", "period", "start", "end", "factors_version", "incomplete")
@@ -94,7 +106,7 @@ def rich_table(table: KpiTable, kpis: Sequence[str] = DEFAULT_COLUMNS, title: st
     out.add_column("period", no_wrap=True)
     for kpi in kpis:
         # Spaces let long names wrap in the header instead of being cut.
-        out.add_column(f"{kpi.replace('_', ' ')}\n[dim]{KPIS[kpi].unit}[/]", justify="right")
+        out.add_column(f"{kpi.replace('_', ' ')}\n[dim]{ALL_KPIS[kpi].unit}[/]", justify="right")
     out.add_column("", justify="left")
     for rec in table.records():
         style = "yellow" if rec["incomplete"] else None
@@ -138,7 +150,7 @@ def _flat(rec: dict[str, Any], kpis: Sequence[str]) -> dict[str, Any]:
 def to_csv(table: KpiTable, kpis: Sequence[str] = tuple(KPIS)) -> str:
     """One line per (scope, id, period start); KPI columns carry their unit in the header.
     No cell holds a formula (:func:`~smartpark.core.cells.safe_cell`)."""
-    head = [*_META, *(f"{k} [{KPIS[k].unit}]" for k in kpis)]
+    head = [*_META, *(f"{k} [{ALL_KPIS[k].unit}]" for k in kpis)]
     columns = (*_META, *kpis)
     flat = (_flat(rec, kpis) for rec in table.records())
     return csv_text([head, *([row[c] for c in columns] for row in flat)])
@@ -150,7 +162,7 @@ def to_json(
     """``{"units": {kpi: unit}, "rows": [...]}`` (and ``"source"``: where the windows came
     from, rollups or raw readings, when given); undefined values are ``null``."""
     doc: dict[str, Any] = {
-        "units": {k: KPIS[k].unit for k in kpis},
+        "units": {k: ALL_KPIS[k].unit for k in kpis},
         "rows": [_flat(rec, kpis) for rec in table.records()],
     }
     if source is not None:
@@ -194,7 +206,7 @@ def to_xlsx(
         *((Column(head("timezone"), kind="text"),) if several else ()),
         Column(head("factors_version"), kind="text"),
         Column(head("incomplete"), kind="bool"),
-        *(Column(KPIS[k].label(lang), KPIS[k].unit) for k in kpis),
+        *(Column(ALL_KPIS[k].label(lang), ALL_KPIS[k].unit) for k in kpis),
     )
     rows = [
         [

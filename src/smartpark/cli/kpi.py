@@ -43,6 +43,7 @@ class ScopeChoice(StrEnum):
     park = "park"
     zone = "zone"
     region = "region"
+    product = "product"
 
 
 class FormatChoice(StrEnum):
@@ -122,8 +123,15 @@ def kpi(
     if ctx.invoked_subcommand is not None:
         return
     from smartpark.analytics import jobs, xlsx_words
-    from smartpark.analytics.kpis.catalogue import KPIS
-    from smartpark.analytics.render import DEFAULT_COLUMNS, rich_table, to_csv, to_json, to_xlsx
+    from smartpark.analytics.kpis.catalogue import KPIS, PRODUCT_KPIS
+    from smartpark.analytics.render import (
+        DEFAULT_COLUMNS,
+        PRODUCT_COLUMNS,
+        rich_table,
+        to_csv,
+        to_json,
+        to_xlsx,
+    )
     from smartpark.core import logs
     from smartpark.core import registry as registry_mod
     from smartpark.core.errors import ContractError
@@ -156,15 +164,16 @@ def kpi(
     finally:
         the_store.close()
     table = selection.shown(result.table)
+    every = tuple(PRODUCT_KPIS if selection.products else KPIS)
     columns = selection.columns
     if output is FormatChoice.csv:
-        write_out(to_csv(table, columns or tuple(KPIS)), out)
+        write_out(to_csv(table, columns or every), out)
     elif output is FormatChoice.json:
-        write_out(to_json(table, columns or tuple(KPIS), result.source.as_json()) + "\n", out)
+        write_out(to_json(table, columns or every, result.source.as_json()) + "\n", out)
     elif output is FormatChoice.xlsx:
         workbook = to_xlsx(
             table,
-            columns or tuple(KPIS),
+            columns or every,
             scope=scope.value,
             period=period.value,
             span=(from_, to),
@@ -179,6 +188,7 @@ def kpi(
 
         title = f"{scope.value} KPIs per {period.value}, {from_} to {to} ({selection.timezone})"
         console = Console(width=max(Console().width, 160))
-        console.print(rich_table(table, columns or DEFAULT_COLUMNS, title))
+        shown = columns or (PRODUCT_COLUMNS if selection.products else DEFAULT_COLUMNS)
+        console.print(rich_table(table, shown, title))
         if not table.blocks:
             console.print(f"no full {period.value} inside [{from_}, {to})")

@@ -266,6 +266,9 @@ class Registry:
     def product_ids(self) -> tuple[str, ...]:
         return tuple(sorted(self.products))
 
+    def park_of_product(self, product: str) -> str:
+        return self.enterprises[self.products[product].enterprise].park
+
     @cached_property
     def gateway_ids(self) -> tuple[str, ...]:
         return tuple(sorted(self.gateways))

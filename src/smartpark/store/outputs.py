@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Final, Literal, Protocol
 
 from smartpark.core.ids import is_valid_id
@@ -52,7 +53,7 @@ def check_output_rows(rows: Sequence[OutputRow]) -> None:
         if not (math.isfinite(r.value) and r.value > 0):
             raise ValueError(f"row {k}: output must be finite and > 0, got {r.value!r}")
     ordered = sorted(rows, key=lambda r: (r.product, r.start_ms))
-    for a, b in zip(ordered, ordered[1:], strict=False):
+    for a, b in pairwise(ordered):
         if a.overlaps(b):
             raise ValueError(f"rows of {a.product} overlap at {b.start_ms}")
 

@@ -18,7 +18,7 @@ from typing import Final, Literal
 from smartpark.core import quantities
 from smartpark.core.registry import POLLUTANTS
 
-Group = Literal["energy", "carbon", "water", "waste", "emissions", "quality", "cost"]
+Group = Literal["energy", "carbon", "water", "waste", "emissions", "quality", "cost", "product"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,6 +315,102 @@ KPIS: Final[dict[str, KpiSpec]] = {
 }
 KPI_NAMES: Final[tuple[str, ...]] = tuple(KPIS)
 
+# The KPIs of a product (scope "product", analytics/products/unit_energy.py): its
+# unit-product energy graded against its standard (core/unit_energy_limits.csv).
+# ``completeness`` is the product's too (of its boundary and output meters).
+_ENERGY_IN: Final = frozenset(_ENERGY)
+PRODUCT_KPIS: Final[dict[str, KpiSpec]] = {
+    s.name: s
+    for s in (
+        KpiSpec(
+            "product_output",
+            "t",
+            "product",
+            "output: the output meter's count, or the entered output covering the period",
+            "Product output",
+            "产品产量",
+            frozenset({"product_output"}),
+        ),
+        KpiSpec(
+            "product_energy_tce",
+            "tce",
+            "product",
+            "energy of the product's boundary meters (GB/T 2589)",
+            "Product energy consumption",
+            "产品综合能耗",
+            _ENERGY_IN,
+        ),
+        KpiSpec(
+            "product_electricity_kwh",
+            "kWh",
+            "product",
+            "electricity of the product's boundary: net import + on-site generation",
+            "Product electricity consumption",
+            "产品耗电量",
+            frozenset(_ELECTRICITY),
+        ),
+        KpiSpec(
+            "unit_energy_kgce",
+            "kgce/t",
+            "product",
+            "1000 x product_energy_tce / product_output",
+            "Energy per unit of product",
+            "单位产品综合能耗",
+            _ENERGY_IN,
+        ),
+        KpiSpec(
+            "unit_electricity_kwh",
+            "kWh/t",
+            "product",
+            "product_electricity_kwh / product_output",
+            "Electricity per unit of product",
+            "单位产品电耗",
+            frozenset(_ELECTRICITY),
+        ),
+        KpiSpec(
+            "benchmark_value",
+            "kgce/t or kWh/t",
+            "product",
+            "the unit value its standard grades (unit_energy_kgce or unit_electricity_kwh)",
+            "Graded unit value",
+            "对标值",
+            _ENERGY_IN,
+        ),
+        KpiSpec(
+            "limit_value",
+            "kgce/t or kWh/t",
+            "product",
+            "the standard's level 3 (the limit), corrected for the plant",
+            "Limit (level 3)",
+            "限定值（3级）",
+            _ENERGY_IN,
+        ),
+        KpiSpec(
+            "benchmark_level",
+            "level",
+            "product",
+            "1, 2 or 3: the best level met; 4: above the limit",
+            "Level reached",
+            "能耗等级",
+            _ENERGY_IN,
+        ),
+        KpiSpec(
+            "gap_to_next_level",
+            "kgce/t or kWh/t",
+            "product",
+            "benchmark_value minus the next better level's value",
+            "Gap to the next level",
+            "距上一等级差距",
+            _ENERGY_IN,
+        ),
+        replace(KPIS["completeness"], description="usable samples / expected, its meters"),
+    )
+}
+# Every KPI name a KPI table may carry: the scopes' and the products'.
+ALL_KPIS: Final[dict[str, KpiSpec]] = KPIS | {
+    k: spec for k, spec in PRODUCT_KPIS.items() if k not in KPIS
+}
+
 
 def unit(name: str) -> str:
-    return KPIS[name].unit
+    return ALL_KPIS[name].unit

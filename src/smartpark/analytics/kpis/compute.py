@@ -27,7 +27,7 @@ windows), :func:`kpis_of_days` (day windows).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -40,11 +40,13 @@ from smartpark.analytics.days.day_windows import DayWindows
 from smartpark.analytics.kpis import cost
 from smartpark.analytics.kpis.attribution import Attribution
 from smartpark.analytics.kpis.catalogue import KPI_NAMES
+from smartpark.analytics.kpis.energy import energy_tce
 from smartpark.analytics.kpis.factorsets import WindowSets
 from smartpark.analytics.kpis.market import certificate_kwh
 from smartpark.analytics.kpis.table import KpiBlock, KpiTable
 from smartpark.analytics.layout import Layout, group_sum
 from smartpark.analytics.periods import Grid, PeriodName
+from smartpark.analytics.products.unit_energy import product_blocks
 from smartpark.analytics.readings.series import FloatArray, IntArray, sort_readings
 from smartpark.analytics.windows import meter_windows
 from smartpark.analytics.windows.meter_windows import MeterWindows
@@ -54,8 +56,11 @@ from smartpark.core.errors import AnalyticsError
 from smartpark.core.logs import get_logger
 from smartpark.core.registry import POLLUTANTS, Registry
 from smartpark.store.base import ReadingColumns, Scope
+from smartpark.store.outputs import OutputRow
 
 SCOPES: Final[tuple[Scope, ...]] = ("enterprise", "park", "zone", "region")
+# With the products of the registry (analytics/products): what a KPI table may hold.
+ALL_SCOPES: Final[tuple[Scope, ...]] = (*SCOPES, "product")
 _log = get_logger(__name__)
 STALE_INTERVALS: Final = 5
 
@@ -98,16 +103,8 @@ def _windows(reg: Registry, lay: Layout, dw: DayWindows) -> _Windows:
 
     gas_clean = np.array([p.clean_includes_natural_gas for p in parks], np.float64)[:, None]
     renewable = ch["pv_generation"] + ch["wind_generation"]
-    net_el = ch["electricity_import"] + ch["green_electricity_import"] - ch["electricity_export"]
     gas_tce = ch["natural_gas"] * f("natural_gas_tce_per_m3")
-    ch["energy_tce"] = (
-        (net_el + renewable) * f("electricity_tce_per_kwh")
-        + gas_tce
-        + ch["coal"] * f("coal_tce_per_t")
-        + ch["diesel"] * f("diesel_tce_per_t")
-        + ch["heat"] * f("heat_tce_per_gj")
-        + ch["steam"] * f("steam_tce_per_t")
-    )
+    ch["energy_tce"] = energy_tce(ch, f)
     ch["renewable_tce"] = renewable * f("electricity_tce_per_kwh")
     ch["clean_tce"] = (renewable + ch["green_electricity_import"]) * f(
         "electricity_tce_per_kwh"
@@ -253,7 +250,7 @@ def compute_kpis(
     start_ms: int,
     end_ms: int,
     periods_: Iterable[PeriodName] = ("hour", "day", "month"),
-    scopes: Iterable[Scope] = SCOPES,
+    scopes: Iterable[Scope] = ALL_SCOPES,
     ids: Mapping[Scope, Iterable[str]] | None = None,
     *,
     use_dense: bool = True,
@@ -300,11 +297,12 @@ def kpis_of_windows(
     start_ms: int,
     end_ms: int,
     periods_: Iterable[PeriodName] = ("hour", "day", "month"),
-    scopes: Iterable[Scope] = SCOPES,
+    scopes: Iterable[Scope] = ALL_SCOPES,
     ids: Mapping[Scope, Iterable[str]] | None = None,
     *,
     peak_shift: float = cost.DEFAULT_PEAK_SHIFT,
     open_end: bool = False,
+    outputs: Sequence[OutputRow] = (),
 ) -> KpiTable:
     """KPIs of every full period inside ``[start_ms, end_ms)`` from per-meter windows.
 
@@ -329,6 +327,7 @@ def kpis_of_windows(
         ids,
         peak_shift=peak_shift,
         open_end=open_end,
+        outputs=outputs,
     )
 
 
@@ -338,20 +337,22 @@ def kpis_of_days(
     start_ms: int,
     end_ms: int,
     periods_: Iterable[PeriodName] = ("day", "month"),
-    scopes: Iterable[Scope] = SCOPES,
+    scopes: Iterable[Scope] = ALL_SCOPES,
     ids: Mapping[Scope, Iterable[str]] | None = None,
     *,
     peak_shift: float = cost.DEFAULT_PEAK_SHIFT,
     open_end: bool = False,
+    outputs: Sequence[OutputRow] = (),
 ) -> KpiTable:
     """:func:`kpis_of_windows` from day windows (cells: 15-minute windows or day cells,
     :mod:`analytics.days`); every period's boundaries must be cell edges (day cells
-    carry days, months and years, not hours)."""
+    carry days, months and years, not hours). Products (scope ``product``) take their
+    entered output from ``outputs`` (store/outputs.py)."""
     wanted_periods = [periods.parse_period(p) for p in periods_]
     wanted_scopes = list(scopes)
     for sc in wanted_scopes:
-        if sc not in SCOPES:
-            raise AnalyticsError(f"scope: unknown scope {sc!r} (expected one of {SCOPES})")
+        if sc not in ALL_SCOPES:
+            raise AnalyticsError(f"scope: unknown scope {sc!r} (expected one of {ALL_SCOPES})")
     lay = Layout.of(registry)
     cells = dw.cells
     if cells.start_ms > start_ms or cells.end_ms < end_ms:
@@ -402,7 +403,20 @@ def kpis_of_days(
                         period_versions=versions[rows],
                     )
                 )
+    if "product" in wanted_scopes:
+        blocks += product_blocks(
+            registry,
+            lay,
+            dw,
+            win.sets,
+            outputs,
+            start_ms,
+            end_ms,
+            wanted_periods,
+            ids.get("product") if ids else None,
+            open_end=open_end,
+        )
     return KpiTable(tuple(blocks))
 
 
-__all__ = ["SCOPES", "compute_kpis", "kpis_of_days", "kpis_of_windows"]
+__all__ = ["ALL_SCOPES", "SCOPES", "compute_kpis", "kpis_of_days", "kpis_of_windows"]

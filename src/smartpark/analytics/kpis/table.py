@@ -15,7 +15,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from smartpark.analytics.kpis.catalogue import KPIS
+from smartpark.analytics.kpis.catalogue import ALL_KPIS
 from smartpark.analytics.periods import PeriodName
 from smartpark.store.base import KpiRow, Scope
 
@@ -128,7 +128,7 @@ class KpiTable:
                         "factors_version": b.version(i, k),
                         "incomplete": bool(flags[i, k]),
                     }
-                    for kpi in KPIS:
+                    for kpi in ALL_KPIS:
                         if kpi in b.values:
                             v = float(b.values[kpi][i, k])
                             rec[kpi] = v if math.isfinite(v) else None
