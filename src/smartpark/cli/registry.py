@@ -57,4 +57,14 @@ def check(
         f"{len(reg.zones)} zone(s), {len(reg.parks)} park(s), {len(reg.enterprises)} "
         f"enterprise(s), {len(reg.gateways)} gateway(s), {len(reg.meters)} meter(s)"
         + (f" ({by_hand} read by hand)" if by_hand else "")
+        + (f", {len(reg.products)} product(s)" if reg.products else "")
     )
+    for ident in reg.product_ids:
+        p = reg.products[ident]
+        levels = " / ".join(f"{v:g}" for v in p.limit.corrected(p.inputs))
+        output = f"output meter {p.output_meter}" if p.output_meter else "output entered"
+        console.print(
+            f"  product {ident} ({p.enterprise}): {p.standard} {p.category}, "
+            f"levels {levels} {p.limit.unit}, {len(p.meters)} boundary meter(s), {output}",
+            soft_wrap=True,
+        )
