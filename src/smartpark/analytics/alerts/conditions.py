@@ -4,9 +4,10 @@ A segment says "for subject ``s``, from ``start`` to ``end`` the condition was t
 (or false)". Two families:
 
 * **periodic** (``pollutant_limit``, ``completeness``, ``rate_of_change``,
-  ``kpi_threshold``): one segment per subject and closed period (local hours, or the
-  KPI's period), true or false, known at the period's end. A period without data is
-  false (a silent meter is the business of ``stale_meter``).
+  ``kpi_threshold``, ``product_limit``): one segment per subject and closed period (local
+  hours, or the KPI's period), true or false, known at the period's end. A period without
+  data is false (a silent meter is the business of ``stale_meter``); a KPI period without
+  a stored value has no segment.
 * **gaps** (``stale_meter``, ``gateway_offline``): a meter (or every meter of a
   gateway) without a reading for longer than its limit is true from
   ``last reading + limit`` until the next reading, which adds a zero-length false
@@ -31,7 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from smartpark.analytics import periods
-from smartpark.analytics.alerts.rules import Rule
+from smartpark.analytics.alerts.rules import PRODUCT_LEVELS, Rule
 from smartpark.analytics.readings import gauges
 from smartpark.analytics.readings.series import FloatArray, IntArray
 from smartpark.analytics.windows.rollups.source import range_windows
@@ -512,23 +513,42 @@ def kpi_subjects(reg: Registry, rule: Rule) -> Subjects:
 _LONGEST_PERIOD_MS: Final = {"hour": HOUR_MS, "day": 25 * HOUR_MS, "month": 32 * 24 * HOUR_MS}
 
 
-def kpi_threshold(
-    arr: RegistryArrays, store: Store, rule: Rule, after_ms: int, until_ms: int
-) -> tuple[Subjects, Segments]:
-    """KPI rows of the rule's scope and period whose period ended in ``(after, until]``."""
-    subjects = kpi_subjects(arr.reg, rule)
-    period = periods.parse_period(rule.period or "day")
+@dataclass(frozen=True)
+class _Ended:
+    """A stored KPI value of a subject (its row in :class:`Subjects`) whose period ended."""
+
+    subject: int
+    kpi: str
+    start_ms: int
+    end_ms: int
+    value: float
+
+
+def _ended_kpi_rows(
+    store: Store,
+    subjects: Subjects,
+    period_name: str,
+    kpis: Sequence[str],
+    after_ms: int,
+    until_ms: int,
+) -> list[_Ended]:
+    """The stored ``kpis`` of ``subjects`` (at their scope) whose ``period_name`` period, in
+    the subject's time zone, ended in ``(after_ms, until_ms]``."""
+    if not subjects.ids:
+        return []
+    period = periods.parse_period(period_name)
     row_of = {ident: k for k, ident in enumerate(subjects.ids)}
     rows = store.read_kpis(
         after_ms - _LONGEST_PERIOD_MS[period],
         until_ms,
-        scope=rule.scope,  # type: ignore[arg-type]
+        scope=subjects.scope,  # type: ignore[arg-type]
         period=period,
+        kpis=kpis,
     )
-    subject, start, end, value = [], [], [], []
+    out = []
     for row in rows:
         k = row_of.get(row.id)
-        if row.kpi != rule.kpi or k is None:
+        if row.kpi not in kpis or k is None:
             continue
         bounds = periods.boundaries(
             subjects.timezone[k], period, row.start_ms, row.start_ms + _LONGEST_PERIOD_MS[period]
@@ -537,11 +557,19 @@ def kpi_threshold(
             continue
         row_end = int(bounds[1])
         if after_ms < row_end <= until_ms:
-            subject.append(k)
-            start.append(row.start_ms)
-            end.append(row_end)
-            value.append(row.value)
-    v = np.array(value, np.float64)
+            out.append(_Ended(k, row.kpi, row.start_ms, row_end, row.value))
+    return out
+
+
+def kpi_threshold(
+    arr: RegistryArrays, store: Store, rule: Rule, after_ms: int, until_ms: int
+) -> tuple[Subjects, Segments]:
+    """KPI rows of the rule's scope and period whose period ended in ``(after, until]``."""
+    subjects = kpi_subjects(arr.reg, rule)
+    kpis = [rule.kpi] if rule.kpi else []
+    rows = _ended_kpi_rows(store, subjects, rule.period or "day", kpis, after_ms, until_ms)
+    subject = [r.subject for r in rows]
+    v = np.array([r.value for r in rows], np.float64)
     above = np.full(v.shape, np.inf if rule.above is None else rule.above)
     below = np.full(v.shape, -np.inf if rule.below is None else rule.below)
     if rule.target is not None and rule.kpi is not None:
@@ -557,11 +585,53 @@ def kpi_threshold(
     threshold = np.where(over | ~np.isfinite(below), above, below)
     seg = Segments(
         np.array(subject, np.intp),
-        np.array(start, np.int64),
-        np.array(end, np.int64),
+        np.array([r.start_ms for r in rows], np.int64),
+        np.array([r.end_ms for r in rows], np.int64),
         over | under,
         v,
         threshold.astype(np.float64),
+    )
+    return subjects, Segments.concat([seg])
+
+
+# ---------------------------------------------------------------------------------------
+# Product rules
+
+
+def product_limit(
+    arr: RegistryArrays, store: Store, rule: Rule, after_ms: int, until_ms: int
+) -> tuple[Subjects, Segments]:
+    """Products whose graded unit value (``benchmark_value``) of a closed period is worse
+    than level ``level`` (``benchmark_level`` above it): the product KPI rows
+    (analytics/products/unit_energy.py) whose period ended in ``(after, until]``.
+
+    The threshold is the product's level ``level`` corrected for the plant (level 3: its
+    ``limit_value``). A period without output has no KPI rows (NaN is not stored): it
+    neither fires nor resolves.
+    """
+    reg = arr.reg
+    ids = rule.filters.products_of(reg)
+    parks = tuple(reg.park_of_product(p) for p in ids)
+    subjects = Subjects("product", ids, parks, tuple(reg.parks[p].timezone for p in parks))
+    kpis = ("benchmark_value", "benchmark_level")
+    rows = _ended_kpi_rows(store, subjects, rule.period or "month", kpis, after_ms, until_ms)
+    periods_: dict[tuple[int, int], dict[str, float]] = {}
+    end_of: dict[tuple[int, int], int] = {}
+    for r in rows:
+        periods_.setdefault((r.subject, r.start_ms), {})[r.kpi] = r.value
+        end_of[(r.subject, r.start_ms)] = r.end_ms
+    keys = [key for key, got in periods_.items() if len(got) == len(kpis)]
+    level = rule.level or PRODUCT_LEVELS[-1]
+    bound = [
+        reg.products[p].limit.corrected(reg.products[p].inputs)[level - 1] for p in subjects.ids
+    ]
+    seg = Segments(
+        np.array([k for k, _ in keys], np.intp),
+        np.array([s for _, s in keys], np.int64),
+        np.array([end_of[key] for key in keys], np.int64),
+        np.array([periods_[key]["benchmark_level"] > level for key in keys], np.bool_),
+        np.array([periods_[key]["benchmark_value"] for key in keys], np.float64),
+        np.array([bound[k] for k, _ in keys], np.float64),
     )
     return subjects, Segments.concat([seg])
 
@@ -573,12 +643,15 @@ CONDITIONS: Final = {
     "stale_meter": stale_meter,
     "gateway_offline": gateway_offline,
     "kpi_threshold": kpi_threshold,
+    "product_limit": product_limit,
 }
 PERIODIC_HOURLY: Final = ("pollutant_limit", "completeness", "rate_of_change")
+KPI_KINDS: Final = ("kpi_threshold", "product_limit")  # evaluated on stored KPI rows
 
 
-def unit_of(arr: RegistryArrays, rule: Rule) -> str:
-    """The unit of a rule's ``value`` and ``threshold``."""
+def unit_of(arr: RegistryArrays, rule: Rule, subject: str | None = None) -> str:
+    """The unit of a rule's ``value`` and ``threshold`` (of ``subject`` where it varies:
+    a product's standard grades kgce/t or kWh/t)."""
     if rule.kind == "pollutant_limit":
         return "mg/m3"
     if rule.kind == "completeness":
@@ -591,4 +664,7 @@ def unit_of(arr: RegistryArrays, rule: Rule) -> str:
         from smartpark.analytics.kpis.catalogue import unit
 
         return unit(rule.kpi)
+    product = arr.reg.products.get(subject or "")
+    if rule.kind == "product_limit" and product is not None:
+        return product.limit.unit
     return ""

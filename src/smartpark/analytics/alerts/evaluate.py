@@ -30,6 +30,7 @@ import numpy as np
 
 from smartpark.analytics.alerts.conditions import (
     CONDITIONS,
+    KPI_KINDS,
     PERIODIC_HOURLY,
     RegistryArrays,
     Segments,
@@ -98,7 +99,7 @@ class Evaluator:
 
     def target_ms(self, rule: Rule, now_ms: int) -> int:
         """Evaluate up to here: the last 15-minute grid point for periodic rules."""
-        if rule.kind in PERIODIC_HOURLY or rule.kind == "kpi_threshold":
+        if rule.kind in PERIODIC_HOURLY or rule.kind in KPI_KINDS:
             return now_ms // GRID_MS * GRID_MS
         return now_ms // 1000 * 1000
 
@@ -146,13 +147,13 @@ class Evaluator:
             [row_of[i] for (s, i) in stored if s == subjects.scope and i in row_of], np.intp
         )
         seg = seg.keep_subjects(wanted)
-        unit = unit_of(self.arrays, rule)
         events: list[dict[str, Any]] = []
         self._changes = ([], [])
         # Alerts whose subject the rule no longer covers (registry or filter changed).
         for (scope, ident), alert in stored.items():
             if scope != subjects.scope or ident not in row_of:
                 if alert.status == "firing":
+                    unit = unit_of(self.arrays, rule, ident)
                     events.append(self._event(rule, alert, "resolved", after_ms, unit, "", "UTC"))
                 self._changes[1].append((scope, ident))
         if len(seg) == 0:
@@ -163,7 +164,14 @@ class Evaluator:
             key = (subjects.scope, subjects.ids[k])
             events.extend(
                 self._walk(
-                    rule, subjects, k, stored.get(key), seg, (a, b), (after_ms, until_ms), unit
+                    rule,
+                    subjects,
+                    k,
+                    stored.get(key),
+                    seg,
+                    (a, b),
+                    (after_ms, until_ms),
+                    unit_of(self.arrays, rule, subjects.ids[k]),
                 )
             )
         return events

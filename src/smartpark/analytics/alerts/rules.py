@@ -38,6 +38,7 @@ RuleKind = Literal[
     "gateway_offline",
     "completeness",
     "rate_of_change",
+    "product_limit",
 ]
 Severity = Literal["info", "warning", "critical"]
 ScopeName = Literal["meter", "gateway", "enterprise", "park", "zone"]
@@ -48,6 +49,10 @@ SEVERITIES: Final[tuple[Severity, ...]] = get_args(Severity)
 KPI_SCOPES: Final = ("enterprise", "park", "zone")
 KPI_PERIODS: Final = ("hour", "day", "month")
 COMPLETENESS_SCOPES: Final = ("meter", "enterprise", "park")
+PRODUCT_PERIODS: Final = ("month", "day")
+# product_limit: the level a product must meet (core/standards.py), by default level 3,
+# the limit (限定值).
+PRODUCT_LEVELS: Final = (1, 2, 3)
 
 # Chat robots accept about 20 messages a minute (DingTalk and WeCom document that limit).
 DEFAULT_RATE_PER_MINUTE: Final[dict[ChannelKind, int]] = {
@@ -77,11 +82,27 @@ class Channel:
 
 @dataclass(frozen=True, slots=True)
 class Filters:
-    """Optional park/enterprise/meter filters; an empty set means "any"."""
+    """Optional park/enterprise/meter (zone/product) filters; an empty set means "any"."""
 
     parks: frozenset[str] = frozenset()
     enterprises: frozenset[str] = frozenset()
     meters: frozenset[str] = frozenset()
+    zones: frozenset[str] = frozenset()  # product_limit
+    products: frozenset[str] = frozenset()  # product_limit
+
+    def products_of(self, registry: Registry) -> tuple[str, ...]:
+        """The registry's products these filters select (every filter must match)."""
+        out = []
+        for p in registry.product_ids:
+            park = registry.park_of_product(p)
+            if (
+                (not self.products or p in self.products)
+                and (not self.enterprises or registry.products[p].enterprise in self.enterprises)
+                and (not self.parks or park in self.parks)
+                and (not self.zones or registry.parks[park].zone in self.zones)
+            ):
+                out.append(p)
+        return tuple(out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +118,8 @@ class Rule:
     limit: float | None = None  # pollutant_limit: overrides the park's limit
     kpi: str | None = None  # kpi_threshold
     scope: str | None = None  # kpi_threshold, completeness
-    period: str | None = None  # kpi_threshold
+    period: str | None = None  # kpi_threshold, product_limit
+    level: int | None = None  # product_limit: fires when worse than this level
     above: float | None = None  # kpi_threshold, rate_of_change
     below: float | None = None  # kpi_threshold, rate_of_change, completeness
     target: Literal["above", "below"] | None = None  # kpi_threshold: the park's target line
@@ -358,6 +380,7 @@ class _Validator(ChannelChecker):
             "gateway_offline": {"minutes"},
             "completeness": {"below", "scope", "quantity"},
             "rate_of_change": {"quantity", "above", "below"},
+            "product_limit": {"period", "level", "zone", "product"},
         }
         self.keys(path, t, common | extra.get(kind or "", set()))
         severity = self.choice(path, t, "severity", SEVERITIES, "warning")
@@ -369,6 +392,8 @@ class _Validator(ChannelChecker):
             parks=self.id_set(path, t, "park", reg.parks, "park"),
             enterprises=self.id_set(path, t, "enterprise", reg.enterprises, "enterprise"),
             meters=self.id_set(path, t, "meter", reg.meters, "meter"),
+            zones=self.id_set(path, t, "zone", reg.zones, "zone"),
+            products=self.id_set(path, t, "product", reg.products, "product"),
         )
         fields: dict[str, Any] = {}
         if kind == "pollutant_limit":
@@ -424,6 +449,12 @@ class _Validator(ChannelChecker):
             if "quantity" not in t:
                 self.error(f"{path}.quantity", "missing required key")
             fields.update(quantity=q, **self.bounds(t, path))
+        elif kind == "product_limit":
+            fields.update(
+                period=self.choice(path, t, "period", PRODUCT_PERIODS, "month"),
+                level=self.level(path, t),
+            )
+            self.product_filters(path, filters, before)
         if len(self.problems) != before or kind is None:
             return None
         return Rule(
@@ -436,6 +467,34 @@ class _Validator(ChannelChecker):
             filters=filters,
             **fields,
         )
+
+    def level(self, path: str, t: Mapping[str, Any]) -> int | None:
+        value = t.get("level", PRODUCT_LEVELS[-1])
+        if isinstance(value, bool) or value not in PRODUCT_LEVELS:
+            self.error(
+                f"{path}.level",
+                f"must be 1, 2 or 3 (the level a product must meet; 3, the default, is the "
+                f"limit), got {value!r}",
+            )
+            return None
+        return int(value)
+
+    def product_filters(self, path: str, filters: Filters, before: int) -> None:
+        """A product rule needs products in the registry, and filters that select one."""
+        if not self.registry.products:
+            self.error(
+                f"{path}.kind",
+                "the registry defines no products: add [product.ID] tables "
+                "(docs/registry.md, Products) or drop this rule",
+            )
+        elif filters.meters:
+            self.error(f"{path}.meter", "a product rule applies to products, not meters")
+        elif len(self.problems) == before and not filters.products_of(self.registry):
+            self.error(
+                path,
+                "its park, zone, enterprise and product filters select no product "
+                f"(the registry's products: {', '.join(self.registry.product_ids)})",
+            )
 
     def duration(self, path: str, t: Mapping[str, Any], key: str) -> int:
         if key not in t:
