@@ -223,6 +223,14 @@ def _ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     return [start + k * step for k in range(int((hi - start) / step) + 1)]
 
 
+def number(v: float) -> str:
+    """A table's number: thousands separators from 100 up, else 3 significant digits;
+    "" for NaN or infinity (the caller says "no data")."""
+    if not np.isfinite(v):
+        return ""
+    return f"{v:,.1f}" if abs(v) >= 100 else f"{v:.3g}"
+
+
 def _fmt(v: float) -> str:
     if abs(v) >= 1000:
         return f"{v:,.0f}"

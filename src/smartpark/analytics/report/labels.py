@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Final
 
 from smartpark.core.errors import OptionError
-from smartpark.core.registry import LANGS, Enterprise, Lang, Park, Region, Zone
+from smartpark.core.registry import LANGS, Enterprise, Lang, Park, Product, Region, Zone
 
 LABELS: Final[dict[Lang, dict[str, str]]] = {
     "en": {
@@ -97,6 +97,47 @@ LABELS: Final[dict[Lang, dict[str, str]]] = {
         "sheet_alerts": "Alerts",
         "sheet_daily": "Daily",
         "daily": "Daily values (the charts' data)",
+        # the section "Unit-product energy" (analytics/report/products.py)
+        "products": "Unit-product energy against the limit standards",
+        "products_text": (
+            "Each product's energy (or electricity) per unit of output, graded against its "
+            "national limit standard (单位产品能源消耗限额): level 1 is advanced, level 2 "
+            "for new and expanded plants, level 3 the limit an existing plant must meet, "
+            "corrected for the plant where the standard says so (altitude, clinker ratio). "
+            "The gap is how much the value must fall to reach the next level."
+        ),
+        "product": "Product",
+        "standard": "Standard and product",
+        "indicator": "Indicator graded",
+        "output_unit": "Output unit",
+        "level_1": "level 1",
+        "level_2": "level 2",
+        "level_3": "level 3",
+        "above_limit": "above the limit",
+        "ungraded": "ungraded",
+        "no_output": "no output",
+        "park_or_zone": "Park or zone",
+        "levels_caption": "Output per level (share in % of the category's graded output)",
+        "without_output": "Products without output",
+        "above_caption": "Above the limit: to rectify or exit",
+        "none_above": "No product is above its limit this month.",
+        "excess": "Excess over the limit",
+        "missing_caption": "Output missing",
+        "how": "How to supply it",
+        "output_missing": (
+            "Output missing: {product} of {enterprise} used {tce} tce and has no output "
+            "for the month, so it has no unit value and no level; {hint}."
+        ),
+        "hint_import": "import it with `{command}`",
+        "hint_meter": "check its output meter {meter} (no readings, or a count of 0)",
+        "products_unread": (
+            "Unit-product energy: the store holds no month KPIs of {products}; write them "
+            "with `smartpark kpi --period month --from {first} --to {next} --write`."
+        ),
+        "sheet_products": "Unit-product energy",
+        "sheet_levels": "Output per level",
+        "sheet_above": "Above the limit",
+        "sheet_output_missing": "Output missing",
     },
     "zh": {
         "title": "月度报告",
@@ -182,6 +223,44 @@ LABELS: Final[dict[Lang, dict[str, str]]] = {
         "sheet_alerts": "告警",
         "sheet_daily": "逐日",
         "daily": "逐日数值（图表数据）",
+        "products": "单位产品能耗对标",
+        "products_text": (
+            "各产品单位产量的综合能耗（或电耗）按国家单位产品能源消耗限额标准对标：1级为"
+            "先进值，2级为新建及改扩建企业准入值，3级为现有企业必须达到的限定值（按标准"
+            "规定对海拔、熟料掺量等修正）。差距：达到上一等级尚需降低的数值。"
+        ),
+        "product": "产品",
+        "standard": "标准及产品",
+        "indicator": "对标指标",
+        "output_unit": "产量单位",
+        "level_1": "一级",
+        "level_2": "二级",
+        "level_3": "三级",
+        "above_limit": "超限额",
+        "ungraded": "未定级",
+        "no_output": "无产量",
+        "park_or_zone": "园区或区域",
+        "levels_caption": "各等级产量（占该类产品已定级产量的 %）",
+        "without_output": "无产量产品数",
+        "above_caption": "超限额企业（整改或退出）",
+        "none_above": "本月无超过限定值的产品。",
+        "excess": "超出限定值",
+        "missing_caption": "产量缺失",
+        "how": "补充方式",
+        "output_missing": (
+            "产量缺失：{enterprise}的{product}本月消耗 {tce} tce 而无产量，"
+            "无单位产品能耗及等级；{hint}。"
+        ),
+        "hint_import": "请用 `{command}` 导入产量",
+        "hint_meter": "请检查产量计量表 {meter}（无读数或计数为 0）",
+        "products_unread": (
+            "单位产品能耗：数据库中无 {products} 本月的指标；请用 "
+            "`smartpark kpi --period month --from {first} --to {next} --write` 写入。"
+        ),
+        "sheet_products": "单位产品能耗对标",
+        "sheet_levels": "分等级产量",
+        "sheet_above": "超限额",
+        "sheet_output_missing": "产量缺失",
     },
 }
 
@@ -193,7 +272,7 @@ def check_lang(value: str) -> Lang:
     raise OptionError(f"--lang: unknown language {value!r} (expected one of {', '.join(LANGS)})")
 
 
-def name(thing: Zone | Park | Enterprise | Region, lang: Lang) -> str:
+def name(thing: Zone | Park | Enterprise | Region | Product, lang: Lang) -> str:
     """The name in ``lang`` first, the other language's beside it when the registry has it."""
     name_zh = getattr(thing, "name_zh", "")  # a region has one name
     if not name_zh:

@@ -5,7 +5,8 @@ enterprises and its days from the store (or, when the store has no month rows, t
 computed from the readings with :func:`~analytics.jobs.kpi_job`), the same month last
 year, the zero-carbon line (:mod:`analytics.kpis.targets`), each stack's pollutants from the
 month's readings (:mod:`analytics.windows.stacks`), land-use grades and idle flags
-(:mod:`analytics.landuse.job`) and the alerts fired (the alert state file). What is
+(:mod:`analytics.landuse.job`), the alerts fired (the alert state file) and the scope's
+products graded against their limit standards (:mod:`analytics.report.products`). What is
 missing is collected as it is met and shown first, before any number. :func:`html`
 lays it out with the report renderer (:mod:`analytics.report.html`); the .xlsx workbook
 (:mod:`analytics.report.xlsx`) takes its rows from the same builders (:func:`headline`,
@@ -34,8 +35,11 @@ from smartpark.analytics.kpis.compute import SCOPES
 from smartpark.analytics.kpis.table import COMPLETE_AT
 from smartpark.analytics.landuse import job as landuse_job
 from smartpark.analytics.periods import from_ms, local_midnight_ms
+from smartpark.analytics.report import products as product_section
 from smartpark.analytics.report.html import Chart, Section, Series, Table, render
+from smartpark.analytics.report.html import number as _num
 from smartpark.analytics.report.labels import LABELS, check_lang, name
+from smartpark.analytics.report.products import Products
 from smartpark.analytics.windows.stacks import cems_meters
 from smartpark.core.errors import AnalyticsError, ConfigError, OptionError
 from smartpark.core.registry import POLLUTANTS, Lang, Park, Region, Registry, Zone
@@ -150,6 +154,7 @@ class Monthly:
     grades: list[tuple[str, str, str]] = field(default_factory=list)  # ent, grade, previous
     flags: list[tuple[str, str]] = field(default_factory=list)  # ent, rule
     partial: bool = False  # the month in progress: its days so far, [start_ms, end_ms)
+    products: Products | None = None  # the scope's products graded; None: it has none
 
     @property
     def annual_tce(self) -> float:
@@ -269,6 +274,7 @@ def build(store: Store, registry: Registry, request: Request) -> Monthly:
     words = LABELS[lang]
     year, month = parse_month(request.month)
     start, month_end = _bounds(year, month, tz)
+    first = dt.date(year, month, 1)
     now = now_ms() if request.now_ms is None else request.now_ms
     if now < start:
         today = from_ms(now, tz).date().isoformat()
@@ -278,6 +284,7 @@ def build(store: Store, registry: Registry, request: Request) -> Monthly:
         )
     end = _so_far(start, month_end, tz, now)
     partial = end < month_end
+    products = [p for p in registry.product_ids if registry.products[p].enterprise in ents]
     rows: list[KpiRow] = []
     source = "readings"
     if not partial:  # a closed month: its stored rows, if it has a month row
@@ -285,6 +292,7 @@ def build(store: Store, registry: Registry, request: Request) -> Monthly:
             *store.read_kpis(start, end, scope, "month"),
             *store.read_kpis(start, end, "enterprise", "month"),
             *(store.read_kpis(start, end, "park", "month") if scope != "park" else []),
+            *(store.read_kpis(start, end, "product", "month") if products else []),
             *store.read_kpis(start, end, scope, "day"),
         ]
         source = "store"
@@ -311,10 +319,14 @@ def build(store: Store, registry: Registry, request: Request) -> Monthly:
         registry, scope, ident, lang, tz, request.month, start, end, source,
         values, last_year, day_starts, days, ent_values, park_values,
         stacks, partial=partial,
+        products=product_section.gather(registry, found, products, first, scope)
+        if products else None,
     )  # fmt: skip
     if partial:
         report.missing.append(_in_progress(report, month_end))
     report.missing.extend(_missing(report))
+    if report.products is not None:
+        report.missing.extend(product_section.notes(registry, lang, report.products, first))
     unread = [_stack_name(report, s) for s in report.stacks if not s.readings]
     if unread and words["no_readings"] not in report.missing:
         report.missing.append(words["no_stack_readings"].format(stacks=", ".join(unread)))
@@ -566,6 +578,7 @@ def html(r: Monthly) -> str:
             charts=[_daily(r, w["daily_cpe"], ("carbon_per_energy",), "tCO2/tce", limit=r.line)],
         ),
         Section(w["water"], tables=[_kpi_table(r, WATER, no_data)]),
+        *([product_section.section(r.registry, r.lang, r.products)] if r.products else []),
         Section(w["emissions"], tables=[_emissions(r)]),
         Section(w["quality"], tables=[_quality(r)]),
     ]
@@ -769,9 +782,3 @@ def _alerts_section(r: Monthly) -> Section:
         w["alerts"],
         tables=[Table([w["rule_id"], w["scope"], w["state"], w["at"], w["value"]], rows)],
     )
-
-
-def _num(v: float) -> str:
-    if not np.isfinite(v):
-        return ""
-    return f"{v:,.1f}" if abs(v) >= 100 else f"{v:.3g}"

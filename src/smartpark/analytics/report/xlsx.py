@@ -4,7 +4,8 @@ The sheets follow the HTML report (:func:`analytics.report.monthly.html`) sectio
 section, built from the same rows (:func:`~analytics.report.monthly.headline`,
 :func:`~analytics.report.monthly.tou`, ...): what is missing first, then the key
 indicators (with last year, the change and the zero-carbon line), each park's (zone and
-region reports), energy, time-of-use electricity, carbon, water, pollutants per stack,
+region reports), energy, time-of-use electricity, carbon, water, unit-product energy
+(when the scope has products: :func:`_products`), pollutants per stack,
 data completeness per enterprise, land-use grades and idle flags (when the report has
 them), the alerts fired, and last the daily values the charts draw. Every sheet opens
 with the report's title, its scope, month and data source, the time zone and the
@@ -19,11 +20,14 @@ from collections.abc import Sequence
 import numpy as np
 
 from smartpark.analytics import xlsx_words
-from smartpark.analytics.kpis.catalogue import KPIS
+from smartpark.analytics.kpis.catalogue import ALL_KPIS, KPIS
 from smartpark.analytics.periods import from_ms
+from smartpark.analytics.products.committee import GRADED, Committee
 from smartpark.analytics.report import monthly
+from smartpark.analytics.report import products as product_section
 from smartpark.analytics.report.labels import LABELS, name
 from smartpark.analytics.report.monthly import NAN, Monthly
+from smartpark.analytics.report.products import Products
 from smartpark.core.workbook import Column, Sheet, xlsx_bytes
 
 # The daily values of the report's charts: energy and CO2, tCO2/tce, time-of-use kWh.
@@ -50,6 +54,8 @@ def sheets_of(r: Monthly) -> list[Sheet]:
     out.append(_tou(r))
     out.append(_kpis(r, "sheet_carbon", "carbon", monthly.CARBON, monthly.carbon_text(r)))
     out.append(_kpis(r, "sheet_water", "water", monthly.WATER))
+    if r.products is not None:
+        out += _products(r, r.products)
     out += [_emissions(r), _quality(r)]
     if r.grades or r.flags:
         out.append(_grades(r))
@@ -157,6 +163,120 @@ def _tou(r: Monthly) -> Sheet:
         for t in split
     ]
     return Sheet(w["sheet_tou"], columns, rows, _lines(r, w["tou"]))
+
+
+def _products(r: Monthly, p: Products) -> list[Sheet]:
+    """The section "Unit-product energy": the products graded, output per level, the
+    products above the limit, and (when any) the output missing."""
+    c = p.committee
+    out = [_graded(r, c), _levels(r, c), _above(r, c)]
+    return [*out, _output_missing(r, c)] if c.missing_output else out
+
+
+def _graded(r: Monthly, c: Committee) -> Sheet:
+    w, reg, lang = LABELS[r.lang], r.registry, r.lang
+    columns = (
+        _text(w["product"]),
+        _text(w["enterprise"]),
+        _text(w["standard"]),
+        Column(ALL_KPIS["product_output"].label(lang)),
+        _text(w["output_unit"]),
+        _text(w["indicator"]),
+        *(Column(ALL_KPIS[k].label(lang)) for k in ("benchmark_value", "limit_value")),
+        Column(ALL_KPIS["gap_to_next_level"].label(lang)),
+        _text(w["unit"]),
+        _text(ALL_KPIS["benchmark_level"].label(lang)),
+    )
+    rows = [
+        [
+            name(reg.products[g.product], lang),
+            name(reg.enterprises[g.enterprise], lang),
+            product_section.standard_text(lang, g.standard, g.category),
+            _value(r, g.output),
+            reg.products[g.product].unit,
+            product_section.indicator_text(reg, lang, g.product),
+            _value(r, g.benchmark_value),
+            g.limit_value,
+            _number(g.gap),
+            reg.products[g.product].limit.unit,
+            w[g.standing],
+        ]
+        for g in c.grades
+    ]
+    text = () if c.above_limit else (w["none_above"],)
+    return Sheet(w["sheet_products"], columns, rows, _lines(r, w["products"], *text))
+
+
+def _levels(r: Monthly, c: Committee) -> Sheet:
+    """Output per level per park and zone: an amount and a % column per level."""
+    w = LABELS[r.lang]
+    columns = (
+        _text(w["park_or_zone"]),
+        _text(w["standard"]),
+        _text(w["output_unit"]),
+        *(col for k in GRADED for col in (Column(w[k]), Column(f"{w[k]} %", decimals=1))),
+        Column(w["ungraded"]),
+        Column(w["without_output"], kind="integer"),
+    )
+    rows = [
+        [
+            product_section.scope_name(r.registry, r.lang, s),
+            product_section.standard_text(r.lang, s.standard, s.category),
+            s.unit,
+            *(x for k in GRADED for x in (s.output[k], _number(s.share[k]))),
+            s.output["ungraded"],
+            s.products["no_output"],
+        ]
+        for s in c.shares
+    ]
+    return Sheet(w["sheet_levels"], columns, rows, _lines(r, w["levels_caption"]))
+
+
+def _above(r: Monthly, c: Committee) -> Sheet:
+    w, reg, lang = LABELS[r.lang], r.registry, r.lang
+    columns = (
+        _text(w["enterprise"]),
+        _text(w["product"]),
+        _text(w["park"]),
+        *(Column(ALL_KPIS[k].label(lang)) for k in ("benchmark_value", "limit_value")),
+        Column(w["excess"]),
+        _text(w["unit"]),
+    )
+    rows = [
+        [
+            name(reg.enterprises[a.enterprise], lang),
+            name(reg.products[a.product], lang),
+            name(reg.parks[a.park], lang),
+            a.benchmark_value,
+            a.limit_value,
+            a.excess,
+            a.unit,
+        ]
+        for a in c.above_limit
+    ]
+    text = () if c.above_limit else (w["none_above"],)
+    return Sheet(w["sheet_above"], columns, rows, _lines(r, w["above_caption"], *text))
+
+
+def _output_missing(r: Monthly, c: Committee) -> Sheet:
+    w, reg, lang = LABELS[r.lang], r.registry, r.lang
+    columns = (
+        _text(w["product"]),
+        _text(w["enterprise"]),
+        Column(ALL_KPIS["product_energy_tce"].label(lang), "tce"),
+        _text(w["how"]),
+    )
+    rows = [
+        [
+            name(reg.products[m.product], lang),
+            name(reg.enterprises[m.enterprise], lang),
+            m.energy_tce,
+            product_section.hint(lang, m),
+        ]
+        for m in c.missing_output
+    ]
+    heading = w["missing_caption"]
+    return Sheet(w["sheet_output_missing"], columns, rows, _lines(r, heading))
 
 
 def _emissions(r: Monthly) -> Sheet:
