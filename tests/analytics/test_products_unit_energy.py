@@ -241,3 +241,23 @@ def test_a_line_standing_still_has_no_unit_value(stored: tuple[Store, Registry])
     assert value(job.table, "clinker", "month", nov, "product_energy_tce") > 0
     for kpi in ("unit_energy_kgce", "benchmark_value", "benchmark_level", "gap_to_next_level"):
         assert math.isnan(value(job.table, "clinker", "month", nov, kpi)), kpi
+
+
+def test_output_without_energy_readings_is_not_graded(stored: tuple[Store, Registry]) -> None:
+    """Output entered for a month with no energy readings: no unit value, never level 1."""
+    store, reg = stored
+    jan27 = month_rows(range(1, 2))[0]
+    later = OutputRow("aluminium", "month", day_ms(2027, 2, 1), day_ms(2027, 3, 1), 28e3)
+    store.outputs.replace([later])
+    job = kpi_job(
+        store, reg, day_ms(2027, 2, 1), day_ms(2027, 3, 1), ["month"], write=False,
+        use_rollups=False,
+    )  # fmt: skip
+    start = day_ms(2027, 2, 1)
+    assert value(job.table, "aluminium", "month", start, "product_output") == 28e3
+    assert value(job.table, "aluminium", "month", start, "product_electricity_kwh") == 0
+    assert value(job.table, "aluminium", "month", start, "completeness") == 0
+    for kpi in ("unit_energy_kgce", "unit_electricity_kwh", "benchmark_level"):
+        assert math.isnan(value(job.table, "aluminium", "month", start, kpi)), kpi
+    assert jan27.value == 31e3  # January as entered, untouched by February's row
+    assert store.outputs.read(START, day_ms(2026, 2, 1)) == [jan27]

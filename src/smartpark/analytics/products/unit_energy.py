@@ -11,7 +11,8 @@ park's time zone), from the same day windows as every KPI (analytics/days):
   output entered with ``smartpark import output`` covering the period whole; missing
   (NaN) otherwise, and wherever it is 0;
 * ``unit_energy_kgce`` = 1000 x energy / output, ``unit_electricity_kwh`` = electricity /
-  output; the one its standard grades is ``benchmark_value``;
+  output, each missing where its energy is 0 (nothing measured: not graded level 1); the
+  one its standard grades is ``benchmark_value``;
 * ``limit_value``: the standard's level 3 corrected for the product (altitude, clinker
   ratio: core/standards.py); ``benchmark_level`` 1, 2, 3 or 4 (above the limit);
   ``gap_to_next_level``: how much ``benchmark_value`` must fall to reach the next level;
@@ -184,8 +185,9 @@ def _period_values(
         if reg.products[pr.ids[k]].output_meter is None:
             output[r] = entered(outputs, pr.ids[k], pb)
     usable = np.where(output > 0, output, np.nan)
-    unit_energy = 1000.0 * tce / usable
-    unit_kwh = kwh / usable
+    # No energy measured is no energy known (a boundary without readings), never level 1.
+    unit_energy = 1000.0 * np.where(tce > 0, tce, np.nan) / usable
+    unit_kwh = np.where(kwh > 0, kwh, np.nan) / usable
     graded = np.empty_like(tce)
     limit = np.empty_like(tce)
     level = np.empty_like(tce)
