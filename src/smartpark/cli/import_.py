@@ -8,11 +8,14 @@
     smartpark import readings readings.xlsx --format json     # the full report
     smartpark import template facts --out facts.xlsx --registry registry.toml
     smartpark import facts facts-2025.xlsx --registry registry.toml   # into the zone's facts
+    smartpark import template output --out output.xlsx --registry registry.toml
+    smartpark import output output-2026-11.xlsx --registry registry.toml --store URL
 
 Exit codes: 0 every row stored; 1 a row rejected, nothing stored, or the file refused
 (not a spreadsheet, over a limit, no header); 2 usage (a bad option, no such file).
 Logic: :mod:`smartpark.ingest.importer` (readings),
-:mod:`smartpark.analytics.landuse.facts_import` (land-use facts), :mod:`smartpark.core.sheets`
+:mod:`smartpark.analytics.landuse.facts_import` (land-use facts),
+:mod:`smartpark.analytics.products.output_import` (product output), :mod:`smartpark.core.sheets`
 (reading sheets, the report), :mod:`smartpark.core.template` (templates).
 """
 
@@ -45,6 +48,7 @@ class ReportFormat(StrEnum):
 class TemplateKind(StrEnum):
     readings = "readings"
     facts = "facts"
+    output = "output"
 
 
 ScopeOption = Annotated[
@@ -93,11 +97,12 @@ ZoneOption = Annotated[
 def register(app: typer.Typer) -> None:
     group = typer.Typer(
         help="Import sheets (.xlsx or CSV): register readings read by hand, land-use "
-        "annual facts; templates.",
+        "annual facts, product output; templates.",
         no_args_is_help=True,
     )
     group.command("readings")(readings)
     group.command("facts")(facts)
+    group.command("output")(output)
     group.command("template")(template)
     app.add_typer(group, name="import")
 
@@ -256,6 +261,68 @@ def facts(
     raise typer.Exit(report.exit_code)
 
 
+@report_errors
+def output(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="The sheet: .xlsx or CSV (columns product, period, output and optionally "
+            "unit; headers in English or Chinese).",
+            exists=True,
+            dir_okay=False,
+            show_default=False,
+        ),
+    ],
+    scope: Annotated[
+        str | None,
+        typer.Option(
+            "--scope",
+            help="enterprise:ID, park:ID or zone:ID: the only products this import may write "
+            "(a row of another is rejected as out_of_scope).",
+            show_default=False,
+        ),
+    ] = None,
+    sheet: SheetOption = None,
+    report_format: FormatOption = ReportFormat.table,
+    errors: ErrorsOption = 20,
+    config: ConfigOption = None,
+    registry: RegistryOption = None,
+    store: StoreOption = None,
+    log_level: LogLevelOption = None,
+) -> None:
+    """Import product output per month or day: stored whole, or nothing when a row is
+    rejected."""
+    from smartpark.analytics.products.output_import import (
+        KIND,
+        OutputImportReport,
+        import_output,
+        scope_products,
+    )
+    from smartpark.core import logs
+    from smartpark.core import registry as registry_mod
+    from smartpark.core.errors import SheetError
+    from smartpark.core.settings import CommonSettings, load_settings
+    from smartpark.store.open import open_store
+
+    settings = load_settings(
+        CommonSettings, config, registry=registry, store=store, log_level=log_level
+    )
+    logs.configure(settings.log_level)
+    reg = registry_mod.load(settings.registry)
+    scope_products(reg, scope)  # a bad --scope is a usage error before the store is opened
+    the_store = open_store(settings.store_url, reg)
+    try:
+        report = import_output(file, reg, the_store.outputs, scope=scope, sheet=sheet)
+    except SheetError as exc:
+        if report_format is not ReportFormat.json:
+            raise
+        report = OutputImportReport(KIND, str(file), all_or_nothing=True, error=str(exc))
+    finally:
+        the_store.close()
+    _print(report, report_format, errors)
+    raise typer.Exit(report.exit_code)
+
+
 def _print(report: ImportReport, output: ReportFormat, limit: int) -> None:
     if output is ReportFormat.json:
         typer.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
@@ -310,6 +377,7 @@ def template(
     from rich.console import Console
 
     from smartpark.analytics.landuse.facts_import import facts_template
+    from smartpark.analytics.products.output_import import output_template
     from smartpark.core import registry as registry_mod
     from smartpark.core.errors import OptionError
     from smartpark.core.settings import CommonSettings, load_settings
@@ -322,6 +390,8 @@ def template(
         made = facts_template(reg, scope, zone)
     elif zone is not None:
         raise OptionError("--zone: only a facts template is for one zone")
+    elif kind is TemplateKind.output:
+        made = output_template(reg, scope)
     else:
         made = readings_template(reg, scope)
     write_template(out, made)

@@ -1,7 +1,9 @@
 """Sheets in: CSV and .xlsx files read as rows of named cells, and one error report for
 every kind of import (``smartpark import``, docs/import.md).
 
-Every importer (readings: ``ingest/importer.py``; product output and targets later) says
+Every importer (readings: ``ingest/importer.py``; land-use facts:
+``analytics/landuse/facts_import.py``; product output:
+``analytics/products/output_import.py``; targets later) says
 which columns its sheet has (:class:`Field`: a name and the headers it is known by, in
 English and Chinese) and reads the file with :func:`open_sheet`:
 
@@ -20,8 +22,8 @@ English and Chinese) and reads the file with :func:`open_sheet`:
   :data:`MAX_ROWS` data rows are read, a file with more is refused whole;
 - a cell comes as its value: text, a number, a bool, a date or time (a cell with a date
   format), :class:`Formula` (a formula is never evaluated, nor its cached result used)
-  or :class:`ErrorValue` (``#DIV/0!``). :func:`cell_text`, :func:`cell_number` and
-  :func:`cell_time` read one as what its column holds or raise
+  or :class:`ErrorValue` (``#DIV/0!``). :func:`cell_text`, :func:`cell_number`,
+  :func:`cell_time` and :func:`cell_period` read one as what its column holds or raise
   :class:`~smartpark.core.errors.CellError` with a reason and what to enter instead.
 
 Each rejected row becomes one :class:`RowError` (row number and cell as the spreadsheet
@@ -45,8 +47,8 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Final, Literal
+from types import MappingProxyType, TracebackType
+from typing import Any, Final, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 from smartpark.core.errors import CellError, ContractError, SheetError
@@ -74,6 +76,7 @@ EXCEL_EPOCH_1904: Final = dt.datetime(1904, 1, 1)
 _MAX_SERIAL: Final = 2_958_465  # 9999-12-31
 
 Format = Literal["csv", "xlsx"]
+_T = TypeVar("_T")
 
 
 # -- what a kind of sheet holds ---------------------------------------------------------
@@ -89,6 +92,7 @@ class Field:
     zh: str
     aliases: tuple[str, ...] = ()
     required: bool = True
+    formatted: bool = False  # its cells' number formats are kept (Row.formats)
 
     @property
     def header(self) -> str:
@@ -124,10 +128,13 @@ Cell = str | int | float | bool | dt.datetime | dt.date | dt.time | Formula | Er
 
 @dataclass(frozen=True, slots=True)
 class Row:
-    """One data row: its number as the spreadsheet shows it, and its cells by field name."""
+    """One data row: its number as the spreadsheet shows it, its cells by field name and,
+    for a :attr:`Field.formatted` field, the number format of a cell that has one (an
+    .xlsx date or number cell: ``yyyy"年"m"月"`` tells a month cell from a day cell)."""
 
     number: int
     cells: Mapping[str, Cell]
+    formats: Mapping[str, str] = field(default_factory=dict)
 
 
 # -- the error report ---------------------------------------------------------------------
@@ -376,6 +383,128 @@ def local_ms(when: dt.datetime, zone: ZoneInfo) -> int:
     return (first - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(milliseconds=1)
 
 
+def in_column(read: Callable[[Cell], _T], column: str, value: Cell) -> _T:
+    """``read(value)``, a :class:`~smartpark.core.errors.CellError` it raises naming
+    ``column``."""
+    try:
+        return read(value)
+    except CellError as exc:
+        raise CellError(exc.reason, exc.detail, column) from None
+
+
+Period = Literal["month", "day"]
+_MONTH_TEXT = re.compile(r"(\d{4})\s*(?:[-/.]|年)\s*(\d{1,2})\s*(?:月份?)?")
+_DAY_TEXT = re.compile(
+    r"(\d{4})\s*(?:[-/.]|年)\s*(\d{1,2})\s*(?:[-/.]|月)\s*(\d{1,2})\s*[日号]?"
+    r"(?:[ T]+0?0:00(?::00(?:\.0+)?)?)?"  # a date exported with its midnight
+)
+_PERIOD_HELP: Final = (
+    "give a month (2026-11, 2026年11月, a month cell) or a day (2026-11-05, 2026年11月5日, "
+    "a date cell)"
+)
+
+
+def cell_period(
+    value: Cell, number_format: str = "", epoch: dt.datetime = EXCEL_EPOCH_1900
+) -> tuple[Period, dt.date]:
+    """A calendar month or day: ``("month", its first day)`` or ``("day", the day)``.
+    Text ``2026-11``, ``2026/11``, ``2026年11月`` is a month, ``2026-11-05``,
+    ``2026/11/5``, ``2026年11月5日`` a day. A date cell is a month when its
+    ``number_format`` (:attr:`Row.formats`) shows a month and no day (``yyyy"年"m"月"``,
+    ``mmm-yy``), else a day, at midnight; a number is a period only in a date format (an
+    Excel serial counted from ``epoch``: Excel in Chinese keeps ``2026年11月`` so).
+    :class:`~smartpark.core.errors.CellError` ``bad_period`` for anything else."""
+    _refuse_special(value)
+    if is_blank(value):
+        raise CellError("missing", f"the cell is empty: {_PERIOD_HELP}")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if not _is_date_format(number_format):
+            raise CellError(
+                "bad_period", f"{shown(value)} is a number, not a period: {_PERIOD_HELP}"
+            )
+        if not 1 <= value <= _MAX_SERIAL:
+            raise CellError("bad_period", f"{shown(value)} is not an Excel date: {_PERIOD_HELP}")
+        value = _serial(float(value), epoch)
+    if isinstance(value, dt.datetime | dt.date):
+        when = value if isinstance(value, dt.datetime) else dt.datetime.combine(value, dt.time())
+        if _shows_month(number_format):
+            return "month", dt.date(when.year, when.month, 1)
+        if when.time() != dt.time() or when.tzinfo is not None:
+            raise CellError(
+                "bad_period", f"{shown(value)} is a time, not a day or month: {_PERIOD_HELP}"
+            )
+        return "day", when.date()
+    if not isinstance(value, str):
+        raise CellError("bad_period", f"{shown(value)} is no month or day: {_PERIOD_HELP}")
+    text = unicodedata.normalize("NFKC", value).strip()
+    month = _MONTH_TEXT.fullmatch(text)
+    day = None if month else _DAY_TEXT.fullmatch(text)
+    found = month or day
+    try:
+        if found is not None:
+            y, m, *d = (int(g) for g in found.groups())
+            return ("day", dt.date(y, m, d[0])) if d else ("month", dt.date(y, m, 1))
+    except ValueError as exc:
+        raise CellError("bad_period", f"{shown(text, 40)!r} is no real date ({exc})") from None
+    raise CellError("bad_period", f"{shown(text, 40)!r} is no month or day: {_PERIOD_HELP}")
+
+
+# The literal parts of a number format: quoted text, [colours and locales], escapes.
+_FORMAT_LITERALS = re.compile(r'"[^"]*"|\[[^\]]*\]|\\.|_.|\*.')
+
+
+def _date_letters(number_format: str) -> str:
+    """A number format's first section without its literals, lower case:
+    ``yyyy"年"m"月"`` -> ``yyyym``."""
+    return _FORMAT_LITERALS.sub("", number_format.split(";")[0]).lower()
+
+
+def _is_date_format(number_format: str) -> bool:
+    letters = _date_letters(number_format)
+    return "y" in letters or "d" in letters
+
+
+def _shows_month(number_format: str) -> bool:
+    """A date format that shows a month and no day or time: ``yyyy-mm``, ``mmm-yy``."""
+    letters = _date_letters(number_format)
+    return "m" in letters and not any(c in letters for c in "dahs")
+
+
+# Spellings a person types for a unit the contract names otherwise (after NFKC, which
+# already makes m³ m3): exact words only, never a guess.
+UNIT_WORDS: Final[Mapping[str, str]] = {
+    "立方米": "m3",
+    "方": "m3",
+    "标准立方米": "Nm3",
+    "标方": "Nm3",
+    "升": "L",
+    "千瓦时": "kWh",
+    "度": "kWh",
+    "兆瓦时": "MWh",
+    "吨": "t",
+    "千克": "kg",
+    "公斤": "kg",
+    "吉焦": "GJ",
+    "兆焦": "MJ",
+    "元": "CNY",
+    "万元": "10k CNY",
+}
+
+
+def unit_spelling(text: str, units: Sequence[str]) -> str:
+    """The spelling in ``units`` (those a column accepts) of the unit ``text``: as given
+    when listed, else a listed word (:data:`UNIT_WORDS`: 吨 is ``t``), else a
+    case-insensitive match that is unique among ``units``; otherwise ``text`` unchanged
+    (for the caller to refuse, naming ``units``)."""
+    if text in units:
+        return text
+    word = UNIT_WORDS.get(text)
+    if word is not None and word in units:
+        return word
+    folded = [u for u in units if u.casefold() == text.casefold()]
+    return folded[0] if len(folded) == 1 else text
+
+
 # -- opening a file -----------------------------------------------------------------------
 
 
@@ -514,6 +643,8 @@ class SheetReader:
         """The data rows below the header, blank rows skipped; a :class:`SheetError` once
         more than ``max_rows`` of them came, or when the file turns out damaged."""
         positions = list(self._header.positions.items())
+        formatted = {f.name for f in self.fields if f.formatted}
+        keep = [(f, i) for f, i in positions if f in formatted] if self.format == "xlsx" else []
         header_row = self._header.row
         convert = self._convert
         seen = 0
@@ -542,7 +673,12 @@ class SheetReader:
                         f"into files of at most {self.max_rows:,} rows and import each "
                         "(nothing of this file was stored)"
                     )
-                yield Row(number, values)
+                formats = _NO_FORMATS
+                if keep:
+                    formats = {
+                        f: fmt for f, i in keep if i < width and (fmt := _xlsx_format(cells[i]))
+                    }
+                yield Row(number, values, formats)
         except SheetError:
             raise
         except Exception as exc:  # csv.Error, a decoding error, a bad zip or XML, ...
@@ -860,6 +996,40 @@ def _xlsx_cell(cell: Any) -> Cell:
     if isinstance(value, str | int | float | bool | dt.datetime | dt.date | dt.time):
         return value
     return str(value)
+
+
+# Excel's built-in date formats of Chinese (zh-CN) workbooks, by id (ECMA-376 Part 1,
+# 18.8.30): openpyxl knows them not, reads them as General and the cell as a number.
+_ZH_DATE_FORMATS: Final[Mapping[int, str]] = {
+    27: 'yyyy"年"m"月"',
+    28: 'm"月"d"日"',
+    29: 'm"月"d"日"',
+    30: "m-d-yy",
+    31: 'yyyy"年"m"月"d"日"',
+    36: 'yyyy"年"m"月"',
+    50: 'yyyy"年"m"月"',
+    51: 'm"月"d"日"',
+    52: 'yyyy"年"m"月"',
+    53: 'm"月"d"日"',
+    54: 'm"月"d"日"',
+    57: 'yyyy"年"m"月"',
+    58: 'm"月"d"日"',
+}
+_NO_FORMATS: Final[Mapping[str, str]] = MappingProxyType({})
+
+
+def _xlsx_format(cell: Any) -> str:
+    """The number format of an openpyxl read-only cell, ``""`` for none."""
+    style = getattr(cell, "style_array", None)
+    if style is None or getattr(cell, "value", None) is None:
+        return ""
+    zh = _ZH_DATE_FORMATS.get(style.numFmtId)
+    if zh is not None:
+        return zh
+    try:
+        return str(cell.number_format)
+    except (AttributeError, IndexError, KeyError):  # a style the workbook does not define
+        return ""
 
 
 _MERGE = re.compile(rb'<(?:\w+:)?mergeCell\s[^>]*ref="([A-Z]{1,3})(\d+):([A-Z]{1,3})(\d+)"')

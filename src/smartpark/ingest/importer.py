@@ -61,9 +61,11 @@ from smartpark.core.sheets import (
     cell_number,
     cell_text,
     cell_time,
+    in_column,
     local_ms,
     open_sheet,
     shown,
+    unit_spelling,
 )
 from smartpark.core.template import Template, TemplateColumn
 from smartpark.core.timestamps import format_rfc3339
@@ -99,25 +101,6 @@ VALUE = Field(
 UNIT = Field("unit", "unit", "单位", ("units", "计量单位"))
 FIELDS: Final = (METER, TIME, VALUE, UNIT)
 
-# Spellings a person types for a unit the contract names otherwise (after NFKC, which
-# already makes m³ m3): exact words only, never a guess.
-UNIT_WORDS: Final[dict[str, str]] = {
-    "立方米": "m3",
-    "方": "m3",
-    "标准立方米": "Nm3",
-    "标方": "Nm3",
-    "升": "L",
-    "千瓦时": "kWh",
-    "度": "kWh",
-    "兆瓦时": "MWh",
-    "吨": "t",
-    "千克": "kg",
-    "公斤": "kg",
-    "吉焦": "GJ",
-    "兆焦": "MJ",
-    "元": "CNY",
-    "万元": "10k CNY",
-}
 # The contract's field -> the sheet's column.
 _COLUMN_OF: Final = {
     "meter": "meter",
@@ -160,18 +143,10 @@ def check_scope(registry: Registry, scope: str | None) -> frozenset[str] | None:
 
 
 def unit_of(text: str, quantity: str) -> str:
-    """The contract's spelling of the unit ``text`` for ``quantity``: as given when the
-    quantity accepts it, else a listed Chinese word, else a case-insensitive match that is
-    unique among the quantity's units; otherwise ``text`` unchanged (the contract then
-    rejects it, naming the accepted units)."""
-    units = quantities.BY_NAME[quantity].units
-    if text in units:
-        return text
-    word = UNIT_WORDS.get(text)
-    if word is not None and word in units:
-        return word
-    folded = [u for u in units if u.casefold() == text.casefold()]
-    return folded[0] if len(folded) == 1 else text
+    """The contract's spelling of the unit ``text`` for ``quantity``
+    (:func:`~smartpark.core.sheets.unit_spelling`); otherwise ``text`` unchanged (the
+    contract then rejects it, naming the accepted units)."""
+    return unit_spelling(text, tuple(quantities.BY_NAME[quantity].units))
 
 
 class _Rows:
@@ -223,12 +198,12 @@ class _Rows:
         meter = self._meter(cells["meter"])
         ts = self._time((cells["time"], self.zone_of(meter.id)))
         raw = cells["value"]
-        value = raw if type(raw) is float else _cell(cell_number, "value", raw)
+        value = raw if type(raw) is float else in_column(cell_number, "value", raw)
         unit = self._unit((cells["unit"], meter.quantity))
         return contract.Reading(meter.id, meter.quantity, ts, value, unit)
 
     def _check_meter(self, raw: Cell) -> Meter:
-        meter_id = _cell(cell_text, "meter", raw)
+        meter_id = in_column(cell_text, "meter", raw)
         if not is_valid_id(meter_id):
             raise CellError("bad_id", f"invalid meter id {shown(meter_id, 40)!r}", "meter")
         meter = self.reg.meters.get(meter_id)
@@ -250,15 +225,15 @@ class _Rows:
 
     def _check_time(self, key: tuple[Cell, str]) -> int:
         raw, zone = key
-        when = _cell(lambda v: cell_time(v, self.reader.epoch), "time", raw)
+        when = in_column(lambda v: cell_time(v, self.reader.epoch), "time", raw)
         if isinstance(when, int):
             return when
         self.local_zones.add(zone)
-        return _cell(lambda _: local_ms(when, ZoneInfo(zone)), "time", raw)
+        return in_column(lambda _: local_ms(when, ZoneInfo(zone)), "time", raw)
 
     def _check_unit(self, key: tuple[Cell, str]) -> str:
         raw, quantity = key
-        return unit_of(_cell(cell_text, "unit", raw), quantity)
+        return unit_of(in_column(cell_text, "unit", raw), quantity)
 
     def flush(self) -> None:
         """The wire contract's checks on the pending rows; keep what passes."""
@@ -354,13 +329,6 @@ def _is_serial(value: Cell) -> bool:
     except CellError:
         return False
     return True
-
-
-def _cell(read: Callable[[Cell], _T], column: str, value: Cell) -> _T:
-    try:
-        return read(value)
-    except CellError as exc:
-        raise CellError(exc.reason, exc.detail, column) from None
 
 
 def import_readings(
