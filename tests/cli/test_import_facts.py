@@ -68,10 +68,10 @@ def test_the_template_lists_the_zones_enterprises(zone: Path, tmp_path: Path) ->
     assert [c.value for c in data[1]][:3] == ["年份 year", "企业编号 enterprise", "税收 tax (万元)"]
     enterprises = [c.value for c in book["lists"]["A"][1:]]
     assert enterprises == sorted(enterprises)
-    assert len(enterprises) == 10
+    assert len(enterprises) == 11
     assert {"chem-a", "pv-glass", "battery-a"} <= set(enterprises)
     sources = {v.formula1 for v in data.data_validations.dataValidation if v.type == "list"}
-    assert sources == {"lists!$A$2:$A$11"}
+    assert sources == {"lists!$A$2:$A$12"}
     scoped = tmp_path / "petrochem.xlsx"
     done = smartpark(
         zone, "import", "template", "facts", "--out", str(scoped), "--scope", "park:petrochem"

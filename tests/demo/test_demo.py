@@ -1,5 +1,6 @@
 """The demo end to end: real broker, gateways, ingest, SQLite store and analytics."""
 
+import csv
 import datetime as dt
 import json
 import math
@@ -14,7 +15,9 @@ import pytest
 from typer.testing import CliRunner
 
 from smartpark.analytics import periods
-from smartpark.analytics.kpis.compute import compute_kpis
+from smartpark.analytics.jobs import kpi_job
+from smartpark.analytics.kpis.compute import SCOPES, compute_kpis
+from smartpark.analytics.kpis.table import KpiTable
 from smartpark.analytics.readings.readers import read_range
 from smartpark.analytics.render import to_json
 from smartpark.cli import app
@@ -62,10 +65,20 @@ def test_demo_kpis_equal_the_analytics_on_the_same_store(demo_run):
         readings = read_range(store, reg, run["start_ms"], run["end_ms"])
     finally:
         store.close()
-    table = compute_kpis(reg, readings, run["start_ms"], run["end_ms"], ("hour", "day"))
+    span = (run["start_ms"], run["end_ms"])
+    table = compute_kpis(reg, readings, *span, ("hour", "day"), scopes=SCOPES)
+    # Products take the output entered from the demo's sheet, read from the store.
+    store = open_store(parse_store_url(f"sqlite:///{out / 'store.db'}"), reg)
+    try:
+        raw = kpi_job(store, reg, *span, ("hour", "day"), write=False, use_rollups=False)
+    finally:
+        store.close()
+    products = KpiTable(tuple(b for b in raw.table.blocks if b.scope == "product"))
+    assert products.blocks
     expected = {
         (r["scope"], r["id"], r["period"], r["start"]): r
-        for r in json.loads(to_json(table))["rows"]
+        for tab in (table, products)
+        for r in json.loads(to_json(tab))["rows"]
     }
     shown = json.loads((out / "kpis.json").read_text())["rows"]
     assert len(shown) == len(expected) > 0
@@ -354,6 +367,90 @@ def test_the_demo_imports_its_hand_read_meters_sheet(demo_run):
     assert stored.ts[gas].tolist() == [run["start_ms"], run["end_ms"]]
     assert stored.value[gas].tolist() == [r[2] for r in rows]
     assert rows[1][2] > rows[0][2]
+
+
+def _day_use(db, meter, multiplier=1.0):
+    """A counter's use over the run's day: its last reading minus its first (the KPIs'
+    day, the run's readings all inside it), times the meter's multiplier."""
+    values = [v for (v,) in db.execute(
+        "SELECT value FROM reading_rows WHERE meter = ? ORDER BY ts", (meter,)
+    )]  # fmt: skip
+    assert len(values) == 1440  # every minute of the day
+    return (values[-1] - values[0]) * multiplier
+
+
+def _level(value, levels):
+    """1, 2, 3: the first level whose value it does not exceed; 4 above the limit."""
+    return next((k for k, bound in enumerate(levels, start=1) if value <= bound), 4)
+
+
+def test_the_demo_grades_the_cement_line_and_the_smelter(demo_run):
+    """Clinker output metered by cement-a's scale, aluminium output entered from the
+    demo's sheet: the day's product KPIs in the store, checked by hand."""
+    out, result = demo_run
+    run = json.loads((out / "run.json").read_text())
+    assert run["output_sheet"] == {
+        "file": "output.csv",
+        "products": ["alu-a-liquid"],
+        "rows": 1,
+        "stored": 1,
+        "rejected": 0,
+    }
+    with (out / "output.csv").open(newline="") as f:
+        (sheet,) = list(csv.DictReader(f))
+    assert (sheet["product"], sheet["period"], sheet["unit"]) == ("alu-a-liquid", START, "t")
+    db = sqlite3.connect(out / "store.db")
+    try:
+        rows = {}
+        for ident, kpi, start, value in db.execute(
+            "SELECT id, kpi, start_ms, value FROM kpi WHERE scope = 'product' AND period = 'day'"
+        ):
+            assert start == run["start_ms"]
+            rows.setdefault(ident, {})[kpi] = value
+        clinker_t = _day_use(db, "cement-a-clinker")
+        cement_kwh = _day_use(db, "cement-a-main")
+        coal_t = _day_use(db, "cement-a-coal")
+        alu_kwh = _day_use(db, "alu-a-main", 40.0) + _day_use(db, "alu-a-green")  # CT 200/5
+    finally:
+        db.close()
+    assert set(rows) == {"alu-a-liquid", "cement-a-clinker"}
+
+    # Clinker, GB 16780-2021: kgce/t, GB/T 2589 coefficients 0.1229 kgce/kWh, 0.7143 tce/t
+    # of coal; level 3 (117) corrected for 2,100 m: P = 78,513 Pa (standard atmosphere),
+    # K = 1.179 - 0.211 x 78,513 / 101,325 = 1.01550.
+    c = rows["cement-a-clinker"]
+    tce = cement_kwh * 0.0001229 + coal_t * 0.7143
+    assert c["product_output"] == pytest.approx(clinker_t, rel=1e-9)
+    assert c["product_energy_tce"] == pytest.approx(tce, rel=1e-9)
+    assert c["unit_energy_kgce"] == pytest.approx(1000 * tce / clinker_t, rel=1e-9)
+    assert c["benchmark_value"] == c["unit_energy_kgce"]
+    assert c["limit_value"] == pytest.approx(117 * 1.015504, rel=1e-6)
+    clinker_levels = (100.0, 107.0, c["limit_value"])
+    assert c["benchmark_level"] == _level(c["benchmark_value"], clinker_levels)
+
+    # Liquid aluminium, GB 21346-2022: kWh/t of the entered output (the sheet's row),
+    # levels 12,950 / 13,000 / 13,350, no correction. The sheet puts the smelter at level 3.
+    a = rows["alu-a-liquid"]
+    output = float(sheet["output"])
+    assert a["product_output"] == output
+    assert a["product_electricity_kwh"] == pytest.approx(alu_kwh, rel=1e-9)
+    assert a["unit_electricity_kwh"] == pytest.approx(alu_kwh / output, rel=1e-9)
+    assert a["benchmark_value"] == a["unit_electricity_kwh"]
+    assert a["unit_energy_kgce"] == pytest.approx(1000 * a["product_energy_tce"] / output)
+    assert a["product_energy_tce"] == pytest.approx(alu_kwh * 0.0001229, rel=1e-9)
+    assert a["limit_value"] == 13_350
+    assert 13_000 < a["benchmark_value"] <= 13_350
+    assert a["benchmark_level"] == _level(a["benchmark_value"], (12_950, 13_000, 13_350)) == 3
+    assert a["gap_to_next_level"] == pytest.approx(a["benchmark_value"] - 13_000)
+
+    # The summary prints each product with its value and level.
+    for ident, row, unit in (("cement-a-clinker", c, "kgce/t"), ("alu-a-liquid", a, "kWh/t")):
+        line = next(s for s in result.stdout.splitlines() if f" {ident} " in s)
+        assert f"{row['benchmark_value']:,.1f} {unit}" in line
+        level = (
+            "above the limit" if row["benchmark_level"] == 4 else f"{row['benchmark_level']:.0f}"
+        )
+        assert f" {level} " in line
 
 
 def test_the_month_in_progress_gets_a_partial_report_and_no_month_row(tmp_path):

@@ -22,7 +22,7 @@ from rich.console import Console
 from smartpark.core import logs
 from smartpark.core import registry as registry_mod
 from smartpark.core.urls import StoreUrl, parse_store_url
-from smartpark.demo import handread, summary
+from smartpark.demo import handread, outputsheet, summary
 from smartpark.demo.runner import (
     DemoOptions,
     DemoResult,
@@ -44,6 +44,7 @@ OWN_FILES: Final = (
     "monthly-report.pdf",
     "kpis.json",
     handread.SHEET,
+    outputsheet.SHEET,
 )
 EXIT_INTERRUPTED: Final = 130
 
@@ -104,10 +105,11 @@ def run(request: DemoRequest, console: Console) -> int:
     )
     try:
         result = asyncio.run(_run(options, the_store, console))
-        hand = None
+        hand, entered = None, None
         if result.reached_ms > result.start_ms:
             span = (result.start_ms, result.reached_ms)
             hand = handread.import_sheet(out, reg, the_store, span, request.seed)
+            entered = outputsheet.import_sheet(out, reg, the_store, span, request.seed)
         kpis = summary.compute(the_store, reg, result)
         notes = summary.write_monthly_report(out, the_store, reg, registry_path, store_url, result)
     finally:
@@ -115,10 +117,13 @@ def run(request: DemoRequest, console: Console) -> int:
     summary.print_summary(console, reg, result, kpis, request.days)
     if hand is not None:
         console.print(summary.hand_read_line(hand))
+    if entered is not None:
+        console.print(summary.output_sheet_line(entered))
+    summary.print_products(console, reg, kpis.table)
     report = out / "report.html"
     summary.write_report(report, reg, result, kpis, str(store_url), request.days)
     summary.write_kpis_json(out / "kpis.json", kpis.table)
-    summary.write_run_json(out / "run.json", result, kpis, hand)
+    summary.write_run_json(out / "run.json", result, kpis, hand, entered)
     console.print(f"\nreport: {report.resolve()}")
     console.print(f"monthly report: {(out / 'monthly-report.html').resolve()} (and .pdf)")
     for note in notes:

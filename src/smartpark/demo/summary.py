@@ -1,4 +1,5 @@
-"""What the demo shows at the end: the KPIs per park, the faults, the HTML report."""
+"""What the demo shows at the end: the KPIs per park, the faults, the products against
+their limit standards, the HTML report."""
 
 from __future__ import annotations
 
@@ -28,9 +29,11 @@ from smartpark.analytics.windows.rollups.build import build
 from smartpark.analytics.windows.stacks import cems_meters
 from smartpark.core.errors import AnalyticsError
 from smartpark.core.registry import Registry
+from smartpark.core.standards import ABOVE_LIMIT
 from smartpark.core.timestamps import now_ms
 from smartpark.core.urls import StoreUrl
 from smartpark.demo.handread import HandRead
+from smartpark.demo.outputsheet import EnteredOutput
 from smartpark.demo.runner import DemoResult, local_time
 from smartpark.store.base import ReadingColumns, Store
 
@@ -51,6 +54,25 @@ SHORT = {
     "particulate_exceed_h": "PM>",
     "completeness": "complete",
 }
+# The product KPIs shown per product and period, and their headers.
+PRODUCT = (
+    "product_output",
+    "product_energy_tce",
+    "benchmark_value",
+    "limit_value",
+    "benchmark_level",
+    "gap_to_next_level",
+)
+PRODUCT_HEADERS = (
+    "product",
+    "period",
+    "output",
+    "energy tce",
+    "graded value",
+    "limit",
+    "level",
+    "gap to next level",
+)
 # The cost KPIs of the report (prices: the registry's tariffs, docs/registry.md).
 COST = {
     "electricity_kwh_sharp": "sharp",
@@ -259,6 +281,17 @@ def write_report(
                 charts=charts,
             )
         )
+    products = product_rows(registry, kpis.table)
+    if products:
+        sections.append(
+            Section(
+                "Unit-product energy against the limit standards",
+                text="Each product's unit energy (kgce/t) or unit electricity (kWh/t), as its "
+                "standard grades it, against the standard's levels; the limit (level 3) is "
+                "corrected for the plant (docs/kpis.md).",
+                tables=[Table(list(PRODUCT_HEADERS), products)],
+            )
+        )
     zone = registry.zones[registry.zone_ids[0]]
     path.write_text(
         render(
@@ -343,6 +376,61 @@ def write_monthly_report(
     return []
 
 
+def product_rows(registry: Registry, table: KpiTable) -> list[list[str]]:
+    """Each product's unit value and level per day (per hour in a run shorter than a
+    day): product, period, output, energy, graded value with its unit, limit, level, gap."""
+    block = _summary_block(table, "product")
+    if block is None:
+        return []
+    fmt = "%Y-%m-%d" if block.period == "day" else "%Y-%m-%d %H:00"
+    tz = ZoneInfo(block.timezone)
+    rows = []
+    for r, ident in enumerate(block.ids):
+        unit = registry.products[ident].limit.unit
+        for k, start in enumerate(block.starts.tolist()):
+            v = {kpi: float(block.values[kpi][r, k]) for kpi in PRODUCT}
+            rows.append(
+                [
+                    ident,
+                    dt.datetime.fromtimestamp(start / 1000, tz).strftime(fmt),
+                    f"{_num(v['product_output'])} {registry.products[ident].unit}",
+                    _num(v["product_energy_tce"]),
+                    f"{_num(v['benchmark_value'])} {unit}"
+                    if np.isfinite(v["benchmark_value"])
+                    else "",
+                    _num(v["limit_value"]),
+                    _level(v["benchmark_level"], v["product_output"]),
+                    _num(v["gap_to_next_level"]),
+                ]
+            )
+    return rows
+
+
+def print_products(console: Console, registry: Registry, table: KpiTable) -> None:
+    """The products against their limit standards (docs/kpis.md)."""
+    rows = product_rows(registry, table)
+    if not rows:
+        return
+    out = RichTable(
+        title="Unit-product energy against the limit standards (单位产品能耗对标)",
+        caption="level 1 advanced, 2 new plants, 3 the limit (corrected for the plant)",
+    )
+    for header in PRODUCT_HEADERS:
+        out.add_column(header, justify="left" if header in ("product", "period") else "right")
+    for row in rows:
+        out.add_row(*row)
+    console.print(out)
+
+
+def output_sheet_line(entered: EnteredOutput) -> str:
+    """What the demo imported from its sheet of entered product output."""
+    r = entered.report
+    return (
+        f"output sheet {entered.path.name} ({', '.join(entered.products)}): {r.rows} row(s) · "
+        f"stored {r.stored} · rejected {r.rejected} (smartpark import output, docs/import.md)"
+    )
+
+
 def hand_read_line(hand: HandRead) -> str:
     """What the demo imported from its sheet of meters read by hand."""
     r = hand.report
@@ -353,9 +441,13 @@ def hand_read_line(hand: HandRead) -> str:
 
 
 def write_run_json(
-    path: Path, result: DemoResult, kpis: DemoKpis, hand: HandRead | None = None
+    path: Path,
+    result: DemoResult,
+    kpis: DemoKpis,
+    hand: HandRead | None = None,
+    entered: EnteredOutput | None = None,
 ) -> None:
-    """The run's range, counts, faults and hand-read import, for scripts and tests."""
+    """The run's range, counts, faults and sheet imports, for scripts and tests."""
     run = {
         "start_ms": result.start_ms,
         "end_ms": result.end_ms,
@@ -374,6 +466,15 @@ def write_run_json(
             "rows": hand.report.rows,
             "stored": hand.report.stored,
             "rejected": hand.report.rejected,
+        },
+        "output_sheet": None
+        if entered is None
+        else {
+            "file": entered.path.name,
+            "products": list(entered.products),
+            "rows": entered.report.rows,
+            "stored": entered.report.stored,
+            "rejected": entered.report.rejected,
         },
     }
     path.write_text(json.dumps(run, indent=1), encoding="utf-8")
@@ -439,6 +540,14 @@ def _summary_block(table: KpiTable, scope: str) -> KpiBlock | None:
 
 def _hour_block(table: KpiTable, scope: str) -> KpiBlock | None:
     return next((b for b in table.blocks if b.scope == scope and b.period == "hour"), None)
+
+
+def _level(level: float, output: float) -> str:
+    if not np.isfinite(output):
+        return "no output"
+    if not np.isfinite(level):
+        return ""
+    return "above the limit" if level == ABOVE_LIMIT else f"{level:.0f}"
 
 
 def _num(v: float) -> str:

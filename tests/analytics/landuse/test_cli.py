@@ -74,7 +74,7 @@ def test_csv_has_one_row_per_enterprise():
     result = run("--format", "csv")
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
-    assert len(rows) == 10
+    assert len(rows) == 11
     battery = next(r for r in rows if r["enterprise"] == "battery-a")
     assert battery["flags"] == "suspected_idle;stopped_1y;low_output;zombie_candidate"
     assert battery["profile"] == "below"
@@ -203,7 +203,8 @@ def test_idle_command_on_the_example_months_turns_stopped_1y_on_at_the_twelfth_m
     assert stopped["evidence"]["stopped_months"] == 12
     assert stopped["evidence"]["stopped_since"] == "2024-11"
     assert at["untested"] == {
-        "carbon-fiber": "no baseline: 4 of the 12 months 2022-11..2023-10 lack data"
+        "carbon-fiber": "no baseline: 4 of the 12 months 2022-11..2023-10 lack data",
+        "cement-a": "no baseline: 12 of the 12 months 2022-11..2023-10 lack data",
     }
     park = idle_flags("--as-of", "2025-12", "--park", "coop-enclave", "--format", "json")
     assert [(f["rule"], f["enterprise"]) for f in park["flags"]] == [

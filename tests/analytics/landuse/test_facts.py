@@ -61,7 +61,7 @@ def test_example_facts_load_with_missing_cells_as_nan(reg):
     f = facts.load(ROOT / "examples" / "facts.csv", reg)
     assert f.years == (2023, 2024, 2025)
     assert f.enterprises == reg.enterprise_ids
-    assert f.values["tax"].shape == (10, 3)
+    assert f.values["tax"].shape == (11, 3)
     chem_a = f.enterprises.index("chem-a")
     assert f.field("tax", 2025)[chem_a] == 5400
     assert f.field("profit", 2025)[f.enterprises.index("chem-c")] == -10

@@ -55,7 +55,7 @@ def test_each_format_of_landuse_and_idle(analysis):
     assert payload == json.loads(render.to_json(render.landuse_payload(render.select(analysis))))
     assert payload["disclaimer"] == render.DISCLAIMER
     rows = list(csv.DictReader(io.StringIO(render.landuse(analysis, "csv"))))
-    assert len(rows) == 10
+    assert len(rows) == 11
     table = printed(render.landuse(analysis, "table"))
     assert "per-mu grades (zj6, shares 20/40/35/5)" in table
     assert table.rstrip().endswith(render.DISCLAIMER)
@@ -121,7 +121,7 @@ def test_the_landuse_workbook_holds_the_json_values_a_sheet_per_table(analysis):
     assert grades.header[:8] == [*render.CSV_HEAD[:3], "land_mu [mu]", *render.CSV_HEAD[4:]]
     assert "tax_per_mu [10k CNY/mu]" in grades.header
     rows = grades.records()
-    assert len(rows) == len(payload["enterprises"]) == 10
+    assert len(rows) == len(payload["enterprises"]) == 11
     for got, want in zip(rows, payload["enterprises"], strict=True):
         assert got["land_mu [mu]"] == want["land_mu"]
         for key in ("year", "enterprise", "park", "profile", "grade", "rank", "score"):

@@ -103,8 +103,8 @@ SHAPES: Final[dict[str, Shape]] = {
     "cod": Shape("cems", 0.45, 0.1, 13.0, noise=0.1),
     "nh3_n": Shape("cems", 0.3, 0.1, 13.0, noise=0.1),
     "ph": Shape("level", 7.2, 0.2, 13.0, noise=0.1),
-    # a kiln or potline runs around the clock: output follows its energy, little swing
-    "product_output": Shape("load", 100.0, 0.05, 12.0, 1.0, 0.03, family="electricity"),
+    # a kiln runs around the clock: its output follows its fuel, with little swing
+    "product_output": Shape("load", 105.0, 0.05, 12.0, 0.95, 0.05, family="coal"),
 }
 assert set(SHAPES) == set(quantities.QUANTITY_NAMES), "every quantity needs a shape"
 
