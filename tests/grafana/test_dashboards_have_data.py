@@ -30,7 +30,7 @@ from typing import Any
 
 import pytest
 
-from smartpark.analytics.kpis.catalogue import KPIS
+from smartpark.analytics.kpis.catalogue import ALL_KPIS
 from smartpark.core import registry
 from smartpark.core.registry import POLLUTANTS
 from smartpark.grafana import dashboards, scoping
@@ -45,6 +45,7 @@ PERIODS = ("day", "hour")
 
 QUANTITY_IN_QUERY = re.compile(r"\"quantity\" = '(\w+)'")
 KPI_IN_QUERY = re.compile(r"\"kpi\" = '(\w+)'")
+PRODUCTS_IN_QUERY = re.compile(r"\"scope\" = 'product' AND \"id\" =~ /\^\(?([a-z0-9_|-]+)\)?\$/")
 
 
 def _boards() -> dict[str, dict[str, Any]]:
@@ -68,8 +69,15 @@ def needs(query: str) -> set[str]:
     """What an InfluxQL target reads: its quantity filter, or its KPIs' catalogue inputs."""
     out = set(QUANTITY_IN_QUERY.findall(query))
     for kpi in KPI_IN_QUERY.findall(query):
-        out |= KPIS[kpi].inputs
+        out |= ALL_KPIS[kpi].inputs
     return out
+
+
+def parks_of_products(query: str) -> set[str]:
+    """The parks of the products a target reads (none: it reads no product)."""
+    return {
+        REG.park_of_product(p) for ids in PRODUCTS_IN_QUERY.findall(query) for p in ids.split("|")
+    }
 
 
 def _influx_targets(board: dict[str, Any]) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
@@ -116,10 +124,13 @@ def test_a_park_dashboard_has_a_target_exactly_where_the_park_meters_what_it_rea
     for title, query in shown:
         wants = needs(query)
         assert not wants or wants & have, f"{park}: {title} reads {sorted(wants)}, not metered"
+        # a product target reads the park's own products only
+        assert parks_of_products(query) <= {park}, f"{park}: {title} reads another park's"
     # ... and leaves out nothing the park can fill: the zone folder's free board has it all
+    # (and every park's products: those of another park are not this park's to show)
     for p, t in _influx_targets(BOARDS[dashboards.PARK_UID]):
         wants = needs(t["query"])
-        if not wants or wants & have:
+        if (not wants or wants & have) and parks_of_products(t["query"]) <= {park}:
             assert (p["title"], t["query"]) in shown, f"{park}: {p['title']} is missing"
 
 
@@ -211,16 +222,38 @@ def variables(influxd: Influxd, demo: Demo) -> dict[tuple[str, str], dict[str, V
     }
 
 
+def _graded_without_output(query: str) -> bool:
+    """Whether ``query`` reads only the graded value of products whose output is entered
+    from a monthly sheet: the demo's one day has no output of theirs to grade by (a
+    month row would be partial, and is not written), so it has no such value."""
+    ids = [p for found in PRODUCTS_IN_QUERY.findall(query) for p in found.split("|")]
+    return (
+        bool(ids)
+        and KPI_IN_QUERY.findall(query) == ["benchmark_value"]
+        and all(REG.products[p].output_meter is None for p in ids)
+    )
+
+
 TARGETS = [
     (uid, panel["title"], t["refId"])
     for uid, board in BOARDS.items()
     for panel, t in _influx_targets(board)
+    if not _graded_without_output(t["query"])
 ]
 
 
 def test_every_dashboard_the_registry_gives_is_checked():
     assert len(BOARDS) == 3 + len(REG.parks)
     assert {uid for uid, _, _ in TARGETS} == set(BOARDS)
+    # only the entered-output product's graded value is left out: its limit line is run
+    left_out = [
+        (uid, p["title"])
+        for uid, board in BOARDS.items()
+        for p, t in _influx_targets(board)
+        if _graded_without_output(t["query"])
+    ]
+    assert all("graded value against the limit" in title for _, title in left_out)
+    assert {(uid, title) for uid, title, _ in TARGETS} >= set(left_out)
 
 
 @pytest.mark.servers

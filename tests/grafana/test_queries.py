@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 
 from smartpark.analytics.kpis.catalogue import KPI_NAMES as KPI_CATALOGUE
+from smartpark.analytics.kpis.catalogue import PRODUCT_KPIS
 from smartpark.core import quantities, registry
 from smartpark.grafana import dashboards
 from smartpark.grafana.interpolate import Variable, calculate_interval_ms, interpolate
@@ -81,18 +82,20 @@ def _readings(window: Window) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _kpis(window: Window) -> list[tuple[str, str, str, str, int, float]]:
-    """(scope, id, period, kpi, start ms, value) for every scope, KPI, hour and day."""
+    """(scope, id, period, kpi, start ms, value) for every scope, KPI, hour and day; a
+    product's KPIs for every product."""
     scopes = (
         [("zone", z) for z in REG.zone_ids]
         + [("park", p) for p in REG.park_ids]
         + [("enterprise", e) for e in REG.enterprise_ids]
+        + [("product", p) for p in REG.product_ids]
     )
     first, now = window.from_ms, window.now_ms
     hours = np.arange(first // HOUR_MS * HOUR_MS + HOUR_MS, now, HOUR_MS, dtype=np.int64)
     days = np.arange(first // DAY_MS * DAY_MS + DAY_MS, now, DAY_MS, dtype=np.int64)
     rows = []
     for n, (scope, ident) in enumerate(scopes):
-        for k, kpi in enumerate(KPI_NAMES):
+        for k, kpi in enumerate(PRODUCT_KPIS if scope == "product" else KPI_NAMES):
             value = 0.5 + 0.01 * n + k
             for period, stamps in (("hour", hours), ("day", days)):
                 rows += [(scope, ident, period, kpi, t, value) for t in stamps.tolist()]

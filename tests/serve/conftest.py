@@ -118,7 +118,9 @@ class Server:
         return httpx.get(self.url + path, headers=headers, timeout=30, **kw)  # type: ignore[arg-type]
 
 
-def start_server(demo: Demo, workdir: Path, *extra: str) -> Iterator[Server]:
+def start_server(
+    demo: Demo, workdir: Path, *extra: str, registry: Path = REGISTRY
+) -> Iterator[Server]:
     port = free_port()
     log = workdir / f"serve-{port}.log"
     cmd = [
@@ -127,7 +129,7 @@ def start_server(demo: Demo, workdir: Path, *extra: str) -> Iterator[Server]:
         "smartpark",
         "serve",
         "--registry",
-        str(REGISTRY),
+        str(registry),
         "--store",
         f"sqlite:///{demo.store}",
         "--tokens",

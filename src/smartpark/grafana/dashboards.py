@@ -64,6 +64,7 @@ from smartpark.grafana.panels import (
     text,
     timeseries,
 )
+from smartpark.grafana.products import level_panels, product_panels
 from smartpark.store.lineprotocol import KPI_MEASUREMENT
 
 ZONE_UID: Final = "smartpark-zone"
@@ -153,7 +154,8 @@ def _guiding_note(kpi: str, label: str) -> str:
 
 
 def zone_overview(registry: Registry) -> Json:
-    """Parks side by side: tce, CO2, tCO2/tce against the line, clean/renewable, water.
+    """Parks side by side: tce, CO2, tCO2/tce against the line, clean/renewable, water;
+    the level each product reached (where the registry has products).
 
     Shows what the registry's parks meter together.
     """
@@ -218,6 +220,7 @@ def zone_overview(registry: Registry) -> Json:
             width=12,
             note=_guiding_note("clean_energy_share", "clean energy share"),
         ),
+        *level_panels(registry),
     ]
     return dashboard(
         ZONE_UID,
@@ -282,10 +285,12 @@ def _emission_panel(pollutant: str) -> Panel:
 
 
 def park_dashboard(registry: Registry, parks: Sequence[str] | None = None) -> Json:
-    """One park (or several): load, energy by carrier, carbon, water, emissions, quality.
+    """One park (or several): load, energy by carrier, carbon, water, cost, unit-product
+    energy, emissions, quality.
 
     Shows what ``parks`` meter together (every park of the registry when None): the zone
-    folder's dashboard, whose park is a choice, has every panel some park can fill.
+    folder's dashboard, whose park is a choice, has every panel some park can fill, the
+    panels of every park's products among them; a park's own has its products' only.
     """
     exclude_subs = _sub_meter_filter(registry)
     power = quantities.BY_NAME["active_power"].canonical_unit
@@ -372,6 +377,7 @@ def park_dashboard(registry: Registry, parks: Sequence[str] | None = None) -> Js
             width=12,
         ),
         *cost_panels(),
+        *product_panels(registry, parks),
         Row("Emissions against limits"),
         *(_emission_panel(p) for p in POLLUTANTS),
         kpi_timeseries(

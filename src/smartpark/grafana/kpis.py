@@ -3,8 +3,9 @@
 A dashboard names a KPI once, in :func:`kpi_query`; everything else a panel says about it
 is looked up:
 
-- the name must be in :data:`smartpark.analytics.kpis.catalogue.KPIS`, so a typo fails when
-  the dashboards are generated, not later in Grafana;
+- the name must be in :data:`smartpark.analytics.kpis.catalogue.ALL_KPIS` (a scope's KPIs
+  and a product's), so a typo fails when the dashboards are generated, not later in
+  Grafana;
 - the unit is the catalogue's: Grafana's unit id where Grafana has one
   (:data:`GRAFANA_UNITS`), else a plain number with the unit in the title (:func:`unit`);
 - the description lists every KPI of the panel with the catalogue's description;
@@ -27,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from smartpark.analytics.kpis.catalogue import KPIS, KpiSpec
+from smartpark.analytics.kpis.catalogue import ALL_KPIS, KpiSpec
 from smartpark.analytics.kpis.table import COMPLETE_AT
 from smartpark.analytics.kpis.targets import CARBON_PER_ENERGY_LINE, GUIDING_LINES
 from smartpark.grafana.panels import Format, Panel, PromQuery, Query, bargauge, stat, timeseries
@@ -62,10 +63,10 @@ class KpiQuery(Query):
 def spec(kpi: str) -> KpiSpec:
     """The catalogue entry of ``kpi``; ``ValueError`` naming the fix if there is none."""
     try:
-        return KPIS[kpi]
+        return ALL_KPIS[kpi]
     except KeyError:
         raise ValueError(
-            f"KPI {kpi!r} is not in analytics.kpis.catalogue.KPIS: fix the name or add it there"
+            f"KPI {kpi!r} is not in analytics.kpis.catalogue.ALL_KPIS: fix the name or add it there"
         ) from None
 
 

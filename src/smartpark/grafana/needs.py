@@ -5,7 +5,7 @@ dashboards), or every park of the registry (the zone folder's). The rule, in one
 
 - every InfluxDB target says what it needs (:attr:`~smartpark.grafana.panels.Query.needs`):
   a query on readings the quantity it reads, a KPI query the catalogue's ``inputs`` of the
-  KPI (:data:`smartpark.analytics.kpis.catalogue.KPIS`, the quantities it is computed from), a
+  KPI (:data:`smartpark.analytics.kpis.catalogue.ALL_KPIS`, the quantities it is computed from), a
   query on every kind of reading nothing;
 - a scope meters the quantities of its boundary meters (:meth:`Metered.of`): sub-meters
   break a boundary meter down, and no total counts them;

@@ -29,7 +29,7 @@ from smartpark.core.logs import get_logger
 from smartpark.core.timestamps import now_ms
 from smartpark.core.workbook import MEDIA_TYPE as XLSX
 from smartpark.core.workbook import Column, Sheet, sheet_name, xlsx_bytes
-from smartpark.serve import data, report
+from smartpark.serve import data, products, report
 from smartpark.serve.access import Caller
 from smartpark.serve.scopes import Visible, visible
 
@@ -198,20 +198,24 @@ Caller_ = Annotated[Caller, Depends(api_caller)]
 def kpi(
     request: Request,
     caller: Caller_,
-    scope: Annotated[Literal["zone", "park", "enterprise"], Query()],
+    scope: Annotated[Literal["zone", "park", "enterprise", "product"], Query()],
     id: Annotated[str, Query(pattern=SLUG, max_length=64)],
     period: Annotated[Literal["hour", "day", "month", "year"], Query()] = "day",
     from_: Annotated[str | None, Query(alias="from", max_length=40)] = None,
     to: Annotated[str | None, Query(max_length=40)] = None,
     kpi: Annotated[list[str] | None, Query(max_length=64)] = None,
 ) -> Response:
-    """KPI rows of one zone, park or enterprise: ``[from, to)``, dates local to it."""
+    """KPI rows of one zone, park, enterprise or product: ``[from, to)``, dates local to
+    it (a product's: its park's)."""
     names = tuple(kpi or ())
     for name in names:
         if not _is_kpi_name(name):
             raise HTTPException(400, f"kpi: a KPI name matches {KPI_NAME}")
     src: data.Sources = request.app.state.sources
-    if not scoped(request, caller).allows(scope, id):
+    vis = scoped(request, caller)
+    if not (
+        products.allows(src.registry, vis, id) if scope == "product" else vis.allows(scope, id)
+    ):
         raise HTTPException(403, FORBIDDEN)
     tz = data.timezone_of(src.registry, scope, id)
     try:
@@ -252,6 +256,15 @@ def kpi_catalogue(request: Request, caller: Caller_) -> Response:
     """Every KPI with its unit, group, meaning and zero-carbon line (docs/kpis.md)."""
     rows = data.catalogue()
     return answer(request, {"kpis": rows}, rows, "the KPI catalogue", caller)
+
+
+@router.get("/products", dependencies=[strict()])
+def product_list(request: Request, caller: Caller_) -> Response:
+    """The products of the caller's enterprises: the standard each is graded against, its
+    levels corrected for the plant, and where those numbers come from."""
+    rows = products.records(request.app.state.sources.registry, scoped(request, caller))
+    source = "the registry and the standards table"
+    return answer(request, {"products": rows}, rows, source, caller)
 
 
 @router.get("/registry", dependencies=[strict()])

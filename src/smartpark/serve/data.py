@@ -20,13 +20,14 @@ import numpy.typing as npt
 from smartpark.analytics.alerts.state import AlertState
 from smartpark.analytics.alerts.state import default_path as alerts_default_path
 from smartpark.analytics.kpis import targets
-from smartpark.analytics.kpis.catalogue import KPIS
+from smartpark.analytics.kpis.catalogue import ALL_KPIS, KPIS, PRODUCT_KPIS
 from smartpark.analytics.landuse import job as landuse_job
 from smartpark.analytics.landuse import records as landuse_records
 from smartpark.analytics.landuse.analysis import Analysis
 from smartpark.core.registry import Registry
 from smartpark.core.timestamps import format_rfc3339
 from smartpark.core.urls import StoreUrl
+from smartpark.serve import products
 from smartpark.serve.scopes import Visible
 from smartpark.store.base import Period, Scope, Store
 from smartpark.store.rollups import NO_TS
@@ -69,8 +70,10 @@ class Sources:
 
 
 def timezone_of(reg: Registry, kind: str, ident: str) -> str:
-    """The time zone dates of ``kind:ident`` (a zone, region, park, enterprise or meter)
-    are read in: its own, or its park's."""
+    """The time zone dates of ``kind:ident`` (a zone, region, park, enterprise, meter or
+    product) are read in: its own, or its park's."""
+    if kind == "product":
+        return products.timezone(reg, ident)
     if kind == "zone":
         return reg.zones[ident].timezone
     if kind == "region":
@@ -97,8 +100,13 @@ def kpi_rows(
     """The stored KPI rows of one subject (caller already allowed), sorted by kpi, start.
 
     The store reads just this subject's rows (and ``kpis``, if any); a period start is
-    formatted once per reply, not once per KPI.
+    formatted once per reply, not once per KPI. A product's graded value, limit, gap and
+    output are in its own units (:func:`~smartpark.serve.products.unit_of`).
     """
+    units = _UNITS
+    if scope == "product":
+        product = src.registry.products[ident]
+        units = {k: products.unit_of(product, k) for k in PRODUCT_KPIS}
     rows = src.store.read_kpis(start_ms, end_ms, scope, period, ids=(ident,), kpis=kpis or None)
     starts: dict[int, str] = {}
     out: list[dict[str, Any]] = []
@@ -114,7 +122,7 @@ def kpi_rows(
                 "kpi": r.kpi,
                 "start": start,
                 "value": r.value if math.isfinite(r.value) else None,
-                "unit": _UNITS.get(r.kpi, ""),
+                "unit": units.get(r.kpi, ""),
             }
         )
     return out
@@ -136,6 +144,7 @@ def line_of(kpi: str) -> dict[str, Any] | None:
 
 
 def catalogue() -> list[dict[str, Any]]:
+    """Every KPI of a scope, then every KPI of a product (group ``product``)."""
     return [
         {
             "kpi": s.name,
@@ -144,7 +153,7 @@ def catalogue() -> list[dict[str, Any]]:
             "description": s.description,
             "line": line_of(s.name),
         }
-        for s in KPIS.values()
+        for s in ALL_KPIS.values()
     ]
 
 

@@ -94,6 +94,22 @@ LABELS: Final[dict[str, dict[str, str]]] = {
         "rule_zombie_candidate": "Zombie candidate",
         "role_boundary": "boundary (counts in totals)",
         "role_sub": "sub-meter (breaks one down)",
+        "products": "Unit-product energy against the limit standards",
+        "products_note": "Each product in its latest month that has ended, from the stored "
+        "KPI rows; lower is better, level 3 is the limit.",
+        "product": "Product",
+        "standard": "Standard",
+        "month": "Month",
+        "level_1": "level 1",
+        "level_2": "level 2",
+        "level_3": "level 3",
+        "level_4": "above the limit",
+        "no_output": "no output",
+        "no_month": "no month stored",
+        "output_missing": "No level without the month's output: meter it (an output meter) "
+        "or enter it with smartpark import output FILE, then run smartpark kpi --write.",
+        "unchecked": "* levels from a secondary source, not yet checked against the "
+        "standard's own text.",
     },
     "zh": {
         "title": "智慧园区",
@@ -182,6 +198,21 @@ LABELS: Final[dict[str, dict[str, str]]] = {
         "rule_zombie_candidate": "疑似僵尸企业",
         "role_boundary": "边界表（计入总量）",
         "role_sub": "分表（细分计量）",
+        "products": "单位产品能耗对标",
+        "products_note": "各产品最近一个已结束月份的数据，取自已存储的指标；"
+        "数值越低越好，3级为限定值。",
+        "product": "产品",
+        "standard": "标准",
+        "month": "月份",
+        "level_1": "1级",
+        "level_2": "2级",
+        "level_3": "3级",
+        "level_4": "超过限定值",
+        "no_output": "无产量数据",
+        "no_month": "无已存储的月份",
+        "output_missing": "没有当月产量就没有能耗等级：请计量产量（产量计量表）或用 "
+        "smartpark import output FILE 录入，再运行 smartpark kpi --write。",
+        "unchecked": "* 等级值取自二手资料，尚未与标准原文核对。",
     },
 }
 
@@ -220,6 +251,7 @@ QUANTITY_LABELS: Final[dict[str, dict[str, str]]] = {
         "cod": "COD",
         "nh3_n": "Ammonia nitrogen",
         "ph": "pH",
+        "product_output": "Product output (production counter)",
     },
     "zh": {
         "electricity_import": "购入电量",
@@ -254,5 +286,6 @@ QUANTITY_LABELS: Final[dict[str, dict[str, str]]] = {
         "cod": "化学需氧量",
         "nh3_n": "氨氮",
         "ph": "pH值",
+        "product_output": "产品产量（产量计量）",
     },
 }

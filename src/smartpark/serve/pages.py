@@ -4,7 +4,8 @@ A scope page (zone, region, park, enterprise) has what the monthly report has, f
 picked day, month or year: headline KPIs against the zero-carbon line, the energy and
 CO2 of each finer period (chart), time-of-use electricity, water, pollutants against
 the park's limits, data quality, the children's key KPIs (a zone's regions, a region's
-parks, a park's enterprises), land-use grades, the alerts of its subjects and
+parks, a park's enterprises), its products' unit energy against their limit standards
+(the latest month ended), land-use grades, the alerts of its subjects and
 freshness (an enterprise's meters are listed there, each linking to its page). A meter
 page shows the meter's facts and freshness. Every KPI is shown under its
 catalogue label in the page's language, every number with
@@ -17,16 +18,16 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from smartpark.analytics.kpis import targets
-from smartpark.analytics.kpis.catalogue import KPIS
+from smartpark.analytics.kpis.catalogue import KPIS, PRODUCT_KPIS
 from smartpark.analytics.periods import from_ms
 from smartpark.analytics.report import monthly
 from smartpark.core import quantities
 from smartpark.core.errors import AnalyticsError, ConfigError
 from smartpark.core.readable import number
-from smartpark.core.registry import POLLUTANTS, Registry
+from smartpark.core.registry import POLLUTANTS, Product, Registry
 from smartpark.core.scopes import Visible
 from smartpark.core.timestamps import format_rfc3339, parse_rfc3339
-from smartpark.serve import data
+from smartpark.serve import data, products
 from smartpark.serve.figures import Figures, Wanted, figures, finite
 from smartpark.serve.labels import LABELS, QUANTITY_LABELS
 from smartpark.serve.nav import Link, Navigator, display_name
@@ -36,6 +37,14 @@ from smartpark.serve.period import KINDS, PagePeriod
 TOU_KPIS: Final = tuple(f"electricity_kwh_{p}" for p in monthly.TOU)
 CHART_KPIS: Final = ("energy_tce", "co2_total_t")
 CHILD_KPIS: Final = monthly.PARK_KPIS
+PRODUCT_COLUMNS: Final = (
+    "product_output",
+    "product_energy_tce",
+    "benchmark_value",
+    "limit_value",
+    "benchmark_level",
+    "gap_to_next_level",
+)
 
 
 @dataclass(frozen=True)
@@ -162,6 +171,7 @@ def scope_page(src: data.Sources, page: Page) -> dict[str, Any]:
         "quality": _rows(monthly.QUALITY, values, lang),
         "children": _children(page.registry, child_links, fig),
         "child_kpis": [_header(k, lang) for k in CHILD_KPIS],
+        "products": _products(src, page),
         "landuse": _landuse(src, page),
         "alerts": _alerts(src, page, t, tz),
         "freshness": _freshness(src, page, t, tz),
@@ -323,6 +333,62 @@ def _chart(fig: Figures, page: Page, t: dict[str, str], tz: str) -> dict[str, An
         ],
         "title": t[f"chart_{page.period.kind}"],
     }
+
+
+def _products(src: data.Sources, page: Page) -> dict[str, Any] | None:
+    """Unit-product energy against the limit standards: each product of the scope (that
+    the caller sees) in its latest month ended by the page's period, from the stored KPI
+    rows; None where the scope makes no product."""
+    reg, lang, t = page.registry, page.lang, LABELS[page.lang]
+    ids = products.visible(reg, page.vis, set(_enterprises(reg, page.kind, page.id)))
+    if not ids:
+        return None
+    until = min(page.period.bounds(page.timezone)[1], page.now_ms)
+    months = products.latest_months(src.store, reg, ids, until)
+    nav = Navigator(reg, page.vis, lang, page.period.query)
+    rows = []
+    for p in ids:
+        product, month = reg.products[p], months.get(p)
+        limit = product.limit
+        category = limit.category_zh if lang == "zh" else limit.category
+        rows.append(
+            {
+                "id": p,
+                "name": product.name_zh if lang == "zh" and product.name_zh else product.name,
+                "enterprise": nav.link("enterprise", product.enterprise),
+                "standard": f"{limit.standard} {category}{'' if limit.checked else ' *'}",
+                "month": local_time(month.start_ms, products.timezone(reg, p), "%Y-%m")
+                if month
+                else "",
+                "cells": [_product_cell(product, month, k, t) for k in PRODUCT_COLUMNS],
+            }
+        )
+    return {
+        "headers": [
+            {"label": PRODUCT_KPIS[k].label(lang), "css": "" if k == "benchmark_level" else "num"}
+            for k in PRODUCT_COLUMNS
+        ],
+        "rows": rows,
+        "missing": any(
+            m is None or "benchmark_level" not in m.values for m in map(months.get, ids)
+        ),
+        "unchecked": any(not reg.products[p].limit.checked for p in ids),
+    }
+
+
+def _product_cell(
+    product: Product, month: products.Month | None, kpi: str, t: dict[str, str]
+) -> dict[str, str]:
+    """A value with its unit for the product (the graded ones in its standard's unit);
+    the level in words, or why there is none (no month stored, no output entered)."""
+    value = month.values.get(kpi) if month else None
+    if kpi != "benchmark_level":
+        shown = number(value)
+        unit = products.unit_of(product, kpi)
+        return {"text": shown if value is None else f"{shown} {unit}", "css": "num"}
+    if value is None:
+        return {"text": t["no_output" if month else "no_month"], "css": "late"}
+    return {"text": t[f"level_{int(value)}"], "css": "misses" if value > 3 else "meets"}
 
 
 def _landuse(src: data.Sources, page: Page) -> dict[str, Any] | None:
