@@ -35,6 +35,12 @@ SECTIONS = [
     "Time of use",
     "Carbon",
     "Water",
+    # the example zone's products (issue 24); the smelter's output is entered per month,
+    # so the two simulated days have none: "Output missing"
+    "Unit-product energy",
+    "Output per level",
+    "Above the limit",
+    "Output missing",
     "Pollutants",
     "Data quality",
     "Alerts",
