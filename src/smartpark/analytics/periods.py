@@ -106,6 +106,17 @@ def boundaries(
     return out[(out >= start_ms) & (out <= end_ms)]
 
 
+def kpi_bounds(
+    timezone: str, period: PeriodName, start_ms: int, end_ms: int, *, open_end: bool = False
+) -> npt.NDArray[np.int64]:
+    """:func:`boundaries`, and with ``open_end`` the period in progress at ``end_ms``
+    ending there (a KPI table's month so far)."""
+    pb = boundaries(timezone, period, start_ms, end_ms)
+    if open_end and pb.size and pb[-1] < end_ms:
+        pb = np.append(pb, np.int64(end_ms))
+    return pb
+
+
 _SPAN_MS: Final[dict[str, int]] = {
     "hour": 2 * HOUR_MS,
     "day": 2 * 86_400_000,

@@ -186,6 +186,13 @@ class ImportReport:
     error: str | None = None  # the file itself could not be imported
     notes: list[str] = field(default_factory=list)
 
+    def found(self, reader: SheetReader) -> None:
+        """Note where ``reader`` found its header and columns."""
+        self.sheet = reader.sheet
+        self.header_row = reader.header_row
+        self.columns = reader.columns
+        self.ignored_columns = reader.ignored_columns
+
     def reject(self, error: RowError) -> None:
         self.rejected += 1
         self.reasons[error.reason] += 1

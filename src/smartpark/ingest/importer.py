@@ -351,10 +351,7 @@ def import_readings(
     report = ImportReport(KIND, str(path), all_or_nothing=all_or_nothing)
     started = time.monotonic()
     with open_sheet(path, FIELDS, sheet=sheet, max_rows=max_rows) as reader:
-        report.sheet = reader.sheet
-        report.header_row = reader.header_row
-        report.columns = reader.columns
-        report.ignored_columns = reader.ignored_columns
+        report.found(reader)
         rows = _Rows(registry, reader, report, allowed, now_ms)
         for row in reader.rows():
             report.rows += 1

@@ -367,9 +367,7 @@ def kpis_of_days(
     blocks: list[KpiBlock] = []
     for tz in sorted(set(row_tz)):
         for period in wanted_periods:
-            pb = periods.boundaries(tz, period, start_ms, end_ms)
-            if open_end and pb.size and pb[-1] < end_ms:
-                pb = np.append(pb, np.int64(end_ms))
+            pb = periods.kpi_bounds(tz, period, start_ms, end_ms, open_end=open_end)
             if pb.size < 2:
                 continue
             gi = cells.index(pb)

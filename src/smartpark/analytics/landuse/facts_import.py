@@ -240,10 +240,7 @@ def import_facts(
     check = RowCheck(registry, zone_id, years=(FIRST_YEAR, today.year), place="row")
     good: list[FactsRow] = []
     with open_sheet(path, SHEET_FIELDS, sheet=sheet, max_rows=max_rows) as reader:
-        report.sheet = reader.sheet
-        report.header_row = reader.header_row
-        report.columns = reader.columns
-        report.ignored_columns = reader.ignored_columns
+        report.found(reader)
         for row in reader.rows():
             report.rows += 1
             taken = _take(row, check, registry, allowed, reader, report)

@@ -136,10 +136,7 @@ def import_output(
     started = time.monotonic()
     now = clock_ms() if now_ms is None else now_ms
     with open_sheet(path, SHEET_FIELDS, sheet=sheet, max_rows=max_rows) as reader:
-        report.sheet = reader.sheet
-        report.header_row = reader.header_row
-        report.columns = reader.columns
-        report.ignored_columns = reader.ignored_columns
+        report.found(reader)
         rows = _Rows(registry, reader, allowed, now, report)
         for row in reader.rows():
             report.rows += 1

@@ -142,9 +142,7 @@ def product_blocks(
         if not rows:
             continue
         for period in periods_:
-            pb = periods.boundaries(tz, period, start_ms, end_ms)
-            if open_end and pb.size and pb[-1] < end_ms:
-                pb = np.append(pb, np.int64(end_ms))
+            pb = periods.kpi_bounds(tz, period, start_ms, end_ms, open_end=open_end)
             if pb.size < 2:
                 continue
             gi = cells.index(pb)
