@@ -34,6 +34,8 @@ class Layout:
     is_counter: npt.NDArray[np.bool_]
     pollutant: npt.NDArray[np.bool_]
     boundary: npt.NDArray[np.bool_]
+    # dual-control accounting (docs/kpis.md): left out of energy_target_tce
+    excluded: npt.NDArray[np.bool_]  # feedstock meters and new renewable supplies
     interval_ms: IntArray
     multiplier: FloatArray
     register_max: FloatArray
@@ -94,6 +96,7 @@ class Layout:
             is_counter=np.array([nature[m.quantity] == "counter" for m in meters], np.bool_),
             pollutant=np.array([m.quantity in POLLUTANTS for m in meters], np.bool_),
             boundary=reg.meter_boundary,
+            excluded=np.array([m.role == "feedstock" or m.new_renewable for m in meters]),
             interval_ms=reg.meter_interval_s * 1000,
             multiplier=reg.meter_multiplier,
             register_max=np.array([m.register_max or np.nan for m in meters], np.float64),

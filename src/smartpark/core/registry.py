@@ -64,7 +64,15 @@ ENERGY_COUNTERS: Final = tuple(
     q.name for q in quantities.QUANTITIES if q.kind == "energy" and q.nature == "counter"
 )
 
-Role = Literal["boundary", "sub"]
+# boundary: counts in its enterprise's totals; sub: breaks a boundary meter down, never
+# counted; feedstock: a boundary meter of energy used as raw material (原料用能), counted
+# in energy_tce and left out of energy_target_tce (docs/kpis.md, "Dual-control accounting").
+Role = Literal["boundary", "sub", "feedstock"]
+ROLES: Final[tuple[Role, ...]] = ("boundary", "sub", "feedstock")
+# The supplies whose new capacity dual control leaves out of the energy total.
+RENEWABLE_SUPPLIES: Final = ("pv_generation", "wind_generation", "green_electricity_import")
+# The energy a feedstock meter may measure: fuels and bought heat.
+FEEDSTOCK_QUANTITIES: Final = ("natural_gas", "coal", "diesel", "steam", "heat")
 Source = Literal["gateway", "manual"]
 RegionKind = Literal["county", "district", "city", "province"]
 Scale = Literal["above", "below"]
@@ -79,6 +87,7 @@ class Zone:
     timezone: str = DEFAULT_TIMEZONE
     facts: str | None = None  # annual facts file, relative to the registry
     tariffs: str | None = None  # tariffs file, relative to the registry (core/tariffs.py)
+    dual_control: str = ""  # dual-control targets file, relative to the registry
     lang: Lang = "en"  # the language of its reports (docs/report.md)
     name_zh: str = ""  # its Chinese name, shown beside ``name`` in reports
 
@@ -179,6 +188,13 @@ class Meter:
     o2_ref: float | None = None  # reference O2 % for pollutant correction
     name: str = ""
     source: Source = "gateway"  # "manual": read by hand, imported from a sheet
+    # a renewable supply commissioned or contracted from the cut-off on (docs/kpis.md)
+    new_renewable: bool = False
+
+    @property
+    def in_boundary(self) -> bool:
+        """Counted in its enterprise's totals (a boundary or feedstock meter)."""
+        return self.role != "sub"
 
     @property
     def manual(self) -> bool:
@@ -298,7 +314,7 @@ class Registry:
 
     @cached_property
     def meter_boundary(self) -> npt.NDArray[np.bool_]:
-        return self._meter_column(lambda m: m.role == "boundary", np.bool_)
+        return self._meter_column(lambda m: m.in_boundary, np.bool_)
 
     @cached_property
     def meter_interval_s(self) -> npt.NDArray[np.int64]:
@@ -759,7 +775,9 @@ class _Validator(Checker):
 
     def zone(self, ident: str, t: dict[str, Any]) -> Zone:
         path = f"zone.{ident}"
-        self.keys(path, t, {"name", "name_zh", "lang", "timezone", "facts", "tariffs"})
+        self.keys(
+            path, t, {"name", "name_zh", "lang", "timezone", "facts", "tariffs", "dual_control"}
+        )
         return Zone(
             id=ident,
             name=self.string(path, t, "name") or ident,
@@ -768,6 +786,7 @@ class _Validator(Checker):
             timezone=self.timezone(path, t, DEFAULT_TIMEZONE),
             facts=self.string(path, t, "facts", None),
             tariffs=self.string(path, t, "tariffs", None),
+            dual_control=self.string(path, t, "dual_control", ""),
         )
 
     def park(
@@ -914,6 +933,7 @@ class _Validator(Checker):
                 "o2_ref",
                 "name",
                 "source",
+                "new_renewable",
             },
         )
         before = len(self.problems)
@@ -957,7 +977,7 @@ class _Validator(Checker):
             enterprise=enterprise or "",
             gateway=gateway or "",
             quantity=quantity or "",
-            role=self.choice(path, t, "role", ("boundary", "sub"), "boundary"),
+            role=self.choice(path, t, "role", ROLES, "boundary"),
             interval_s=self.number(
                 path, t, "interval_s", default_interval, integer=True, positive=True
             ),
@@ -968,6 +988,7 @@ class _Validator(Checker):
             o2_ref=self.number(path, t, "o2_ref", minimum=0.0, maximum=20.9),
             name=self.string(path, t, "name", ""),
             source=source,
+            new_renewable=self.boolean(path, t, "new_renewable", False),
         )
         return meter if len(self.problems) == before else None
 
@@ -992,6 +1013,18 @@ class _Validator(Checker):
             q = quantities.BY_NAME[m.quantity]
             if m.register_max is not None and q.nature != "counter":
                 self.error(f"{path}.register_max", f"only counters roll over; {q.name} is a gauge")
+            if m.new_renewable and m.quantity not in RENEWABLE_SUPPLIES:
+                self.error(
+                    f"{path}.new_renewable",
+                    f"only renewable supplies ({', '.join(RENEWABLE_SUPPLIES)}) are new "
+                    f"renewable energy; {m.quantity} is not",
+                )
+            if m.role == "feedstock" and m.quantity not in FEEDSTOCK_QUANTITIES:
+                self.error(
+                    f"{path}.role",
+                    f"a feedstock meter measures energy used as raw material "
+                    f"({', '.join(FEEDSTOCK_QUANTITIES)}); {m.quantity} is not",
+                )
             if m.o2_ref is not None and m.quantity not in POLLUTANTS:
                 self.error(
                     f"{path}.o2_ref",
@@ -1172,7 +1205,7 @@ class _Validator(Checker):
                 m.id
                 for m in sorted((m for m in meters.values() if m is not None), key=lambda m: m.id)
                 if m.enterprise == p.enterprise
-                and m.role == "boundary"
+                and m.in_boundary
                 and m.quantity in ENERGY_COUNTERS
             )
             if not boundary:

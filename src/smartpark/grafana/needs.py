@@ -43,7 +43,7 @@ class Metered:
             frozenset(
                 m.quantity
                 for m in registry.meters.values()
-                if m.role == "boundary" and registry.park_of_meter(m.id) in wanted
+                if m.in_boundary and registry.park_of_meter(m.id) in wanted
             )
         )
 

@@ -94,6 +94,7 @@ LABELS: Final[dict[str, dict[str, str]]] = {
         "rule_zombie_candidate": "Zombie candidate",
         "role_boundary": "boundary (counts in totals)",
         "role_sub": "sub-meter (breaks one down)",
+        "role_feedstock": "feedstock (counts in totals, not in the dual-control total)",
         "products": "Unit-product energy against the limit standards",
         "products_note": "Each product in its latest month that has ended, from the stored "
         "KPI rows; lower is better, level 3 is the limit.",
@@ -198,6 +199,7 @@ LABELS: Final[dict[str, dict[str, str]]] = {
         "rule_zombie_candidate": "疑似僵尸企业",
         "role_boundary": "边界表（计入总量）",
         "role_sub": "分表（细分计量）",
+        "role_feedstock": "原料用能表（计入总量，不计入双控考核）",
         "products": "单位产品能耗对标",
         "products_note": "各产品最近一个已结束月份的数据，取自已存储的指标；"
         "数值越低越好，3级为限定值。",

@@ -302,7 +302,7 @@ def _measured(reg: Registry, kind: str, ident: str, fig: Figures) -> dict[str, f
     metered = {
         reg.meters[m].quantity
         for m in _meters(reg, kind, ident)
-        if reg.meters[m].role == "boundary"
+        if reg.meters[m].in_boundary
     }
     values = fig.values.get((kind, ident), {})
     return {k: v for k, v in values.items() if k not in KPIS or KPIS[k].metered_by(metered)}

@@ -55,6 +55,21 @@ _SPECS: Final[tuple[KpiSpec, ...]] = (
     KpiSpec(
         "energy_tce", "tce", "energy", "energy consumption in tonnes of standard coal (GB/T 2589)"
     ),
+    KpiSpec(
+        "energy_target_tce",
+        "tce",
+        "energy",
+        "energy for dual-control targets: energy_tce - new_renewable_tce - feedstock_tce",
+    ),
+    KpiSpec(
+        "new_renewable_tce",
+        "tce",
+        "energy",
+        "energy_tce of new renewable supplies (meters flagged new_renewable)",
+    ),
+    KpiSpec(
+        "feedstock_tce", "tce", "energy", "energy_tce of feedstock meters (energy as raw material)"
+    ),
     KpiSpec("renewable_share", "%", "energy", "on-site renewable electricity / energy_tce"),
     KpiSpec(
         "clean_energy_share",
@@ -156,6 +171,9 @@ _ZH: Final[dict[str, str]] = {
     "pv_kwh": "光伏发电量",
     "wind_kwh": "风力发电量",
     "energy_tce": "综合能源消费量",
+    "energy_target_tce": "纳入考核的能源消费量",
+    "new_renewable_tce": "新增可再生能源消费量",
+    "feedstock_tce": "原料用能消费量",
     "renewable_share": "可再生能源消费占比",
     "clean_energy_share": "清洁能源消费占比",
     "peak_demand_kw": "最大需量",
@@ -203,6 +221,9 @@ _EN: Final[dict[str, str]] = {
     "pv_kwh": "PV generation",
     "wind_kwh": "Wind generation",
     "energy_tce": "Energy consumption",
+    "energy_target_tce": "Energy consumption, target accounting",
+    "new_renewable_tce": "New renewable energy",
+    "feedstock_tce": "Feedstock energy",
     "renewable_share": "Renewable energy share",
     "clean_energy_share": "Clean energy share",
     "peak_demand_kw": "Peak demand",
@@ -261,6 +282,9 @@ _INPUTS: Final[dict[str, tuple[str, ...]]] = {
     "pv_kwh": ("pv_generation",),
     "wind_kwh": ("wind_generation",),
     "energy_tce": _ENERGY,
+    "energy_target_tce": _ENERGY,
+    "new_renewable_tce": ("pv_generation", "wind_generation", "green_electricity_import"),
+    "feedstock_tce": ("natural_gas", "coal", "diesel", "steam", "heat"),
     "renewable_share": _ENERGY,
     "clean_energy_share": _ENERGY,
     "peak_demand_kw": ("active_power", "electricity_import"),  # else 4 x import per quarter

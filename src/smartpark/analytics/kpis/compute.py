@@ -54,7 +54,12 @@ from smartpark.analytics.windows.stacks import finish_ms
 from smartpark.core import quantities
 from smartpark.core.errors import AnalyticsError
 from smartpark.core.logs import get_logger
-from smartpark.core.registry import POLLUTANTS, Registry
+from smartpark.core.registry import (
+    FEEDSTOCK_QUANTITIES,
+    POLLUTANTS,
+    RENEWABLE_SUPPLIES,
+    Registry,
+)
 from smartpark.store.base import ReadingColumns, Scope
 from smartpark.store.outputs import OutputRow
 
@@ -85,14 +90,18 @@ def _windows(reg: Registry, lay: Layout, dw: DayWindows) -> _Windows:
     cells = dw.cells
     n_c = cells.n_cells
     # Counter consumption per boundary meter and cell, summed per enterprise x quantity.
-    cmeters = lay.meters_where(lay.is_counter & lay.boundary)
-    cons = dw.consumption[cmeters]
-    slot = np.array([_Q[lay.quantity[m]] for m in cmeters], np.intp)
-    per_eq = group_sum(
-        cons, lay.enterprise[cmeters] * len(_COUNTERS) + slot, lay.n_ent * len(_COUNTERS)
-    )
-    per_eq = per_eq.reshape(lay.n_ent, len(_COUNTERS), n_c)
-    ch: dict[str, FloatArray] = {q: per_eq[:, k] for q, k in _Q.items()}
+    def per_quantity(mask: npt.NDArray[np.bool_]) -> dict[str, FloatArray]:
+        meters = lay.meters_where(lay.is_counter & mask)
+        slot = np.array([_Q[lay.quantity[m]] for m in meters], np.intp)
+        per_eq = group_sum(
+            dw.consumption[meters],
+            lay.enterprise[meters] * len(_COUNTERS) + slot,
+            lay.n_ent * len(_COUNTERS),
+        )
+        per_eq = per_eq.reshape(lay.n_ent, len(_COUNTERS), n_c)
+        return {q: per_eq[:, k] for q, k in _Q.items()}
+
+    ch = per_quantity(lay.boundary)
 
     # Coefficient channels per enterprise and cell, with its park's set of the cell.
     parks = [reg.parks[reg.enterprises[e].park] for e in reg.enterprise_ids]
@@ -105,6 +114,14 @@ def _windows(reg: Registry, lay: Layout, dw: DayWindows) -> _Windows:
     renewable = ch["pv_generation"] + ch["wind_generation"]
     gas_tce = ch["natural_gas"] * f("natural_gas_tce_per_m3")
     ch["energy_tce"] = energy_tce(ch, f)
+    # Dual-control accounting: feedstock energy and new renewable supplies, in tce.
+    excluded = per_quantity(lay.boundary & lay.excluded)
+    ch["feedstock_tce"] = energy_tce(
+        {q: v if q in FEEDSTOCK_QUANTITIES else np.zeros_like(v) for q, v in excluded.items()}, f
+    )
+    ch["new_renewable_tce"] = energy_tce(
+        {q: v if q in RENEWABLE_SUPPLIES else np.zeros_like(v) for q, v in excluded.items()}, f
+    )
     ch["renewable_tce"] = renewable * f("electricity_tce_per_kwh")
     ch["clean_tce"] = (renewable + ch["green_electricity_import"]) * f(
         "electricity_tce_per_kwh"
@@ -162,6 +179,9 @@ def _period_kpis(
     out["wind_kwh"] = s["wind_generation"]
     energy = s["energy_tce"]
     out["energy_tce"] = energy
+    out["feedstock_tce"] = s["feedstock_tce"]
+    out["new_renewable_tce"] = s["new_renewable_tce"]
+    out["energy_target_tce"] = energy - s["feedstock_tce"] - s["new_renewable_tce"]
     # Hidden sums (names with "_", never written): the regions form their ratios from them.
     out["_renewable_tce"], out["_clean_tce"] = s["renewable_tce"], s["clean_tce"]
     out["renewable_share"] = _ratio(s["renewable_tce"], energy, 100.0)
