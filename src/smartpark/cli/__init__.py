@@ -38,6 +38,7 @@ _COMMAND_MODULES = (
     "serve",
     "tokens",
     "report",
+    "targets",
 )
 
 for _name in _COMMAND_MODULES:

@@ -10,13 +10,17 @@
     smartpark import facts facts-2025.xlsx --registry registry.toml   # into the zone's facts
     smartpark import template output --out output.xlsx --registry registry.toml
     smartpark import output output-2026-11.xlsx --registry registry.toml --store URL
+    smartpark import template targets --out targets.xlsx --registry registry.toml
+    smartpark import targets targets-2026.xlsx --registry registry.toml  # the zone's targets
 
 Exit codes: 0 every row stored; 1 a row rejected, nothing stored, or the file refused
 (not a spreadsheet, over a limit, no header); 2 usage (a bad option, no such file).
 Logic: :mod:`smartpark.ingest.importer` (readings),
 :mod:`smartpark.analytics.landuse.facts_import` (land-use facts),
-:mod:`smartpark.analytics.products.output_import` (product output), :mod:`smartpark.core.sheets`
-(reading sheets, the report), :mod:`smartpark.core.template` (templates).
+:mod:`smartpark.analytics.products.output_import` (product output),
+:mod:`smartpark.analytics.dualcontrol.targets_import` (dual-control targets),
+:mod:`smartpark.core.sheets` (reading sheets, the report), :mod:`smartpark.core.template`
+(templates).
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ class TemplateKind(StrEnum):
     readings = "readings"
     facts = "facts"
     output = "output"
+    targets = "targets"
 
 
 ScopeOption = Annotated[
@@ -88,7 +93,7 @@ ZoneOption = Annotated[
     str | None,
     typer.Option(
         "--zone",
-        help="facts: the zone (default: the --scope's, or the registry's only one).",
+        help="facts, targets: the zone (default: the --scope's, or the registry's only one).",
         show_default=False,
     ),
 ]
@@ -97,12 +102,13 @@ ZoneOption = Annotated[
 def register(app: typer.Typer) -> None:
     group = typer.Typer(
         help="Import sheets (.xlsx or CSV): register readings read by hand, land-use "
-        "annual facts, product output; templates.",
+        "annual facts, product output, dual-control targets; templates.",
         no_args_is_help=True,
     )
     group.command("readings")(readings)
     group.command("facts")(facts)
     group.command("output")(output)
+    group.command("targets")(targets)
     group.command("template")(template)
     app.add_typer(group, name="import")
 
@@ -323,6 +329,77 @@ def output(
     raise typer.Exit(report.exit_code)
 
 
+@report_errors
+def targets(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="The sheet: .xlsx or CSV (columns scope, id, year, energy_tce, "
+            "energy_intensity, co2_t, co2_intensity, renewable_share_min; headers in English "
+            "or Chinese).",
+            exists=True,
+            dir_okay=False,
+            show_default=False,
+        ),
+    ],
+    targets_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--targets",
+            help="The targets TOML to merge into (default: the zone's dual_control file).",
+            dir_okay=False,
+            show_default=False,
+        ),
+    ] = None,
+    zone: ZoneOption = None,
+    all_or_nothing: AllOrNothingOption = False,
+    sheet: SheetOption = None,
+    output: FormatOption = ReportFormat.table,
+    errors: ErrorsOption = 20,
+    config: ConfigOption = None,
+    registry: RegistryOption = None,
+    log_level: LogLevelOption = None,
+) -> None:
+    """Import dual-control targets: rows checked like the targets file's, merged into it."""
+    from smartpark.analytics.dualcontrol.targets_import import (
+        KIND,
+        TargetsImportReport,
+        import_targets,
+        targets_target,
+    )
+    from smartpark.analytics.landuse.facts_import import import_zone
+    from smartpark.core import logs
+    from smartpark.core import registry as registry_mod
+    from smartpark.core.errors import ConfigError, SheetError
+    from smartpark.core.settings import CommonSettings, load_settings
+
+    settings = load_settings(CommonSettings, config, registry=registry, log_level=log_level)
+    logs.configure(settings.log_level)
+    reg = registry_mod.load(settings.registry)
+    try:
+        report = import_targets(
+            file,
+            reg,
+            targets=targets_file,
+            zone=zone,
+            all_or_nothing=all_or_nothing,
+            sheet=sheet,
+        )
+    except (SheetError, ConfigError) as exc:
+        if output is not ReportFormat.json:
+            raise
+        target = targets_target(reg, import_zone(reg, zone, None), targets_file)
+        report = TargetsImportReport(
+            KIND,
+            str(file),
+            all_or_nothing=all_or_nothing,
+            error=str(exc),
+            targets_file=str(target),
+        )
+    _print(report, output, errors)
+    raise typer.Exit(report.exit_code)
+
+
 def _print(report: ImportReport, output: ReportFormat, limit: int) -> None:
     if output is ReportFormat.json:
         typer.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
@@ -376,6 +453,7 @@ def template(
     """Write the .xlsx to fill in for `smartpark import KIND` (ids and units as drop-downs)."""
     from rich.console import Console
 
+    from smartpark.analytics.dualcontrol.targets_import import targets_template
     from smartpark.analytics.landuse.facts_import import facts_template
     from smartpark.analytics.products.output_import import output_template
     from smartpark.core import registry as registry_mod
@@ -388,8 +466,10 @@ def template(
     reg = registry_mod.load(settings.registry)
     if kind is TemplateKind.facts:
         made = facts_template(reg, scope, zone)
+    elif kind is TemplateKind.targets:
+        made = targets_template(reg, zone)
     elif zone is not None:
-        raise OptionError("--zone: only a facts template is for one zone")
+        raise OptionError("--zone: only a facts or targets template is for one zone")
     elif kind is TemplateKind.output:
         made = output_template(reg, scope)
     else:
