@@ -38,7 +38,7 @@ def test_registry_check_lists_errors_and_exits_1(tmp_path):
 def test_registry_check_takes_the_common_registry_option_too():
     result = smartpark("registry", "check", "--registry", str(EXAMPLE))
     assert result.returncode == 0, result.stderr
-    assert "90 meter(s) (1 read by hand)" in result.stdout
+    assert "91 meter(s) (1 read by hand)" in result.stdout
 
 
 def test_usage_error_exits_2():

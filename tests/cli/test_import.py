@@ -102,11 +102,11 @@ def test_the_template_lists_the_registry(tmp_path: Path) -> None:
     assert lists.sheet_state == "hidden"
     meters = [c.value for c in lists["A"][1:] if c.value]
     assert meters[0] == "chem-c-gas"  # the meters read by hand first
-    assert len(meters) == 90
+    assert len(meters) == 91
     units = [c.value for c in lists["B"][1:] if c.value]
     assert {"m3", "Nm3", "km3", "kWh", "t"} <= set(units)
     sources = {v.formula1 for v in data.data_validations.dataValidation if v.type == "list"}
-    assert sources == {"lists!$A$2:$A$91", f"lists!$B$2:$B${len(units) + 1}"}
+    assert sources == {"lists!$A$2:$A$92", f"lists!$B$2:$B${len(units) + 1}"}
     reference = {r[0].value: [c.value for c in r] for r in book["表计 meters"].iter_rows(min_row=2)}
     assert reference["chem-c-gas"][4:8] == [
         "natural_gas",

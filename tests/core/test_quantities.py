@@ -20,6 +20,8 @@ def test_catalogue_has_every_quantity_of_the_design():
         "flue_gas_humidity", "wastewater_flow", "cod", "nh3_n", "ph",
         # a production line's output counter (issue 24: unit-product energy)
         "product_output",
+        # the outdoor temperature of energy-saving projects' baselines (issue 25)
+        "ambient_temperature",
     }  # fmt: skip
     assert set(quantities.BY_NAME) == expected
 

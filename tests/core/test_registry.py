@@ -66,7 +66,7 @@ def test_example_registry_loads_and_covers_every_kind():
     assert len(reg.parks) == 3
     assert any(p.enclave for p in reg.parks.values())
     assert 8 <= len(reg.enterprises) <= 12
-    assert 50 <= len(reg.meters) <= 90
+    assert 50 <= len(reg.meters) <= 100
     kinds = {reg.kind_of_meter(m) for m in reg.meters}
     assert kinds == {"energy", "water", "emissions", "waste", "production"}
     from smartpark.core.quantities import BY_NAME

@@ -39,6 +39,7 @@ _COMMAND_MODULES = (
     "tokens",
     "report",
     "targets",
+    "savings",
 )
 
 for _name in _COMMAND_MODULES:

@@ -110,6 +110,9 @@ _SPECS: Final[list[tuple[str, Kind, Nature, str, dict[str, float]]]] = [
     ("ph", "water", "gauge", "pH", _PH),
     # A production line's output counter (docs/registry.md, products): tonnes of product.
     ("product_output", "production", "counter", "t", {**_TONNE, "kt": 1e3}),
+    # Outdoor air temperature, the driver of an energy-saving project's baseline
+    # (docs/savings.md); stored with the energy it explains.
+    ("ambient_temperature", "energy", "gauge", "degC", _DEG_C),
 ]
 
 QUANTITIES: Final[tuple[Quantity, ...]] = tuple(

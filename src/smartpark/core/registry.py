@@ -48,7 +48,16 @@ from smartpark.core.tariffs import TariffBook
 from smartpark.core.tomlcheck import Checker, read_toml
 
 DEFAULT_TIMEZONE: Final = "Asia/Shanghai"
-SECTIONS: Final = ("zone", "park", "enterprise", "gateway", "meter", "region", "product")
+SECTIONS: Final = (
+    "zone",
+    "park",
+    "enterprise",
+    "gateway",
+    "meter",
+    "region",
+    "product",
+    "project",
+)
 # Indicator families an enclave agreement divides (docs/registry.md, docs/kpis.md).
 FAMILIES: Final = ("output_value", "tax", "energy", "co2", "land")
 REGION_KINDS: Final = ("county", "district", "city", "province")
@@ -63,6 +72,11 @@ STACK_GAUGES: Final = ("o2", "flue_gas_flow")  # the gauges that go with a pollu
 ENERGY_COUNTERS: Final = tuple(
     q.name for q in quantities.QUANTITIES if q.kind == "energy" and q.nature == "counter"
 )
+# A project's baseline (docs/savings.md): CalTRACK daily as eemeter 4.x checks it
+# (DailySufficiencyCriteria: 365 days at most, at least 90 % of them, ceil(0.9 x 365)).
+BASELINE_MIN_DAYS: Final = 329
+BASELINE_MAX_DAYS: Final = 365
+TEMPERATURE: Final = "ambient_temperature"  # the quantity of a project's temperature meter
 
 # boundary: counts in its enterprise's totals; sub: breaks a boundary meter down, never
 # counted; feedstock: a boundary meter of energy used as raw material (原料用能), counted
@@ -225,6 +239,23 @@ class Product:
         return standards_mod.table().get(self.standard, self.category)
 
 
+@dataclass(frozen=True, slots=True)
+class Project:
+    """An energy-saving project (``[project.ID]``, docs/savings.md): its meters' use is
+    modelled on the baseline period and compared with what they measure from go-live."""
+
+    id: str
+    enterprise: str
+    name: str
+    meters: tuple[str, ...]  # energy counters of its enterprise, all of one quantity
+    baseline_start: dt.date  # local dates of its park
+    baseline_end: dt.date  # exclusive
+    go_live: dt.date  # on or after baseline_end
+    name_zh: str = ""
+    temperature_meter: str | None = None  # an ambient_temperature gauge
+    temperature_file: str | None = None  # CSV date,temperature_c, relative to the registry
+
+
 @dataclass(frozen=True)
 class Registry:
     """A validated registry. Build it with :func:`load` or :func:`from_dict`."""
@@ -238,6 +269,7 @@ class Registry:
     tariffs: TariffBook = field(default_factory=TariffBook)
     regions: Mapping[str, Region] = field(default_factory=dict)
     products: Mapping[str, Product] = field(default_factory=dict)
+    projects: Mapping[str, Project] = field(default_factory=dict)
 
     # Columnar view: meters sorted by id, parents coded by position in their sorted ids.
     @cached_property
@@ -396,6 +428,7 @@ def from_dict(data: Mapping[str, Any], source: str = "<registry>") -> Registry:
     v.cross_check_meters(meters, enterprises, gateways)
     products = {i: v.product(i, t, enterprises, meters) for i, t in tables["product"].items()}
     v.cross_check_products(products, meters)
+    projects = {i: v.project(i, t, enterprises, meters) for i, t in tables["project"].items()}
     if not zones and "zone" not in v.failed_sections:
         v.error("zone", "registry defines no zone")
     if v.problems:
@@ -409,6 +442,7 @@ def from_dict(data: Mapping[str, Any], source: str = "<registry>") -> Registry:
         source=source,
         regions=regions,
         products={k: p for k, p in products.items() if p is not None},
+        projects={k: p for k, p in projects.items() if p is not None},
     )
 
 
@@ -420,6 +454,7 @@ _INPUT_BOUNDS: Final = {
     "clinker_pct": (0.0, 100.0),
 }
 _MONTH: Final = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
+_PROJECT_DATES: Final = ("baseline_start", "baseline_end", "go_live")
 
 
 def _ended(s: FactorSet, valid_to: dt.date | None) -> FactorSet:
@@ -1217,3 +1252,137 @@ class _Validator(Checker):
                 products[ident] = None
             else:
                 products[ident] = dataclasses.replace(p, meters=boundary)
+
+    # -- energy-saving projects (docs/savings.md) ----------------------------------------
+
+    def project(
+        self,
+        ident: str,
+        t: dict[str, Any],
+        enterprises: Mapping[str, Enterprise],
+        meters: Mapping[str, Meter | None],
+    ) -> Project | None:
+        path = f"project.{ident}"
+        self.keys(
+            path,
+            t,
+            {"enterprise", "name", "name_zh", "meters", "baseline_start", "baseline_end"}
+            | {"go_live", "temperature_meter", "temperature_file"},
+        )
+        before = len(self.problems)
+        enterprise = self.ref(path, t, "enterprise", enterprises, "enterprise") or ""
+        affected = self._project_meters(path, t, enterprise, meters)
+        start, end, go_live = (self._required_date(path, t, k) for k in _PROJECT_DATES)
+        if start and end:
+            days = (end - start).days
+            if days < BASELINE_MIN_DAYS or days > BASELINE_MAX_DAYS:
+                self.error(
+                    f"{path}.baseline_end",
+                    f"the baseline {start} to {end} has {days} days: CalTRACK daily (eemeter) "
+                    f"needs {BASELINE_MIN_DAYS} to {BASELINE_MAX_DAYS} days (a year, 90 % of it "
+                    "at least); move baseline_start or baseline_end",
+                )
+        if end and go_live and go_live < end:
+            self.error(
+                f"{path}.go_live",
+                f"{go_live} is before baseline_end {end}: the baseline must end by go-live",
+            )
+        park = enterprises[enterprise].park if enterprise else ""
+        self._project_temperature(path, t, park, enterprises, meters)
+        project = Project(
+            id=ident,
+            enterprise=enterprise,
+            name=self.string(path, t, "name", ident) or ident,
+            name_zh=self.string(path, t, "name_zh", ""),
+            meters=affected,
+            baseline_start=start or dt.date.min,
+            baseline_end=end or dt.date.min,
+            go_live=go_live or dt.date.min,
+            temperature_meter=t.get("temperature_meter"),
+            temperature_file=t.get("temperature_file"),
+        )
+        return project if len(self.problems) == before else None
+
+    def _required_date(self, path: str, t: Mapping[str, Any], key: str) -> dt.date | None:
+        if key not in t:
+            self.error(f"{path}.{key}", "missing required key (a date, YYYY-MM-DD)")
+        return self.date(path, t, key)
+
+    def _project_meters(
+        self, path: str, t: Mapping[str, Any], enterprise: str, meters: Mapping[str, Meter | None]
+    ) -> tuple[str, ...]:
+        """The affected meters: energy counters of the enterprise, all of one quantity
+        (CalTRACK models one carrier at a time)."""
+        raw = t.get("meters")
+        if not isinstance(raw, list) or not raw or not all(isinstance(m, str) for m in raw):
+            self.error(f"{path}.meters", f"must be a non-empty list of meter ids, got {raw!r}")
+            return ()
+        first: Meter | None = None
+        for k, ident in enumerate(raw):
+            m = meters.get(ident)
+            where = f"{path}.meters[{k}]"
+            if ident not in meters:
+                self.error(where, f"unknown meter {ident!r}")
+            elif m is None:
+                continue
+            elif enterprise and m.enterprise != enterprise:
+                self.error(
+                    where,
+                    f"meter {ident!r} belongs to enterprise {m.enterprise!r}, not {enterprise!r}",
+                )
+            elif m.quantity not in ENERGY_COUNTERS:
+                self.error(
+                    where,
+                    f"meter {ident!r} measures {m.quantity}: a project's meters count energy "
+                    f"({', '.join(ENERGY_COUNTERS)})",
+                )
+            elif first is not None and m.quantity != first.quantity:
+                self.error(
+                    where,
+                    f"meter {ident!r} measures {m.quantity} but {first.id!r} measures "
+                    f"{first.quantity}: CalTRACK models one carrier at a time; define one "
+                    "project per carrier",
+                )
+            else:
+                first = first or m
+        if len(set(raw)) != len(raw):
+            self.error(f"{path}.meters", "lists a meter twice")
+        return tuple(raw)
+
+    def _project_temperature(
+        self,
+        path: str,
+        t: Mapping[str, Any],
+        park: str,
+        enterprises: Mapping[str, Enterprise],
+        meters: Mapping[str, Meter | None],
+    ) -> None:
+        """Exactly one source of daily temperature: a meter of the park, or a CSV file."""
+        meter = self.string(path, t, "temperature_meter", None)
+        file = self.string(path, t, "temperature_file", None)
+        if meter is not None and file is not None:
+            self.error(
+                path, "give temperature_meter or temperature_file, not both: one temperature"
+            )
+        elif "temperature_meter" not in t and "temperature_file" not in t:
+            self.error(
+                f"{path}.temperature_meter",
+                f"missing required key: name a meter measuring {TEMPERATURE}, or give "
+                "temperature_file (a CSV date,temperature_c beside the registry)",
+            )
+        if meter is None:
+            return
+        m = meters.get(meter)
+        if meter not in meters:
+            self.error(f"{path}.temperature_meter", f"unknown meter {meter!r}")
+        elif m is not None and m.quantity != TEMPERATURE:
+            self.error(
+                f"{path}.temperature_meter",
+                f"meter {meter!r} measures {m.quantity}, not {TEMPERATURE}",
+            )
+        elif m is not None and park and enterprises[m.enterprise].park != park:
+            self.error(
+                f"{path}.temperature_meter",
+                f"meter {meter!r} is in park {enterprises[m.enterprise].park!r}, not the "
+                f"project's park {park!r}",
+            )

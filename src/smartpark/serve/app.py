@@ -24,7 +24,7 @@ from smartpark.core.errors import OptionError
 from smartpark.core.logs import get_logger
 from smartpark.core.settings import CommonSettings
 from smartpark.serve import access as access_mod
-from smartpark.serve import api
+from smartpark.serve import api, savings
 from smartpark.serve.data import Sources
 from smartpark.serve.limits import RateLimiter, SizeLimit
 from smartpark.store.open import open_store
@@ -103,6 +103,7 @@ def create_app(sources: Sources, access: access_mod.AccessStore, options: ServeO
     app.state.limiter = RateLimiter(options.rate, options.burst)
     app.state.secure_cookies = options.secure_cookies or options.tls_cert is not None
     app.include_router(api.router)
+    app.include_router(savings.router)
     from smartpark.serve import web
 
     web.mount(app)

@@ -105,6 +105,8 @@ SHAPES: Final[dict[str, Shape]] = {
     "ph": Shape("level", 7.2, 0.2, 13.0, noise=0.1),
     # a kiln runs around the clock: its output follows its fuel, with little swing
     "product_output": Shape("load", 105.0, 0.05, 12.0, 0.95, 0.05, family="coal"),
+    # outdoor air: coolest before dawn, warmest mid-afternoon (degC, kept above 0)
+    "ambient_temperature": Shape("level", 15.0, 5.0, 15.0, noise=0.5),
 }
 assert set(SHAPES) == set(quantities.QUANTITY_NAMES), "every quantity needs a shape"
 
