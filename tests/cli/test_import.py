@@ -190,7 +190,7 @@ def test_exit_codes_and_what_the_table_says(tmp_path: Path) -> None:
         == 2
     )
     assert smartpark("import", "readings", str(tmp_path / "nope.xlsx"), store=store).returncode == 2
-    assert smartpark("import", "template", "targets", "--out", "x.xlsx").returncode == 2
+    assert smartpark("import", "template", "no-such-kind", "--out", "x.xlsx").returncode == 2
     # a file that is not a spreadsheet: exit 1, what to do
     photo = tmp_path / "photo.xlsx"
     photo.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
