@@ -14,7 +14,7 @@ from typing import Final
 from smartpark.analytics import periods
 from smartpark.analytics.days.maintain import keep_current
 from smartpark.analytics.days.source import range_days
-from smartpark.analytics.kpis.catalogue import ALL_KPIS, KPIS, PRODUCT_KPIS
+from smartpark.analytics.kpis.catalogue import KPIS, PRODUCT_KPIS
 from smartpark.analytics.kpis.compute import ALL_SCOPES, kpis_of_days, kpis_of_windows
 from smartpark.analytics.kpis.cost import DEFAULT_PEAK_SHIFT
 from smartpark.analytics.kpis.table import KpiTable
@@ -60,6 +60,7 @@ def kpi_job(
         raise AnalyticsError("kpi_job: a period in progress (open_end) is never written")
     kinds = list(periods_)
     outputs = store.outputs.read(start_ms, end_ms) if registry.products else []
+    value_added = store.value_added.read(start_ms, end_ms)
     if use_rollups and "hour" not in kinds:
         dw, source = range_days(store, registry, start_ms, end_ms)
         table = kpis_of_days(
@@ -71,6 +72,7 @@ def kpi_job(
             peak_shift=peak_shift,
             open_end=open_end,
             outputs=outputs,
+            value_added=value_added,
         )
     else:
         mw, source = range_windows(
@@ -85,6 +87,7 @@ def kpi_job(
             peak_shift=peak_shift,
             open_end=open_end,
             outputs=outputs,
+            value_added=value_added,
         )
     written = write_back(store, table) if write else 0
     return KpiJobResult(table, source, written)
@@ -124,10 +127,11 @@ class Selection:
             raise AnalyticsError(
                 f"--park: unknown park {park!r} (registry has {', '.join(registry.park_ids)})"
             )
-        unknown = [k for k in kpis or () if k not in ALL_KPIS]
+        computed = KPIS | PRODUCT_KPIS  # not the plans targets --write stores
+        unknown = [k for k in kpis or () if k not in computed]
         if unknown:
             raise AnalyticsError(
-                f"--kpi: unknown KPI {unknown[0]!r} (known: {', '.join(ALL_KPIS)})"
+                f"--kpi: unknown KPI {unknown[0]!r} (known: {', '.join(computed)})"
             )
         the_scope = _scope(scope)
         of_products = the_scope == "product" or any(k not in KPIS for k in kpis or ())

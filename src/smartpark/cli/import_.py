@@ -10,6 +10,8 @@
     smartpark import facts facts-2025.xlsx --registry registry.toml   # into the zone's facts
     smartpark import template output --out output.xlsx --registry registry.toml
     smartpark import output output-2026-11.xlsx --registry registry.toml --store URL
+    smartpark import template value-added --out va.xlsx --registry registry.toml
+    smartpark import value-added va-2026-11.xlsx --registry registry.toml --store URL
     smartpark import template targets --out targets.xlsx --registry registry.toml
     smartpark import targets targets-2026.xlsx --registry registry.toml  # the zone's targets
 
@@ -18,6 +20,7 @@ Exit codes: 0 every row stored; 1 a row rejected, nothing stored, or the file re
 Logic: :mod:`smartpark.ingest.importer` (readings),
 :mod:`smartpark.analytics.landuse.facts_import` (land-use facts),
 :mod:`smartpark.analytics.products.output_import` (product output),
+:mod:`smartpark.analytics.valueadded_import` (value added per enterprise and month),
 :mod:`smartpark.analytics.dualcontrol.targets_import` (dual-control targets),
 :mod:`smartpark.core.sheets` (reading sheets, the report), :mod:`smartpark.core.template`
 (templates).
@@ -53,6 +56,7 @@ class TemplateKind(StrEnum):
     readings = "readings"
     facts = "facts"
     output = "output"
+    value_added = "value-added"
     targets = "targets"
 
 
@@ -102,12 +106,13 @@ ZoneOption = Annotated[
 def register(app: typer.Typer) -> None:
     group = typer.Typer(
         help="Import sheets (.xlsx or CSV): register readings read by hand, land-use "
-        "annual facts, product output, dual-control targets; templates.",
+        "annual facts, product output, value added, dual-control targets; templates.",
         no_args_is_help=True,
     )
     group.command("readings")(readings)
     group.command("facts")(facts)
     group.command("output")(output)
+    group.command("value-added")(value_added)
     group.command("targets")(targets)
     group.command("template")(template)
     app.add_typer(group, name="import")
@@ -330,6 +335,68 @@ def output(
 
 
 @report_errors
+def value_added(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="The sheet: .xlsx or CSV (columns enterprise, period (a month), value_added "
+            "in 万元; headers in English or Chinese).",
+            exists=True,
+            dir_okay=False,
+            show_default=False,
+        ),
+    ],
+    scope: Annotated[
+        str | None,
+        typer.Option(
+            "--scope",
+            help="enterprise:ID, park:ID or zone:ID: the only enterprises this import may "
+            "write (a row of another is rejected as out_of_scope).",
+            show_default=False,
+        ),
+    ] = None,
+    sheet: SheetOption = None,
+    report_format: FormatOption = ReportFormat.table,
+    errors: ErrorsOption = 20,
+    config: ConfigOption = None,
+    registry: RegistryOption = None,
+    store: StoreOption = None,
+    log_level: LogLevelOption = None,
+) -> None:
+    """Import industrial value added per enterprise and month (万元): stored whole, or
+    nothing when a row is rejected."""
+    from smartpark.analytics.periodfigures import FigureImportReport
+    from smartpark.analytics.valueadded_import import (
+        KIND,
+        import_value_added,
+        scope_enterprises,
+    )
+    from smartpark.core import logs
+    from smartpark.core import registry as registry_mod
+    from smartpark.core.errors import SheetError
+    from smartpark.core.settings import CommonSettings, load_settings
+    from smartpark.store.open import open_store
+
+    settings = load_settings(
+        CommonSettings, config, registry=registry, store=store, log_level=log_level
+    )
+    logs.configure(settings.log_level)
+    reg = registry_mod.load(settings.registry)
+    scope_enterprises(reg, scope)  # a bad --scope is a usage error before the store is opened
+    the_store = open_store(settings.store_url, reg)
+    try:
+        report = import_value_added(file, reg, the_store.value_added, scope=scope, sheet=sheet)
+    except SheetError as exc:
+        if report_format is not ReportFormat.json:
+            raise
+        report = FigureImportReport(KIND, str(file), all_or_nothing=True, error=str(exc))
+    finally:
+        the_store.close()
+    _print(report, report_format, errors)
+    raise typer.Exit(report.exit_code)
+
+
+@report_errors
 def targets(
     file: Annotated[
         Path,
@@ -456,6 +523,7 @@ def template(
     from smartpark.analytics.dualcontrol.targets_import import targets_template
     from smartpark.analytics.landuse.facts_import import facts_template
     from smartpark.analytics.products.output_import import output_template
+    from smartpark.analytics.valueadded_import import value_added_template
     from smartpark.core import registry as registry_mod
     from smartpark.core.errors import OptionError
     from smartpark.core.settings import CommonSettings, load_settings
@@ -472,6 +540,8 @@ def template(
         raise OptionError("--zone: only a facts or targets template is for one zone")
     elif kind is TemplateKind.output:
         made = output_template(reg, scope)
+    elif kind is TemplateKind.value_added:
+        made = value_added_template(reg, scope)
     else:
         made = readings_template(reg, scope)
     write_template(out, made)

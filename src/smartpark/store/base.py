@@ -148,4 +148,9 @@ class Store(Protocol):
         """Product output entered from statistics (store/outputs.py)."""
         ...
 
+    @property
+    def value_added(self) -> OutputStore:
+        """Value added per enterprise and month entered from statistics (store/outputs.py)."""
+        ...
+
     def close(self) -> None: ...

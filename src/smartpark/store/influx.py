@@ -101,6 +101,7 @@ from smartpark.store.lineprotocol import (
     LineBuilder,
     kpi_lines,
 )
+from smartpark.store.outputs import PRODUCT_OUTPUT, VALUE_ADDED
 from smartpark.store.rollups import NO_TS
 
 _log = get_logger(__name__)
@@ -237,7 +238,8 @@ class InfluxStore:
         self._lines = LineBuilder(registry)
         self.rollups = InfluxRollups(self)
         self.days = InfluxDays(self)
-        self.outputs = InfluxOutputs(self)
+        self.outputs = InfluxOutputs(self, PRODUCT_OUTPUT)
+        self.value_added = InfluxOutputs(self, VALUE_ADDED)
         headers: dict[str, str] = {}
         auth: httpx.BasicAuth | None = None
         if url.kind == "influxdb2":

@@ -92,6 +92,7 @@ from smartpark.core.errors import StoreError, StoreRejectedError
 from smartpark.core.registry import Registry
 from smartpark.store.base import KpiRow, Period, ReadingColumns, Scope, first_last
 from smartpark.store.checks import check_kpi_rows, check_readings
+from smartpark.store.outputs import PRODUCT_OUTPUT, VALUE_ADDED
 from smartpark.store.rollups import NO_TS
 from smartpark.store.sqlite_days import SCHEMA as DAY_SCHEMA
 from smartpark.store.sqlite_days import SqliteDays
@@ -193,7 +194,8 @@ class SqliteStore:
         self._closed = False
         self.rollups = SqliteRollups(self)
         self.days = SqliteDays(self)
-        self.outputs = SqliteOutputs(self)
+        self.outputs = SqliteOutputs(self, PRODUCT_OUTPUT)
+        self.value_added = SqliteOutputs(self, VALUE_ADDED)
 
     def _connect(self, busy_timeout_s: float) -> sqlite3.Connection:
         conn = sqlite3.connect(

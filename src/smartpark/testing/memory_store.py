@@ -34,7 +34,15 @@ from smartpark.core.timestamps import now_ms
 from smartpark.store.base import KpiRow, Period, ReadingColumns, Scope, first_last
 from smartpark.store.checks import check_kpi_rows, check_readings, day_rows_to_write
 from smartpark.store.days import METER_FIELDS, SCOPE_FIELDS, DayColumns, DaySpan
-from smartpark.store.outputs import OutputRow, check_output_rows, overlapped
+from smartpark.store.outputs import (
+    PRODUCT_OUTPUT,
+    VALUE_ADDED,
+    OutputRow,
+    Series,
+    check_rows,
+    overlapped,
+    sort_rows,
+)
 from smartpark.store.rollups import (
     FIELDS,
     NO_TS,
@@ -80,7 +88,8 @@ class MemoryStore:
         self.lock = threading.Lock()
         self.rollups = MemoryRollups()
         self.days = MemoryDays(None if registry is None else len(registry.meter_ids))
-        self.outputs = MemoryOutputs()
+        self.outputs = MemoryOutputs(PRODUCT_OUTPUT)
+        self.value_added = MemoryOutputs(VALUE_ADDED)
         self._changes = 0  # writes of readings and KPI rows that kept something
 
     def write(self, readings: ReadingColumns) -> None:
@@ -180,7 +189,13 @@ class MemoryStore:
         the day level's write counts added (all only grow, so the sum changes when any
         does)."""
         with self.lock:
-            return self._changes + self.rollups.changes + self.days.changes + self.outputs.changes
+            return (
+                self._changes
+                + self.rollups.changes
+                + self.days.changes
+                + self.outputs.changes
+                + self.value_added.changes
+            )
 
     def close(self) -> None:
         """Nothing to release; the data stays readable."""
@@ -267,36 +282,37 @@ class MemoryRollups:
 
 
 class MemoryOutputs:
-    """Product output (:class:`~smartpark.store.outputs.OutputStore`) in a dict keyed by
-    (product, start); refuses what the real stores refuse."""
+    """A series of entered figures (:class:`~smartpark.store.outputs.OutputStore`: product
+    output, value added) in a dict keyed by (id, start); refuses what the real stores
+    refuse."""
 
-    def __init__(self) -> None:
+    def __init__(self, series: Series) -> None:
+        self.series = series
         self.rows: dict[tuple[str, int], OutputRow] = {}
         self._lock = threading.Lock()
         self.changes = 0
 
     def replace(self, rows: Sequence[OutputRow]) -> int:
-        check_output_rows(rows)
+        check_rows(self.series, rows)
         with self._lock:
             old = overlapped(list(self.rows.values()), rows)
             for r in old:
-                del self.rows[(r.product, r.start_ms)]
-            self.rows.update({(r.product, r.start_ms): r for r in rows})
+                del self.rows[(r.id, r.start_ms)]
+            self.rows.update({(r.id, r.start_ms): r for r in rows})
             self.changes += bool(rows)
         return len(old)
 
     def read(
-        self, start_ms: int, end_ms: int, products: Collection[str] | None = None
+        self, start_ms: int, end_ms: int, ids: Collection[str] | None = None
     ) -> list[OutputRow]:
         with self._lock:
-            found = [
-                r
-                for r in self.rows.values()
-                if r.start_ms < end_ms
-                and r.end_ms > start_ms
-                and (products is None or r.product in products)
-            ]
-        return sorted(found, key=lambda r: (r.product, r.start_ms))
+            return sort_rows(
+                [
+                    r
+                    for r in self.rows.values()
+                    if r.start_ms < end_ms and r.end_ms > start_ms and (ids is None or r.id in ids)
+                ]
+            )
 
 
 class MemoryDays:

@@ -52,6 +52,10 @@ class SharedReads:
     def outputs(self) -> OutputStore:
         return self.store.outputs
 
+    @property
+    def value_added(self) -> OutputStore:
+        return self.store.value_added
+
     def read(
         self, start_ms: int, end_ms: int, meters: npt.NDArray[np.int32] | None = None
     ) -> ReadingColumns:

@@ -35,8 +35,7 @@ from smartpark.analytics.dualcontrol.targets import (
     load,
     targets_path,
 )
-from smartpark.analytics.dualcontrol.valueadded import ValueAddedSource
-from smartpark.analytics.dualcontrol.yeardays import days_before, month_days, year_days
+from smartpark.analytics.dualcontrol.valueadded import ValueAdded, ValueAddedSource
 from smartpark.analytics.jobs import kpi_job
 from smartpark.analytics.kpis.table import COMPLETE_AT, KpiTable
 from smartpark.analytics.landuse.facts import zone_of
@@ -90,7 +89,7 @@ class MonthRow:
     plan_tce: float | None
     energy_tce: float | None  # energy_target_tce
     co2_t: float | None
-    value_added: float | None  # 10k CNY, the year's spread by days
+    value_added: float | None  # 10k CNY: the stored month, else the year's spread by days
     closed: bool
     incomplete: bool
 
@@ -164,7 +163,16 @@ def run(
             "(docs/dualcontrol.md) or `smartpark import targets FILE`"
         )
     table = _kpis(store, registry, chosen, year, ytd_end)
-    values = ValueAddedSource(registry, zone_id)
+    tz = registry.zones[zone_id].timezone
+    first, after = dt.date(year, 1, 1), dt.date(year + 1, 1, 1)
+    values = ValueAddedSource(  # the stored monthly figures of the year (a day's slack)
+        registry,
+        zone_id,
+        store.value_added.read(
+            periods.local_midnight_ms(first - dt.timedelta(days=1), tz),
+            periods.local_midnight_ms(after + dt.timedelta(days=1), tz),
+        ),
+    )
     rows: list[Row] = []
     months: list[MonthRow] = []
     for target in chosen:
@@ -222,6 +230,8 @@ def _series(table: KpiTable, scope: TargetScope, ident: str, year: int) -> _Seri
             if day.year != year:
                 continue
             m = day.month - 1
+            if not b.values["completeness"][i, k] > 0:
+                continue  # no reading at all: the month is missing, never 0
             out.energy[m] = float(b.values[ENERGY][i, k])
             out.co2[m] = float(b.values[CO2][i, k])
             out.energy_full[m] = float(b.values["energy_tce"][i, k])
@@ -245,11 +255,17 @@ def _target(
         if any(k in target.budgets for k in INTENSITIES)
         else None
     )
-    va_total = va.total if va is not None else None
     rows = []
     for key, budget in target.budgets.items():
         note: list[str] = []
-        if incomplete:
+        empty = [m + 1 for m in range(closed) if not math.isfinite(this.energy[m])]
+        if empty:
+            note.append(
+                f"no readings in month(s) {', '.join(map(str, empty))} of {year}: the year to "
+                "date and the projection are missing (check the meters; `smartpark kpi "
+                "--period month --from ... --to ...` shows the months)"
+            )
+        elif incomplete:
             note.append(f"a month to date is below {COMPLETE_AT:g} % completeness")
         if key == "energy_tce":
             got = _total(this.energy, closed, energy, budget)
@@ -262,7 +278,7 @@ def _target(
         elif key in INTENSITIES:
             months = this.energy if key == "energy_intensity" else this.co2
             total = energy if key == "energy_intensity" else co2
-            got = _intensity(months, closed, total, va_total, budget, year)
+            got = _intensity(months, closed, total, va, budget)
             plan_ytd = None
             if va is not None and va.note:
                 note.append(va.note)
@@ -283,7 +299,7 @@ def _target(
                 "; ".join(note),
             )
         )
-    return rows, _months(target, this, plan, va_total, closed)
+    return rows, _months(target, this, plan, va, closed)
 
 
 _Got = tuple[
@@ -301,14 +317,19 @@ def _intensity(
     months: list[float],
     closed: int,
     total: Projection | None,
-    va: float | None,
+    va: ValueAdded | None,
     budget: float,
-    year: int,
 ) -> _Got:
-    if va is None or va <= 0 or closed == 0:
+    to_date = None if va is None else va.to_date(closed)
+    if va is None or to_date is None or to_date <= 0:
         return (None, None, None, None, None, None)
-    actual = math.fsum(months[:closed]) / (va * days_before(year, closed) / year_days(year))
-    projected = None if total is None else Projection(total.value / va, total.method)
+    actual = math.fsum(months[:closed]) / to_date
+    year = va.total
+    projected = (
+        None
+        if total is None or year is None or year <= 0
+        else Projection(total.value / year, total.method)
+    )
     return (_finite(actual), None, *_projected(projected, budget))
 
 
@@ -336,10 +357,8 @@ def _share(this: _Series, closed: int, minimum: float) -> _Got:
 
 
 def _months(
-    target: Target, this: _Series, plan: Plan | None, va: float | None, closed: int
+    target: Target, this: _Series, plan: Plan | None, va: ValueAdded | None, closed: int
 ) -> list[MonthRow]:
-    days = month_days(target.year)
-    whole = year_days(target.year)
     return [
         MonthRow(
             target.scope,
@@ -348,7 +367,7 @@ def _months(
             None if plan is None else plan.months[m],
             _finite(this.energy[m]) if m < closed else None,
             _finite(this.co2[m]) if m < closed else None,
-            None if va is None else va * days[m] / whole,
+            None if va is None else va.months[m],
             m < closed,
             m < closed and not this.complete[m],
         )

@@ -6,7 +6,8 @@
   year-to-date is above zero;
 - ``run_rate`` otherwise: ``ytd / elapsed days × days in the year``.
 
-A year-to-date of whole months (``closed`` of them) is projected; none closed, nothing.
+A year-to-date of whole months (``closed`` of them) is projected; none closed, or one
+without data (NaN), nothing.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ def project(
     if closed == 0:
         return None
     ytd = math.fsum(months[:closed])
+    if not math.isfinite(ytd):
+        return None  # a month without data: no projection
     if last_year is not None:
         before = math.fsum(last_year[:closed])
         if before > 0:

@@ -56,7 +56,7 @@ FAMILY: Final[Mapping[str, Weight]] = {
         "energy",
     ),
     **dict.fromkeys(("co2_scope1_t", "co2_scope2_t", "co2_scope2_market_t", "co2_total_t"), "co2"),
-    "output_value_cny": "output_value",
+    **dict.fromkeys(("output_value_cny", "value_added_10k_cny"), "output_value"),
     **dict.fromkeys(
         (
             "fresh_water_m3",
@@ -81,6 +81,8 @@ RATIOS: Final[Mapping[str, tuple[tuple[str, ...], tuple[str, ...], float]]] = {
     "carbon_per_energy": (("co2_total_t",), ("energy_tce",), 1.0),
     "carbon_intensity": (("co2_total_t",), ("output_value_cny",), 1e4),
     "energy_intensity": (("energy_tce",), ("output_value_cny",), 1e4),
+    "energy_intensity_va": (("energy_target_tce",), ("value_added_10k_cny",), 1.0),
+    "carbon_intensity_va": (("co2_total_t",), ("value_added_10k_cny",), 1.0),
     "water_reuse_rate": (("_recycled_water",), ("_recycled_water", "fresh_water_m3"), 100.0),
     "water_intensity": (("fresh_water_m3",), ("output_value_cny",), 1e4),
     "solid_waste_utilisation_rate": (

@@ -101,6 +101,24 @@ _SPECS: Final[tuple[KpiSpec, ...]] = (
     ),
     KpiSpec("energy_intensity", "tce/10k CNY", "carbon", "energy_tce per 10 000 CNY output value"),
     KpiSpec("output_value_cny", "CNY", "carbon", "output value (the intensities' denominator)"),
+    KpiSpec(
+        "energy_intensity_va",
+        "tce/10k CNY",
+        "carbon",
+        "energy_target_tce per 10 000 CNY of industrial value added (dual control)",
+    ),
+    KpiSpec(
+        "carbon_intensity_va",
+        "tCO2/10k CNY",
+        "carbon",
+        "co2_total_t per 10 000 CNY of industrial value added (dual control)",
+    ),
+    KpiSpec(
+        "value_added_10k_cny",
+        "10k CNY",
+        "carbon",
+        "industrial value added entered per enterprise and month (smartpark import value-added)",
+    ),
     KpiSpec("fresh_water_m3", "m3", "water", "fresh water intake"),
     KpiSpec("water_reuse_rate", "%", "water", "recycled / (recycled + fresh)"),
     KpiSpec("wastewater_m3", "m3", "water", "wastewater discharged"),
@@ -186,6 +204,9 @@ _ZH: Final[dict[str, str]] = {
     "carbon_intensity": "万元产值碳排放",
     "energy_intensity": "万元产值综合能耗",
     "output_value_cny": "工业总产值",
+    "energy_intensity_va": "万元工业增加值能耗",
+    "carbon_intensity_va": "万元工业增加值二氧化碳排放",
+    "value_added_10k_cny": "工业增加值",
     "fresh_water_m3": "新鲜水取水量",
     "water_reuse_rate": "工业用水重复利用率",
     "wastewater_m3": "废水排放量",
@@ -236,6 +257,9 @@ _EN: Final[dict[str, str]] = {
     "carbon_intensity": "CO2 per output value",
     "energy_intensity": "Energy per output value",
     "output_value_cny": "Industrial output value",
+    "energy_intensity_va": "Energy per value added",
+    "carbon_intensity_va": "CO2 per value added",
+    "value_added_10k_cny": "Industrial value added",
     "fresh_water_m3": "Fresh water intake",
     "water_reuse_rate": "Water reuse rate",
     "wastewater_m3": "Wastewater discharged",
@@ -268,7 +292,9 @@ _EN: Final[dict[str, str]] = {
 # measures one of them still gets the KPI, but only as a constant (0, or no value), so a
 # dashboard leaves it out (docs/deploy.md, "Dashboards are generated, not edited"). A share
 # or intensity names what its denominator is computed from: 0 % renewable energy is a
-# figure of a scope that meters energy; tests/analytics/test_catalogue_inputs.py checks,
+# figure of a scope that meters energy. Value added is entered, never metered: it and
+# the intensities per value added name the quantities of the energy and CO2 they are
+# set beside. tests/analytics/test_catalogue_inputs.py checks,
 # quantity by quantity, that a KPI without any of its inputs is never anything else.
 _ELECTRICITY: Final = ("electricity_import", "green_electricity_import", "electricity_export")
 _RENEWABLE: Final = ("pv_generation", "wind_generation")
@@ -297,6 +323,9 @@ _INPUTS: Final[dict[str, tuple[str, ...]]] = {
     "carbon_intensity": ("output_value",),
     "energy_intensity": ("output_value",),
     "output_value_cny": ("output_value",),
+    "energy_intensity_va": _ENERGY,
+    "carbon_intensity_va": (*_FUELS, *_BOUGHT),
+    "value_added_10k_cny": _ENERGY,
     "fresh_water_m3": ("fresh_water",),
     "water_reuse_rate": ("fresh_water", "recycled_water"),
     "wastewater_m3": ("wastewater_discharge",),
@@ -430,10 +459,23 @@ PRODUCT_KPIS: Final[dict[str, KpiSpec]] = {
         replace(KPIS["completeness"], description="usable samples / expected, its meters"),
     )
 }
-# Every KPI name a KPI table may carry: the scopes' and the products'.
-ALL_KPIS: Final[dict[str, KpiSpec]] = KPIS | {
-    k: spec for k, spec in PRODUCT_KPIS.items() if k not in KPIS
+# Rows written beside the computed KPIs: a dual-control target's monthly energy plan
+# (analytics/dualcontrol/planrows.py, ``smartpark targets --write``).
+WRITTEN_KPIS: Final[dict[str, KpiSpec]] = {
+    "energy_plan_tce": KpiSpec(
+        "energy_plan_tce",
+        "tce",
+        "energy",
+        "the month's energy plan of a dual-control target, written by smartpark targets --write",
+        "Energy plan",
+        "能源消费计划",
+        frozenset(_ENERGY),
+    )
 }
+# Every KPI name a KPI table or the store may carry: the scopes', the products', the plans'.
+ALL_KPIS: Final[dict[str, KpiSpec]] = (
+    KPIS | {k: spec for k, spec in PRODUCT_KPIS.items() if k not in KPIS} | WRITTEN_KPIS
+)
 
 
 def unit(name: str) -> str:

@@ -44,6 +44,7 @@ from smartpark.analytics.kpis.energy import energy_tce
 from smartpark.analytics.kpis.factorsets import WindowSets
 from smartpark.analytics.kpis.market import certificate_kwh
 from smartpark.analytics.kpis.table import KpiBlock, KpiTable
+from smartpark.analytics.kpis.valueadded import value_added as value_added_of
 from smartpark.analytics.layout import Layout, group_sum
 from smartpark.analytics.periods import Grid, PeriodName
 from smartpark.analytics.products.unit_energy import product_blocks
@@ -89,6 +90,7 @@ class _Windows:
 def _windows(reg: Registry, lay: Layout, dw: DayWindows) -> _Windows:
     cells = dw.cells
     n_c = cells.n_cells
+
     # Counter consumption per boundary meter and cell, summed per enterprise x quantity.
     def per_quantity(mask: npt.NDArray[np.bool_]) -> dict[str, FloatArray]:
         meters = lay.meters_where(lay.is_counter & mask)
@@ -323,6 +325,7 @@ def kpis_of_windows(
     peak_shift: float = cost.DEFAULT_PEAK_SHIFT,
     open_end: bool = False,
     outputs: Sequence[OutputRow] = (),
+    value_added: Sequence[OutputRow] = (),
 ) -> KpiTable:
     """KPIs of every full period inside ``[start_ms, end_ms)`` from per-meter windows.
 
@@ -330,6 +333,7 @@ def kpis_of_windows(
     windows before ``start_ms`` only tell when each meter last reported. With
     ``open_end`` the period in progress at ``end_ms`` is included too, ending there (the
     month so far: its block's ``ends`` say so); such a row is shown, never stored.
+    ``outputs`` and ``value_added``: as :func:`kpis_of_days`.
     """
     grid = mw.grid
     if grid.start_ms > start_ms or grid.end_ms < end_ms:
@@ -348,6 +352,7 @@ def kpis_of_windows(
         peak_shift=peak_shift,
         open_end=open_end,
         outputs=outputs,
+        value_added=value_added,
     )
 
 
@@ -363,11 +368,13 @@ def kpis_of_days(
     peak_shift: float = cost.DEFAULT_PEAK_SHIFT,
     open_end: bool = False,
     outputs: Sequence[OutputRow] = (),
+    value_added: Sequence[OutputRow] = (),
 ) -> KpiTable:
     """:func:`kpis_of_windows` from day windows (cells: 15-minute windows or day cells,
     :mod:`analytics.days`); every period's boundaries must be cell edges (day cells
     carry days, months and years, not hours). Products (scope ``product``) take their
-    entered output from ``outputs`` (store/outputs.py)."""
+    entered output from ``outputs`` (store/outputs.py); the KPIs per value added take
+    the enterprises' monthly figures from ``value_added`` (analytics/kpis/valueadded.py)."""
     wanted_periods = [periods.parse_period(p) for p in periods_]
     wanted_scopes = list(scopes)
     for sc in wanted_scopes:
@@ -393,6 +400,10 @@ def kpis_of_days(
             gi = cells.index(pb)
             values = _period_kpis(registry, lay, win, gi, pb)
             values.update(cost.period_kpis(costs, lay, gi, values["output_value_cny"]))
+            va = value_added_of(registry, lay, value_added, pb, values["energy_tce"])
+            values["value_added_10k_cny"] = va
+            values["energy_intensity_va"] = _ratio(values["energy_target_tce"], va)
+            values["carbon_intensity_va"] = _ratio(values["co2_total_t"], va)
             versions = win.sets.versions(gi)
             if att is not None:
                 parks = slice(lay.n_ent, lay.n_ent + lay.n_park)

@@ -1,8 +1,8 @@
-"""Entered product output (store/outputs.py) placed in KPI periods.
+"""Entered figures (store/outputs.py: product output, value added) placed in KPI periods.
 
-A period's output is the sum of the entered rows inside it when they cover it whole (a
+A period's figure is the sum of the entered rows inside it when they cover it whole (a
 month from its month row, or from a row for each of its days); otherwise it has none
-(NaN: *missing*, never zero), and :func:`missing` says which periods lack what.
+(NaN: *missing*, never zero).
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from smartpark.analytics.readings.series import FloatArray, IntArray
 from smartpark.store.outputs import OutputRow
 
 
-def entered(rows: Sequence[OutputRow], product: str, bounds: IntArray) -> FloatArray:
-    """Output of ``product`` per period ``bounds[k]..bounds[k+1]``; NaN where the
-    entered rows do not cover the period whole."""
-    mine = [r for r in rows if r.product == product]
+def entered(rows: Sequence[OutputRow], ident: str, bounds: IntArray) -> FloatArray:
+    """The figure of ``ident`` (a product, an enterprise) per period
+    ``bounds[k]..bounds[k+1]``; NaN where the entered rows do not cover the period whole."""
+    mine = [r for r in rows if r.id == ident]
     starts = np.array([r.start_ms for r in mine], np.int64)
     ends = np.array([r.end_ms for r in mine], np.int64)
     values = np.array([r.value for r in mine], np.float64)
