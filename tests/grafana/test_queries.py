@@ -99,6 +99,9 @@ def _kpis(window: Window) -> list[tuple[str, str, str, str, int, float]]:
             value = 0.5 + 0.01 * n + k
             for period, stamps in (("hour", hours), ("day", days)):
                 rows += [(scope, ident, period, kpi, t, value) for t in stamps.tolist()]
+        if scope != "product":  # a dual-control target's months: actual and plan
+            for kpi in ("energy_target_tce", "energy_plan_tce"):
+                rows += [(scope, ident, "month", kpi, t, 1.5 + n) for t in days.tolist()]
     return rows
 
 

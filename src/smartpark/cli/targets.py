@@ -5,6 +5,7 @@
     smartpark targets --registry registry.toml --store sqlite:///park.db
     smartpark targets ... --year 2026 --as-of 2026-07-15 --scope enterprise --id chem-a
     smartpark targets ... --format xlsx --out targets-2026.xlsx
+    smartpark targets ... --write          # the monthly plan as KPI rows, for Grafana
 
 The job is :mod:`smartpark.analytics.dualcontrol.progress`, what it prints
 :mod:`smartpark.analytics.dualcontrol.render` (docs/dualcontrol.md).
@@ -60,12 +61,20 @@ def targets(
         str, typer.Option("--format", help="table, csv, json or xlsx (xlsx: with --out).")
     ] = "table",
     out: OutOption = None,
+    write: Annotated[
+        bool,
+        typer.Option(
+            "--write",
+            help="Also write each target's monthly energy plan to the store as KPI rows "
+            "(energy_plan_tce), the plan line of the Grafana panels.",
+        ),
+    ] = False,
     config: ConfigOption = None,
     registry: RegistryOption = None,
     store: StoreOption = None,
 ) -> None:
     """Each target's budgets against the actuals to date, projected to the year's end."""
-    from smartpark.analytics.dualcontrol import progress, render
+    from smartpark.analytics.dualcontrol import planrows, progress, render
     from smartpark.analytics.dualcontrol.targets import SCOPES
     from smartpark.core import registry as registry_mod
     from smartpark.store.open import open_store
@@ -87,6 +96,9 @@ def targets(
         done = progress.run(
             the_store, reg, zone=zone, year=year, as_of=day, scope=scope, ident=ident
         )
+        if write:
+            written = planrows.write_plan(the_store, reg, done)
+            typer.echo(f"wrote {written} {planrows.PLAN_KPI} row(s) to the store", err=True)
     finally:
         the_store.close()
     print_out(render.render(done, fmt), out)

@@ -40,6 +40,7 @@ from smartpark.core import quantities
 from smartpark.core.factors import DEFAULT_FACTORS, DEFAULT_LIMITS
 from smartpark.core.registry import POLLUTANTS, Registry
 from smartpark.grafana.cost import cost_panels
+from smartpark.grafana.dualcontrol import dualcontrol_panels
 from smartpark.grafana.kpis import (
     grafana_unit,
     kpi_bargauge,
@@ -155,7 +156,9 @@ def _guiding_note(kpi: str, label: str) -> str:
 
 def zone_overview(registry: Registry) -> Json:
     """Parks side by side: tce, CO2, tCO2/tce against the line, clean/renewable, water;
-    the level each product reached (where the registry has products).
+    the level each product reached (where the registry has products); the zone's, its
+    regions' and parks' energy budgets against their plan (where the zone names a
+    dual-control targets file).
 
     Shows what the registry's parks meter together.
     """
@@ -221,6 +224,7 @@ def zone_overview(registry: Registry) -> Json:
             note=_guiding_note("clean_energy_share", "clean energy share"),
         ),
         *level_panels(registry),
+        *dualcontrol_panels(registry, ("zone", "region", "park")),
     ]
     return dashboard(
         ZONE_UID,
@@ -286,7 +290,8 @@ def _emission_panel(pollutant: str) -> Panel:
 
 def park_dashboard(registry: Registry, parks: Sequence[str] | None = None) -> Json:
     """One park (or several): load, energy by carrier, carbon, water, cost, unit-product
-    energy, emissions, quality.
+    energy, the park's and its enterprises' energy budgets against their plan (where the
+    zone names a dual-control targets file), emissions, quality.
 
     Shows what ``parks`` meter together (every park of the registry when None): the zone
     folder's dashboard, whose park is a choice, has every panel some park can fill, the
@@ -378,6 +383,7 @@ def park_dashboard(registry: Registry, parks: Sequence[str] | None = None) -> Js
         ),
         *cost_panels(),
         *product_panels(registry, parks),
+        *dualcontrol_panels(registry, ("park", "enterprise"), parks),
         Row("Emissions against limits"),
         *(_emission_panel(p) for p in POLLUTANTS),
         kpi_timeseries(

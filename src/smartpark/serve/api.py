@@ -12,6 +12,7 @@ neither does a cell hold a formula.
 
 from __future__ import annotations
 
+import datetime
 import math
 import numbers
 from collections.abc import Iterable
@@ -23,13 +24,19 @@ from fastapi.responses import JSONResponse, Response
 
 from smartpark.analytics.periods import parse_instant
 from smartpark.core.cells import csv_text
-from smartpark.core.errors import AccessError, AnalyticsError, ConfigError, ContractError
+from smartpark.core.errors import (
+    AccessError,
+    AnalyticsError,
+    ConfigError,
+    ContractError,
+    OptionError,
+)
 from smartpark.core.ids import ID_PATTERN
 from smartpark.core.logs import get_logger
 from smartpark.core.timestamps import now_ms
 from smartpark.core.workbook import MEDIA_TYPE as XLSX
 from smartpark.core.workbook import Column, Sheet, sheet_name, xlsx_bytes
-from smartpark.serve import data, products, report
+from smartpark.serve import data, products, report, targets
 from smartpark.serve.access import Caller
 from smartpark.serve.scopes import Visible, visible
 
@@ -110,12 +117,14 @@ def answer(
     rows: list[dict[str, Any]],
     source: str = "",
     caller: Caller | None = None,
+    fmt: str | None = None,
 ) -> Response:
-    """``payload`` as JSON, or ``rows`` as CSV or an .xlsx workbook: the first of the
-    three the Accept header names (JSON when it names none). ``source`` and the
-    ``caller``'s scope are named above the workbook's header."""
-    kind = "json"
-    for part in request.headers.get("accept", "").split(","):
+    """``payload`` as JSON, or ``rows`` as CSV or an .xlsx workbook: ``fmt`` when given
+    (a ``format`` parameter), else the first of the three the Accept header names (JSON
+    when it names none). ``source`` and the ``caller``'s scope are named above the
+    workbook's header."""
+    kind = fmt or "json"
+    for part in request.headers.get("accept", "").split(",") if fmt is None else ():
         media = part.split(";")[0].strip().lower()
         if media in _TABLES:
             kind = _TABLES[media]
@@ -265,6 +274,39 @@ def product_list(request: Request, caller: Caller_) -> Response:
     rows = products.records(request.app.state.sources.registry, scoped(request, caller))
     source = "the registry and the standards table"
     return answer(request, {"products": rows}, rows, source, caller)
+
+
+@router.get("/targets", dependencies=[strict("year", "as_of", "format")])
+def dual_control(
+    request: Request,
+    caller: Caller_,
+    year: Annotated[int | None, Query(ge=2000, le=2200)] = None,
+    as_of: Annotated[str | None, Query(max_length=10)] = None,
+    format: Annotated[Literal["json", "csv", "xlsx"] | None, Query()] = None,
+) -> Response:
+    """Plan against actual of the dual-control targets the caller sees: per target and
+    budget the budget, plan and actual to date, share used, year-end projection with its
+    method and the projected gap (docs/dualcontrol.md); ``as_of`` (default today in each
+    zone's time zone) closes the months before its month."""
+    day = None
+    if as_of is not None:
+        try:
+            day = datetime.date.fromisoformat(as_of)
+        except ValueError:
+            raise HTTPException(400, "as_of: a date YYYY-MM-DD") from None
+    src: data.Sources = request.app.state.sources
+    if not any(src.registry.zones[z].dual_control for z in src.registry.zone_ids):
+        raise HTTPException(404, "no zone names a dual-control targets file")
+    try:
+        done = targets.of_caller(src.store, src.registry, scoped(request, caller), year, day)
+    except OptionError as exc:
+        raise HTTPException(400, str(exc).removeprefix("--").replace("-", "_", 1)) from None
+    except (AnalyticsError, ConfigError) as exc:
+        _log.info("targets unavailable", year=year, error=str(exc))
+        raise HTTPException(404, "the dual-control targets could not be read") from None
+    rows = targets.records(done)
+    source = "the targets files and the store's readings"
+    return answer(request, targets.payload(done, year, day), rows, source, caller, format)
 
 
 @router.get("/registry", dependencies=[strict()])

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Final, Literal
 
 from smartpark.analytics import periods
+from smartpark.analytics.dualcontrol.planrows import PLAN_KPI
 from smartpark.analytics.jobs import kpi_job
 from smartpark.analytics.kpis.table import KpiBlock, KpiTable
 from smartpark.core.registry import Registry
@@ -90,7 +91,8 @@ def _covered_to(step: periods.PeriodName, start: int, until: int, timezone: str)
 
 
 def _stored(store: Store, wanted: Wanted, start: int, end: int) -> Figures | None:
-    if not store.read_kpis(start, start + 1, wanted.scope, wanted.kind, ids=(wanted.id,)):
+    found = store.read_kpis(start, start + 1, wanted.scope, wanted.kind, ids=(wanted.id,))
+    if all(r.kpi == PLAN_KPI for r in found):  # none, or a target's plan only
         return None
     values: dict[tuple[str, str], dict[str, float]] = {}
     for scope, ids in wanted.subjects:

@@ -95,6 +95,8 @@ LABELS: Final[dict[str, dict[str, str]]] = {
         "role_boundary": "boundary (counts in totals)",
         "role_sub": "sub-meter (breaks one down)",
         "role_feedstock": "feedstock (counts in totals, not in the dual-control total)",
+        "targets": "Dual-control targets",
+        "targets_error": "The dual-control targets could not be read:",
         "products": "Unit-product energy against the limit standards",
         "products_note": "Each product in its latest month that has ended, from the stored "
         "KPI rows; lower is better, level 3 is the limit.",
@@ -200,6 +202,8 @@ LABELS: Final[dict[str, dict[str, str]]] = {
         "role_boundary": "边界表（计入总量）",
         "role_sub": "分表（细分计量）",
         "role_feedstock": "原料用能表（计入总量，不计入双控考核）",
+        "targets": "双控目标完成情况",
+        "targets_error": "无法读取双控目标：",
         "products": "单位产品能耗对标",
         "products_note": "各产品最近一个已结束月份的数据，取自已存储的指标；"
         "数值越低越好，3级为限定值。",

@@ -5,15 +5,17 @@ picked day, month or year: headline KPIs against the zero-carbon line, the energ
 CO2 of each finer period (chart), time-of-use electricity, water, pollutants against
 the park's limits, data quality, the children's key KPIs (a zone's regions, a region's
 parks, a park's enterprises), its products' unit energy against their limit standards
-(the latest month ended), land-use grades, the alerts of its subjects and
-freshness (an enterprise's meters are listed there, each linking to its page). A meter
-page shows the meter's facts and freshness. Every KPI is shown under its
-catalogue label in the page's language, every number with
+(the latest month ended), its dual-control targets and those below it (a zone, park or
+enterprise page: plan against actual as of the period's end), land-use grades, the
+alerts of its subjects and freshness (an enterprise's meters are listed there, each
+linking to its page). A meter page shows the meter's facts and freshness. Every KPI is
+shown under its catalogue label in the page's language, every number with
 :func:`~smartpark.core.readable.number`, every time in the scope's time zone.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -28,6 +30,7 @@ from smartpark.core.registry import POLLUTANTS, Product, Registry
 from smartpark.core.scopes import Visible
 from smartpark.core.timestamps import format_rfc3339, parse_rfc3339
 from smartpark.serve import data, products
+from smartpark.serve import targets as dual_control
 from smartpark.serve.figures import Figures, Wanted, figures, finite
 from smartpark.serve.labels import LABELS, QUANTITY_LABELS
 from smartpark.serve.nav import Link, Navigator, display_name
@@ -172,6 +175,7 @@ def scope_page(src: data.Sources, page: Page) -> dict[str, Any]:
         "children": _children(page.registry, child_links, fig),
         "child_kpis": [_header(k, lang) for k in CHILD_KPIS],
         "products": _products(src, page),
+        "targets": _targets(src, page),
         "landuse": _landuse(src, page),
         "alerts": _alerts(src, page, t, tz),
         "freshness": _freshness(src, page, t, tz),
@@ -300,9 +304,7 @@ def _measured(reg: Registry, kind: str, ident: str, fig: Figures) -> dict[str, f
     """The KPIs of ``kind:ident`` its boundary meters can give: a KPI none of whose inputs
     they measure (SO2 of a park without a stack) is left out, shown "–", not 0."""
     metered = {
-        reg.meters[m].quantity
-        for m in _meters(reg, kind, ident)
-        if reg.meters[m].in_boundary
+        reg.meters[m].quantity for m in _meters(reg, kind, ident) if reg.meters[m].in_boundary
     }
     values = fig.values.get((kind, ident), {})
     return {k: v for k, v in values.items() if k not in KPIS or KPIS[k].metered_by(metered)}
@@ -374,6 +376,25 @@ def _products(src: data.Sources, page: Page) -> dict[str, Any] | None:
         ),
         "unchecked": any(not reg.products[p].limit.checked for p in ids),
     }
+
+
+def _targets(src: data.Sources, page: Page) -> dict[str, Any] | None:
+    """The dual-control targets of a zone, park or enterprise page and those below it,
+    as of the end of the page's period (or today, while it is in progress)."""
+    if page.kind not in ("zone", "park", "enterprise"):
+        return None
+    last = page.period.following_first - dt.timedelta(days=1)
+    today = from_ms(page.now_ms, page.timezone).date()
+    return dual_control.page_section(
+        src.store,
+        page.registry,
+        page.vis,
+        page.kind,
+        page.id,
+        page.lang,
+        (page.period.first, last),
+        today,
+    )
 
 
 def _product_cell(

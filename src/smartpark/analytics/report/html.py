@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from html import escape
 from typing import Literal
@@ -45,6 +45,8 @@ class Table:
     columns: Sequence[str]
     rows: Sequence[Sequence[str]]
     caption: str = ""
+    # (row, column) -> how a cell is marked: "bad" (red, e.g. a gap above a budget), "good"
+    marks: Mapping[tuple[int, int], str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,7 @@ th:first-child,td:first-child{{text-align:left}}
 caption{{text-align:left;font-weight:bold;padding:4px 0}}
 figure{{margin:1em 0}} figcaption{{font-weight:bold}}
 .muted{{color:#666}}
+td.bad{{color:#d62728;font-weight:bold}} td.good{{color:#2ca02c}}
 </style></head><body>
 <h1>{escape(title)}</h1>
 <p class="muted">{escape(subtitle)}</p>
@@ -98,11 +101,18 @@ def _section(s: Section) -> str:
 def _table(t: Table) -> str:
     head = "".join(f"<th>{escape(c)}</th>" for c in t.columns)
     rows = "".join(
-        "<tr>" + "".join(f"<td>{escape(v)}</td>" for v in row) + "</tr>" for row in t.rows
+        "<tr>" + "".join(_cell(v, t.marks.get((i, j), "")) for j, v in enumerate(row)) + "</tr>"
+        for i, row in enumerate(t.rows)
     )
     caption = f"<caption>{escape(t.caption)}</caption>" if t.caption else ""
     table = f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
     return f'<div class="wide">{table}</div>'
+
+
+def _cell(value: str, mark: str) -> str:
+    return (
+        f'<td class="{escape(mark)}">{escape(value)}</td>' if mark else f"<td>{escape(value)}</td>"
+    )
 
 
 def _chart(c: Chart) -> str:

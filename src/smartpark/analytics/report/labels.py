@@ -138,6 +138,43 @@ LABELS: Final[dict[Lang, dict[str, str]]] = {
         "sheet_levels": "Output per level",
         "sheet_above": "Above the limit",
         "sheet_output_missing": "Output missing",
+        # the section "Dual-control targets" (analytics/report/dualcontrol.py)
+        "dualcontrol": "Dual-control targets",
+        "dc_text": (
+            "As of {as_of}: the year to date is the closed months of {year} ({closed} of "
+            "12). Energy counts energy_target_tce (new renewables and feedstock left out), "
+            "CO2 co2_total_t; intensities are per 10,000 CNY of industrial value added. The "
+            "projection follows last year's shape (last year's remaining months scaled to "
+            "this year's year to date) or else the run rate (the year to date per day times "
+            "the days of the year). A projected gap above zero is off target (red)."
+        ),
+        "dc_target": "Target",
+        "dc_budget": "Budget",
+        "dc_plan": "Plan to date",
+        "dc_actual": "Actual to date",
+        "dc_used": "Budget used %",
+        "dc_projection": "Year-end projection",
+        "dc_method": "Method",
+        "dc_gap": "Projected gap",
+        "dc_gap_pct": "Gap %",
+        "dc_off": "Off target",
+        "measure_energy_tce": "Energy total (target accounting)",
+        "measure_energy_intensity": "Energy per value added",
+        "measure_co2_t": "CO2 total",
+        "measure_co2_intensity": "CO2 per value added",
+        "measure_renewable_share": "Renewable share (minimum)",
+        "method_last_year_shape": "last year's shape",
+        "method_run_rate": "run rate",
+        "dc_unreadable": (
+            "Dual-control targets: {reason}; correct the targets file or fill it with `{command}`."
+        ),
+        "dc_none": (
+            "Dual-control targets: {path} has no target for {year} of this scope, its parks "
+            "or its enterprises; add [[target]] tables (docs/dualcontrol.md) or import them "
+            "with `{command}`."
+        ),
+        "dc_missing": "Dual-control targets, {target}: {note}.",
+        "sheet_dualcontrol": "Dual-control targets",
     },
     "zh": {
         "title": "月度报告",
@@ -261,6 +298,38 @@ LABELS: Final[dict[Lang, dict[str, str]]] = {
         "sheet_levels": "分等级产量",
         "sheet_above": "超限额",
         "sheet_output_missing": "产量缺失",
+        "dualcontrol": "双控目标完成情况",
+        "dc_text": (
+            "截至 {as_of}：本年累计为 {year} 年已结束的月份（12 个月中的 {closed} 个）。"
+            "能耗按纳入考核的能源消费量（energy_target_tce，扣除新增可再生能源和原料用能）"
+            "计，碳排放按二氧化碳排放总量（co2_total_t）计；强度按万元工业增加值计。"
+            "年末预计按上年月度结构（上年剩余月份按本年累计同比例折算），否则按日均速率"
+            "（本年累计日均值乘以全年天数）。预计差距大于零即超目标（红色）。"
+        ),
+        "dc_target": "考核对象",
+        "dc_budget": "目标值",
+        "dc_plan": "累计计划",
+        "dc_actual": "累计实际",
+        "dc_used": "目标使用率 %",
+        "dc_projection": "年末预计",
+        "dc_method": "预计方法",
+        "dc_gap": "预计差距",
+        "dc_gap_pct": "差距 %",
+        "dc_off": "超目标",
+        "measure_energy_tce": "能耗总量（纳入考核部分）",
+        "measure_energy_intensity": "单位工业增加值能耗",
+        "measure_co2_t": "二氧化碳排放总量",
+        "measure_co2_intensity": "单位工业增加值二氧化碳排放",
+        "measure_renewable_share": "可再生能源消费占比（下限）",
+        "method_last_year_shape": "按上年月度结构",
+        "method_run_rate": "按日均速率",
+        "dc_unreadable": "双控目标：{reason}；请修正目标文件或用 `{command}` 导入。",
+        "dc_none": (
+            "双控目标：{path} 中无本范围及其园区、企业 {year} 年的目标；请添加 [[target]] 表"
+            "（docs/dualcontrol.md）或用 `{command}` 导入。"
+        ),
+        "dc_missing": "双控目标，{target}：{note}。",
+        "sheet_dualcontrol": "双控目标完成情况",
     },
 }
 

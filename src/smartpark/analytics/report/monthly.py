@@ -6,7 +6,9 @@ computed from the readings with :func:`~analytics.jobs.kpi_job`), the same month
 year, the zero-carbon line (:mod:`analytics.kpis.targets`), each stack's pollutants from the
 month's readings (:mod:`analytics.windows.stacks`), land-use grades and idle flags
 (:mod:`analytics.landuse.job`), the alerts fired (the alert state file) and the scope's
-products graded against their limit standards (:mod:`analytics.report.products`). What is
+products graded against their limit standards (:mod:`analytics.report.products`) and
+the dual-control targets of its zone, parks and enterprises planned against actual
+(:mod:`analytics.report.dualcontrol`). What is
 missing is collected as it is met and shown first, before any number. :func:`html`
 lays it out with the report renderer (:mod:`analytics.report.html`); the .xlsx workbook
 (:mod:`analytics.report.xlsx`) takes its rows from the same builders (:func:`headline`,
@@ -28,6 +30,8 @@ import numpy as np
 from smartpark.analytics.alerts.state import AlertState
 from smartpark.analytics.days.source import range_days
 from smartpark.analytics.days.stacks import StackTotals, stack_totals_of
+from smartpark.analytics.dualcontrol.planrows import PLAN_KPI
+from smartpark.analytics.dualcontrol.scoped import as_of_after
 from smartpark.analytics.jobs import kpi_job
 from smartpark.analytics.kpis import targets
 from smartpark.analytics.kpis.catalogue import KPIS
@@ -35,7 +39,9 @@ from smartpark.analytics.kpis.compute import SCOPES
 from smartpark.analytics.kpis.table import COMPLETE_AT
 from smartpark.analytics.landuse import job as landuse_job
 from smartpark.analytics.periods import from_ms, local_midnight_ms
+from smartpark.analytics.report import dualcontrol as dualcontrol_section
 from smartpark.analytics.report import products as product_section
+from smartpark.analytics.report.dualcontrol import DualControl
 from smartpark.analytics.report.html import Chart, Section, Series, Table, render
 from smartpark.analytics.report.html import number as _num
 from smartpark.analytics.report.labels import LABELS, check_lang, name
@@ -155,6 +161,7 @@ class Monthly:
     flags: list[tuple[str, str]] = field(default_factory=list)  # ent, rule
     partial: bool = False  # the month in progress: its days so far, [start_ms, end_ms)
     products: Products | None = None  # the scope's products graded; None: it has none
+    dualcontrol: DualControl | None = None  # the scope's targets; None: no section
 
     @property
     def annual_tce(self) -> float:
@@ -296,7 +303,7 @@ def build(store: Store, registry: Registry, request: Request) -> Monthly:
             *store.read_kpis(start, end, scope, "day"),
         ]
         source = "store"
-    if end > start and (partial or not _of(rows, scope, ident, "month", start)):
+    if end > start and (partial or not _stored(_of(rows, scope, ident, "month", start))):
         computed = kpi_job(
             store, registry, start, end, ("day", "month"), write=False, open_end=True
         )
@@ -315,18 +322,26 @@ def build(store: Store, registry: Registry, request: Request) -> Monthly:
     days = {k: [d.get(k, NAN) for d in by_day] for k in KPIS}
     so_far = round((end - start) / 86_400_000) if partial else None
     last_year = _last_year(store, registry, scope, ident, tz, (year - 1, month), so_far)
+    local_today = from_ms(now, tz).date()
+    last_day = (first + dt.timedelta(days=31)).replace(day=1) - dt.timedelta(days=1)
+    dual, dual_notes = dualcontrol_section.gather(
+        store, registry, lang, _zone_of(registry, scope, ident), scope, ident,
+        as_of_after(last_day, local_today),
+    )  # fmt: skip
     report = Monthly(
         registry, scope, ident, lang, tz, request.month, start, end, source,
         values, last_year, day_starts, days, ent_values, park_values,
         stacks, partial=partial,
         products=product_section.gather(registry, found, products, first, scope)
         if products else None,
+        dualcontrol=dual,
     )  # fmt: skip
     if partial:
         report.missing.append(_in_progress(report, month_end))
     report.missing.extend(_missing(report))
     if report.products is not None:
         report.missing.extend(product_section.notes(registry, lang, report.products, first))
+    report.missing.extend(dual_notes)
     unread = [_stack_name(report, s) for s in report.stacks if not s.readings]
     if unread and words["no_readings"] not in report.missing:
         report.missing.append(words["no_stack_readings"].format(stacks=", ".join(unread)))
@@ -361,7 +376,8 @@ def _last_year(
     ``days`` so far), the same days, computed: like for like. Empty: nothing stored."""
     start, end = _bounds(*year_month, tz)
     if days is None:
-        return _of(store.read_kpis(start, end, scope, "month"), scope, ident, "month", start)
+        stored = _of(store.read_kpis(start, end, scope, "month"), scope, ident, "month", start)
+        return stored if _stored(stored) else {}
     same = min(end, local_midnight_ms(dt.date(*year_month, 1) + dt.timedelta(days), tz))
     if same <= start:
         return {}
@@ -419,6 +435,12 @@ def _of(
         for r in rows
         if r.scope == scope and r.id == ident and r.period == period and r.start_ms == start
     }
+
+
+def _stored(values: dict[str, float]) -> bool:
+    """Whether a subject's stored rows of a period hold its KPIs (``kpi --write``), not
+    only the dual-control plan (``targets --write``, a row of the month it plans)."""
+    return bool(values.keys() - {PLAN_KPI})
 
 
 def _missing(r: Monthly) -> list[str]:
@@ -579,6 +601,11 @@ def html(r: Monthly) -> str:
         ),
         Section(w["water"], tables=[_kpi_table(r, WATER, no_data)]),
         *([product_section.section(r.registry, r.lang, r.products)] if r.products else []),
+        *(
+            [dualcontrol_section.section(r.registry, r.lang, r.dualcontrol)]
+            if r.dualcontrol
+            else []
+        ),
         Section(w["emissions"], tables=[_emissions(r)]),
         Section(w["quality"], tables=[_quality(r)]),
     ]

@@ -5,7 +5,9 @@ section, built from the same rows (:func:`~analytics.report.monthly.headline`,
 :func:`~analytics.report.monthly.tou`, ...): what is missing first, then the key
 indicators (with last year, the change and the zero-carbon line), each park's (zone and
 region reports), energy, time-of-use electricity, carbon, water, unit-product energy
-(when the scope has products: :func:`_products`), pollutants per stack,
+(when the scope has products: :func:`_products`), dual-control targets (when its zone
+names a targets file with targets of the scope: :mod:`analytics.report.dualcontrol`),
+pollutants per stack,
 data completeness per enterprise, land-use grades and idle flags (when the report has
 them), the alerts fired, and last the daily values the charts draw. Every sheet opens
 with the report's title, its scope, month and data source, the time zone and the
@@ -23,6 +25,7 @@ from smartpark.analytics import xlsx_words
 from smartpark.analytics.kpis.catalogue import ALL_KPIS, KPIS
 from smartpark.analytics.periods import from_ms
 from smartpark.analytics.products.committee import GRADED, Committee
+from smartpark.analytics.report import dualcontrol as dualcontrol_section
 from smartpark.analytics.report import monthly
 from smartpark.analytics.report import products as product_section
 from smartpark.analytics.report.labels import LABELS, name
@@ -56,6 +59,9 @@ def sheets_of(r: Monthly) -> list[Sheet]:
     out.append(_kpis(r, "sheet_water", "water", monthly.WATER))
     if r.products is not None:
         out += _products(r, r.products)
+    if r.dualcontrol is not None:
+        heading = LABELS[r.lang]["dualcontrol"]
+        out.append(dualcontrol_section.sheet(r.registry, r.lang, r.dualcontrol, _lines(r, heading)))
     out += [_emissions(r), _quality(r)]
     if r.grades or r.flags:
         out.append(_grades(r))
