@@ -53,8 +53,11 @@ class Request:
 
 
 def public(event: dict[str, Any]) -> dict[str, Any]:
-    """The docs/alerts.md fields of an event (internal keys such as ``park`` dropped)."""
-    return {k: event.get(k) for k in BODY_FIELDS}
+    """The docs/alerts.md fields of an event (internal keys such as ``park`` dropped),
+    then the fields of its rule kind (``detail``: a dual-control alert's year, budget,
+    projection, method and gap)."""
+    detail: dict[str, Any] = event.get("detail", {})
+    return {k: event.get(k) for k in BODY_FIELDS} | detail
 
 
 def webhook_body(events: list[dict[str, Any]], group_fingerprint: str) -> dict[str, Any]:
@@ -99,7 +102,8 @@ def summary(events: list[dict[str, Any]]) -> tuple[str, list[str]]:
         threshold = (
             f" (threshold {_number(e.get('threshold'))})" if e.get("threshold") is not None else ""
         )
-        when = f"since {e['starts_at']}"
+        when = "".join(f"{k} {_number(v)}, " for k, v in e.get("detail", {}).items())
+        when += f"since {e['starts_at']}"
         if e.get("ends_at"):
             when += f", ended {e['ends_at']}"
         lines.append(f"{e['scope']} {e['id']}: {_number(e.get('value'))}{unit}{threshold}, {when}")

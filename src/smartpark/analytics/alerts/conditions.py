@@ -8,6 +8,8 @@ A segment says "for subject ``s``, from ``start`` to ``end`` the condition was t
   hours, or the KPI's period), true or false, known at the period's end. A period without
   data is false (a silent meter is the business of ``stale_meter``); a KPI period without
   a stored value has no segment.
+* **month closes** (``dual_control_projection``): one segment per dual-control target
+  and closed month, true when the year-end projection at the close exceeds the budget.
 * **gaps** (``stale_meter``, ``gateway_offline``): a meter (or every meter of a
   gateway) without a reading for longer than its limit is true from
   ``last reading + limit`` until the next reading, which adds a zero-length false
@@ -32,7 +34,9 @@ import numpy as np
 import numpy.typing as npt
 
 from smartpark.analytics import periods
+from smartpark.analytics.alerts import projections
 from smartpark.analytics.alerts.rules import PRODUCT_LEVELS, Rule
+from smartpark.analytics.dualcontrol.targets import BUDGETS
 from smartpark.analytics.readings import gauges
 from smartpark.analytics.readings.series import FloatArray, IntArray
 from smartpark.analytics.windows.rollups.source import range_windows
@@ -43,24 +47,36 @@ from smartpark.store.base import ReadingColumns, Store
 HOUR_MS: Final = 3_600_000
 BoolArray = npt.NDArray[np.bool_]
 IdxArray = npt.NDArray[np.intp]
+ObjArray = npt.NDArray[np.object_]
 
 
 @dataclass(frozen=True)
 class Subjects:
-    """What a rule watches: ``scope`` plus ids, each with its park and time zone."""
+    """What a rule watches: ``scope`` plus ids, each with its park (the grouping key of
+    its alerts) and time zone; ``scopes``, when given, the scope of each subject instead
+    (dual-control targets mix enterprises, parks, zones and regions)."""
 
     scope: str
     ids: tuple[str, ...]
     park: tuple[str, ...]
     timezone: tuple[str, ...]
+    scopes: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.ids)
 
+    def key(self, k: int) -> tuple[str, str]:
+        """(scope, id) of subject ``k``: its alert's key."""
+        return (self.scopes[k] if self.scopes else self.scope, self.ids[k])
+
 
 @dataclass(frozen=True)
 class Segments:
-    """Condition segments sorted by (subject, start, active); ``end`` exclusive."""
+    """Condition segments sorted by (subject, start, active); ``end`` exclusive.
+
+    ``detail``, when given, holds per segment the rule's own event fields (a mapping, or
+    None), sent with the firing it causes and the resolve it causes.
+    """
 
     subject: IdxArray
     start: IntArray
@@ -68,6 +84,7 @@ class Segments:
     active: BoolArray
     value: FloatArray
     threshold: FloatArray
+    detail: ObjArray | None = None
 
     @classmethod
     def empty(cls) -> Segments:
@@ -79,6 +96,9 @@ class Segments:
         if not parts:
             return cls.empty()
         cat = np.concatenate
+        detail = None
+        if any(p.detail is not None for p in parts):
+            detail = cat([p.details() for p in parts])
         seg = cls(
             cat([p.subject for p in parts]),
             cat([p.start for p in parts]),
@@ -86,6 +106,7 @@ class Segments:
             cat([p.active for p in parts]),
             cat([p.value for p in parts]),
             cat([p.threshold for p in parts]),
+            detail,
         )
         # Inactive before active at the same instant: a reading ends one gap first.
         order = np.lexsort((seg.active, seg.start, seg.subject))
@@ -99,7 +120,14 @@ class Segments:
             self.active[index],
             self.value[index],
             self.threshold[index],
+            None if self.detail is None else self.detail[index],
         )
+
+    def details(self) -> ObjArray:
+        """``detail``, or None for every segment."""
+        if self.detail is not None:
+            return self.detail
+        return np.full(len(self), None, dtype=object)
 
     def __len__(self) -> int:
         return int(self.subject.size)
@@ -636,6 +664,52 @@ def product_limit(
     return subjects, Segments.concat([seg])
 
 
+# ---------------------------------------------------------------------------------------
+# Dual-control rules
+
+
+def dual_control_projection(
+    arr: RegistryArrays, store: Store, rule: Rule, after_ms: int, until_ms: int
+) -> tuple[Subjects, Segments]:
+    """Dual-control targets whose year-end projection, at the close of a month, exceeds
+    the budget by more than ``margin`` % (:mod:`~.projections`): one segment per target
+    and closed month, ``value`` the projection, ``threshold`` the line
+    ``budget × (1 + margin / 100)``, and the year, budget, projection, method and gap as
+    the segment's detail. A year without a target setting the budget is false."""
+    watched = projections.watched(arr.reg, rule)
+    subjects = Subjects(
+        "target",
+        tuple(w.id for w in watched),
+        tuple(w.park for w in watched),
+        tuple(w.timezone for w in watched),
+        scopes=tuple(w.scope for w in watched),
+    )
+    got = projections.closes(store, arr.reg, rule, watched, after_ms, until_ms)
+    factor = 1 + float(rule.margin or 0.0) / 100
+    line = np.array([np.nan if c.budget is None else c.budget * factor for c in got])
+    value = np.array([np.nan if c.projection is None else c.projection for c in got])
+    detail = np.empty(len(got), dtype=object)
+    for i, c in enumerate(got):
+        gap = None if c.budget is None or c.projection is None else c.projection - c.budget
+        detail[i] = {
+            "year": c.year,
+            "budget": c.budget,
+            "projection": c.projection,
+            "method": c.method,
+            "gap": gap,
+        }
+    seg = Segments(
+        np.array([c.subject for c in got], np.intp),
+        np.array([c.start_ms for c in got], np.int64),
+        np.array([c.end_ms for c in got], np.int64),
+        np.isfinite(line) & (value > line),
+        value.astype(np.float64),
+        line.astype(np.float64),
+        detail,
+    )
+    return subjects, Segments.concat([seg])
+
+
 CONDITIONS: Final = {
     "pollutant_limit": pollutant_limit,
     "completeness": completeness,
@@ -644,6 +718,7 @@ CONDITIONS: Final = {
     "gateway_offline": gateway_offline,
     "kpi_threshold": kpi_threshold,
     "product_limit": product_limit,
+    "dual_control_projection": dual_control_projection,
 }
 PERIODIC_HOURLY: Final = ("pollutant_limit", "completeness", "rate_of_change")
 KPI_KINDS: Final = ("kpi_threshold", "product_limit")  # evaluated on stored KPI rows
@@ -664,6 +739,8 @@ def unit_of(arr: RegistryArrays, rule: Rule, subject: str | None = None) -> str:
         from smartpark.analytics.kpis.catalogue import unit
 
         return unit(rule.kpi)
+    if rule.kind == "dual_control_projection" and rule.budget:
+        return BUDGETS[rule.budget]
     product = arr.reg.products.get(subject or "")
     if rule.kind == "product_limit" and product is not None:
         return product.limit.unit

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -37,6 +38,7 @@ from smartpark.analytics.alerts.conditions import (
     Subjects,
     unit_of,
 )
+from smartpark.analytics.alerts.projections import SETTLE_MS
 from smartpark.analytics.alerts.reads import SharedReads
 from smartpark.analytics.alerts.rules import Rule, RuleSet
 from smartpark.analytics.alerts.state import Active, AlertState
@@ -98,7 +100,10 @@ class Evaluator:
         self._changes: tuple[list[Active], list[tuple[str, str]]] = ([], [])
 
     def target_ms(self, rule: Rule, now_ms: int) -> int:
-        """Evaluate up to here: the last 15-minute grid point for periodic rules."""
+        """Evaluate up to here: the last 15-minute grid point for periodic rules (for
+        month closes, :data:`~.projections.SETTLE_MS` earlier)."""
+        if rule.kind == "dual_control_projection":
+            return (now_ms - SETTLE_MS) // GRID_MS * GRID_MS
         if rule.kind in PERIODIC_HOURLY or rule.kind in KPI_KINDS:
             return now_ms // GRID_MS * GRID_MS
         return now_ms // 1000 * 1000
@@ -142,16 +147,14 @@ class Evaluator:
         store = self._reads or self.store
         subjects, seg = CONDITIONS[rule.kind](self.arrays, store, rule, after_ms, until_ms)
         stored = self.state.active(rule.id)
-        row_of = {ident: k for k, ident in enumerate(subjects.ids)}
-        wanted = np.array(
-            [row_of[i] for (s, i) in stored if s == subjects.scope and i in row_of], np.intp
-        )
+        row_of = {subjects.key(k): k for k in range(len(subjects))}
+        wanted = np.array([row_of[key] for key in stored if key in row_of], np.intp)
         seg = seg.keep_subjects(wanted)
         events: list[dict[str, Any]] = []
         self._changes = ([], [])
         # Alerts whose subject the rule no longer covers (registry or filter changed).
         for (scope, ident), alert in stored.items():
-            if scope != subjects.scope or ident not in row_of:
+            if (scope, ident) not in row_of:
                 if alert.status == "firing":
                     unit = unit_of(self.arrays, rule, ident)
                     events.append(self._event(rule, alert, "resolved", after_ms, unit, "", "UTC"))
@@ -161,7 +164,7 @@ class Evaluator:
         bounds = np.flatnonzero(np.r_[True, seg.subject[1:] != seg.subject[:-1], True])
         for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
             k = int(seg.subject[a])
-            key = (subjects.scope, subjects.ids[k])
+            key = subjects.key(k)
             events.extend(
                 self._walk(
                     rule,
@@ -194,17 +197,20 @@ class Evaluator:
         simply goes on firing if the condition comes back sooner.
         """
         after_ms, until_ms = window
-        scope, ident = subjects.scope, subjects.ids[k]
+        scope, ident = subjects.key(k)
         park, tz = subjects.park[k], subjects.timezone[k]
         before = alert
         out: list[dict[str, Any]] = []
         starts, ends = seg.start.tolist(), seg.end.tolist()
         actives, values = seg.active.tolist(), seg.value.tolist()
         thresholds = seg.threshold.tolist()
+        details = [None] * len(seg) if seg.detail is None else seg.detail.tolist()
+        false_from: dict[int, Any] = {}  # start of a false segment -> its detail
 
         def resolve(at_ms: int) -> None:
             assert alert is not None
-            out.append(self._event(rule, alert, "resolved", at_ms, unit, park, tz))
+            detail = false_from.get(at_ms)
+            out.append(self._event(rule, alert, "resolved", at_ms, unit, park, tz, detail))
 
         for j in range(*span):
             start, end = starts[j], ends[j]
@@ -232,8 +238,9 @@ class Evaluator:
                     )
                 if alert.status == "pending" and end - alert.since_ms >= rule.for_ms:
                     alert = replace(alert, status="firing")
-                    out.append(self._event(rule, alert, "firing", None, unit, park, tz))
+                    out.append(self._event(rule, alert, "firing", None, unit, park, tz, details[j]))
             elif alert is not None and start >= alert.since_ms:
+                false_from.setdefault(start, details[j])
                 if alert.status == "pending":
                     alert = None  # never fired: dropped without a message
                     continue
@@ -266,8 +273,11 @@ class Evaluator:
         unit: str,
         park: str,
         tz: str,
+        detail: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
-        return {
+        """The event of ``alert`` entering ``state``; a rule's own fields (the segment's
+        ``detail``) under ``detail``."""
+        event: dict[str, Any] = {
             "rule": rule.id,
             "state": state,
             "severity": rule.severity,
@@ -281,6 +291,9 @@ class Evaluator:
             "fingerprint": alert.fingerprint,
             "park": park,
         }
+        if detail:
+            event["detail"] = dict(detail)
+        return event
 
     def _commit(self, rule: Rule, until_ms: int, events: list[dict[str, Any]], now_ms: int) -> int:
         """Cursor, alert changes, events and grouped messages in one transaction."""

@@ -24,9 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal, get_args
 
+from smartpark.analytics.dualcontrol import targets
 from smartpark.analytics.kpis.catalogue import KPIS
 from smartpark.core import quantities
-from smartpark.core.errors import ConfigError
+from smartpark.core.errors import AnalyticsError, ConfigError
 from smartpark.core.registry import POLLUTANTS, Registry
 from smartpark.core.tomlcheck import Checker, read_toml
 
@@ -39,6 +40,7 @@ RuleKind = Literal[
     "completeness",
     "rate_of_change",
     "product_limit",
+    "dual_control_projection",
 ]
 Severity = Literal["info", "warning", "critical"]
 ScopeName = Literal["meter", "gateway", "enterprise", "park", "zone"]
@@ -53,6 +55,8 @@ PRODUCT_PERIODS: Final = ("month", "day")
 # product_limit: the level a product must meet (core/standards.py), by default level 3,
 # the limit (限定值).
 PRODUCT_LEVELS: Final = (1, 2, 3)
+# dual_control_projection: the budgets a year-end projection is compared with.
+PROJECTION_BUDGETS: Final = ("energy_tce", "co2_t", "energy_intensity", "co2_intensity")
 
 # Chat robots accept about 20 messages a minute (DingTalk and WeCom document that limit).
 DEFAULT_RATE_PER_MINUTE: Final[dict[ChannelKind, int]] = {
@@ -87,7 +91,7 @@ class Filters:
     parks: frozenset[str] = frozenset()
     enterprises: frozenset[str] = frozenset()
     meters: frozenset[str] = frozenset()
-    zones: frozenset[str] = frozenset()  # product_limit
+    zones: frozenset[str] = frozenset()  # product_limit, dual_control_projection
     products: frozenset[str] = frozenset()  # product_limit
 
     def products_of(self, registry: Registry) -> tuple[str, ...]:
@@ -103,6 +107,13 @@ class Filters:
             ):
                 out.append(p)
         return tuple(out)
+
+    def target_zones(self, registry: Registry) -> tuple[str, ...]:
+        """The zones whose dual-control targets file a rule watches: those named, else
+        every zone that names one."""
+        if self.zones:
+            return tuple(z for z in registry.zone_ids if z in self.zones)
+        return tuple(z for z in registry.zone_ids if registry.zones[z].dual_control)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +131,8 @@ class Rule:
     scope: str | None = None  # kpi_threshold, completeness
     period: str | None = None  # kpi_threshold, product_limit
     level: int | None = None  # product_limit: fires when worse than this level
+    budget: str | None = None  # dual_control_projection: the budget projected
+    margin: float | None = None  # dual_control_projection: % above the budget to fire
     above: float | None = None  # kpi_threshold, rate_of_change
     below: float | None = None  # kpi_threshold, rate_of_change, completeness
     target: Literal["above", "below"] | None = None  # kpi_threshold: the park's target line
@@ -381,6 +394,7 @@ class _Validator(ChannelChecker):
             "completeness": {"below", "scope", "quantity"},
             "rate_of_change": {"quantity", "above", "below"},
             "product_limit": {"period", "level", "zone", "product"},
+            "dual_control_projection": {"budget", "margin", "zone"},
         }
         self.keys(path, t, common | extra.get(kind or "", set()))
         severity = self.choice(path, t, "severity", SEVERITIES, "warning")
@@ -455,6 +469,12 @@ class _Validator(ChannelChecker):
                 level=self.level(path, t),
             )
             self.product_filters(path, filters, before)
+        elif kind == "dual_control_projection":
+            fields.update(
+                budget=self.choice(path, t, "budget", PROJECTION_BUDGETS, "energy_tce"),
+                margin=self.number(path, t, "margin", 0.0, minimum=0),
+            )
+            self.target_files(path, filters)
         if len(self.problems) != before or kind is None:
             return None
         return Rule(
@@ -495,6 +515,36 @@ class _Validator(ChannelChecker):
                 "its park, zone, enterprise and product filters select no product "
                 f"(the registry's products: {', '.join(self.registry.product_ids)})",
             )
+
+    def target_files(self, path: str, filters: Filters) -> None:
+        """A dual-control rule watches the targets files of zones: each must load."""
+        for key, chosen in (
+            ("meter", filters.meters),
+            ("park", filters.parks),
+            ("enterprise", filters.enterprises),
+        ):
+            if chosen:
+                self.error(
+                    f"{path}.{key}",
+                    "a dual-control rule watches every target of its zones' targets files: "
+                    "filter with zone, or drop this key",
+                )
+        reg = self.registry
+        zones = filters.target_zones(reg)
+        if not filters.zones and not zones:
+            zones = reg.zone_ids  # none names a targets file: say so for each
+        where = f"{path}.zone" if filters.zones else f"{path}.kind"
+        for zone in zones:
+            try:
+                targets.load(targets.targets_path(reg, zone), reg, zone)
+            except AnalyticsError as exc:  # the zone names no targets file
+                self.error(where, str(exc))
+            except ConfigError as exc:
+                self.error(
+                    where,
+                    f"the targets file of zone {zone!r} does not load: {exc.source}: "
+                    + "; ".join(exc.problems),
+                )
 
     def duration(self, path: str, t: Mapping[str, Any], key: str) -> int:
         if key not in t:
