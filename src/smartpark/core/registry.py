@@ -1239,9 +1239,7 @@ class _Validator(Checker):
             boundary = tuple(
                 m.id
                 for m in sorted((m for m in meters.values() if m is not None), key=lambda m: m.id)
-                if m.enterprise == p.enterprise
-                and m.in_boundary
-                and m.quantity in ENERGY_COUNTERS
+                if m.enterprise == p.enterprise and m.in_boundary and m.quantity in ENERGY_COUNTERS
             )
             if not boundary:
                 self.error(
