@@ -5,7 +5,16 @@ from __future__ import annotations
 from typing import Final
 
 from smartpark.core.errors import OptionError
-from smartpark.core.registry import LANGS, Enterprise, Lang, Park, Product, Region, Zone
+from smartpark.core.registry import (
+    LANGS,
+    Enterprise,
+    Lang,
+    Park,
+    Product,
+    Project,
+    Region,
+    Zone,
+)
 
 LABELS: Final[dict[Lang, dict[str, str]]] = {
     "en": {
@@ -175,6 +184,22 @@ LABELS: Final[dict[Lang, dict[str, str]]] = {
         ),
         "dc_missing": "Dual-control targets, {target}: {note}.",
         "sheet_dualcontrol": "Dual-control targets",
+        "savings": "Savings of energy-saving projects",
+        "sheet_savings": "Project savings",
+        "sv_project": "Project",
+        "sv_month": "Avoided this month",
+        "sv_month_pct": "% of the baseline",
+        "sv_total": "Avoided since go-live",
+        "sv_uncertainty": "± (90 %)",
+        "sv_tce": "Avoided tce since go-live",
+        "sv_tco2": "Avoided tCO2 since go-live",
+        "sv_cost": "Avoided cost since go-live (CNY)",
+        "sv_go_live": "Go-live",
+        "sv_text": (
+            "Measured savings: the use a baseline fitted on the year before go-live on daily "
+            "outdoor temperature predicts, minus the use measured ({method}); ± is the 90 % "
+            "uncertainty of the prediction (docs/savings.md)."
+        ),
     },
     "zh": {
         "title": "月度报告",
@@ -330,6 +355,21 @@ LABELS: Final[dict[Lang, dict[str, str]]] = {
         ),
         "dc_missing": "双控目标，{target}：{note}。",
         "sheet_dualcontrol": "双控目标完成情况",
+        "savings": "节能项目节能量",
+        "sheet_savings": "节能项目节能量",
+        "sv_project": "项目",
+        "sv_month": "本月节能量",
+        "sv_month_pct": "占基准能耗 %",
+        "sv_total": "投运以来节能量",
+        "sv_uncertainty": "±（90 %）",
+        "sv_tce": "投运以来节能量（吨标准煤）",
+        "sv_tco2": "投运以来减排量（吨二氧化碳）",
+        "sv_cost": "投运以来节约费用（元）",
+        "sv_go_live": "投运日期",
+        "sv_text": (
+            "实测节能量：以投运前一年按日室外气温拟合的基准能耗预测值减去实测能耗（{method}）；"
+            "± 为预测值 90 % 的不确定度（docs/savings.md）。"
+        ),
     },
 }
 
@@ -341,7 +381,7 @@ def check_lang(value: str) -> Lang:
     raise OptionError(f"--lang: unknown language {value!r} (expected one of {', '.join(LANGS)})")
 
 
-def name(thing: Zone | Park | Enterprise | Region | Product, lang: Lang) -> str:
+def name(thing: Zone | Park | Enterprise | Region | Product | Project, lang: Lang) -> str:
     """The name in ``lang`` first, the other language's beside it when the registry has it."""
     name_zh = getattr(thing, "name_zh", "")  # a region has one name
     if not name_zh:

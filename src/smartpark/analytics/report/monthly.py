@@ -41,11 +41,13 @@ from smartpark.analytics.landuse import job as landuse_job
 from smartpark.analytics.periods import from_ms, local_midnight_ms
 from smartpark.analytics.report import dualcontrol as dualcontrol_section
 from smartpark.analytics.report import products as product_section
+from smartpark.analytics.report import savings as savings_section
 from smartpark.analytics.report.dualcontrol import DualControl
 from smartpark.analytics.report.html import Chart, Section, Series, Table, render
 from smartpark.analytics.report.html import number as _num
 from smartpark.analytics.report.labels import LABELS, check_lang, name
 from smartpark.analytics.report.products import Products
+from smartpark.analytics.report.savings import ProjectSavings
 from smartpark.analytics.windows.stacks import cems_meters
 from smartpark.core.errors import AnalyticsError, ConfigError, OptionError
 from smartpark.core.registry import POLLUTANTS, Lang, Park, Region, Registry, Zone
@@ -162,6 +164,8 @@ class Monthly:
     partial: bool = False  # the month in progress: its days so far, [start_ms, end_ms)
     products: Products | None = None  # the scope's products graded; None: it has none
     dualcontrol: DualControl | None = None  # the scope's targets; None: no section
+    # the scope's energy-saving projects live by the month's end (empty: no section)
+    savings: list[ProjectSavings] = field(default_factory=list)
 
     @property
     def annual_tce(self) -> float:
@@ -328,6 +332,9 @@ def build(store: Store, registry: Registry, request: Request) -> Monthly:
         store, registry, lang, _zone_of(registry, scope, ident), scope, ident,
         as_of_after(last_day, local_today),
     )  # fmt: skip
+    saved, savings_notes = savings_section.gather(
+        store, registry, set(ents), first, last_day + dt.timedelta(days=1)
+    )
     report = Monthly(
         registry, scope, ident, lang, tz, request.month, start, end, source,
         values, last_year, day_starts, days, ent_values, park_values,
@@ -335,6 +342,7 @@ def build(store: Store, registry: Registry, request: Request) -> Monthly:
         products=product_section.gather(registry, found, products, first, scope)
         if products else None,
         dualcontrol=dual,
+        savings=saved,
     )  # fmt: skip
     if partial:
         report.missing.append(_in_progress(report, month_end))
@@ -342,6 +350,7 @@ def build(store: Store, registry: Registry, request: Request) -> Monthly:
     if report.products is not None:
         report.missing.extend(product_section.notes(registry, lang, report.products, first))
     report.missing.extend(dual_notes)
+    report.missing.extend(savings_notes)
     unread = [_stack_name(report, s) for s in report.stacks if not s.readings]
     if unread and words["no_readings"] not in report.missing:
         report.missing.append(words["no_stack_readings"].format(stacks=", ".join(unread)))
@@ -606,6 +615,7 @@ def html(r: Monthly) -> str:
             if r.dualcontrol
             else []
         ),
+        *([savings_section.section(r.registry, r.lang, r.savings)] if r.savings else []),
         Section(w["emissions"], tables=[_emissions(r)]),
         Section(w["quality"], tables=[_quality(r)]),
     ]

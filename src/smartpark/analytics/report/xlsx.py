@@ -28,6 +28,7 @@ from smartpark.analytics.products.committee import GRADED, Committee
 from smartpark.analytics.report import dualcontrol as dualcontrol_section
 from smartpark.analytics.report import monthly
 from smartpark.analytics.report import products as product_section
+from smartpark.analytics.report import savings as savings_section
 from smartpark.analytics.report.labels import LABELS, name
 from smartpark.analytics.report.monthly import NAN, Monthly
 from smartpark.analytics.report.products import Products
@@ -62,6 +63,9 @@ def sheets_of(r: Monthly) -> list[Sheet]:
     if r.dualcontrol is not None:
         heading = LABELS[r.lang]["dualcontrol"]
         out.append(dualcontrol_section.sheet(r.registry, r.lang, r.dualcontrol, _lines(r, heading)))
+    if r.savings:
+        heading = LABELS[r.lang]["savings"]
+        out.append(savings_section.sheet(r.registry, r.lang, r.savings, _lines(r, heading)))
     out += [_emissions(r), _quality(r)]
     if r.grades or r.flags:
         out.append(_grades(r))
