@@ -41,6 +41,7 @@ SECTIONS = [
     "Output per level",
     "Above the limit",
     "Output missing",
+    "Dual-control targets",  # the example zone names its targets (issue 25)
     "Pollutants",
     "Data quality",
     "Alerts",

@@ -82,7 +82,7 @@ def test_the_template_lists_the_zones_enterprises(zone: Path, tmp_path: Path) ->
     # --zone belongs to facts; a kind the command does not know is a usage error
     readings = ("import", "template", "readings", "--out", str(tmp_path / "r.xlsx"))
     assert smartpark(zone, *readings, "--zone", "lanzhou-new-area").returncode == 2
-    assert smartpark(zone, "import", "template", "targets", "--out", "x.xlsx").returncode == 2
+    assert smartpark(zone, "import", "template", "no-such-kind", "--out", "x.xlsx").returncode == 2
 
 
 def test_template_filled_imported_and_landuse_grades_with_it(zone: Path) -> None:

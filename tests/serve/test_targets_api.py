@@ -76,7 +76,9 @@ def test_the_zone_sees_every_target_with_the_figures_by_hand(app: tuple[Server, 
     assert rows[("park", "p1", "energy_tce")]["gap"] == pytest.approx(PROJECTED - P1_TCE)
     assert rows[("zone", "z1", "energy_tce")]["gap"] == pytest.approx(PROJECTED - Z1_TCE)
     p2 = rows[("park", "p2", "co2_t")]
-    assert (p2["actual_ytd"], p2["gap"]) == (0.0, pytest.approx(-100.0))  # nothing metered
+    # nothing metered: no actual and no gap (never a 0 that looks on target), and why
+    assert (p2["actual_ytd"], p2["gap"]) == (None, None)
+    assert "no readings in month(s) 1, 2, 3, 4, 5, 6 of 2026" in p2["note"]
     months = [m for m in body["months"] if (m["scope"], m["id"]) == ("enterprise", "e1")]
     assert [m["month"] for m in months] == [f"2026-{k:02d}" for k in range(1, 13)]
 

@@ -151,8 +151,9 @@ LABELS: Final[dict[Lang, dict[str, str]]] = {
         "dualcontrol": "Dual-control targets",
         "dc_text": (
             "As of {as_of}: the year to date is the closed months of {year} ({closed} of "
-            "12). Energy counts energy_target_tce (new renewables and feedstock left out), "
-            "CO2 co2_total_t; intensities are per 10,000 CNY of industrial value added. The "
+            "12). Energy counts the energy consumption of target accounting (new renewables "
+            "and feedstock left out), CO2 the total CO2 emissions; intensities are per "
+            "10,000 CNY of industrial value added. The "
             "projection follows last year's shape (last year's remaining months scaled to "
             "this year's year to date) or else the run rate (the year to date per day times "
             "the days of the year). A projected gap above zero is off target (red)."
@@ -326,8 +327,8 @@ LABELS: Final[dict[Lang, dict[str, str]]] = {
         "dualcontrol": "双控目标完成情况",
         "dc_text": (
             "截至 {as_of}：本年累计为 {year} 年已结束的月份（12 个月中的 {closed} 个）。"
-            "能耗按纳入考核的能源消费量（energy_target_tce，扣除新增可再生能源和原料用能）"
-            "计，碳排放按二氧化碳排放总量（co2_total_t）计；强度按万元工业增加值计。"
+            "能耗按纳入考核的能源消费量（扣除新增可再生能源和原料用能）"
+            "计，碳排放按二氧化碳排放总量计；强度按万元工业增加值计。"
             "年末预计按上年月度结构（上年剩余月份按本年累计同比例折算），否则按日均速率"
             "（本年累计日均值乘以全年天数）。预计差距大于零即超目标（红色）。"
         ),
