@@ -48,7 +48,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType, TracebackType
-from typing import Any, Final, Literal, TypeVar
+from typing import Any, ClassVar, Final, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 from smartpark.core.errors import CellError, ContractError, SheetError
@@ -475,6 +475,35 @@ def _shows_month(number_format: str) -> bool:
     """A date format that shows a month and no day or time: ``yyyy-mm``, ``mmm-yy``."""
     letters = _date_letters(number_format)
     return "m" in letters and not any(c in letters for c in "dahs")
+
+
+@dataclass
+class MergeReport(ImportReport):
+    """:class:`ImportReport` of a sheet merged into a file of its part (land-use facts,
+    dual-control targets): rows ``added``, ``replaced`` (changed) and ``unchanged``, and
+    whether the file was ``written`` (``stored`` is their sum). A subclass names the
+    file's field (:attr:`FILE_FIELD`, e.g. ``facts_file``), kept in the JSON under it."""
+
+    FILE_FIELD: ClassVar[str] = "merged_file"
+    added: int = 0
+    replaced: int = 0
+    unchanged: int = 0
+    written: bool = False
+
+    def as_dict(self) -> dict[str, object]:
+        out = super().as_dict()
+        out.pop("dead_lettered")
+        out.pop("dead_letter_file")
+        exit_code = out.pop("exit_code")
+        out.update(
+            {self.FILE_FIELD: getattr(self, self.FILE_FIELD)},
+            added=self.added,
+            replaced=self.replaced,
+            unchanged=self.unchanged,
+            written=self.written,
+            exit_code=exit_code,
+        )
+        return out
 
 
 # Spellings a person types for a unit the contract names otherwise (after NFKC, which

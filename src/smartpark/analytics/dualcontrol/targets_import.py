@@ -32,7 +32,7 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Final
+from typing import ClassVar, Final
 
 from smartpark.analytics.dualcontrol.targets import (
     BUDGETS,
@@ -62,6 +62,7 @@ from smartpark.core.sheets import (
     Cell,
     Field,
     ImportReport,
+    MergeReport,
     Row,
     RowError,
     SheetReader,
@@ -105,30 +106,12 @@ _YEAR_TEXT = re.compile(r"(\d{4})\s*年度?")
 
 
 @dataclass
-class TargetsImportReport(ImportReport):
-    """:class:`~smartpark.core.sheets.ImportReport` of a targets import, with what became
-    of the targets file (``stored`` = ``added`` + ``replaced`` + ``unchanged``)."""
+class TargetsImportReport(MergeReport):
+    """The report of a targets import (:class:`~smartpark.core.sheets.MergeReport`):
+    merged into the targets file."""
 
+    FILE_FIELD: ClassVar[str] = "targets_file"
     targets_file: str | None = None
-    added: int = 0
-    replaced: int = 0
-    unchanged: int = 0
-    written: bool = False
-
-    def as_dict(self) -> dict[str, object]:
-        out = super().as_dict()
-        out.pop("dead_lettered")
-        out.pop("dead_letter_file")
-        exit_code = out.pop("exit_code")
-        out.update(
-            targets_file=self.targets_file,
-            added=self.added,
-            replaced=self.replaced,
-            unchanged=self.unchanged,
-            written=self.written,
-            exit_code=exit_code,
-        )
-        return out
 
 
 def targets_target(registry: Registry, zone: str, targets: str | Path | None) -> Path:

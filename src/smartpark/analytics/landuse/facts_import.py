@@ -43,7 +43,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Final
+from typing import ClassVar, Final
 from zoneinfo import ZoneInfo
 
 from smartpark.analytics.landuse.facts import (
@@ -74,6 +74,7 @@ from smartpark.core.sheets import (
     Cell,
     Field,
     ImportReport,
+    MergeReport,
     Row,
     RowError,
     SheetReader,
@@ -152,31 +153,12 @@ _YEAR_TEXT = re.compile(r"(\d{4})\s*年度?")  # 2025年, 2025年度
 
 
 @dataclass
-class FactsImportReport(ImportReport):
-    """:class:`~smartpark.core.sheets.ImportReport` of a facts import, with what became of
-    the facts file: rows ``added``, ``replaced`` (changed) and ``unchanged``, and whether
-    it was ``written`` (``stored`` is their sum: the rows merged into it)."""
+class FactsImportReport(MergeReport):
+    """The report of a facts import (:class:`~smartpark.core.sheets.MergeReport`):
+    merged into the facts file."""
 
+    FILE_FIELD: ClassVar[str] = "facts_file"
     facts_file: str | None = None
-    added: int = 0
-    replaced: int = 0
-    unchanged: int = 0
-    written: bool = False
-
-    def as_dict(self) -> dict[str, object]:
-        out = super().as_dict()
-        out.pop("dead_lettered")
-        out.pop("dead_letter_file")
-        exit_code = out.pop("exit_code")
-        out.update(
-            facts_file=self.facts_file,
-            added=self.added,
-            replaced=self.replaced,
-            unchanged=self.unchanged,
-            written=self.written,
-            exit_code=exit_code,
-        )
-        return out
 
 
 def import_zone(registry: Registry, zone: str | None, scope: str | None) -> str:
